@@ -1,0 +1,333 @@
+//! Command-line flags (memcached's names, with long forms) and the settings they produce.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use clap::{ArgAction, Parser};
+
+/// corecached: a memcached-compatible cache server, one pinned shard per CPU core.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "corecached", version, about, disable_version_flag = true)]
+pub struct Args {
+    /// TCP port to listen on (0 picks a free port, logged at start).
+    #[arg(short = 'p', long = "port", default_value_t = 11211)]
+    pub port: u16,
+
+    /// Addresses to listen on, comma separated.
+    #[arg(short = 'l', long = "listen", default_value = "127.0.0.1")]
+    pub listen: String,
+
+    /// Number of shards, one executor each [default: every online CPU].
+    #[arg(short = 't', long = "threads")]
+    pub threads: Option<usize>,
+
+    /// Pin shards to these CPUs, e.g. `0,2-3` [default: CPUs 0.. in order].
+    #[arg(long = "cpus")]
+    pub cpus: Option<String>,
+
+    /// Maximum simultaneous connections, all shards together.
+    #[arg(short = 'c', long = "conn-limit", default_value_t = 1024)]
+    pub conn_limit: usize,
+
+    /// Item memory in megabytes, split evenly across shards.
+    #[arg(short = 'm', long = "memory-limit", default_value_t = 64)]
+    pub memory_limit: usize,
+
+    /// Largest item (value plus memcached's item header), with k/m suffixes: 512k, 1m.
+    #[arg(short = 'I', long = "max-item-size", default_value = "1m", value_parser = parse_size)]
+    pub max_item_size: usize,
+
+    /// UDP port. Only 0 is accepted: UDP is off (memcached's UDP is an amplification vector).
+    #[arg(short = 'U', long = "udp-port", default_value_t = 0)]
+    pub udp_port: u16,
+
+    /// Verbosity: -v info, -vv debug, -vvv trace (RUST_LOG also works).
+    #[arg(short = 'v', action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Disable CAS: items carry no unique (`gets` reports 0).
+    #[arg(short = 'C', long = "disable-cas")]
+    pub disable_cas: bool,
+
+    /// Disable flush_all (it answers `CLIENT_ERROR flush_all not allowed`).
+    #[arg(short = 'F', long = "disable-flush-all")]
+    pub disable_flush_all: bool,
+
+    /// Protocol: auto, ascii or binary. Only the text protocol is served yet.
+    #[arg(short = 'B', long = "protocol", default_value = "auto", value_parser = ["auto", "ascii", "binary"])]
+    pub protocol: String,
+
+    /// Listen backlog.
+    #[arg(short = 'b', long = "listen-backlog", default_value_t = 1024)]
+    pub backlog: i32,
+
+    /// Requests handled per connection before yielding to other connections.
+    #[arg(short = 'R', long = "max-reqs-per-event", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub reqs_per_event: u32,
+
+    /// memcached's extended options, `name=value`, comma separated or repeated:
+    /// hashpower=N (initial index size 2^N), modern (accepted; already the default).
+    #[arg(short = 'o', long = "extended", value_name = "OPTIONS")]
+    pub extended: Vec<String>,
+
+    /// Locked memory glommio reserves per shard for disk I/O, with k/m suffixes. io_uring
+    /// needs it locked, so shards x this must stay under `ulimit -l`.
+    #[arg(long = "io-memory", default_value = "256k", value_parser = parse_size)]
+    pub io_memory: usize,
+
+    /// Print version and exit.
+    #[arg(short = 'V', long = "version", action = ArgAction::Version)]
+    pub version: Option<bool>,
+}
+
+/// Parses a size with memcached's optional k/m/g suffix.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let (digits, mult) = match s.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&s[..i], 1usize << 10),
+        Some((i, 'm' | 'M')) => (&s[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&s[..i], 1 << 30),
+        _ => (s, 1),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("invalid size '{s}' (expected a number with an optional k/m/g suffix)"))?;
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size '{s}' is too large"))
+}
+
+/// Parses a CPU list such as `0,2-3`.
+pub fn parse_cpus(s: &str) -> Result<Vec<usize>, String> {
+    let mut cpus = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || format!("invalid CPU list '{s}' (expected e.g. 0,2-3)");
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) =
+                    (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+                if a > b {
+                    return Err(bad());
+                }
+                cpus.extend(a..=b);
+            }
+            None => cpus.push(part.parse().map_err(|_| bad())?),
+        }
+    }
+    if cpus.is_empty() {
+        return Err(format!("invalid CPU list '{s}': it names no CPU"));
+    }
+    let mut sorted = cpus.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if sorted.len() != cpus.len() {
+        return Err(format!("invalid CPU list '{s}': a CPU is named twice"));
+    }
+    Ok(cpus)
+}
+
+/// Everything a shard needs to know about the server's configuration. Immutable once built.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub addrs: Vec<SocketAddr>,
+    pub shards: usize,
+    pub cpus: Vec<usize>,
+    pub conn_limit: usize,
+    /// Bytes of item memory, all shards together.
+    pub mem_limit: usize,
+    pub item_size_max: usize,
+    pub use_cas: bool,
+    pub flush_enabled: bool,
+    pub backlog: i32,
+    pub reqs_per_event: u32,
+    pub io_memory: usize,
+    pub hashpower: u32,
+    pub verbose: u8,
+    pub protocol: String,
+}
+
+impl Settings {
+    /// Memory share of one shard.
+    pub fn shard_mem(&self) -> usize {
+        self.mem_limit / self.shards
+    }
+
+    /// Checks the flags and derives the settings. `online_cpus` is the machine's CPU count.
+    pub fn from_args(a: &Args, online_cpus: usize) -> Result<Settings, String> {
+        if a.udp_port != 0 {
+            return Err(format!(
+                "-U {}: UDP is not supported (it is off: memcached's UDP protocol is an amplification-attack vector); use -U 0",
+                a.udp_port
+            ));
+        }
+        if a.protocol == "binary" {
+            return Err("-B binary: the binary protocol is not implemented yet; use -B ascii or auto".into());
+        }
+        let shards = a.threads.unwrap_or(online_cpus);
+        if shards == 0 {
+            return Err("-t/--threads must be at least 1".into());
+        }
+        let cpus = match &a.cpus {
+            Some(list) => {
+                let cpus = parse_cpus(list)?;
+                if cpus.len() < shards {
+                    return Err(format!(
+                        "--cpus {list} names {} CPUs for {shards} shards: name one CPU per shard",
+                        cpus.len()
+                    ));
+                }
+                cpus[..shards].to_vec()
+            }
+            None => (0..shards).map(|i| i % online_cpus.max(1)).collect(),
+        };
+        if a.conn_limit == 0 {
+            return Err("-c/--conn-limit must be at least 1".into());
+        }
+        if a.memory_limit == 0 {
+            return Err("-m/--memory-limit must be at least 1 (megabyte)".into());
+        }
+        let mem_limit = a
+            .memory_limit
+            .checked_mul(1 << 20)
+            .ok_or("-m/--memory-limit is too large")?;
+        if a.max_item_size < 1024 {
+            return Err("-I/--max-item-size cannot be less than 1024 bytes".into());
+        }
+        if a.max_item_size > 1 << 30 {
+            return Err("-I/--max-item-size cannot be more than 1g".into());
+        }
+        if a.max_item_size > mem_limit / shards / 2 {
+            return Err(format!(
+                "-I/--max-item-size {} is more than half of a shard's memory ({} bytes of -m {} over {shards} shards): raise -m or lower -I",
+                a.max_item_size,
+                mem_limit / shards,
+                a.memory_limit
+            ));
+        }
+        let mut hashpower = 0;
+        for opt in a.extended.iter().flat_map(|o| o.split(',')) {
+            let (name, value) = match opt.split_once('=') {
+                Some((n, v)) => (n.trim(), Some(v.trim())),
+                None => (opt.trim(), None),
+            };
+            match (name, value) {
+                ("hashpower", Some(v)) => {
+                    hashpower = v
+                        .parse()
+                        .ok()
+                        .filter(|p| (12..=32).contains(p))
+                        .ok_or_else(|| format!("-o hashpower={v}: expected 12 to 32"))?;
+                }
+                ("modern", None) | ("", None) => {}
+                _ => return Err(format!("-o: illegal suboption \"{opt}\"")),
+            }
+        }
+        let mut addrs = Vec::new();
+        for host in a.listen.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let ip: IpAddr = host
+                .parse()
+                .map_err(|_| format!("-l {host}: not an IP address"))?;
+            addrs.push(SocketAddr::new(ip, a.port));
+        }
+        if addrs.is_empty() {
+            return Err("-l/--listen names no address".into());
+        }
+        Ok(Settings {
+            addrs,
+            shards,
+            cpus,
+            conn_limit: a.conn_limit,
+            mem_limit,
+            item_size_max: a.max_item_size,
+            use_cas: !a.disable_cas,
+            flush_enabled: !a.disable_flush_all,
+            backlog: a.backlog,
+            reqs_per_event: a.reqs_per_event,
+            io_memory: a.io_memory,
+            hashpower,
+            verbose: a.verbose,
+            protocol: a.protocol.clone(),
+        })
+    }
+
+    /// Rejected flags and values are errors that name them.
+    pub fn parse_from<I, T>(argv: I, online_cpus: usize) -> Result<Settings, String>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let args = Args::try_parse_from(argv).map_err(|e| e.to_string())?;
+        Settings::from_args(&args, online_cpus)
+    }
+}
+
+/// How long a shard waits for its connections to finish after a stop signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Settings, String> {
+        Settings::parse_from(std::iter::once("corecached").chain(args.iter().copied()), 4)
+    }
+
+    #[test]
+    fn defaults() {
+        let s = parse(&[]).unwrap();
+        assert_eq!(s.addrs, vec!["127.0.0.1:11211".parse().unwrap()]);
+        assert_eq!(s.shards, 4);
+        assert_eq!(s.cpus, vec![0, 1, 2, 3]);
+        assert_eq!(s.conn_limit, 1024);
+        assert_eq!(s.mem_limit, 64 << 20);
+        assert_eq!(s.item_size_max, 1 << 20);
+        assert!(s.use_cas && s.flush_enabled);
+    }
+
+    #[test]
+    fn memcached_flags() {
+        let s = parse(&[
+            "-p", "1234", "-l", "127.0.0.1,::1", "-t", "2", "--cpus", "1,3", "-c", "10", "-m",
+            "128", "-I", "512k", "-C", "-F", "-b", "64", "-R", "5", "-o", "hashpower=16,modern",
+        ])
+        .unwrap();
+        assert_eq!(s.addrs.len(), 2);
+        assert_eq!(s.addrs[1], "[::1]:1234".parse().unwrap());
+        assert_eq!(s.cpus, vec![1, 3]);
+        assert_eq!(s.item_size_max, 512 << 10);
+        assert_eq!(s.mem_limit, 128 << 20);
+        assert!(!s.use_cas && !s.flush_enabled);
+        assert_eq!((s.backlog, s.reqs_per_event, s.hashpower), (64, 5, 16));
+    }
+
+    #[test]
+    fn errors_name_the_flag() {
+        for (args, needle) in [
+            (&["-U", "11211"][..], "-U"),
+            (&["-I", "10"][..], "-I"),
+            (&["-I", "abc"][..], "abc"),
+            (&["-t", "0"][..], "threads"),
+            (&["--cpus", "3-1"][..], "CPU list"),
+            (&["-t", "3", "--cpus", "0,1"][..], "--cpus"),
+            (&["-o", "bogus=1"][..], "bogus"),
+            (&["--frobnicate"][..], "--frobnicate"),
+            (&["-p", "99999"][..], "99999"),
+            (&["-l", "localhost"][..], "localhost"),
+            (&["-m", "1", "-I", "1m"][..], "-I"),
+        ] {
+            let err = parse(args).unwrap_err();
+            assert!(err.contains(needle), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn sizes_and_cpu_lists() {
+        assert_eq!(parse_size("1m"), Ok(1 << 20));
+        assert_eq!(parse_size("2K"), Ok(2048));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("m").is_err());
+        assert_eq!(parse_cpus("0,2-3"), Ok(vec![0, 2, 3]));
+        assert!(parse_cpus("0,0").is_err());
+        assert!(parse_cpus("").is_err());
+    }
+}

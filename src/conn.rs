@@ -1,0 +1,444 @@
+//! One client connection: read, parse, route, reply.
+//!
+//! ```text
+//!   socket ─read─► rbuf ─parse─► Request ─split into KeyOps─┬─ local key: engine::apply → out
+//!                                                           └─ other shard: encode into that
+//!                                                              peer's Batch, mark a splice in out
+//!   after the read batch: one Batch per peer, await them, splice replies in request order,
+//!   one write of `out`
+//! ```
+//!
+//! At most `-R` requests are handled per pass before the connection yields, as memcached's
+//! `reqs_per_event`. A connection that stops reading its replies stops being read: each batch
+//! is written in full before more input is read, so nothing is buffered without bound.
+
+use std::io::ErrorKind;
+use std::mem;
+use std::rc::Rc;
+
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use glommio::net::TcpStream;
+
+use crate::engine::{self, KeyOp};
+use crate::protocol::text::{self, Command, Limits, Parse, Request};
+use crate::shard::{Batch, Inbox, Shard};
+use crate::stats::{self, Stat};
+
+const READ_BUF: usize = 16 << 10;
+/// A read buffer grown past this by a large value is given back once it drains.
+const READ_BUF_KEEP: usize = 256 << 10;
+
+/// What a pass over the buffered input ends with.
+enum Next {
+    /// Every complete request is handled; read more.
+    Read,
+    /// `-R` requests handled: write, let others run, then go on with the buffered input.
+    Yield,
+    /// A request must see the effects of every earlier one (`stats`): settle forwarded
+    /// work first, then go on.
+    Settle,
+    /// Write what is pending, then close.
+    Close,
+}
+
+/// Where a forwarded op's reply goes in `out`.
+struct Splice {
+    at: usize,
+    peer: u32,
+    op: u32,
+}
+
+struct Conn {
+    rbuf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Bytes still to discard after a too-large value (memcached's `conn_swallow`).
+    swallow: usize,
+    out: Vec<u8>,
+    spare: Vec<u8>,
+    /// Work for each peer, indexed by shard (the own entry stays empty).
+    batches: Vec<Batch>,
+    splices: Vec<Splice>,
+    inbox: Option<Inbox>,
+    limits: Limits,
+}
+
+/// Serves one connection until the client quits, the peer closes, or the server stops.
+pub async fn serve(shard: &Rc<Shard>, mut stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let mut c = Conn {
+        rbuf: vec![0; READ_BUF],
+        start: 0,
+        end: 0,
+        swallow: 0,
+        out: Vec::with_capacity(READ_BUF),
+        spare: Vec::new(),
+        batches: (0..shard.shards()).map(|_| Batch::default()).collect(),
+        splices: Vec::new(),
+        inbox: (shard.shards() > 1).then(|| shard.open_inbox()),
+        limits: Limits {
+            item_size_max: shard.settings.item_size_max,
+            use_cas: shard.settings.use_cas,
+        },
+    };
+    let _ = c.run(shard, &mut stream).await;
+    if let Some(inbox) = &c.inbox {
+        shard.close_inbox(inbox.token);
+    }
+    let _ = stream.close().await;
+}
+
+impl Conn {
+    async fn run(&mut self, shard: &Rc<Shard>, stream: &mut TcpStream) -> std::io::Result<()> {
+        loop {
+            let next = self.process(shard);
+            self.settle(shard).await;
+            if !self.out.is_empty() {
+                stream.write_all(&self.out).await?;
+                shard.counters.add(Stat::BytesWritten, self.out.len() as u64);
+                self.out.clear();
+            }
+            match next {
+                Next::Close => return Ok(()),
+                Next::Settle => continue,
+                Next::Yield => {
+                    glommio::yield_if_needed().await;
+                    continue;
+                }
+                Next::Read => {}
+            }
+            self.make_room();
+            let n = match stream.read(&mut self.rbuf[self.end..]).await {
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                return Ok(());
+            }
+            self.end += n;
+            shard.counters.add(Stat::BytesRead, n as u64);
+        }
+    }
+
+    /// Keeps the unparsed bytes at the front and room after them: at least the length a
+    /// pending storage command needs, so a large value is read straight into place and each
+    /// byte is moved at most once.
+    fn make_room(&mut self) {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+            if self.rbuf.len() > READ_BUF_KEEP {
+                self.rbuf = vec![0; READ_BUF];
+            }
+            return;
+        }
+        if self.start > 0 {
+            self.rbuf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        let need = match text::parse(&self.rbuf[..self.end], &self.limits) {
+            Parse::Incomplete { need: Some(need) } => need,
+            _ => self.end + 1,
+        };
+        if need > self.rbuf.len() || self.end == self.rbuf.len() {
+            let grow = need.max(self.rbuf.len() * 2);
+            self.rbuf.resize(grow, 0);
+        }
+    }
+
+    /// Handles the buffered complete requests (at most `-R`).
+    fn process(&mut self, shard: &Shard) -> Next {
+        // Requests borrow the read buffer while their replies are written into `self`.
+        let rbuf = mem::take(&mut self.rbuf);
+        let next = self.process_in(shard, &rbuf);
+        self.rbuf = rbuf;
+        next
+    }
+
+    fn process_in(&mut self, shard: &Shard, rbuf: &[u8]) -> Next {
+        let now = shard.now();
+        let mut handled = 0;
+        loop {
+            if self.swallow > 0 {
+                let k = self.swallow.min(self.end - self.start);
+                self.start += k;
+                self.swallow -= k;
+                if self.swallow > 0 {
+                    return Next::Read;
+                }
+            }
+            if self.start == self.end {
+                return Next::Read;
+            }
+            let (req, used) = match text::parse(&rbuf[self.start..self.end], &self.limits) {
+                Parse::Incomplete { .. } => return Next::Read,
+                Parse::Close => return Next::Close,
+                Parse::Done(req, used) => (req, used),
+            };
+            if matches!(req.cmd, Command::Stats { .. }) && !self.splices.is_empty() {
+                return Next::Settle;
+            }
+            let next = self.handle(shard, req, now);
+            self.start += used;
+            if let Some(n) = next {
+                return n;
+            }
+            handled += 1;
+            if handled >= shard.settings.reqs_per_event {
+                return Next::Yield;
+            }
+        }
+    }
+
+    /// Runs or queues one op for the shard that owns its key.
+    fn route(&mut self, shard: &Shard, owner: usize, op: KeyOp<'_>, now: u32) {
+        if owner == shard.id {
+            engine::apply(&mut shard.store.borrow_mut(), &op, now, &mut self.out);
+        } else {
+            let b = &mut self.batches[owner];
+            op.encode(&mut b.ops);
+            self.splices.push(Splice {
+                at: self.out.len(),
+                peer: owner as u32,
+                op: b.n,
+            });
+            b.n += 1;
+        }
+    }
+
+    fn line(&mut self, noreply: bool, s: &str) {
+        if !noreply {
+            self.out.extend_from_slice(s.as_bytes());
+            self.out.extend_from_slice(b"\r\n");
+        }
+    }
+
+    /// Handles one request; returns how the pass must end, if it must.
+    fn handle(&mut self, shard: &Shard, req: Request<'_>, now: u32) -> Option<Next> {
+        let Request { cmd, noreply } = req;
+        match cmd {
+            Command::Get {
+                kind,
+                exptime,
+                keys,
+                bad_key,
+            } => {
+                for key in keys.iter() {
+                    let op = KeyOp::Get { kind, exptime, key };
+                    self.route(shard, shard.owner(key), op, now);
+                }
+                self.out.extend_from_slice(if bad_key {
+                    b"CLIENT_ERROR bad command line format\r\n"
+                } else {
+                    b"END\r\n"
+                });
+            }
+            Command::Store {
+                mode,
+                key,
+                flags,
+                exptime,
+                cas,
+                data,
+            } => {
+                let op = KeyOp::Store {
+                    mode,
+                    key,
+                    flags,
+                    exptime,
+                    cas,
+                    data,
+                    noreply,
+                };
+                self.route(shard, shard.owner(key), op, now);
+            }
+            Command::TooLarge { mode, key, swallow } => {
+                let op = KeyOp::TooLarge { mode, key, noreply };
+                self.route(shard, shard.owner(key), op, now);
+                self.swallow = swallow;
+            }
+            Command::Delete { key } => {
+                self.route(shard, shard.owner(key), KeyOp::Delete { key, noreply }, now);
+            }
+            Command::Arith { incr, key, delta } => {
+                let op = KeyOp::Arith {
+                    incr,
+                    key,
+                    delta,
+                    noreply,
+                };
+                self.route(shard, shard.owner(key), op, now);
+            }
+            Command::Touch { key, exptime } => {
+                let op = KeyOp::Touch {
+                    key,
+                    exptime,
+                    noreply,
+                };
+                self.route(shard, shard.owner(key), op, now);
+            }
+            Command::FlushAll { delay } => {
+                shard.counters.incr(Stat::CmdFlush);
+                if !shard.settings.flush_enabled {
+                    self.line(noreply, "CLIENT_ERROR flush_all not allowed");
+                } else {
+                    // Every shard flushes; the per-peer order of batches keeps the flush
+                    // between this connection's earlier and later ops.
+                    let op = KeyOp::Flush { delay };
+                    for owner in 0..shard.shards() {
+                        if owner == shard.id {
+                            engine::apply(&mut shard.store.borrow_mut(), &op, now, &mut self.out);
+                        } else {
+                            let b = &mut self.batches[owner];
+                            op.encode(&mut b.ops);
+                            b.n += 1;
+                        }
+                    }
+                    self.line(noreply, "OK");
+                }
+            }
+            Command::Version => {
+                self.line(false, concat!("VERSION 1.6.18-corecached-", env!("CARGO_PKG_VERSION")));
+            }
+            Command::Verbosity { level: _ } => self.line(noreply, "OK"),
+            Command::Stats { args } => self.stats(shard, args, now),
+            Command::Quit => return Some(Next::Close),
+            Command::MetaNoop => self.out.extend_from_slice(b"MN\r\n"),
+            Command::Error(e) => self.line(noreply, e),
+        }
+        None
+    }
+
+    /// Sends each peer its batch, waits for all of them, and splices the replies into `out`
+    /// in request order.
+    async fn settle(&mut self, shard: &Rc<Shard>) {
+        let Some(inbox) = &self.inbox else { return };
+        let mut waiting = 0;
+        for peer in 0..self.batches.len() {
+            if self.batches[peer].n == 0 {
+                continue;
+            }
+            let mut b = mem::take(&mut self.batches[peer]);
+            b.from = shard.id;
+            b.owner = peer;
+            b.token = inbox.token;
+            shard.forward(peer, b).await;
+            waiting += 1;
+        }
+        for _ in 0..waiting {
+            let b = inbox.rx.recv().await.expect("inbox open while the connection lives");
+            let owner = b.owner;
+            self.batches[owner] = b;
+        }
+        if !self.splices.is_empty() {
+            let mut fin = mem::take(&mut self.spare);
+            fin.clear();
+            let mut prev = 0;
+            for s in &self.splices {
+                fin.extend_from_slice(&self.out[prev..s.at]);
+                fin.extend_from_slice(self.batches[s.peer as usize].reply(s.op as usize));
+                prev = s.at;
+            }
+            fin.extend_from_slice(&self.out[prev..]);
+            self.spare = mem::replace(&mut self.out, fin);
+            self.splices.clear();
+        }
+        for b in &mut self.batches {
+            b.ops.clear();
+            b.n = 0;
+        }
+    }
+
+    /// `stats` and its groups, summed over every shard.
+    fn stats(&mut self, shard: &Shard, args: &[u8], now: u32) {
+        let mut words = args.split(|&b| b == b' ').filter(|w| !w.is_empty());
+        match words.next() {
+            None => self.general_stats(shard, now),
+            Some(b"reset") => {
+                for c in shard.all_counters.iter() {
+                    c.reset();
+                }
+                self.line(false, "RESET");
+            }
+            Some(b"settings") => self.settings_stats(shard),
+            Some(b"detail") => match words.next() {
+                Some(b"on") | Some(b"off") => self.line(false, "OK"),
+                Some(b"dump") => self.line(false, "END"),
+                _ => self.line(false, "CLIENT_ERROR usage: stats detail on|off|dump"),
+            },
+            Some(b"items") | Some(b"slabs") | Some(b"sizes") => self.line(false, "END"),
+            Some(_) => self.line(false, "ERROR"),
+        }
+    }
+
+    fn stat(&mut self, name: &str, value: impl std::fmt::Display) {
+        use std::io::Write;
+        let _ = write!(self.out, "STAT {name} {value}\r\n");
+    }
+
+    fn general_stats(&mut self, shard: &Shard, now: u32) {
+        let all = &shard.all_counters;
+        let (user, system) = rusage();
+        self.stat("pid", std::process::id());
+        self.stat("uptime", now.saturating_sub(shard.started));
+        self.stat("time", now);
+        self.stat("version", concat!("1.6.18-corecached-", env!("CARGO_PKG_VERSION")));
+        self.stat("pointer_size", usize::BITS);
+        self.stat("rusage_user", format_args!("{}.{:06}", user.0, user.1));
+        self.stat("rusage_system", format_args!("{}.{:06}", system.0, system.1));
+        self.stat("max_connections", shard.settings.conn_limit);
+        for &s in stats::Stat::ALL {
+            match s {
+                Stat::CurrItems | Stat::TotalItems | Stat::Bytes | Stat::Evictions | Stat::Reclaimed => {
+                    continue
+                }
+                _ => {}
+            }
+            self.stat(s.name(), stats::sum(all, s));
+        }
+        self.stat("limit_maxbytes", shard.settings.mem_limit);
+        self.stat("threads", shard.settings.shards);
+        for s in [Stat::Bytes, Stat::CurrItems, Stat::TotalItems, Stat::Evictions, Stat::Reclaimed] {
+            self.stat(s.name(), stats::sum(all, s));
+        }
+        self.out.extend_from_slice(b"END\r\n");
+    }
+
+    fn settings_stats(&mut self, shard: &Shard) {
+        let s = &shard.settings;
+        let addrs: Vec<String> = s.addrs.iter().map(|a| a.ip().to_string()).collect();
+        self.stat("maxbytes", s.mem_limit);
+        self.stat("maxconns", s.conn_limit);
+        self.stat("tcpport", s.addrs[0].port());
+        self.stat("udpport", 0);
+        self.stat("inter", addrs.join(","));
+        self.stat("verbosity", s.verbose);
+        self.stat("evictions", "off");
+        self.stat("num_threads", s.shards);
+        self.stat("cas_enabled", if s.use_cas { "yes" } else { "no" });
+        self.stat("tcp_backlog", s.backlog);
+        self.stat("binding_protocol", &s.protocol);
+        self.stat("item_size_max", s.item_size_max);
+        self.stat("flush_enabled", if s.flush_enabled { "yes" } else { "no" });
+        self.stat("reqs_per_event", s.reqs_per_event);
+        self.stat("hashpower_init", s.hashpower);
+        self.stat("io_memory", s.io_memory);
+        self.out.extend_from_slice(b"END\r\n");
+    }
+}
+
+/// User and system CPU time of the process, as (seconds, microseconds).
+fn rusage() -> ((i64, i64), (i64, i64)) {
+    // SAFETY: getrusage fills the zeroed struct.
+    let ru = unsafe {
+        let mut ru: libc::rusage = mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        ru
+    };
+    (
+        (ru.ru_utime.tv_sec, ru.ru_utime.tv_usec),
+        (ru.ru_stime.tv_sec, ru.ru_stime.tv_usec),
+    )
+}

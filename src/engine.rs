@@ -1,0 +1,522 @@
+//! Key operations: what one shard does for one key, and the reply bytes it writes.
+//!
+//! The connection splits every request into single-key [`KeyOp`]s (a multi-key `get` becomes
+//! one op per key), runs the ops for local keys at once with [`apply`], and forwards the others
+//! to their owners as a compact byte encoding ([`KeyOp::encode`] / [`KeyOp::decode`]), so that a
+//! whole batch for one peer travels as one buffer and the owner runs the same [`apply`]. This
+//! module knows the store and memcached's reply formats; it knows nothing of sockets or cores.
+
+use crate::protocol::num::push_u64;
+use crate::protocol::text::{GetKind, StoreMode, TOO_LARGE};
+use crate::stats::Stat;
+use crate::store::{ArithResult, Mode, Store, StoreResult};
+
+/// One operation on one key (or, for `Flush`, on a whole shard).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyOp<'a> {
+    /// One key of `get`/`gets`/`gat`/`gats`: writes its `VALUE` block on a hit, nothing on a
+    /// miss (the connection writes `END`).
+    Get {
+        kind: GetKind,
+        exptime: i32,
+        key: &'a [u8],
+    },
+    Store {
+        mode: StoreMode,
+        key: &'a [u8],
+        flags: u32,
+        exptime: i32,
+        cas: u64,
+        data: &'a [u8],
+        noreply: bool,
+    },
+    /// A value over `-I`: the reply is an error, and `set` removes the key.
+    TooLarge {
+        mode: StoreMode,
+        key: &'a [u8],
+        noreply: bool,
+    },
+    Delete {
+        key: &'a [u8],
+        noreply: bool,
+    },
+    Arith {
+        incr: bool,
+        key: &'a [u8],
+        delta: u64,
+        noreply: bool,
+    },
+    Touch {
+        key: &'a [u8],
+        exptime: i32,
+        noreply: bool,
+    },
+    /// `flush_all`, sent to every shard; writes nothing (the connection answers `OK`).
+    Flush { delay: i32 },
+}
+
+fn mode(m: StoreMode) -> Mode {
+    match m {
+        StoreMode::Set => Mode::Set,
+        StoreMode::Add => Mode::Add,
+        StoreMode::Replace => Mode::Replace,
+        StoreMode::Append => Mode::Append,
+        StoreMode::Prepend => Mode::Prepend,
+        StoreMode::Cas => Mode::Cas,
+    }
+}
+
+fn line(out: &mut Vec<u8>, noreply: bool, s: &[u8]) {
+    if !noreply {
+        out.extend_from_slice(s);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// Runs `op` against `store` at unix time `now` and appends its reply to `out`.
+pub fn apply(store: &mut Store, op: &KeyOp<'_>, now: u32, out: &mut Vec<u8>) {
+    let counters = store.counters().clone();
+    match *op {
+        KeyOp::Get { kind, exptime, key } => {
+            let cas_on = store.cas_enabled();
+            let hit = if kind.touches() {
+                counters.incr(Stat::CmdTouch);
+                let exp = store.abs_exptime(exptime, now);
+                store.get_and_touch(key, exp, now)
+            } else {
+                store.get(key, now)
+            };
+            counters.incr(Stat::CmdGet);
+            let (hit_stat, miss_stat) = if kind.touches() {
+                (Stat::TouchHits, Stat::TouchMisses)
+            } else {
+                (Stat::GetHits, Stat::GetMisses)
+            };
+            match hit {
+                Some(it) => {
+                    counters.incr(hit_stat);
+                    out.extend_from_slice(b"VALUE ");
+                    out.extend_from_slice(key);
+                    out.push(b' ');
+                    push_u64(out, u64::from(it.flags));
+                    out.push(b' ');
+                    push_u64(out, it.value.len() as u64);
+                    if kind.returns_cas() {
+                        out.push(b' ');
+                        push_u64(out, if cas_on { it.cas } else { 0 });
+                    }
+                    out.extend_from_slice(b"\r\n");
+                    out.extend_from_slice(&it.value);
+                    out.extend_from_slice(b"\r\n");
+                }
+                None => counters.incr(miss_stat),
+            }
+        }
+        KeyOp::Store {
+            mode: m,
+            key,
+            flags,
+            exptime,
+            cas,
+            data,
+            noreply,
+        } => {
+            counters.incr(Stat::CmdSet);
+            let exp = store.abs_exptime(exptime, now);
+            let reply: &[u8] = match store.store(mode(m), key, flags, exp, cas, data, now) {
+                StoreResult::Stored => b"STORED",
+                StoreResult::NotStored => b"NOT_STORED",
+                StoreResult::Exists => b"EXISTS",
+                StoreResult::NotFound => b"NOT_FOUND",
+                StoreResult::NoMemory => b"SERVER_ERROR out of memory storing object",
+            };
+            line(out, noreply, reply);
+        }
+        KeyOp::TooLarge { mode: m, key, noreply } => {
+            counters.incr(Stat::StoreTooLarge);
+            if m == StoreMode::Set {
+                store.remove(key, now);
+            }
+            line(out, noreply, TOO_LARGE.as_bytes());
+        }
+        KeyOp::Delete { key, noreply } => {
+            if store.delete(key, now) {
+                counters.incr(Stat::DeleteHits);
+                line(out, noreply, b"DELETED");
+            } else {
+                counters.incr(Stat::DeleteMisses);
+                line(out, noreply, b"NOT_FOUND");
+            }
+        }
+        KeyOp::Arith {
+            incr,
+            key,
+            delta,
+            noreply,
+        } => match store.arith(key, incr, delta, now) {
+            ArithResult::Value(v) => {
+                counters.incr(if incr { Stat::IncrHits } else { Stat::DecrHits });
+                if !noreply {
+                    push_u64(out, v);
+                    out.extend_from_slice(b"\r\n");
+                }
+            }
+            ArithResult::NotFound => {
+                counters.incr(if incr {
+                    Stat::IncrMisses
+                } else {
+                    Stat::DecrMisses
+                });
+                line(out, noreply, b"NOT_FOUND");
+            }
+            ArithResult::NonNumeric => line(
+                out,
+                noreply,
+                b"CLIENT_ERROR cannot increment or decrement non-numeric value",
+            ),
+            ArithResult::NoMemory => line(out, noreply, b"SERVER_ERROR out of memory"),
+        },
+        KeyOp::Touch {
+            key,
+            exptime,
+            noreply,
+        } => {
+            counters.incr(Stat::CmdTouch);
+            let exp = store.abs_exptime(exptime, now);
+            if store.touch(key, exp, now) {
+                counters.incr(Stat::TouchHits);
+                line(out, noreply, b"TOUCHED");
+            } else {
+                counters.incr(Stat::TouchMisses);
+                line(out, noreply, b"NOT_FOUND");
+            }
+        }
+        KeyOp::Flush { delay } => {
+            // memcached: a positive delay is an exptime; zero or negative flushes now.
+            let at = if delay > 0 {
+                store.abs_exptime(delay, now)
+            } else {
+                0
+            };
+            store.flush_all(at, now);
+        }
+    }
+}
+
+// Encoding of forwarded ops: a tag byte, fixed-width little-endian fields, then the key and
+// data with u32 lengths. Only ever read back by `decode` in the same process.
+const T_GET: u8 = 1;
+const T_STORE: u8 = 2;
+const T_TOO_LARGE: u8 = 3;
+const T_DELETE: u8 = 4;
+const T_ARITH: u8 = 5;
+const T_TOUCH: u8 = 6;
+const T_FLUSH: u8 = 7;
+
+fn get_kind_code(k: GetKind) -> u8 {
+    match k {
+        GetKind::Get => 0,
+        GetKind::Gets => 1,
+        GetKind::Gat => 2,
+        GetKind::Gats => 3,
+    }
+}
+
+fn get_kind_from(c: u8) -> GetKind {
+    match c {
+        0 => GetKind::Get,
+        1 => GetKind::Gets,
+        2 => GetKind::Gat,
+        _ => GetKind::Gats,
+    }
+}
+
+fn mode_code(m: StoreMode) -> u8 {
+    match m {
+        StoreMode::Set => 0,
+        StoreMode::Add => 1,
+        StoreMode::Replace => 2,
+        StoreMode::Append => 3,
+        StoreMode::Prepend => 4,
+        StoreMode::Cas => 5,
+    }
+}
+
+fn mode_from(c: u8) -> StoreMode {
+    match c {
+        0 => StoreMode::Set,
+        1 => StoreMode::Add,
+        2 => StoreMode::Replace,
+        3 => StoreMode::Append,
+        4 => StoreMode::Prepend,
+        _ => StoreMode::Cas,
+    }
+}
+
+fn put_bytes(buf: &mut Vec<u8>, b: &[u8]) {
+    buf.extend_from_slice(&(b.len() as u32).to_le_bytes());
+    buf.extend_from_slice(b);
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn u8(&mut self) -> u8 {
+        let v = self.buf[self.pos];
+        self.pos += 1;
+        v
+    }
+    fn u32(&mut self) -> u32 {
+        let v = u32::from_le_bytes(self.buf[self.pos..self.pos + 4].try_into().unwrap());
+        self.pos += 4;
+        v
+    }
+    fn u64(&mut self) -> u64 {
+        let v = u64::from_le_bytes(self.buf[self.pos..self.pos + 8].try_into().unwrap());
+        self.pos += 8;
+        v
+    }
+    fn bytes(&mut self) -> &'a [u8] {
+        let n = self.u32() as usize;
+        let v = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        v
+    }
+}
+
+impl<'a> KeyOp<'a> {
+    /// Appends this op's encoding to `buf`.
+    pub fn encode(&self, buf: &mut Vec<u8>) {
+        match *self {
+            KeyOp::Get { kind, exptime, key } => {
+                buf.push(T_GET);
+                buf.push(get_kind_code(kind));
+                buf.extend_from_slice(&exptime.to_le_bytes());
+                put_bytes(buf, key);
+            }
+            KeyOp::Store {
+                mode,
+                key,
+                flags,
+                exptime,
+                cas,
+                data,
+                noreply,
+            } => {
+                buf.push(T_STORE);
+                buf.push(mode_code(mode));
+                buf.push(noreply as u8);
+                buf.extend_from_slice(&flags.to_le_bytes());
+                buf.extend_from_slice(&exptime.to_le_bytes());
+                buf.extend_from_slice(&cas.to_le_bytes());
+                put_bytes(buf, key);
+                put_bytes(buf, data);
+            }
+            KeyOp::TooLarge { mode, key, noreply } => {
+                buf.push(T_TOO_LARGE);
+                buf.push(mode_code(mode));
+                buf.push(noreply as u8);
+                put_bytes(buf, key);
+            }
+            KeyOp::Delete { key, noreply } => {
+                buf.push(T_DELETE);
+                buf.push(noreply as u8);
+                put_bytes(buf, key);
+            }
+            KeyOp::Arith {
+                incr,
+                key,
+                delta,
+                noreply,
+            } => {
+                buf.push(T_ARITH);
+                buf.push(incr as u8);
+                buf.push(noreply as u8);
+                buf.extend_from_slice(&delta.to_le_bytes());
+                put_bytes(buf, key);
+            }
+            KeyOp::Touch {
+                key,
+                exptime,
+                noreply,
+            } => {
+                buf.push(T_TOUCH);
+                buf.push(noreply as u8);
+                buf.extend_from_slice(&exptime.to_le_bytes());
+                put_bytes(buf, key);
+            }
+            KeyOp::Flush { delay } => {
+                buf.push(T_FLUSH);
+                buf.extend_from_slice(&delay.to_le_bytes());
+            }
+        }
+    }
+
+    /// Reads one op from the start of `buf`, returning it and the bytes it used.
+    /// `buf` must hold what [`KeyOp::encode`] wrote.
+    pub fn decode(buf: &'a [u8]) -> (KeyOp<'a>, usize) {
+        let mut r = Reader { buf, pos: 0 };
+        let op = match r.u8() {
+            T_GET => {
+                let kind = get_kind_from(r.u8());
+                let exptime = r.u32() as i32;
+                KeyOp::Get {
+                    kind,
+                    exptime,
+                    key: r.bytes(),
+                }
+            }
+            T_STORE => {
+                let mode = mode_from(r.u8());
+                let noreply = r.u8() != 0;
+                let flags = r.u32();
+                let exptime = r.u32() as i32;
+                let cas = r.u64();
+                let key = r.bytes();
+                let data = r.bytes();
+                KeyOp::Store {
+                    mode,
+                    key,
+                    flags,
+                    exptime,
+                    cas,
+                    data,
+                    noreply,
+                }
+            }
+            T_TOO_LARGE => {
+                let mode = mode_from(r.u8());
+                let noreply = r.u8() != 0;
+                KeyOp::TooLarge {
+                    mode,
+                    noreply,
+                    key: r.bytes(),
+                }
+            }
+            T_DELETE => {
+                let noreply = r.u8() != 0;
+                KeyOp::Delete {
+                    noreply,
+                    key: r.bytes(),
+                }
+            }
+            T_ARITH => {
+                let incr = r.u8() != 0;
+                let noreply = r.u8() != 0;
+                let delta = r.u64();
+                KeyOp::Arith {
+                    incr,
+                    noreply,
+                    delta,
+                    key: r.bytes(),
+                }
+            }
+            T_TOUCH => {
+                let noreply = r.u8() != 0;
+                let exptime = r.u32() as i32;
+                KeyOp::Touch {
+                    noreply,
+                    exptime,
+                    key: r.bytes(),
+                }
+            }
+            T_FLUSH => KeyOp::Flush {
+                delay: r.u32() as i32,
+            },
+            t => unreachable!("corrupt forwarded op tag {t}"),
+        };
+        (op, r.pos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_round_trips() {
+        let ops = [
+            KeyOp::Get {
+                kind: GetKind::Gats,
+                exptime: -5,
+                key: b"k1",
+            },
+            KeyOp::Store {
+                mode: StoreMode::Cas,
+                key: b"key",
+                flags: u32::MAX,
+                exptime: 100,
+                cas: 1 << 40,
+                data: b"va\r\nlue",
+                noreply: true,
+            },
+            KeyOp::TooLarge {
+                mode: StoreMode::Set,
+                key: b"big",
+                noreply: false,
+            },
+            KeyOp::Delete {
+                key: b"d",
+                noreply: true,
+            },
+            KeyOp::Arith {
+                incr: false,
+                key: b"n",
+                delta: u64::MAX,
+                noreply: false,
+            },
+            KeyOp::Touch {
+                key: b"t",
+                exptime: 7,
+                noreply: false,
+            },
+            KeyOp::Flush { delay: 3 },
+        ];
+        let mut buf = Vec::new();
+        for op in &ops {
+            op.encode(&mut buf);
+        }
+        let mut pos = 0;
+        for op in &ops {
+            let (got, used) = KeyOp::decode(&buf[pos..]);
+            assert_eq!(&got, op);
+            pos += used;
+        }
+        assert_eq!(pos, buf.len());
+    }
+
+    #[test]
+    fn get_reply_formats() {
+        let mut s = Store::builder().build();
+        let mut out = Vec::new();
+        let set = KeyOp::Store {
+            mode: StoreMode::Set,
+            key: b"k",
+            flags: 5,
+            exptime: 0,
+            cas: 0,
+            data: b"hello",
+            noreply: false,
+        };
+        apply(&mut s, &set, 1000, &mut out);
+        for kind in [GetKind::Get, GetKind::Gets] {
+            apply(
+                &mut s,
+                &KeyOp::Get {
+                    kind,
+                    exptime: 0,
+                    key: b"k",
+                },
+                1000,
+                &mut out,
+            );
+        }
+        assert_eq!(
+            out,
+            b"STORED\r\nVALUE k 5 5\r\nhello\r\nVALUE k 5 5 1\r\nhello\r\n".to_vec()
+        );
+    }
+}

@@ -1,0 +1,32 @@
+//! corecached: a memcached-compatible cache server, shard-per-core on glommio and io_uring.
+//!
+//! A request's path, and the module that owns each step:
+//!
+//! ```text
+//!  socket ──► conn ──► protocol::text ──► shard::shard_for ──┬─► engine::apply ──► store
+//!  (read)    (buffer)  (parse, pure)      (route)             │   (local key)
+//!                                                            └─► shard mesh ──► owner shard's
+//!                                                                (one Batch      engine::apply
+//!                                                                 per peer)
+//!  socket ◄── conn: replies spliced in request order, one write per read batch
+//! ```
+//!
+//! - [`config`]: command-line flags (memcached's names) and the [`config::Settings`] they give.
+//! - [`protocol`]: the text protocol parser and memcached's number parsing; pure, no I/O.
+//! - [`conn`]: one connection: read buffer, request handling, reply assembly, writes.
+//! - [`shard`]: the only module that knows about cores, executors and channels: start-up,
+//!   pinned executors, the request/reply meshes, [`shard::shard_for`], shutdown.
+//! - [`engine`]: single-key operations ([`engine::KeyOp`]) applied to a store, their reply
+//!   bytes, and their encoding for forwarding.
+//! - [`store`]: a shard's items, expiry, CAS and memory accounting; knows nothing of sockets.
+//! - [`stats`]: per-shard counters with memcached's names, summed for `stats`.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod config;
+pub mod conn;
+pub mod engine;
+pub mod protocol;
+pub mod shard;
+pub mod stats;
+pub mod store;

@@ -1,0 +1,39 @@
+//! The corecached binary: flags, logging, then [`corecached::shard::run`].
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use corecached::config::{Args, Settings};
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let level = match args.verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).init();
+    let online = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let settings = match Settings::from_args(&args, online) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("corecached: {e}");
+            return ExitCode::from(64);
+        }
+    };
+    for a in &settings.addrs {
+        if !a.ip().is_loopback() {
+            log::warn!("listening on non-loopback address {a}: reachable from the network");
+        }
+    }
+    match corecached::shard::run(settings) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("corecached: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

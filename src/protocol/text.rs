@@ -1,0 +1,530 @@
+//! memcached's text protocol parser (memcached 1.6 `proto_text.c`), pure and allocation-free.
+//!
+//! [`parse`] takes the unread bytes of a connection and returns one [`Parse`]: a complete
+//! [`Request`] and the number of bytes it used, a request for more input, or memcached's silent
+//! close. Every quirk memcached shows on the wire is reproduced here, next to a comment naming
+//! it: the 24-token tokenizer, `noreply` taken from the last token, the order in which
+//! arguments are validated, the 2048-byte line limit that only `get`/`gets` may exceed, and the
+//! data block that is swallowed after a too-large value.
+
+use super::num::{strtol, strtoul, strtoull};
+
+/// Longest key memcached accepts (`KEY_MAX_LENGTH`).
+pub const KEY_MAX: usize = 250;
+/// memcached's `MAX_TOKENS`: 23 tokens, then the unprocessed rest of the line.
+const MAX_TOKENS: usize = 24;
+/// Unterminated input beyond this closes the connection unless it is a `get`/`gets` line.
+pub const LINE_LIMIT: usize = 2048;
+/// Bound on an unterminated `get`/`gets` line (memcached grows its buffer without a limit).
+pub const GET_LINE_LIMIT: usize = 1 << 20;
+
+/// Server settings the parser needs.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// `-I`: the largest item, header included, as memcached counts it.
+    pub item_size_max: usize,
+    /// `-C` clears this: items then carry no CAS and memcached's item header is 8 bytes smaller.
+    pub use_cas: bool,
+}
+
+/// One step of parsing.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Parse<'a> {
+    /// A complete request and the bytes it used.
+    Done(Request<'a>, usize),
+    /// More input is needed; `need` is the total length required when it is known
+    /// (a storage command whose line is complete but whose data block is not).
+    Incomplete { need: Option<usize> },
+    /// memcached closes the connection without a reply (over-long line, HTTP request).
+    Close,
+}
+
+/// The storage commands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreMode {
+    Set,
+    Add,
+    Replace,
+    Append,
+    Prepend,
+    Cas,
+}
+
+/// The retrieval commands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GetKind {
+    Get,
+    Gets,
+    Gat,
+    Gats,
+}
+
+impl GetKind {
+    pub fn returns_cas(self) -> bool {
+        matches!(self, GetKind::Gets | GetKind::Gats)
+    }
+    pub fn touches(self) -> bool {
+        matches!(self, GetKind::Gat | GetKind::Gats)
+    }
+}
+
+/// A parsed request. `noreply` is memcached's: taken from the last token, it suppresses the
+/// reply, errors included, of the commands that honour it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Request<'a> {
+    pub cmd: Command<'a>,
+    pub noreply: bool,
+}
+
+/// The commands, with their arguments borrowed from the input.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command<'a> {
+    /// ```text
+    /// get|gets <key>*\r\n
+    /// gat|gats <exptime> <key>*\r\n
+    /// ```
+    /// `keys` holds the space-separated keys. When a key is over 250 bytes, `keys` stops
+    /// before it and `bad_key` is set: memcached has answered the keys before it, then answers
+    /// `CLIENT_ERROR bad command line format` instead of `END`.
+    Get {
+        kind: GetKind,
+        exptime: i32,
+        keys: Keys<'a>,
+        bad_key: bool,
+    },
+    /// ```text
+    /// set|add|replace|append|prepend <key> <flags> <exptime> <bytes> [noreply]\r\n<data>\r\n
+    /// cas <key> <flags> <exptime> <bytes> <cas unique> [noreply]\r\n<data>\r\n
+    /// ```
+    Store {
+        mode: StoreMode,
+        key: &'a [u8],
+        flags: u32,
+        exptime: i32,
+        cas: u64,
+        data: &'a [u8],
+    },
+    /// A storage command whose value is over `-I`. memcached answers
+    /// `SERVER_ERROR object too large for cache`, swallows the next `swallow` bytes (the data
+    /// block, whenever it arrives), and, for `set`, deletes the key so no stale value stays.
+    TooLarge {
+        mode: StoreMode,
+        key: &'a [u8],
+        swallow: usize,
+    },
+    /// ```text
+    /// delete <key> [0] [noreply]\r\n
+    /// ```
+    Delete { key: &'a [u8] },
+    /// ```text
+    /// incr|decr <key> <delta> [noreply]\r\n
+    /// ```
+    Arith {
+        incr: bool,
+        key: &'a [u8],
+        delta: u64,
+    },
+    /// ```text
+    /// touch <key> <exptime> [noreply]\r\n
+    /// ```
+    Touch { key: &'a [u8], exptime: i32 },
+    /// ```text
+    /// flush_all [delay] [noreply]\r\n
+    /// ```
+    FlushAll { delay: i32 },
+    /// ```text
+    /// version\r\n
+    /// ```
+    Version,
+    /// ```text
+    /// verbosity <level> [noreply]\r\n
+    /// ```
+    Verbosity { level: u32 },
+    /// ```text
+    /// stats [<group> [args]]\r\n
+    /// ```
+    /// `args` is the rest of the line after `stats`, trimmed of spaces.
+    Stats { args: &'a [u8] },
+    /// ```text
+    /// quit\r\n
+    /// ```
+    Quit,
+    /// ```text
+    /// mn\r\n
+    /// ```
+    /// The meta no-op: answers `MN`.
+    MetaNoop,
+    /// A complete line answered with a fixed line (`ERROR`, `CLIENT_ERROR …`), CRLF excluded.
+    Error(&'static str),
+}
+
+pub const ERROR: &str = "ERROR";
+pub const BAD_FORMAT: &str = "CLIENT_ERROR bad command line format";
+pub const BAD_EXPTIME: &str = "CLIENT_ERROR invalid exptime argument";
+pub const BAD_DELTA: &str = "CLIENT_ERROR invalid numeric delta argument";
+pub const BAD_DELETE: &str =
+    "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]";
+pub const BAD_CHUNK: &str = "CLIENT_ERROR bad data chunk";
+pub const TOO_LARGE: &str = "SERVER_ERROR object too large for cache";
+
+/// The keys of a retrieval command: space-separated, none longer than [`KEY_MAX`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keys<'a>(pub &'a [u8]);
+
+impl<'a> Keys<'a> {
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> {
+        self.0.split(|&b| b == b' ').filter(|k| !k.is_empty())
+    }
+}
+
+/// memcached's `tokenize_command`: split on single spaces, at most 23 tokens, then the
+/// unprocessed rest. `n` counts memcached's terminal token too, so it is memcached's
+/// `ntokens`.
+struct Tokens<'a> {
+    tok: [&'a [u8]; MAX_TOKENS],
+    n: usize,
+    rest: Option<&'a [u8]>,
+}
+
+impl<'a> Tokens<'a> {
+    fn new(line: &'a [u8]) -> Self {
+        let mut tok: [&[u8]; MAX_TOKENS] = [&[]; MAX_TOKENS];
+        let mut n = 0;
+        let mut rest = None;
+        let mut start = 0;
+        let mut i = 0;
+        while i < line.len() {
+            if line[i] == b' ' {
+                if start != i {
+                    tok[n] = &line[start..i];
+                    n += 1;
+                    if n == MAX_TOKENS - 1 {
+                        if i + 1 < line.len() {
+                            rest = Some(&line[i + 1..]);
+                        }
+                        start = line.len();
+                        i = line.len();
+                        break;
+                    }
+                }
+                start = i + 1;
+            }
+            i += 1;
+        }
+        if start < i {
+            tok[n] = &line[start..i];
+            n += 1;
+        }
+        Tokens {
+            tok,
+            n: n + 1,
+            rest,
+        }
+    }
+
+    /// Token `i`, or empty past the end (memcached's terminal token has length 0).
+    fn get(&self, i: usize) -> &'a [u8] {
+        if i < self.n - 1 {
+            self.tok[i]
+        } else {
+            &[]
+        }
+    }
+
+    /// memcached's `set_noreply_maybe`: the last real token is `noreply`.
+    fn noreply(&self) -> bool {
+        self.n >= 2 && self.get(self.n - 2) == b"noreply"
+    }
+}
+
+fn done(cmd: Command<'_>, noreply: bool, used: usize) -> Parse<'_> {
+    Parse::Done(Request { cmd, noreply }, used)
+}
+
+/// Parses the next request at the start of `buf`.
+pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
+    let Some(nl) = memchr::memchr(b'\n', buf) else {
+        return unterminated(buf);
+    };
+    let used = nl + 1;
+    // memcached strips a '\r' before the '\n' only when the line has another byte before it,
+    // and reads the line as a C string, so it ends at the first NUL.
+    let mut line = if nl > 1 && buf[nl - 1] == b'\r' {
+        &buf[..nl - 1]
+    } else {
+        &buf[..nl]
+    };
+    if let Some(z) = memchr::memchr(0, line) {
+        line = &line[..z];
+    }
+    let t = Tokens::new(line);
+    let cmd = t.get(0);
+    // Every command has at least two tokens (memcached counts the terminal one) and no
+    // command is shorter than two bytes.
+    if t.n < 2 || cmd.len() < 2 {
+        return done(Command::Error(ERROR), false, used);
+    }
+    match cmd {
+        b"get" | b"bget" => get(&t, GetKind::Get, used),
+        b"gets" => get(&t, GetKind::Gets, used),
+        b"gat" => get(&t, GetKind::Gat, used),
+        b"gats" => get(&t, GetKind::Gats, used),
+        b"set" => store(buf, &t, StoreMode::Set, used, limits),
+        b"add" => store(buf, &t, StoreMode::Add, used, limits),
+        b"replace" => store(buf, &t, StoreMode::Replace, used, limits),
+        b"append" => store(buf, &t, StoreMode::Append, used, limits),
+        b"prepend" => store(buf, &t, StoreMode::Prepend, used, limits),
+        b"cas" => store(buf, &t, StoreMode::Cas, used, limits),
+        b"delete" => delete(&t, used),
+        b"incr" => arith(&t, true, used),
+        b"decr" => arith(&t, false, used),
+        b"touch" => touch(&t, used),
+        b"flush_all" => flush_all(&t, used),
+        b"version" => done(Command::Version, false, used),
+        b"quit" => done(Command::Quit, false, used),
+        b"verbosity" => verbosity(&t, used),
+        b"stats" => done(
+            Command::Stats {
+                args: keys_from(&t, 1),
+            },
+            false,
+            used,
+        ),
+        b"mn" => done(Command::MetaNoop, false, used),
+        _ => {
+            // memcached drops a connection that sends an HTTP request line.
+            if t.get(t.n - 2).starts_with(b"HTTP/") {
+                Parse::Close
+            } else {
+                done(Command::Error(ERROR), false, used)
+            }
+        }
+    }
+}
+
+/// No newline yet. memcached waits for more, except that more than 2048 bytes without a
+/// newline close the connection unless they begin (after at most 100 spaces) a multi-get.
+fn unterminated(buf: &[u8]) -> Parse<'_> {
+    if buf.len() <= LINE_LIMIT {
+        return Parse::Incomplete { need: None };
+    }
+    let spaces = buf.iter().take_while(|&&b| b == b' ').count();
+    let rest = &buf[spaces..];
+    if spaces > 100 || !(rest.starts_with(b"get ") || rest.starts_with(b"gets ")) {
+        return Parse::Close;
+    }
+    if buf.len() > GET_LINE_LIMIT {
+        return Parse::Close;
+    }
+    Parse::Incomplete { need: None }
+}
+
+/// `ntokens` bounds as memcached's `WANT_TOKENS` macros check them: outside, `ERROR`.
+fn want(t: &Tokens<'_>, min: usize, max: usize) -> bool {
+    t.n >= min && t.n <= max
+}
+
+fn get<'a>(t: &Tokens<'a>, kind: GetKind, used: usize) -> Parse<'a> {
+    if t.n < 3 {
+        return done(Command::Error(ERROR), false, used);
+    }
+    let mut first = 1;
+    let mut exptime = 0;
+    if kind.touches() {
+        match strtol(t.get(1)) {
+            Some(e) => exptime = e,
+            None => return done(Command::Error(BAD_EXPTIME), false, used),
+        }
+        first = 2;
+    }
+    // The keys run from the first key token to the end of the line (memcached re-tokenizes
+    // the rest of a long line in chunks of 23; the effect is the same).
+    let keys = keys_from(t, first);
+    let mut bad_key = false;
+    let mut good_len = keys.len();
+    let mut pos = 0;
+    for k in keys.split(|&b| b == b' ') {
+        if k.len() > KEY_MAX {
+            bad_key = true;
+            good_len = pos;
+            break;
+        }
+        pos += k.len() + 1;
+    }
+    done(
+        Command::Get {
+            kind,
+            exptime,
+            keys: Keys(&keys[..good_len.min(keys.len())]),
+            bad_key,
+        },
+        false,
+        used,
+    )
+}
+
+/// The bytes of the line from token `first` to its end.
+fn keys_from<'a>(t: &Tokens<'a>, first: usize) -> &'a [u8] {
+    if first >= t.n - 1 {
+        return &[];
+    }
+    let start = t.tok[first].as_ptr();
+    let end = match t.rest {
+        Some(r) => r.as_ptr_range().end,
+        None => t.tok[t.n - 2].as_ptr_range().end,
+    };
+    // SAFETY: `start` and `end` point into the same line slice, `start <= end`.
+    unsafe { std::slice::from_raw_parts(start, end.offset_from(start) as usize) }
+}
+
+fn store<'a>(
+    buf: &'a [u8],
+    t: &Tokens<'a>,
+    mode: StoreMode,
+    used: usize,
+    limits: &Limits,
+) -> Parse<'a> {
+    let (min, max) = if mode == StoreMode::Cas { (7, 8) } else { (6, 7) };
+    if !want(t, min, max) {
+        return done(Command::Error(ERROR), false, used);
+    }
+    let noreply = t.noreply();
+    let key = t.get(1);
+    if key.len() > KEY_MAX {
+        return done(Command::Error(BAD_FORMAT), noreply, used);
+    }
+    let (Some(flags), Some(exptime), Some(vlen)) =
+        (strtoul(t.get(2)), strtol(t.get(3)), strtol(t.get(4)))
+    else {
+        return done(Command::Error(BAD_FORMAT), noreply, used);
+    };
+    let mut cas = 0;
+    if mode == StoreMode::Cas {
+        match strtoull(t.get(5)) {
+            Some(c) => cas = c,
+            None => return done(Command::Error(BAD_FORMAT), noreply, used),
+        }
+    }
+    if vlen < 0 || vlen > i32::MAX - 2 {
+        return done(Command::Error(BAD_FORMAT), noreply, used);
+    }
+    let vlen = vlen as usize;
+    if item_total(key.len(), flags, vlen, limits.use_cas) > limits.item_size_max {
+        return done(
+            Command::TooLarge {
+                mode,
+                key,
+                swallow: vlen + 2,
+            },
+            noreply,
+            used,
+        );
+    }
+    let need = used + vlen + 2;
+    if buf.len() < need {
+        return Parse::Incomplete { need: Some(need) };
+    }
+    // memcached reads exactly `bytes + 2` bytes and then checks that they end in CRLF.
+    if &buf[used + vlen..need] != b"\r\n" {
+        return done(Command::Error(BAD_CHUNK), noreply, need);
+    }
+    let data = &buf[used..used + vlen];
+    done(
+        Command::Store {
+            mode,
+            key,
+            flags,
+            exptime,
+            cas,
+            data,
+        },
+        noreply,
+        need,
+    )
+}
+
+/// memcached's item size as `item_size_ok` counts it: a 48-byte header, 8 bytes of CAS, the
+/// key and its NUL, 4 bytes of flags when they are not 0, and the data with its CRLF.
+pub fn item_total(nkey: usize, flags: u32, vlen: usize, use_cas: bool) -> usize {
+    48 + if use_cas { 8 } else { 0 } + nkey + 1 + if flags != 0 { 4 } else { 0 } + vlen + 2
+}
+
+fn delete<'a>(t: &Tokens<'a>, used: usize) -> Parse<'a> {
+    if !want(t, 3, 5) {
+        return done(Command::Error(ERROR), false, used);
+    }
+    let mut noreply = false;
+    // The legacy `delete <key> 0` form is accepted; any other extra argument is not.
+    if t.n > 3 {
+        let hold_is_zero = t.get(2) == b"0";
+        noreply = t.noreply();
+        let valid = (t.n == 4 && (hold_is_zero || noreply)) || (t.n == 5 && hold_is_zero && noreply);
+        if !valid {
+            return done(Command::Error(BAD_DELETE), noreply, used);
+        }
+    }
+    let key = t.get(1);
+    if key.len() > KEY_MAX {
+        return done(Command::Error(BAD_FORMAT), noreply, used);
+    }
+    done(Command::Delete { key }, noreply, used)
+}
+
+fn arith<'a>(t: &Tokens<'a>, incr: bool, used: usize) -> Parse<'a> {
+    if !want(t, 4, 5) {
+        return done(Command::Error(ERROR), false, used);
+    }
+    let noreply = t.noreply();
+    let key = t.get(1);
+    if key.len() > KEY_MAX {
+        return done(Command::Error(BAD_FORMAT), noreply, used);
+    }
+    match strtoull(t.get(2)) {
+        Some(delta) => done(Command::Arith { incr, key, delta }, noreply, used),
+        None => done(Command::Error(BAD_DELTA), noreply, used),
+    }
+}
+
+fn touch<'a>(t: &Tokens<'a>, used: usize) -> Parse<'a> {
+    if !want(t, 4, 5) {
+        return done(Command::Error(ERROR), false, used);
+    }
+    let noreply = t.noreply();
+    let key = t.get(1);
+    if key.len() > KEY_MAX {
+        return done(Command::Error(BAD_FORMAT), noreply, used);
+    }
+    match strtol(t.get(2)) {
+        Some(exptime) => done(Command::Touch { key, exptime }, noreply, used),
+        None => done(Command::Error(BAD_EXPTIME), noreply, used),
+    }
+}
+
+fn flush_all<'a>(t: &Tokens<'a>, used: usize) -> Parse<'a> {
+    if !want(t, 2, 4) {
+        return done(Command::Error(ERROR), false, used);
+    }
+    let noreply = t.noreply();
+    let mut delay = 0;
+    if t.n != if noreply { 3 } else { 2 } {
+        match strtol(t.get(1)) {
+            Some(d) => delay = d,
+            None => return done(Command::Error(BAD_EXPTIME), noreply, used),
+        }
+    }
+    done(Command::FlushAll { delay }, noreply, used)
+}
+
+fn verbosity<'a>(t: &Tokens<'a>, used: usize) -> Parse<'a> {
+    if !want(t, 3, 4) {
+        return done(Command::Error(ERROR), false, used);
+    }
+    let noreply = t.noreply();
+    match strtoul(t.get(1)) {
+        Some(level) => done(Command::Verbosity { level }, noreply, used),
+        None => done(Command::Error(BAD_FORMAT), noreply, used),
+    }
+}
+
+#[cfg(test)]
+mod tests;

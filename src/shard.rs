@@ -1,0 +1,682 @@
+//! Shards: the one module that knows about cores, executors and channels.
+//!
+//! ```text
+//!   main thread: flags, listening sockets, signals
+//!        │ spawns one pinned glommio executor per shard
+//!        ▼
+//!   shard i ── accept loop(s) ── connection tasks ──► engine::apply on its own Store
+//!        │                            │ ops for keys of shard j, one Batch per peer per read
+//!        │                            ▼
+//!        └── request mesh ──► shard j: apply every op, fill the Batch's reply buffers
+//!            reply mesh   ◄── shard j: the same Batch back, routed to the waiting connection
+//! ```
+//!
+//! Ownership contract: a key belongs to shard [`shard_for`]`(key, shards)`; only that shard's
+//! executor touches the key's item. Requests travel on one bounded mesh and replies on
+//! another. A full request channel makes the sending connection wait (backpressure, nothing is
+//! dropped). The reply side can never deadlock: each shard drains its reply channels in a
+//! task that does nothing but hand batches to local connections, so a shard sending replies
+//! waits at most for that drain, never for a peer that is itself waiting.
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_lite::AsyncReadExt;
+use glommio::channels::channel_mesh::{MeshBuilder, Receivers, Senders};
+use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
+use glommio::net::{TcpListener, UnixStream};
+use glommio::sync::Gate;
+use glommio::{LocalExecutorBuilder, Placement};
+
+use crate::config::Settings;
+use crate::conn;
+use crate::engine::{self, KeyOp};
+use crate::stats::{Counters, Stat};
+use crate::store::Store;
+
+/// Capacity of each shard-to-shard channel, in batches.
+const CHANNEL_SIZE: usize = 128;
+
+/// The fixed-seed hasher keys are routed with. Changing the seeds moves every key.
+const ROUTER: ahash::RandomState = ahash::RandomState::with_seeds(
+    0x9e37_79b9_7f4a_7c15,
+    0xbf58_476d_1ce4_e5b9,
+    0x94d0_49bb_1331_11eb,
+    0x2545_f491_4f6c_dd1d,
+);
+
+/// The shard that owns `key`: a fixed-seed ahash of the key modulo the shard count.
+pub fn shard_for(key: &[u8], shards: usize) -> usize {
+    if shards <= 1 {
+        return 0;
+    }
+    (ROUTER.hash_one(key) % shards as u64) as usize
+}
+
+/// The unit of cross-shard work: every op one connection's read batch has for one peer, and,
+/// on the way back, their replies. Its buffers go back and forth and are reused, so
+/// forwarding allocates nothing in steady state.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Shard that sent the request and waits for the reply.
+    pub from: usize,
+    /// Shard that owns the keys and runs the ops.
+    pub owner: usize,
+    /// The waiting connection's inbox on the sending shard.
+    pub token: u32,
+    /// Encoded [`KeyOp`]s.
+    pub ops: Vec<u8>,
+    /// Number of ops in `ops`.
+    pub n: u32,
+    /// Reply bytes of all ops, back to back.
+    pub out: Vec<u8>,
+    /// End offset in `out` of each op's reply.
+    pub ends: Vec<u32>,
+}
+
+impl Batch {
+    /// The reply bytes of op `i`.
+    pub fn reply(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.out[start..self.ends[i] as usize]
+    }
+}
+
+/// Per-executor state shared by the shard's tasks.
+pub struct Shard {
+    pub id: usize,
+    pub settings: Arc<Settings>,
+    pub store: RefCell<Store>,
+    pub counters: Arc<Counters>,
+    /// Every shard's counters, for `stats`.
+    pub all_counters: Arc<Vec<Arc<Counters>>>,
+    /// Open connections on all shards, for `-c`.
+    pub open_conns: Arc<AtomicUsize>,
+    /// Unix time the server started.
+    pub started: u32,
+    requests: Option<Senders<Batch>>,
+    replies: Option<Senders<Batch>>,
+    inboxes: RefCell<Vec<Option<LocalSender<Batch>>>>,
+    free_inboxes: RefCell<Vec<u32>>,
+    /// File descriptors of open connections, shut down for reading at stop.
+    conn_fds: RefCell<Vec<Option<RawFd>>>,
+    stopping: Cell<bool>,
+}
+
+/// A connection's place to receive the replies of its forwarded batches.
+pub struct Inbox {
+    pub token: u32,
+    pub rx: LocalReceiver<Batch>,
+}
+
+impl Shard {
+    pub fn shards(&self) -> usize {
+        self.settings.shards
+    }
+
+    /// The shard that owns `key`.
+    #[inline]
+    pub fn owner(&self, key: &[u8]) -> usize {
+        shard_for(key, self.settings.shards)
+    }
+
+    /// Current unix time in seconds.
+    pub fn now(&self) -> u32 {
+        unix_now()
+    }
+
+    pub fn stopping(&self) -> bool {
+        self.stopping.get()
+    }
+
+    /// Opens an inbox for a connection that may forward work.
+    pub fn open_inbox(&self) -> Inbox {
+        let (tx, rx) = local_channel::new_unbounded();
+        let mut inboxes = self.inboxes.borrow_mut();
+        let token = match self.free_inboxes.borrow_mut().pop() {
+            Some(t) => {
+                inboxes[t as usize] = Some(tx);
+                t
+            }
+            None => {
+                inboxes.push(Some(tx));
+                (inboxes.len() - 1) as u32
+            }
+        };
+        Inbox { token, rx }
+    }
+
+    pub fn close_inbox(&self, token: u32) {
+        self.inboxes.borrow_mut()[token as usize] = None;
+        self.free_inboxes.borrow_mut().push(token);
+    }
+
+    /// Registers a connection's socket so a stop can shut it down; returns its slot.
+    pub fn track_conn(&self, fd: RawFd) -> usize {
+        let mut fds = self.conn_fds.borrow_mut();
+        match fds.iter().position(Option::is_none) {
+            Some(i) => {
+                fds[i] = Some(fd);
+                i
+            }
+            None => {
+                fds.push(Some(fd));
+                fds.len() - 1
+            }
+        }
+    }
+
+    pub fn untrack_conn(&self, slot: usize) {
+        self.conn_fds.borrow_mut()[slot] = None;
+    }
+
+    /// Sends a batch to its owner shard; waits while that channel is full.
+    pub async fn forward(&self, peer: usize, batch: Batch) {
+        let senders = self.requests.as_ref().expect("forwarding needs peers");
+        if senders.send_to(peer, batch).await.is_err() {
+            // Peers close their channels only after every shard has stopped serving.
+            panic!("shard {peer} closed its request channel while shard {} still serves", self.id);
+        }
+    }
+
+    /// Runs a batch forwarded by a peer against the local store.
+    fn execute(&self, batch: &mut Batch) {
+        let now = self.now();
+        let mut store = self.store.borrow_mut();
+        batch.out.clear();
+        batch.ends.clear();
+        let mut pos = 0;
+        for _ in 0..batch.n {
+            let (op, used) = KeyOp::decode(&batch.ops[pos..]);
+            pos += used;
+            engine::apply(&mut store, &op, now, &mut batch.out);
+            batch.ends.push(batch.out.len() as u32);
+        }
+    }
+
+    /// Stop: no new connections; open ones finish what they have read, then close.
+    fn stop(&self, listeners: &[RawFd]) {
+        self.stopping.set(true);
+        for &fd in listeners {
+            // SAFETY: shutting down a socket this shard owns; wakes the pending accept.
+            unsafe { libc::shutdown(fd, libc::SHUT_RD) };
+        }
+        for fd in self.conn_fds.borrow().iter().flatten() {
+            // SAFETY: as above; the pending read returns end-of-stream.
+            unsafe { libc::shutdown(*fd, libc::SHUT_RD) };
+        }
+    }
+}
+
+pub fn unix_now() -> u32 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as u32)
+        .unwrap_or(0)
+}
+
+/// Creates a listening socket with SO_REUSEPORT, so every shard can bind the same port.
+fn listen_socket(addr: SocketAddr, backlog: i32) -> io::Result<RawFd> {
+    let domain = if addr.is_ipv6() {
+        libc::AF_INET6
+    } else {
+        libc::AF_INET
+    };
+    // SAFETY: plain socket syscalls on a descriptor we own; it is closed on every error path.
+    unsafe {
+        let fd = libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let fail = |fd| {
+            let e = io::Error::last_os_error();
+            libc::close(fd);
+            Err(e)
+        };
+        let one: libc::c_int = 1;
+        for opt in [libc::SO_REUSEADDR, libc::SO_REUSEPORT] {
+            if libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                &one as *const _ as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            ) < 0
+            {
+                return fail(fd);
+            }
+        }
+        if addr.is_ipv6() {
+            libc::setsockopt(
+                fd,
+                libc::IPPROTO_IPV6,
+                libc::IPV6_V6ONLY,
+                &one as *const _ as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+        let (storage, len) = sockaddr(addr);
+        if libc::bind(fd, &storage as *const _ as *const libc::sockaddr, len) < 0 {
+            return fail(fd);
+        }
+        if libc::listen(fd, backlog) < 0 {
+            return fail(fd);
+        }
+        Ok(fd)
+    }
+}
+
+fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: sockaddr_storage is plain data, large enough for either family.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(a) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: sockaddr_in fits in sockaddr_storage.
+            unsafe { std::ptr::write(&mut storage as *mut _ as *mut libc::sockaddr_in, sin) };
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: a.flowinfo(),
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
+                sin6_scope_id: a.scope_id(),
+            };
+            // SAFETY: sockaddr_in6 fits in sockaddr_storage.
+            unsafe { std::ptr::write(&mut storage as *mut _ as *mut libc::sockaddr_in6, sin6) };
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, len as libc::socklen_t)
+}
+
+fn local_port(fd: RawFd) -> io::Result<u16> {
+    // SAFETY: getsockname writes at most `len` bytes into the storage.
+    unsafe {
+        let mut storage: libc::sockaddr_storage = std::mem::zeroed();
+        let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        if libc::getsockname(fd, &mut storage as *mut _ as *mut libc::sockaddr, &mut len) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let port = match i32::from(storage.ss_family) {
+            libc::AF_INET => (*(&storage as *const _ as *const libc::sockaddr_in)).sin_port,
+            _ => (*(&storage as *const _ as *const libc::sockaddr_in6)).sin6_port,
+        };
+        Ok(u16::from_be(port))
+    }
+}
+
+/// Checks, before any executor starts, what io_uring needs, so a failure is one clear
+/// sentence rather than a panic inside a shard.
+fn preflight(settings: &Settings) -> Result<(), String> {
+    if let Ok(v) = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled") {
+        match v.trim() {
+            "2" => return Err("io_uring is disabled on this machine (kernel.io_uring_disabled = 2): enable it with `sysctl kernel.io_uring_disabled=0`".into()),
+            "1" => log::debug!("kernel.io_uring_disabled = 1: io_uring is limited to privileged processes or the io_uring group"),
+            _ => {}
+        }
+    }
+    // SAFETY: io_uring_setup with a zeroed parameter block; the ring fd is closed at once.
+    unsafe {
+        let mut params = [0u8; 120];
+        let fd = libc::syscall(libc::SYS_io_uring_setup, 2u32, params.as_mut_ptr());
+        if fd < 0 {
+            let err = io::Error::last_os_error();
+            return Err(match err.raw_os_error() {
+                Some(libc::ENOSYS) => "io_uring is not available: this kernel does not support it (Linux 5.8 or later is needed)".to_string(),
+                Some(libc::EPERM) | Some(libc::EACCES) => format!("io_uring is not permitted here ({err}): a seccomp profile (docker, systemd) or kernel.io_uring_disabled blocks it; allow io_uring_setup/io_uring_enter or run outside the sandbox"),
+                Some(libc::ENOMEM) => format!("io_uring could not be set up ({err}): locked memory is too low; raise it with `ulimit -l` (or LimitMEMLOCK= in a systemd unit)"),
+                _ => format!("io_uring could not be set up: {err}"),
+            });
+        }
+        libc::close(fd as i32);
+    }
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) } == 0
+        && lim.rlim_cur != libc::RLIM_INFINITY
+    {
+        // glommio locks io_memory per shard, plus a little per ring.
+        let need = settings.shards as u64 * (settings.io_memory as u64 + (64 << 10));
+        if need > lim.rlim_cur {
+            return Err(format!(
+                "locked memory is too low for io_uring: {} shards x --io-memory {} need about {} KiB but `ulimit -l` allows {} KiB; raise `ulimit -l`, lower --io-memory, or use fewer --threads",
+                settings.shards,
+                settings.io_memory,
+                need >> 10,
+                lim.rlim_cur >> 10
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Runs the server until SIGINT or SIGTERM. Returns an error sentence on a start-up failure.
+pub fn run(settings: Settings) -> Result<(), String> {
+    preflight(&settings)?;
+    let settings = Arc::new(settings);
+    let shards = settings.shards;
+
+    // Bind every shard's listeners here, so that a port of 0 resolves once and every shard
+    // shares it, and so a bind failure is reported before anything starts.
+    let mut addrs = settings.addrs.clone();
+    let mut listeners: Vec<Vec<RawFd>> = vec![Vec::new(); shards];
+    for addr in addrs.iter_mut() {
+        for fds in listeners.iter_mut() {
+            let fd = listen_socket(*addr, settings.backlog)
+                .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+            if addr.port() == 0 {
+                addr.set_port(local_port(fd).map_err(|e| e.to_string())?);
+            }
+            fds.push(fd);
+        }
+    }
+
+    // Block the stop signals in every thread; the main thread waits for them.
+    // SAFETY: signal-mask manipulation with a locally built set.
+    let sigset = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    };
+
+    let started = unix_now();
+    let all_counters: Arc<Vec<Arc<Counters>>> =
+        Arc::new((0..shards).map(|_| Arc::new(Counters::default())).collect());
+    let open_conns = Arc::new(AtomicUsize::new(0));
+    let req_mesh = MeshBuilder::<Batch, _>::full(shards, CHANNEL_SIZE);
+    let rep_mesh = MeshBuilder::<Batch, _>::full(shards, CHANNEL_SIZE);
+    let mut stop_writers = Vec::new();
+    let mut handles = Vec::new();
+    let (exit_tx, exit_rx) = std::sync::mpsc::channel::<usize>();
+    for (id, fds) in listeners.into_iter().enumerate() {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair()
+            .map_err(|e| format!("cannot create a control socket: {e}"))?;
+        theirs.set_nonblocking(true).map_err(|e| e.to_string())?;
+        stop_writers.push(ours);
+        let stop_fd = std::os::fd::IntoRawFd::into_raw_fd(theirs);
+        let cpu = settings.cpus[id];
+        let ctx = ShardStart {
+            id,
+            settings: settings.clone(),
+            counters: all_counters.clone(),
+            open_conns: open_conns.clone(),
+            started,
+            listeners: fds,
+            addrs: addrs.clone(),
+            cpu,
+            stop_fd,
+            exit: ExitNotice {
+                id,
+                tx: exit_tx.clone(),
+            },
+            req_mesh: (shards > 1).then(|| req_mesh.clone()),
+            rep_mesh: (shards > 1).then(|| rep_mesh.clone()),
+        };
+        let handle = LocalExecutorBuilder::new(Placement::Fixed(cpu))
+            .name(&format!("shard-{id}"))
+            .io_memory(settings.io_memory)
+            .spawn(move || ctx.serve())
+            .map_err(|e| format!("cannot start shard {id} on CPU {cpu}: {e}"))?;
+        handles.push(Some(handle));
+    }
+
+    let mut stopped = false;
+    loop {
+        let timeout = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 200_000_000,
+        };
+        // SAFETY: waits for one of the blocked signals, with a timeout.
+        let sig = unsafe { libc::sigtimedwait(&sigset, std::ptr::null_mut(), &timeout) };
+        if sig > 0 && !stopped {
+            log::info!("signal {sig}: stopping; finishing requests already read");
+            stopped = true;
+            for w in &mut stop_writers {
+                use std::io::Write;
+                let _ = w.write_all(b"s");
+            }
+        }
+        // A shard that ends on its own (before a stop) has failed: end the process rather
+        // than serve with a missing shard.
+        while let Ok(id) = exit_rx.try_recv() {
+            let result = handles[id].take().expect("one exit notice per shard").join();
+            if !stopped {
+                return Err(match result {
+                    Ok(()) => format!("shard {id} stopped unexpectedly"),
+                    Err(e) => format!("shard {id} failed: {e}"),
+                });
+            }
+        }
+        if handles.iter().all(Option::is_none) {
+            return Ok(());
+        }
+    }
+}
+
+/// Tells the main thread that a shard's executor ended, however it ended (also on a panic).
+struct ExitNotice {
+    id: usize,
+    tx: std::sync::mpsc::Sender<usize>,
+}
+
+impl Drop for ExitNotice {
+    fn drop(&mut self) {
+        let _ = self.tx.send(self.id);
+    }
+}
+
+struct ShardStart {
+    id: usize,
+    settings: Arc<Settings>,
+    counters: Arc<Vec<Arc<Counters>>>,
+    open_conns: Arc<AtomicUsize>,
+    started: u32,
+    listeners: Vec<RawFd>,
+    addrs: Vec<SocketAddr>,
+    cpu: usize,
+    stop_fd: RawFd,
+    exit: ExitNotice,
+    req_mesh: Option<MeshBuilder<Batch, glommio::channels::channel_mesh::Full>>,
+    rep_mesh: Option<MeshBuilder<Batch, glommio::channels::channel_mesh::Full>>,
+}
+
+impl ShardStart {
+    async fn serve(self) {
+        // Lives as long as this function runs, and reports its end to the main thread.
+        let _exit = self.exit;
+        let (requests, request_rx) = join(self.req_mesh, self.id).await;
+        let (replies, reply_rx) = join(self.rep_mesh, self.id).await;
+        let counters = self.counters[self.id].clone();
+        let shards = self.settings.shards as u64;
+        let mut builder = Store::builder()
+            .mem_limit(self.settings.shard_mem())
+            .use_cas(self.settings.use_cas)
+            .cas_sequence(self.id as u64, shards)
+            .started(self.started)
+            .counters(counters.clone());
+        if self.settings.hashpower > 0 {
+            builder = builder.capacity(1usize << self.settings.hashpower);
+        }
+        let shard = Rc::new(Shard {
+            id: self.id,
+            settings: self.settings.clone(),
+            store: RefCell::new(builder.build()),
+            counters,
+            all_counters: self.counters.clone(),
+            open_conns: self.open_conns,
+            started: self.started,
+            requests,
+            replies,
+            inboxes: RefCell::new(Vec::new()),
+            free_inboxes: RefCell::new(Vec::new()),
+            conn_fds: RefCell::new(Vec::new()),
+            stopping: Cell::new(false),
+        });
+
+        // Peer work: run forwarded batches, hand replies to waiting connections.
+        let mut peer_tasks = Vec::new();
+        if let Some(mut rx) = request_rx {
+            for (peer, stream) in rx.streams() {
+                let shard = shard.clone();
+                peer_tasks.push(glommio::spawn_local(async move {
+                    while let Some(mut batch) = stream.recv().await {
+                        shard.execute(&mut batch);
+                        let replies = shard.replies.as_ref().expect("peers");
+                        if replies.send_to(peer, batch).await.is_err() {
+                            break;
+                        }
+                    }
+                }));
+            }
+        }
+        let mut drain_tasks = Vec::new();
+        if let Some(mut rx) = reply_rx {
+            for (_, stream) in rx.streams() {
+                let shard = shard.clone();
+                drain_tasks.push(glommio::spawn_local(async move {
+                    while let Some(batch) = stream.recv().await {
+                        let inboxes = shard.inboxes.borrow();
+                        if let Some(Some(tx)) = inboxes.get(batch.token as usize) {
+                            let _ = tx.try_send(batch);
+                        }
+                    }
+                }));
+            }
+        }
+
+        // Stop watcher: one byte (or end of stream) on the control socket.
+        let listener_fds = self.listeners.clone();
+        let watcher = {
+            let shard = shard.clone();
+            // SAFETY: the control socket's fd was handed to this shard alone.
+            let mut ctl = unsafe { UnixStream::from_raw_fd(self.stop_fd) };
+            glommio::spawn_local(async move {
+                let mut b = [0u8; 1];
+                let _ = ctl.read(&mut b).await;
+                shard.stop(&listener_fds);
+            })
+        };
+
+        let gate = Rc::new(Gate::new());
+        let mut accepts = Vec::new();
+        for (fd, addr) in self.listeners.iter().zip(&self.addrs) {
+            // SAFETY: the listening socket was created for this shard alone.
+            let listener = unsafe { TcpListener::from_raw_fd(*fd) };
+            log::info!(
+                "shard {} on cpu {} listening on {}",
+                self.id,
+                self.cpu,
+                addr
+            );
+            let (shard, gate) = (shard.clone(), gate.clone());
+            accepts.push(glommio::spawn_local(accept_loop(shard, gate, listener)));
+        }
+        for a in accepts {
+            a.await;
+        }
+        let _ = gate.close().await;
+        log::debug!("shard {}: connections closed", self.id);
+        if let Some(r) = &shard.requests {
+            r.close();
+        }
+        for t in peer_tasks {
+            t.await;
+        }
+        if let Some(r) = &shard.replies {
+            r.close();
+        }
+        for t in drain_tasks {
+            t.await;
+        }
+        drop(watcher);
+    }
+}
+
+async fn join(
+    mesh: Option<MeshBuilder<Batch, glommio::channels::channel_mesh::Full>>,
+    id: usize,
+) -> (Option<Senders<Batch>>, Option<Receivers<Batch>>) {
+    match mesh {
+        None => (None, None),
+        Some(m) => {
+            let (tx, rx) = m.join().await.expect("joining the shard mesh");
+            // Mesh peers are ordered by executor id, which follows shard creation order.
+            assert_eq!(tx.peer_id(), id, "mesh position must equal shard index");
+            (Some(tx), Some(rx))
+        }
+    }
+}
+
+async fn accept_loop(shard: Rc<Shard>, gate: Rc<Gate>, listener: TcpListener) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                if shard.stopping() {
+                    break;
+                }
+                // EMFILE and friends: back off briefly rather than spin.
+                log::warn!("shard {}: accept failed: {e}", shard.id);
+                glommio::timer::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        if shard.stopping() {
+            break;
+        }
+        let limit = shard.settings.conn_limit;
+        if shard.open_conns.fetch_add(1, Ordering::Relaxed) >= limit {
+            shard.open_conns.fetch_sub(1, Ordering::Relaxed);
+            shard.counters.incr(Stat::RejectedConnections);
+            let mut s = stream;
+            let _ = futures_lite::AsyncWriteExt::write_all(
+                &mut s,
+                b"ERROR Too many open connections\r\n",
+            )
+            .await;
+            let _ = futures_lite::AsyncWriteExt::close(&mut s).await;
+            continue;
+        }
+        let fd = stream.as_raw_fd();
+        let slot = shard.track_conn(fd);
+        shard.counters.incr(Stat::CurrConnections);
+        shard.counters.incr(Stat::TotalConnections);
+        let task_shard = shard.clone();
+        let spawned = gate.spawn(async move {
+            conn::serve(&task_shard, stream).await;
+            task_shard.untrack_conn(slot);
+            task_shard.counters.sub(Stat::CurrConnections, 1);
+            task_shard.open_conns.fetch_sub(1, Ordering::Relaxed);
+        });
+        match spawned {
+            Ok(task) => {
+                task.detach();
+            }
+            Err(_) => break,
+        }
+    }
+}
