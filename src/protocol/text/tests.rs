@@ -1,0 +1,270 @@
+//! Parser tables. Every case is parsed whole and then replayed cut into fragments of every
+//! size from 1 byte up, as a connection would receive it; both must give the same requests.
+
+use super::*;
+
+const LIMITS: Limits = Limits {
+    item_size_max: 1024,
+    use_cas: true,
+};
+
+/// One line per outcome, so tables stay readable.
+fn summary(req: &Request<'_>) -> String {
+    let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let body = match &req.cmd {
+        Command::Get {
+            kind,
+            exptime,
+            keys,
+            bad_key,
+        } => {
+            let keys: Vec<String> = keys.iter().map(s).collect();
+            format!("{kind:?} exp={exptime} keys=[{}] bad={bad_key}", keys.join(","))
+        }
+        Command::Store {
+            mode,
+            key,
+            flags,
+            exptime,
+            cas,
+            data,
+        } => format!(
+            "{mode:?} {} flags={flags} exp={exptime} cas={cas} data={}",
+            s(key),
+            s(data)
+        ),
+        Command::TooLarge { mode, key, swallow } => {
+            format!("TooLarge {mode:?} {} swallow={swallow}", s(key))
+        }
+        Command::Delete { key } => format!("Delete {}", s(key)),
+        Command::Arith { incr, key, delta } => format!("Arith incr={incr} {} {delta}", s(key)),
+        Command::Touch { key, exptime } => format!("Touch {} {exptime}", s(key)),
+        Command::FlushAll { delay } => format!("FlushAll {delay}"),
+        Command::Version => "Version".into(),
+        Command::Verbosity { level } => format!("Verbosity {level}"),
+        Command::Stats { args } => format!("Stats [{}]", s(args)),
+        Command::Quit => "Quit".into(),
+        Command::MetaNoop => "MetaNoop".into(),
+        Command::Error(e) => format!("Error {e}"),
+    };
+    if req.noreply {
+        format!("{body} noreply")
+    } else {
+        body
+    }
+}
+
+/// Feeds `input` `chunk` bytes at a time, parsing after each feed as a connection does
+/// (swallowing after a too-large value), and returns every outcome.
+fn drive(input: &[u8], chunk: usize) -> Vec<String> {
+    let mut got = Vec::new();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut swallow = 0usize;
+    let mut fed = 0;
+    'feed: while fed < input.len() {
+        let n = chunk.min(input.len() - fed);
+        buf.extend_from_slice(&input[fed..fed + n]);
+        fed += n;
+        loop {
+            let k = swallow.min(buf.len());
+            buf.drain(..k);
+            swallow -= k;
+            if swallow > 0 || buf.is_empty() {
+                continue 'feed;
+            }
+            match parse(&buf, &LIMITS) {
+                Parse::Incomplete { need } => {
+                    if let Some(need) = need {
+                        assert!(need > buf.len(), "need {need} with {} buffered", buf.len());
+                    }
+                    continue 'feed;
+                }
+                Parse::Close => {
+                    got.push("Close".to_string());
+                    break 'feed;
+                }
+                Parse::Done(req, used) => {
+                    assert!(used > 0 && used <= buf.len(), "consumed {used} of {}", buf.len());
+                    got.push(summary(&req));
+                    if let Command::TooLarge { swallow: s, .. } = req.cmd {
+                        swallow = s;
+                    }
+                    buf.drain(..used);
+                }
+            }
+        }
+    }
+    got
+}
+
+fn check(cases: &[(&[u8], &[&str])]) {
+    for (input, want) in cases {
+        let whole = drive(input, input.len().max(1));
+        assert_eq!(whole, *want, "input {:?}", String::from_utf8_lossy(input));
+        for chunk in 1..=input.len().min(64) {
+            assert_eq!(
+                drive(input, chunk),
+                whole,
+                "input {:?} in {chunk}-byte fragments",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+}
+
+#[test]
+fn retrieval() {
+    check(&[
+        (b"get a\r\n", &["Get exp=0 keys=[a] bad=false"]),
+        (b"get a b  c\r\n", &["Get exp=0 keys=[a,b,c] bad=false"]),
+        (b"gets a\n", &["Gets exp=0 keys=[a] bad=false"]),
+        (b"gat 10 a b\r\n", &["Gat exp=10 keys=[a,b] bad=false"]),
+        (b"gats -1 a\r\n", &["Gats exp=-1 keys=[a] bad=false"]),
+        (b"gat x a\r\n", &["Error CLIENT_ERROR invalid exptime argument"]),
+        (b"gat 10\r\n", &["Gat exp=10 keys=[] bad=false"]),
+        (b"get\r\n", &["Error ERROR"]),
+        (b"get noreply\r\n", &["Get exp=0 keys=[noreply] bad=false"]),
+        (b"bget a\r\n", &["Get exp=0 keys=[a] bad=false"]),
+        (b"  get   a \r\n", &["Get exp=0 keys=[a] bad=false"]),
+        (b"get a\0b\r\n", &["Get exp=0 keys=[a] bad=false"]),
+    ]);
+}
+
+#[test]
+fn many_keys_and_long_keys() {
+    let keys: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+    let line = format!("get {}\r\n", keys.join(" "));
+    let want = format!("Get exp=0 keys=[{}] bad=false", keys.join(","));
+    check(&[(line.as_bytes(), &[want.as_str()])]);
+
+    let k250 = "k".repeat(250);
+    let k251 = "k".repeat(251);
+    let ok = format!("get {k250}\r\n");
+    let ok_want = format!("Get exp=0 keys=[{k250}] bad=false");
+    let bad = format!("get a {k251} b\r\n");
+    check(&[
+        (ok.as_bytes(), &[ok_want.as_str()]),
+        (bad.as_bytes(), &["Get exp=0 keys=[a] bad=true"]),
+    ]);
+    let set = format!("set {k251} 0 0 1\r\nx\r\n");
+    // The line is rejected; its data block is then parsed as a command of its own.
+    check(&[(
+        set.as_bytes(),
+        &["Error CLIENT_ERROR bad command line format", "Error ERROR"],
+    )]);
+}
+
+#[test]
+fn storage() {
+    check(&[
+        (b"set k 1 2 3\r\nabc\r\n", &["Set k flags=1 exp=2 cas=0 data=abc"]),
+        (b"set k 0 0 0\r\n\r\n", &["Set k flags=0 exp=0 cas=0 data="]),
+        (b"add k 0 0 1 noreply\r\nx\r\n", &["Add k flags=0 exp=0 cas=0 data=x noreply"]),
+        (b"replace k 0 0 1\r\nx\r\n", &["Replace k flags=0 exp=0 cas=0 data=x"]),
+        (b"append k 0 0 1\r\nx\r\n", &["Append k flags=0 exp=0 cas=0 data=x"]),
+        (b"prepend k 0 0 1\r\nx\r\n", &["Prepend k flags=0 exp=0 cas=0 data=x"]),
+        (b"cas k 0 0 1 99\r\nx\r\n", &["Cas k flags=0 exp=0 cas=99 data=x"]),
+        (b"set k 0 0 2\r\n\r\n\r\n", &["Set k flags=0 exp=0 cas=0 data=\r\n"]),
+        (b"set k 4294967295 0 1\r\nx\r\n", &["Set k flags=4294967295 exp=0 cas=0 data=x"]),
+        (b"set k 0 -1 1\r\nx\r\n", &["Set k flags=0 exp=-1 cas=0 data=x"]),
+        // memcached truncates a 64-bit parse to 32 bits: 4294967297 bytes reads as 1.
+        (b"set k 0 0 4294967297\r\nx\r\n", &["Set k flags=0 exp=0 cas=0 data=x"]),
+        (b"set k 0 0 -1\r\n", &["Error CLIENT_ERROR bad command line format"]),
+        (b"set k x 0 1\r\nx\r\n", &["Error CLIENT_ERROR bad command line format", "Error ERROR"]),
+        (b"set k -1 0 1\r\n", &["Error CLIENT_ERROR bad command line format"]),
+        (b"set k 0 0 1 noreply\r\nxy\r\n", &["Error CLIENT_ERROR bad data chunk noreply", "Error ERROR"]),
+        (b"set k 0 0 3\r\nabcde\r\n", &["Error CLIENT_ERROR bad data chunk", "Error ERROR"]),
+        (b"set k 0 0\r\n", &["Error ERROR"]),
+        (b"set k 0 0 1 noreply extra\r\n", &["Error ERROR"]),
+        (b"cas k 0 0 1\r\nx\r\n", &["Error ERROR", "Error ERROR"]),
+        (b"cas k 0 0 1 -1\r\n", &["Error CLIENT_ERROR bad command line format"]),
+    ]);
+}
+
+#[test]
+fn too_large_values_are_swallowed() {
+    // 48 + 8 + 2 (key and NUL) + 2 (CRLF) = 60 bytes of header: 964 value bytes fit in 1024.
+    let fits = format!("set k 0 0 964\r\n{}\r\n", "v".repeat(964));
+    let big = format!("set k 0 0 965\r\n{}\r\nget k\r\n", "v".repeat(965));
+    let want_fits = format!("Set k flags=0 exp=0 cas=0 data={}", "v".repeat(964));
+    check(&[
+        (fits.as_bytes(), &[want_fits.as_str()]),
+        (
+            big.as_bytes(),
+            &["TooLarge Set k swallow=967", "Get exp=0 keys=[k] bad=false"],
+        ),
+    ]);
+}
+
+#[test]
+fn other_commands() {
+    check(&[
+        (b"delete k\r\n", &["Delete k"]),
+        (b"delete k noreply\r\n", &["Delete k noreply"]),
+        (b"delete k 0\r\n", &["Delete k"]),
+        (b"delete k 0 noreply\r\n", &["Delete k noreply"]),
+        (b"delete k 1\r\n", &["Error CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]"]),
+        (b"delete\r\n", &["Error ERROR"]),
+        (b"incr k 5\r\n", &["Arith incr=true k 5"]),
+        (b"decr k 18446744073709551615 noreply\r\n", &["Arith incr=false k 18446744073709551615 noreply"]),
+        (b"incr k -1\r\n", &["Error CLIENT_ERROR invalid numeric delta argument"]),
+        (b"incr k x noreply\r\n", &["Error CLIENT_ERROR invalid numeric delta argument noreply"]),
+        (b"touch k 10\r\n", &["Touch k 10"]),
+        (b"touch k noreply\r\n", &["Error CLIENT_ERROR invalid exptime argument noreply"]),
+        (b"flush_all\r\n", &["FlushAll 0"]),
+        (b"flush_all 10\r\n", &["FlushAll 10"]),
+        (b"flush_all noreply\r\n", &["FlushAll 0 noreply"]),
+        (b"flush_all 5 noreply\r\n", &["FlushAll 5 noreply"]),
+        (b"flush_all x\r\n", &["Error CLIENT_ERROR invalid exptime argument"]),
+        (b"version\r\n", &["Version"]),
+        (b"verbosity 1\r\n", &["Verbosity 1"]),
+        (b"verbosity\r\n", &["Error ERROR"]),
+        (b"stats\r\n", &["Stats []"]),
+        (b"stats  settings\r\n", &["Stats [settings]"]),
+        (b"quit\r\n", &["Quit"]),
+        (b"mn\r\n", &["MetaNoop"]),
+        (b"\r\n", &["Error ERROR"]),
+        (b"   \r\n", &["Error ERROR"]),
+        (b"x\r\n", &["Error ERROR"]),
+        (b"GET a\r\n", &["Error ERROR"]),
+        (b"GET / HTTP/1.1\r\n", &["Close"]),
+    ]);
+}
+
+#[test]
+fn pipelines() {
+    check(&[(
+        b"set a 0 0 1\r\n1\r\nget a b\r\ndelete a\r\nincr n 1\r\n",
+        &[
+            "Set a flags=0 exp=0 cas=0 data=1",
+            "Get exp=0 keys=[a,b] bad=false",
+            "Delete a",
+            "Arith incr=true n 1",
+        ],
+    )]);
+}
+
+#[test]
+fn long_lines() {
+    // Over 2048 bytes without a newline: memcached closes, unless a multi-get is coming.
+    let junk = vec![b'x'; LINE_LIMIT + 1];
+    assert_eq!(parse(&junk, &LIMITS), Parse::Close);
+    assert_eq!(parse(&junk[..LINE_LIMIT], &LIMITS), Parse::Incomplete { need: None });
+    let mut get = b"get ".to_vec();
+    get.resize(LINE_LIMIT + 10, b'k');
+    assert_eq!(parse(&get, &LIMITS), Parse::Incomplete { need: None });
+    get.resize(GET_LINE_LIMIT + 1, b'k');
+    assert_eq!(parse(&get, &LIMITS), Parse::Close);
+}
+
+#[test]
+fn tokenizer_keeps_the_rest_after_23_tokens() {
+    let mut line = b"set".to_vec();
+    for i in 0..30 {
+        line.extend_from_slice(format!(" t{i}").as_bytes());
+    }
+    line.extend_from_slice(b"\r\n");
+    assert_eq!(drive(&line, line.len()), vec!["Error ERROR".to_string()]);
+    let t = Tokens::new(b"a b c");
+    assert_eq!((t.n, t.get(0), t.get(2), t.get(3)), (4, &b"a"[..], &b"c"[..], &b""[..]));
+}
