@@ -302,7 +302,16 @@ impl Conn {
             Command::Version => {
                 self.line(false, concat!("VERSION 1.6.18-corecached-", env!("CARGO_PKG_VERSION")));
             }
-            Command::Verbosity { level: _ } => self.line(noreply, "OK"),
+            Command::Verbosity { level } => {
+                // memcached's `verbosity` sets the process's log level; so does this.
+                log::set_max_level(match level {
+                    0 => log::LevelFilter::Warn,
+                    1 => log::LevelFilter::Info,
+                    2 => log::LevelFilter::Debug,
+                    _ => log::LevelFilter::Trace,
+                });
+                self.line(noreply, "OK");
+            }
             Command::Stats { args } => self.stats(shard, args, now),
             Command::Quit => return Some(Next::Close),
             Command::MetaNoop => self.out.extend_from_slice(b"MN\r\n"),
