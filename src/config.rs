@@ -45,6 +45,11 @@ pub struct Args {
     #[arg(short = 'v', action = ArgAction::Count)]
     pub verbose: u8,
 
+    /// Return `SERVER_ERROR out of memory storing object` when memory is full instead of
+    /// evicting.
+    #[arg(short = 'M', long = "disable-evictions")]
+    pub disable_evictions: bool,
+
     /// Disable CAS: items carry no unique (`gets` reports 0).
     #[arg(short = 'C', long = "disable-cas")]
     pub disable_cas: bool,
@@ -135,6 +140,9 @@ pub struct Settings {
     /// Bytes of item memory, all shards together.
     pub mem_limit: usize,
     pub item_size_max: usize,
+    /// Bytes per store segment (see `store`): holds the largest item.
+    pub segment_size: usize,
+    pub evict: bool,
     pub use_cas: bool,
     pub flush_enabled: bool,
     pub backlog: i32,
@@ -192,15 +200,23 @@ impl Settings {
         if a.max_item_size < 1024 {
             return Err("-I/--max-item-size cannot be less than 1024 bytes".into());
         }
-        if a.max_item_size > 1 << 30 {
-            return Err("-I/--max-item-size cannot be more than 1g".into());
+        if a.max_item_size > 256 << 20 {
+            return Err("-I/--max-item-size cannot be more than 256m".into());
         }
-        if a.max_item_size > mem_limit / shards / 2 {
+        // Segments hold the largest item; 1 MiB unless a shard's share is small.
+        let shard_mem = mem_limit / shards;
+        let item_seg = a.max_item_size.next_power_of_two();
+        let mut segment_size = (1usize << 20).max(item_seg);
+        while segment_size > item_seg && segment_size * 8 > shard_mem {
+            segment_size /= 2;
+        }
+        if shard_mem < 4 * segment_size {
             return Err(format!(
-                "-I/--max-item-size {} is more than half of a shard's memory ({} bytes of -m {} over {shards} shards): raise -m or lower -I",
+                "-m/--memory-limit {} MB over {shards} shards leaves {} KiB per shard, too little for items of up to {} bytes (-I/--max-item-size): each shard needs 4 x {} KiB; raise -m, lower -I or use fewer -t/--threads",
+                a.memory_limit,
+                shard_mem >> 10,
                 a.max_item_size,
-                mem_limit / shards,
-                a.memory_limit
+                segment_size >> 10
             ));
         }
         let mut hashpower = 0;
@@ -239,6 +255,8 @@ impl Settings {
             conn_limit: a.conn_limit,
             mem_limit,
             item_size_max: a.max_item_size,
+            segment_size,
+            evict: !a.disable_evictions,
             use_cas: !a.disable_cas,
             flush_enabled: !a.disable_flush_all,
             backlog: a.backlog,
@@ -281,14 +299,15 @@ mod tests {
         assert_eq!(s.conn_limit, 1024);
         assert_eq!(s.mem_limit, 64 << 20);
         assert_eq!(s.item_size_max, 1 << 20);
-        assert!(s.use_cas && s.flush_enabled);
+        assert!(s.use_cas && s.flush_enabled && s.evict);
+        assert_eq!(s.segment_size, 1 << 20);
     }
 
     #[test]
     fn memcached_flags() {
         let s = parse(&[
             "-p", "1234", "-l", "127.0.0.1,::1", "-t", "2", "--cpus", "1,3", "-c", "10", "-m",
-            "128", "-I", "512k", "-C", "-F", "-b", "64", "-R", "5", "-o", "hashpower=16,modern",
+            "128", "-I", "512k", "-C", "-F", "-M", "-b", "64", "-R", "5", "-o", "hashpower=16,modern",
         ])
         .unwrap();
         assert_eq!(s.addrs.len(), 2);
@@ -296,7 +315,7 @@ mod tests {
         assert_eq!(s.cpus, vec![1, 3]);
         assert_eq!(s.item_size_max, 512 << 10);
         assert_eq!(s.mem_limit, 128 << 20);
-        assert!(!s.use_cas && !s.flush_enabled);
+        assert!(!s.use_cas && !s.flush_enabled && !s.evict);
         assert_eq!((s.backlog, s.reqs_per_event, s.hashpower), (64, 5, 16));
     }
 
@@ -314,6 +333,7 @@ mod tests {
             (&["-p", "99999"][..], "99999"),
             (&["-l", "localhost"][..], "localhost"),
             (&["-m", "1", "-I", "1m"][..], "-I"),
+            (&["-m", "2", "-t", "4"][..], "-m"),
         ] {
             let err = parse(args).unwrap_err();
             assert!(err.contains(needle), "{args:?}: {err}");

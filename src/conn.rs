@@ -400,16 +400,34 @@ impl Conn {
         self.stat("max_connections", shard.settings.conn_limit);
         for &s in stats::Stat::ALL {
             match s {
-                Stat::CurrItems | Stat::TotalItems | Stat::Bytes | Stat::Evictions | Stat::Reclaimed => {
-                    continue
-                }
+                Stat::CurrItems
+                | Stat::TotalItems
+                | Stat::Bytes
+                | Stat::Evictions
+                | Stat::EvictedUnfetched
+                | Stat::EvictedActive
+                | Stat::Reclaimed
+                | Stat::ExpiredUnfetched
+                | Stat::SegmentsEvicted
+                | Stat::StoreMemory => continue,
                 _ => {}
             }
             self.stat(s.name(), stats::sum(all, s));
         }
         self.stat("limit_maxbytes", shard.settings.mem_limit);
         self.stat("threads", shard.settings.shards);
-        for s in [Stat::Bytes, Stat::CurrItems, Stat::TotalItems, Stat::Evictions, Stat::Reclaimed] {
+        for s in [
+            Stat::Bytes,
+            Stat::CurrItems,
+            Stat::TotalItems,
+            Stat::Evictions,
+            Stat::EvictedUnfetched,
+            Stat::EvictedActive,
+            Stat::Reclaimed,
+            Stat::ExpiredUnfetched,
+            Stat::SegmentsEvicted,
+            Stat::StoreMemory,
+        ] {
             self.stat(s.name(), stats::sum(all, s));
         }
         self.out.extend_from_slice(b"END\r\n");
@@ -424,7 +442,8 @@ impl Conn {
         self.stat("udpport", 0);
         self.stat("inter", addrs.join(","));
         self.stat("verbosity", s.verbose);
-        self.stat("evictions", "off");
+        self.stat("evictions", if s.evict { "on" } else { "off" });
+        self.stat("segment_size", s.segment_size);
         self.stat("num_threads", s.shards);
         self.stat("cas_enabled", if s.use_cas { "yes" } else { "no" });
         self.stat("tcp_backlog", s.backlog);

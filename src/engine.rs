@@ -78,7 +78,6 @@ pub fn apply(store: &mut Store, op: &KeyOp<'_>, now: u32, out: &mut Vec<u8>) {
     let counters = store.counters().clone();
     match *op {
         KeyOp::Get { kind, exptime, key } => {
-            let cas_on = store.cas_enabled();
             let hit = if kind.touches() {
                 counters.incr(Stat::CmdTouch);
                 let exp = store.abs_exptime(exptime, now);
@@ -103,7 +102,7 @@ pub fn apply(store: &mut Store, op: &KeyOp<'_>, now: u32, out: &mut Vec<u8>) {
                     push_u64(out, it.value.len() as u64);
                     if kind.returns_cas() {
                         out.push(b' ');
-                        push_u64(out, if cas_on { it.cas } else { 0 });
+                        push_u64(out, it.cas);
                     }
                     out.extend_from_slice(b"\r\n");
                     out.extend_from_slice(&it.value);

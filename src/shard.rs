@@ -514,6 +514,8 @@ impl ShardStart {
         let shards = self.settings.shards as u64;
         let mut builder = Store::builder()
             .mem_limit(self.settings.shard_mem())
+            .segment_size(self.settings.segment_size)
+            .evict(self.settings.evict)
             .use_cas(self.settings.use_cas)
             .cas_sequence(self.id as u64, shards)
             .started(self.started)

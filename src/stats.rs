@@ -57,7 +57,12 @@ stats! {
     TotalItems => "total_items",
     Bytes => "bytes",
     Evictions => "evictions",
+    EvictedUnfetched => "evicted_unfetched",
+    EvictedActive => "evicted_active",
     Reclaimed => "reclaimed",
+    ExpiredUnfetched => "expired_unfetched",
+    SegmentsEvicted => "segments_evicted",
+    StoreMemory => "store_memory",
 }
 
 /// One shard's counters. Written only by the owning shard.
@@ -108,7 +113,7 @@ impl Counters {
         for &s in Stat::ALL {
             if !matches!(
                 s,
-                Stat::CurrConnections | Stat::CurrItems | Stat::Bytes
+                Stat::CurrConnections | Stat::CurrItems | Stat::Bytes | Stat::StoreMemory
             ) {
                 self.set(s, 0);
             }

@@ -1,36 +1,57 @@
-//! A shard's key-value store: items, expiry, CAS, memory accounting.
+//! A shard's key-value store: items in segments, a compact hash index, S3-FIFO eviction,
+//! expiry, CAS and exact memory accounting.
 //!
 //! The store knows nothing of sockets, protocols, executors or other shards: it is a plain
 //! single-threaded structure owned by one shard, and every operation takes the current unix
 //! time as an argument, so tests drive it with a fake clock. Build one with [`StoreBuilder`].
 //!
-//! Semantics follow memcached 1.6 (`items.c`, `do_store_item`, `do_add_delta`): expired and
-//! flushed items are never returned, `add` on an existing key fails, `cas` compares against the
-//! item's unique, `append`/`prepend` keep the old item's flags and expiry, `incr`/`decr` rewrite
-//! a value in place (space padded) when the new number is not longer than the old value.
+//! Memory: `-m` pays for everything. Items are appended to fixed-size mmap'd [segments]
+//! (13 bytes of metadata per small item, no size classes, no padding), and the [index] costs
+//! about 9–11 bytes per item. Segments plus index never exceed the limit, and a freed segment
+//! is unmapped, so resident memory follows the accounting.
+//!
+//! Eviction is S3-FIFO at segment granularity: new items enter a small FIFO (a tenth of the
+//! segments); when a small segment is evicted, its items that were read since they were
+//! written move to the main FIFO and the rest go. When a main segment is evicted, items read
+//! since they were last considered are kept (their frequency, 2 bits, is decremented) and the
+//! rest go. One-hit wonders and scans pass through the small queue without displacing the
+//! working set, which LRU cannot do; keeping survivors is a copy into the main head segment,
+//! or an in-place compaction of the evicted segment when the head is full.
+//!
+//! Semantics follow memcached 1.6 (`do_store_item`, `do_add_delta`): expired and flushed
+//! items are never returned, `add` on an existing key fails, `cas` compares the item's unique,
+//! `append`/`prepend` keep the old item's flags and expiry, `incr`/`decr` rewrite the value in
+//! place (space padded) when the new number is not longer.
+//!
+//! [segments]: segment
+//! [index]: index
 
-use std::collections::HashMap;
+pub mod index;
+pub mod segment;
+
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::protocol::num::{push_u64, strtoull};
 use crate::stats::{Counters, Stat};
+use index::{Index, Loc, MAX_OFFSET, MAX_SEGMENTS};
+use segment::{Block, Header, CAS_MAX, DEAD, FETCHED, FREQ_MASK};
 
 /// memcached's `REALTIME_MAXDELTA`: exptimes up to 30 days are relative.
 pub const REALTIME_MAXDELTA: i64 = 60 * 60 * 24 * 30;
 
-/// Bytes charged per item beyond its key and value: the hash table slot, the item record and
-/// allocator rounding, so that `-m` bounds what the process really holds.
-pub const ITEM_OVERHEAD: usize = 64;
+/// Default segment size; a segment always holds at least one largest item.
+pub const SEGMENT_SIZE: usize = 1 << 20;
 
-/// One stored item.
-#[derive(Debug)]
-pub struct Item {
+/// A live item, borrowed from its segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ItemRef<'a> {
     pub flags: u32,
     /// Absolute unix time at which the item expires; 0 never.
     pub exptime: u32,
-    /// The item's unique, unique across the whole server.
+    /// The unique a client sees (0 when CAS is off).
     pub cas: u64,
-    pub value: Box<[u8]>,
+    pub value: &'a [u8],
 }
 
 /// Outcome of a storage command, named after memcached's replies.
@@ -40,11 +61,11 @@ pub enum StoreResult {
     NotStored,
     Exists,
     NotFound,
-    /// The shard's memory share cannot hold the item.
+    /// Nothing can be evicted to make room (or `-M` forbids it).
     NoMemory,
 }
 
-/// The storage modes, as the store sees them.
+/// The storage modes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Set,
@@ -64,10 +85,23 @@ pub enum ArithResult {
     NoMemory,
 }
 
+/// What one step of the expiry pager did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PagerStep {
+    /// Items reclaimed in this step.
+    pub reclaimed: usize,
+    /// The pass over all segments is complete.
+    pub pass_done: bool,
+    /// Earliest exptime among the live items seen in the pass so far (0: none).
+    pub next_expiry: u32,
+}
+
 /// Builds a [`Store`]; tests use it to make tiny ones.
 #[derive(Clone, Debug)]
 pub struct StoreBuilder {
     mem_limit: usize,
+    segment_size: usize,
+    evict: bool,
     use_cas: bool,
     cas_offset: u64,
     cas_stride: u64,
@@ -80,20 +114,32 @@ impl Default for StoreBuilder {
     fn default() -> Self {
         StoreBuilder {
             mem_limit: 64 << 20,
+            segment_size: SEGMENT_SIZE,
+            evict: true,
             use_cas: true,
             cas_offset: 0,
             cas_stride: 1,
             started: 0,
-            capacity: 0,
+            capacity: 1024,
             counters: None,
         }
     }
 }
 
 impl StoreBuilder {
-    /// Bytes this store may hold, keys, values and per-item overhead included.
+    /// Bytes this store may hold: segments and index together.
     pub fn mem_limit(mut self, bytes: usize) -> Self {
         self.mem_limit = bytes;
+        self
+    }
+    /// Segment size; must hold the largest item.
+    pub fn segment_size(mut self, bytes: usize) -> Self {
+        self.segment_size = bytes.clamp(64, MAX_OFFSET + 1);
+        self
+    }
+    /// `-M`: refuse to store (`NoMemory`) rather than evict.
+    pub fn evict(mut self, on: bool) -> Self {
+        self.evict = on;
         self
     }
     /// `-C` turns CAS off: items then report a unique of 0.
@@ -115,7 +161,7 @@ impl StoreBuilder {
     }
     /// Items the index holds before it first grows (`-o hashpower`).
     pub fn capacity(mut self, items: usize) -> Self {
-        self.capacity = items;
+        self.capacity = items.max(8);
         self
     }
     /// Counters to report into (shared with `stats` readers).
@@ -124,39 +170,109 @@ impl StoreBuilder {
         self
     }
     pub fn build(self) -> Store {
+        let index = Index::with_capacity(self.capacity);
+        let index_bytes = index.bytes();
+        let counters = self.counters.unwrap_or_default();
+        counters.set(Stat::StoreMemory, index.bytes() as u64);
         Store {
-            map: HashMap::with_capacity_and_hasher(
-                self.capacity,
-                ahash::RandomState::with_seeds(1, 2, 3, 4),
+            segs: Vec::new(),
+            free_ids: Vec::new(),
+            small: VecDeque::new(),
+            main: VecDeque::new(),
+            small_head: None,
+            main_head: None,
+            seg_count: 0,
+            seg_size: self.segment_size,
+            index,
+            hasher: ahash::RandomState::with_seeds(
+                0x243f_6a88_85a3_08d3,
+                0x1319_8a2e_0370_7344,
+                0xa409_3822_299f_31d0,
+                0x082e_fa98_ec4e_6c89,
             ),
             mem_limit: self.mem_limit,
-            mem_used: 0,
+            evict: self.evict,
             use_cas: self.use_cas,
             next_cas: self.cas_offset + 1,
             cas_stride: self.cas_stride,
             started: self.started,
+            flush_cas: 0,
             flush_at: None,
-            counters: self.counters.unwrap_or_default(),
+            live_bytes: 0,
+            scratch: Vec::new(),
+            moved: Vec::new(),
+            pager_seg: 0,
+            pager_off: 0,
+            pager_epoch: 0,
+            pager_next: 0,
+            epochs: 0,
+            base_index_bytes: index_bytes,
+            counters,
         }
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Queue {
+    Small,
+    Main,
+}
+
+#[derive(Debug)]
+struct Seg {
+    block: Block,
+    /// Changes whenever the segment's items move, so a cursor into it knows to restart.
+    epoch: u64,
+    used: usize,
+    live_items: usize,
+    live_bytes: usize,
+    queue: Queue,
+}
+
 /// A shard's store. See the module documentation.
+#[derive(Debug)]
 pub struct Store {
-    map: HashMap<Box<[u8]>, Item, ahash::RandomState>,
+    segs: Vec<Option<Seg>>,
+    free_ids: Vec<u32>,
+    /// Closed segments of each FIFO, oldest first.
+    small: VecDeque<u32>,
+    main: VecDeque<u32>,
+    /// The segment each FIFO appends to.
+    small_head: Option<u32>,
+    main_head: Option<u32>,
+    seg_count: usize,
+    seg_size: usize,
+    index: Index,
+    hasher: ahash::RandomState,
     mem_limit: usize,
-    mem_used: usize,
+    evict: bool,
     use_cas: bool,
     next_cas: u64,
     cas_stride: u64,
     started: u32,
-    /// A delayed `flush_all`: everything stored before this time goes when it passes.
+    /// Items with a unique below this were flushed (0: no flush yet).
+    flush_cas: u64,
+    /// A delayed `flush_all` takes effect at this time.
     flush_at: Option<u32>,
+    /// Bytes of indexed items (metadata, key and value).
+    live_bytes: usize,
+    scratch: Vec<u8>,
+    moved: Vec<Loc>,
+    pager_seg: usize,
+    pager_off: usize,
+    pager_epoch: u64,
+    pager_next: u32,
+    epochs: u64,
+    /// The index size the store started with; it never shrinks below it.
+    base_index_bytes: usize,
     counters: Arc<Counters>,
 }
 
-fn charge(key_len: usize, value_len: usize) -> usize {
-    key_len + value_len + ITEM_OVERHEAD
+/// Why a looked-up key is not there.
+enum Miss {
+    Absent,
+    Expired,
+    Flushed,
 }
 
 impl Store {
@@ -168,35 +284,36 @@ impl Store {
         &self.counters
     }
 
-    /// Bytes held, as charged against the memory limit.
+    /// Bytes held against the limit: segments and index.
     pub fn mem_used(&self) -> usize {
-        self.mem_used
+        self.seg_count * self.seg_size + self.index.bytes()
     }
 
     pub fn mem_limit(&self) -> usize {
         self.mem_limit
     }
 
+    /// Bytes of the items in the index (metadata, key and value).
+    pub fn live_bytes(&self) -> usize {
+        self.live_bytes
+    }
+
+    /// Items in the index (expired ones count until reclaimed, as in memcached).
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.index.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
-    /// The unique a client sees: 0 when CAS is off (`-C`).
-    pub fn visible_cas(&self, item: &Item) -> u64 {
-        if self.use_cas {
-            item.cas
-        } else {
-            0
-        }
+        self.index.is_empty()
     }
 
     /// Whether items carry a CAS unique (`-C` turns it off).
     pub fn cas_enabled(&self) -> bool {
         self.use_cas
+    }
+
+    pub fn segment_size(&self) -> usize {
+        self.seg_size
     }
 
     /// memcached's `realtime(EXPTIME_TO_POSITIVE_TIME(exptime))`, as absolute unix time:
@@ -220,7 +337,37 @@ impl Store {
     fn new_cas(&mut self) -> u64 {
         let c = self.next_cas;
         self.next_cas += self.cas_stride;
+        if self.next_cas > CAS_MAX {
+            self.next_cas = self.cas_stride;
+        }
         c
+    }
+
+    fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    fn seg(&self, id: u32) -> &Seg {
+        self.segs[id as usize].as_ref().expect("live segment")
+    }
+
+    fn seg_mut(&mut self, id: u32) -> &mut Seg {
+        self.segs[id as usize].as_mut().expect("live segment")
+    }
+
+    fn item(&self, loc: Loc) -> &[u8] {
+        &self.seg(loc.seg).block.bytes()[loc.off as usize..]
+    }
+
+    fn item_mut(&mut self, loc: Loc) -> &mut [u8] {
+        let off = loc.off as usize;
+        &mut self.seg_mut(loc.seg).block.bytes_mut()[off..]
+    }
+
+    fn key_at(&self, loc: Loc) -> &[u8] {
+        let src = self.item(loc);
+        let h = segment::read_header(src);
+        &src[h.key_at..h.key_at + h.klen]
     }
 
     /// Applies a delayed flush whose time has come.
@@ -228,106 +375,130 @@ impl Store {
         if let Some(at) = self.flush_at {
             if now >= at {
                 self.flush_at = None;
-                self.clear();
+                self.flush_cas = self.next_cas;
             }
         }
     }
 
-    fn clear(&mut self) {
-        self.counters.sub(Stat::CurrItems, self.map.len() as u64);
-        self.counters.sub(Stat::Bytes, self.mem_used as u64);
-        self.map.clear();
-        self.mem_used = 0;
+    fn is_dead(&self, h: &Header, now: u32) -> Option<Miss> {
+        if h.exptime != 0 && h.exptime <= now {
+            Some(Miss::Expired)
+        } else if h.cas < self.flush_cas {
+            Some(Miss::Flushed)
+        } else {
+            None
+        }
     }
 
-    /// Drops `key` if it has expired; true if a live item remains.
-    fn live(&mut self, key: &[u8], now: u32) -> bool {
+    /// Finds `key`'s live item; drops it if it expired or was flushed.
+    fn lookup(&mut self, key: &[u8], now: u32) -> Result<(usize, Loc, Header), Miss> {
         self.tick(now);
-        let expired = match self.map.get(key) {
-            None => return false,
-            Some(it) => it.exptime != 0 && it.exptime <= now,
+        let h = self.hash(key);
+        let found = self.index.find(h, |loc| self.key_at(loc) == key);
+        let Some((slot, loc)) = found else {
+            return Err(Miss::Absent);
         };
-        if expired {
-            self.unlink(key);
-            self.counters.incr(Stat::Reclaimed);
-            return false;
+        let hdr = segment::read_header(self.item(loc));
+        if let Some(miss) = self.is_dead(&hdr, now) {
+            self.reclaim(slot, loc, &hdr);
+            return Err(miss);
         }
-        true
+        Ok((slot, loc, hdr))
     }
 
-    fn unlink(&mut self, key: &[u8]) -> Option<Item> {
-        let (k, it) = self.map.remove_entry(key)?;
-        self.mem_used -= charge(k.len(), it.value.len());
+    /// Removes the item in index `slot` at `loc` and marks it dead in its segment.
+    fn unlink(&mut self, slot: usize, loc: Loc, hdr: &Header) {
+        self.index.remove(slot);
+        let len = hdr.len();
+        self.item_mut(loc)[0] |= DEAD;
+        let seg = self.seg_mut(loc.seg);
+        seg.live_items -= 1;
+        seg.live_bytes -= len;
+        self.live_bytes -= len;
         self.counters.sub(Stat::CurrItems, 1);
-        self.counters.sub(Stat::Bytes, charge(k.len(), it.value.len()) as u64);
-        Some(it)
+        self.counters.sub(Stat::Bytes, len as u64);
     }
 
-    /// Links a new value under `key`, replacing any old one; `false` if it does not fit.
-    fn link(&mut self, key: &[u8], flags: u32, exptime: u32, value: Box<[u8]>) -> bool {
-        let old = self
-            .map
-            .get(key)
-            .map(|it| charge(key.len(), it.value.len()))
-            .unwrap_or(0);
-        let new = charge(key.len(), value.len());
-        if self.mem_used - old + new > self.mem_limit {
-            return false;
+    /// Unlinks an expired or flushed item.
+    fn reclaim(&mut self, slot: usize, loc: Loc, hdr: &Header) {
+        self.unlink(slot, loc, hdr);
+        self.counters.incr(Stat::Reclaimed);
+        if hdr.info & FETCHED == 0 && hdr.exptime != 0 {
+            self.counters.incr(Stat::ExpiredUnfetched);
         }
-        let cas = self.new_cas();
-        let item = Item {
-            flags,
-            exptime,
-            cas,
-            value,
-        };
-        match self.map.get_mut(key) {
-            Some(slot) => *slot = item,
-            None => {
-                self.map.insert(key.into(), item);
-                self.counters.incr(Stat::CurrItems);
+    }
+
+    fn view(&self, loc: Loc, hdr: &Header) -> ItemRef<'_> {
+        let src = self.item(loc);
+        ItemRef {
+            flags: hdr.flags,
+            exptime: hdr.exptime,
+            cas: if self.use_cas { hdr.cas } else { 0 },
+            value: &src[hdr.value_at()..hdr.value_at() + hdr.vlen],
+        }
+    }
+
+    /// Marks an item read: fetched, and one step more frequent (at most 3).
+    fn touch_freq(&mut self, loc: Loc) {
+        let b = &mut self.item_mut(loc)[0];
+        let f = (*b & FREQ_MASK).saturating_add(1).min(FREQ_MASK);
+        *b = (*b & !FREQ_MASK) | f | FETCHED;
+    }
+
+    /// Looks up a live item for `get`, counting expired and flushed misses.
+    pub fn get(&mut self, key: &[u8], now: u32) -> Option<ItemRef<'_>> {
+        match self.lookup(key, now) {
+            Ok((_, loc, hdr)) => {
+                self.touch_freq(loc);
+                Some(self.view(loc, &hdr))
+            }
+            Err(miss) => {
+                match miss {
+                    Miss::Expired => self.counters.incr(Stat::GetExpired),
+                    Miss::Flushed => self.counters.incr(Stat::GetFlushed),
+                    Miss::Absent => {}
+                }
+                None
             }
         }
-        self.mem_used = self.mem_used - old + new;
-        self.counters.sub(Stat::Bytes, old as u64);
-        self.counters.add(Stat::Bytes, new as u64);
-        self.counters.incr(Stat::TotalItems);
-        true
     }
 
-    /// Looks up a live item (no statistics: the caller counts hits and misses).
-    pub fn get(&mut self, key: &[u8], now: u32) -> Option<&Item> {
-        if !self.live(key, now) {
-            return None;
-        }
-        self.map.get(key)
+    /// Sets a live item's expiry; returns its location and header.
+    fn set_exptime(&mut self, key: &[u8], exptime: u32, now: u32) -> Option<(Loc, Header)> {
+        let (_, loc, mut hdr) = self.lookup(key, now).ok()?;
+        let src = self.item_mut(loc);
+        let at = segment::exptime_at(src);
+        src[at..at + 4].copy_from_slice(&exptime.to_le_bytes());
+        hdr.exptime = exptime;
+        Some((loc, hdr))
     }
 
     /// `gat`: looks up a live item and sets its expiry.
-    pub fn get_and_touch(&mut self, key: &[u8], exptime: u32, now: u32) -> Option<&Item> {
-        if !self.live(key, now) {
-            return None;
-        }
-        let it = self.map.get_mut(key)?;
-        it.exptime = exptime;
-        Some(it)
+    pub fn get_and_touch(&mut self, key: &[u8], exptime: u32, now: u32) -> Option<ItemRef<'_>> {
+        let (loc, hdr) = self.set_exptime(key, exptime, now)?;
+        self.touch_freq(loc);
+        Some(self.view(loc, &hdr))
     }
 
     /// `touch`: sets a live item's expiry; false on a miss.
     pub fn touch(&mut self, key: &[u8], exptime: u32, now: u32) -> bool {
-        self.get_and_touch(key, exptime, now).is_some()
+        self.set_exptime(key, exptime, now).is_some()
     }
 
     /// `delete`: true if a live item was removed.
     pub fn delete(&mut self, key: &[u8], now: u32) -> bool {
-        self.live(key, now) && self.unlink(key).is_some()
+        match self.lookup(key, now) {
+            Ok((slot, loc, hdr)) => {
+                self.unlink(slot, loc, &hdr);
+                true
+            }
+            Err(_) => false,
+        }
     }
 
-    /// Removes `key` whatever its state (memcached's clean-up after a failed `set`).
+    /// Removes `key` if present (memcached's clean-up after a failed `set`).
     pub fn remove(&mut self, key: &[u8], now: u32) {
-        if self.live(key, now) {
-            self.unlink(key);
-        }
+        self.delete(key, now);
     }
 
     /// The storage commands, as memcached's `do_store_item`.
@@ -342,40 +513,43 @@ impl Store {
         data: &[u8],
         now: u32,
     ) -> StoreResult {
-        let exists = self.live(key, now);
-        let result = match (mode, exists) {
-            (Mode::Add, true) => StoreResult::NotStored,
-            (Mode::Replace | Mode::Append | Mode::Prepend, false) => StoreResult::NotStored,
-            (Mode::Cas, false) => {
+        let old = self.lookup(key, now).ok();
+        let result = match (mode, old) {
+            (Mode::Add, Some((_, loc, _))) => {
+                // memcached bumps an existing item on a failed add.
+                self.touch_freq(loc);
+                StoreResult::NotStored
+            }
+            (Mode::Replace | Mode::Append | Mode::Prepend, None) => StoreResult::NotStored,
+            (Mode::Cas, None) => {
                 self.counters.incr(Stat::CasMisses);
                 StoreResult::NotFound
             }
-            (Mode::Cas, true) => {
-                let old = self.map.get(key).map(|it| it.cas);
-                if cas != 0 && old == Some(cas) && self.use_cas {
+            (Mode::Cas, Some((_, _, hdr))) => {
+                if self.use_cas && cas != 0 && hdr.cas == cas {
                     self.counters.incr(Stat::CasHits);
-                    self.put(key, flags, exptime, data.into())
+                    self.write(key, flags, exptime, &[data])
                 } else {
                     self.counters.incr(Stat::CasBadval);
                     StoreResult::Exists
                 }
             }
-            (Mode::Append | Mode::Prepend, true) => {
-                let old = self.map.get(key).expect("live item");
-                let mut v = Vec::with_capacity(old.value.len() + data.len());
-                if mode == Mode::Append {
-                    v.extend_from_slice(&old.value);
-                    v.extend_from_slice(data);
+            (Mode::Append | Mode::Prepend, Some((_, loc, hdr))) => {
+                // The old value is copied out first: making room may move it.
+                let mut old_value = std::mem::take(&mut self.scratch);
+                old_value.clear();
+                let src = self.item(loc);
+                old_value.extend_from_slice(&src[hdr.value_at()..hdr.value_at() + hdr.vlen]);
+                let parts: [&[u8]; 2] = if mode == Mode::Append {
+                    [&old_value, data]
                 } else {
-                    v.extend_from_slice(data);
-                    v.extend_from_slice(&old.value);
-                }
-                let (flags, exptime) = (old.flags, old.exptime);
-                self.put(key, flags, exptime, v.into_boxed_slice())
+                    [data, &old_value]
+                };
+                let r = self.write(key, hdr.flags, hdr.exptime, &parts);
+                self.scratch = old_value;
+                r
             }
-            (Mode::Set | Mode::Add | Mode::Replace, _) => {
-                self.put(key, flags, exptime, data.into())
-            }
+            (Mode::Set | Mode::Add | Mode::Replace, _) => self.write(key, flags, exptime, &[data]),
         };
         if result == StoreResult::NoMemory {
             self.counters.incr(Stat::StoreNoMemory);
@@ -388,68 +562,480 @@ impl Store {
         result
     }
 
-    fn put(&mut self, key: &[u8], flags: u32, exptime: u32, value: Box<[u8]>) -> StoreResult {
-        if self.link(key, flags, exptime, value) {
-            StoreResult::Stored
-        } else {
-            StoreResult::NoMemory
+    /// Writes a new version of `key` (value = the parts, concatenated) and links it.
+    fn write(&mut self, key: &[u8], flags: u32, exptime: u32, parts: &[&[u8]]) -> StoreResult {
+        let vlen: usize = parts.iter().map(|p| p.len()).sum();
+        let len = segment::item_len(key.len(), vlen, flags);
+        if len > self.seg_size || !self.make_index_room() {
+            return StoreResult::NoMemory;
         }
+        let Some(loc) = self.alloc(len, Queue::Small) else {
+            return StoreResult::NoMemory;
+        };
+        let cas = self.new_cas();
+        let dst = &mut self.item_mut(loc)[..len];
+        let mut p = segment::write_header(dst, key, vlen, flags, exptime, cas);
+        for part in parts {
+            dst[p..p + part.len()].copy_from_slice(part);
+            p += part.len();
+        }
+        self.link(key, loc, len);
+        self.counters.incr(Stat::TotalItems);
+        StoreResult::Stored
+    }
+
+    /// Points `key` at its new item at `loc`, unlinking any older version.
+    fn link(&mut self, key: &[u8], loc: Loc, len: usize) {
+        let h = self.hash(key);
+        let found = self.index.find(h, |l| l != loc && self.key_at(l) == key);
+        if let Some((slot, old)) = found {
+            let hdr = segment::read_header(self.item(old));
+            self.unlink(slot, old, &hdr);
+        }
+        self.index.insert(h, loc);
+        let seg = self.seg_mut(loc.seg);
+        seg.live_items += 1;
+        seg.live_bytes += len;
+        self.live_bytes += len;
+        self.counters.add(Stat::CurrItems, 1);
+        self.counters.add(Stat::Bytes, len as u64);
+    }
+
+    /// Rebuilds the index before it gets too full, evicting segments to pay for the growth.
+    fn make_index_room(&mut self) -> bool {
+        if !self.index.needs_rebuild() {
+            return true;
+        }
+        let grow = self.index.rebuild_bytes().saturating_sub(self.index.bytes());
+        while self.mem_used() + grow > self.mem_limit {
+            if !self.evict || !self.evict_one() {
+                return false;
+            }
+            if !self.index.needs_rebuild() {
+                return true;
+            }
+        }
+        let items = self.index.rebuild_size();
+        let mut index = std::mem::replace(&mut self.index, Index::with_capacity(0));
+        index.rebuild(items, |loc| self.hash(self.key_at(loc)));
+        self.index = index;
+        self.counters.set(Stat::StoreMemory, self.mem_used() as u64);
+        true
+    }
+
+    fn head(&mut self, q: Queue) -> &mut Option<u32> {
+        match q {
+            Queue::Small => &mut self.small_head,
+            Queue::Main => &mut self.main_head,
+        }
+    }
+
+    /// Reserves `len` bytes at the head of queue `q`, evicting if it must.
+    fn alloc(&mut self, len: usize, q: Queue) -> Option<Loc> {
+        // Every eviction frees a segment or decrements the frequency of all it keeps, so
+        // a few passes over the segments always make room.
+        let mut budget = 4 * (self.seg_count + 2);
+        loop {
+            if let Some(id) = *self.head(q) {
+                let seg_size = self.seg_size;
+                let seg = self.seg_mut(id);
+                if seg.used + len <= seg_size {
+                    let off = seg.used as u32;
+                    seg.used += len;
+                    return Some(Loc { seg: id, off });
+                }
+                self.close_head(q);
+            }
+            if let Some(id) = self.new_segment(q) {
+                *self.head(q) = Some(id);
+                continue;
+            }
+            if !self.evict || budget == 0 || !self.evict_one() {
+                return None;
+            }
+            budget -= 1;
+        }
+    }
+
+    fn close_head(&mut self, q: Queue) {
+        if let Some(id) = self.head(q).take() {
+            match q {
+                Queue::Small => self.small.push_back(id),
+                Queue::Main => self.main.push_back(id),
+            }
+        }
+    }
+
+    /// Maps a new segment if the budget allows.
+    fn new_segment(&mut self, q: Queue) -> Option<u32> {
+        if self.mem_used() + self.seg_size > self.mem_limit {
+            return None;
+        }
+        let id = match self.free_ids.pop() {
+            Some(id) => id,
+            None => {
+                if self.segs.len() >= MAX_SEGMENTS {
+                    return None;
+                }
+                self.segs.push(None);
+                (self.segs.len() - 1) as u32
+            }
+        };
+        let block = Block::new(self.seg_size)?;
+        self.epochs += 1;
+        self.segs[id as usize] = Some(Seg {
+            block,
+            epoch: self.epochs,
+            used: 0,
+            live_items: 0,
+            live_bytes: 0,
+            queue: q,
+        });
+        self.seg_count += 1;
+        self.counters.set(Stat::StoreMemory, self.mem_used() as u64);
+        Some(id)
+    }
+
+    fn free_segment(&mut self, id: u32) {
+        debug_assert_eq!(self.seg(id).live_items, 0);
+        self.segs[id as usize] = None;
+        self.free_ids.push(id);
+        self.seg_count -= 1;
+        self.counters.set(Stat::StoreMemory, self.mem_used() as u64);
+    }
+
+    /// Evicts one segment (S3-FIFO); false if there is none to evict.
+    fn evict_one(&mut self) -> bool {
+        let small_target = (self.seg_count / 10).max(1);
+        let victim = if (self.small.len() >= small_target || self.main.is_empty())
+            && !self.small.is_empty()
+        {
+            self.small.pop_front()
+        } else if let Some(id) = self.main.pop_front() {
+            Some(id)
+        } else if let Some(id) = self.small_head.take() {
+            Some(id)
+        } else {
+            self.main_head.take()
+        };
+        let Some(id) = victim else {
+            return false;
+        };
+        self.counters.incr(Stat::SegmentsEvicted);
+        let from = self.seg(id).queue;
+        // Walk the segment: drop what goes, compact what stays to the segment's front.
+        let now = crate::store::clock_now();
+        let used = self.seg(id).used;
+        let mut off = 0;
+        let mut write = 0;
+        self.moved.clear();
+        while off < used {
+            let loc = Loc { seg: id, off: off as u32 };
+            let hdr = segment::read_header(self.item(loc));
+            let len = hdr.len();
+            if hdr.info & DEAD == 0 {
+                let keep = hdr.freq() > 0 && self.is_dead(&hdr, now).is_none();
+                let slot = self.slot_of(loc);
+                if !keep {
+                    if self.is_dead(&hdr, now).is_some() {
+                        self.reclaim(slot, loc, &hdr);
+                    } else {
+                        self.unlink(slot, loc, &hdr);
+                        self.counters.incr(Stat::Evictions);
+                        if hdr.info & FETCHED == 0 {
+                            self.counters.incr(Stat::EvictedUnfetched);
+                        }
+                    }
+                } else {
+                    // Promotion from small resets the frequency; survival in main costs one.
+                    let f = match from {
+                        Queue::Small => 0,
+                        Queue::Main => hdr.freq() - 1,
+                    };
+                    let bytes = self.seg_mut(id).block.bytes_mut();
+                    bytes[off] = (bytes[off] & !FREQ_MASK) | f;
+                    if write != off {
+                        bytes.copy_within(off..off + len, write);
+                    }
+                    let new = Loc { seg: id, off: write as u32 };
+                    self.index.relocate(slot, new);
+                    self.moved.push(new);
+                    write += len;
+                }
+            }
+            off += len;
+        }
+        let kept = write;
+        self.epochs += 1;
+        let epoch = self.epochs;
+        let seg = self.seg_mut(id);
+        seg.used = kept;
+        seg.epoch = epoch;
+        if kept == 0 {
+            self.free_segment(id);
+            return true;
+        }
+        // Survivors: into the main head if they fit, else this segment becomes the head.
+        let fits = self
+            .main_head
+            .map(|h| self.seg(h).used + kept <= self.seg_size)
+            .unwrap_or(false);
+        if fits {
+            let head = self.main_head.expect("checked");
+            let at = self.seg(head).used;
+            let (src, dst) = self.two_segs(id, head);
+            dst.block.bytes_mut()[at..at + kept].copy_from_slice(&src.block.bytes()[..kept]);
+            let live = src.live_items;
+            let live_bytes = src.live_bytes;
+            dst.used += kept;
+            dst.live_items += live;
+            dst.live_bytes += live_bytes;
+            src.live_items = 0;
+            src.live_bytes = 0;
+            for i in 0..self.moved.len() {
+                let old = self.moved[i];
+                let new = Loc {
+                    seg: head,
+                    off: (at + old.off as usize) as u32,
+                };
+                let slot = self.slot_of(old);
+                self.index.relocate(slot, new);
+            }
+            self.free_segment(id);
+        } else {
+            self.close_head(Queue::Main);
+            let seg = self.seg_mut(id);
+            seg.queue = Queue::Main;
+            self.main_head = Some(id);
+        }
+        true
+    }
+
+    /// Two distinct segments, mutably.
+    fn two_segs(&mut self, a: u32, b: u32) -> (&mut Seg, &mut Seg) {
+        assert_ne!(a, b);
+        let (a, b) = (a as usize, b as usize);
+        if a < b {
+            let (lo, hi) = self.segs.split_at_mut(b);
+            (lo[a].as_mut().unwrap(), hi[0].as_mut().unwrap())
+        } else {
+            let (lo, hi) = self.segs.split_at_mut(a);
+            (hi[0].as_mut().unwrap(), lo[b].as_mut().unwrap())
+        }
+    }
+
+    /// The index slot of the item at `loc` (which must be indexed).
+    fn slot_of(&self, loc: Loc) -> usize {
+        let h = self.hash(self.key_at(loc));
+        self.index
+            .find(h, |l| l == loc)
+            .expect("a live item is indexed")
+            .0
     }
 
     /// `incr`/`decr`, as memcached's `do_add_delta`: the value must parse as an unsigned
     /// decimal (`strtoull`, trailing whitespace allowed); incr wraps at 2^64, decr stops at 0.
     /// A result no longer than the old value is written in place, padded with spaces.
     pub fn arith(&mut self, key: &[u8], incr: bool, delta: u64, now: u32) -> ArithResult {
-        if !self.live(key, now) {
+        let Ok((_, loc, hdr)) = self.lookup(key, now) else {
             return ArithResult::NotFound;
-        }
-        let it = self.map.get(key).expect("live item");
-        if it.value.is_empty() {
+        };
+        if hdr.vlen == 0 {
             return ArithResult::NonNumeric;
         }
+        let src = self.item(loc);
+        let value = &src[hdr.value_at()..hdr.value_at() + hdr.vlen];
         // memcached parses the value in place, where its CRLF follows it.
-        let mut probe = [0u8; 24];
-        let current = if it.value.len() < probe.len() - 2 {
-            probe[..it.value.len()].copy_from_slice(&it.value);
-            probe[it.value.len()..it.value.len() + 2].copy_from_slice(b"\r\n");
-            strtoull(&probe[..it.value.len() + 2])
+        let mut probe = [0u8; 32];
+        let current = if value.len() + 2 <= probe.len() {
+            probe[..value.len()].copy_from_slice(value);
+            probe[value.len()..value.len() + 2].copy_from_slice(b"\r\n");
+            strtoull(&probe[..value.len() + 2])
         } else {
-            let mut v = it.value.to_vec();
+            let mut v = value.to_vec();
             v.extend_from_slice(b"\r\n");
             strtoull(&v)
         };
         let Some(current) = current else {
             return ArithResult::NonNumeric;
         };
-        let value = if incr {
+        let result = if incr {
             current.wrapping_add(delta)
         } else {
             current.saturating_sub(delta)
         };
         let mut digits = Vec::with_capacity(20);
-        push_u64(&mut digits, value);
-        let (flags, exptime, old_len) = (it.flags, it.exptime, it.value.len());
-        if digits.len() <= old_len {
-            digits.resize(old_len, b' ');
+        push_u64(&mut digits, result);
+        if digits.len() <= hdr.vlen {
+            digits.resize(hdr.vlen, b' ');
             let cas = self.new_cas();
-            let it = self.map.get_mut(key).expect("live item");
-            it.value.copy_from_slice(&digits);
-            it.cas = cas;
-        } else if !self.link(key, flags, exptime, digits.into_boxed_slice()) {
+            let at = hdr.value_at();
+            let dst = self.item_mut(loc);
+            dst[at..at + digits.len()].copy_from_slice(&digits);
+            segment::set_cas(dst, cas);
+        } else if self.write(key, hdr.flags, hdr.exptime, &[&digits]) != StoreResult::Stored {
             return ArithResult::NoMemory;
         }
-        ArithResult::Value(value)
+        ArithResult::Value(result)
     }
 
     /// `flush_all [delay]`: `at` 0 invalidates everything now, otherwise at unix time `at`.
+    /// O(1): items older than the flush are invisible at once and reclaimed by the pager.
     pub fn flush_all(&mut self, at: u32, now: u32) {
         if at == 0 || at <= now {
             self.flush_at = None;
-            self.clear();
+            self.flush_cas = self.next_cas;
         } else {
             self.flush_at = Some(at);
         }
     }
+
+    /// When a delayed flush is due (for the pager's schedule).
+    pub fn flush_due(&self) -> Option<u32> {
+        self.flush_at
+    }
+
+    /// One bounded step of the expiry pager: examines up to `budget` items, reclaims the
+    /// expired and flushed ones, and frees segments left empty.
+    pub fn pager_step(&mut self, now: u32, budget: usize) -> PagerStep {
+        self.tick(now);
+        let mut seen = 0;
+        let mut reclaimed = 0;
+        while seen < budget {
+            if self.pager_seg >= self.segs.len() {
+                let next = self.pager_next;
+                self.pager_seg = 0;
+                self.pager_off = 0;
+                self.pager_next = 0;
+                self.shrink_index();
+                return PagerStep {
+                    reclaimed,
+                    pass_done: true,
+                    next_expiry: next,
+                };
+            }
+            let id = self.pager_seg as u32;
+            let (used, epoch) = match &self.segs[id as usize] {
+                Some(s) => (s.used, s.epoch),
+                None => (0, 0),
+            };
+            if epoch != self.pager_epoch {
+                // The segment was compacted or replaced since the cursor entered it.
+                self.pager_epoch = epoch;
+                self.pager_off = 0;
+            }
+            if self.pager_off >= used {
+                if used > 0 && self.seg(id).live_items == 0 {
+                    self.release_empty(id);
+                }
+                self.pager_seg += 1;
+                self.pager_off = 0;
+                continue;
+            }
+            let loc = Loc {
+                seg: id,
+                off: self.pager_off as u32,
+            };
+            let hdr = segment::read_header(self.item(loc));
+            self.pager_off += hdr.len();
+            seen += 1;
+            if hdr.info & DEAD != 0 {
+                continue;
+            }
+            if self.is_dead(&hdr, now).is_some() {
+                let slot = self.slot_of(loc);
+                self.reclaim(slot, loc, &hdr);
+                reclaimed += 1;
+            } else if hdr.exptime != 0 && (self.pager_next == 0 || hdr.exptime < self.pager_next) {
+                self.pager_next = hdr.exptime;
+            }
+        }
+        PagerStep {
+            reclaimed,
+            pass_done: false,
+            next_expiry: self.pager_next,
+        }
+    }
+
+    /// Rebuilds a mostly empty index smaller, so memory freed by expiry comes back.
+    fn shrink_index(&mut self) {
+        let target = self.index.rebuild_bytes().max(self.base_index_bytes);
+        if self.index.bytes() > 4 * target {
+            let items = self.index.rebuild_size().max(8);
+            let mut index = std::mem::replace(&mut self.index, Index::with_capacity(0));
+            index.rebuild(items, |loc| self.hash(self.key_at(loc)));
+            self.index = index;
+            self.counters.set(Stat::StoreMemory, self.mem_used() as u64);
+        }
+    }
+
+    /// Gives back a segment whose items are all gone: closed segments are freed; a head is
+    /// emptied in place.
+    fn release_empty(&mut self, id: u32) {
+        if self.small_head == Some(id) || self.main_head == Some(id) {
+            self.epochs += 1;
+            let epoch = self.epochs;
+            let seg = self.seg_mut(id);
+            seg.used = 0;
+            seg.epoch = epoch;
+            // Give the emptied head's pages back; they read as zeroes when reused.
+            let bytes = seg.block.bytes_mut();
+            // SAFETY: MADV_DONTNEED on a private anonymous mapping this segment owns.
+            unsafe {
+                libc::madvise(
+                    bytes.as_mut_ptr() as *mut libc::c_void,
+                    bytes.len(),
+                    libc::MADV_DONTNEED,
+                )
+            };
+            return;
+        }
+        self.small.retain(|&s| s != id);
+        self.main.retain(|&s| s != id);
+        self.free_segment(id);
+    }
+
+    /// Checks every invariant the accounting relies on (tests and fuzzing).
+    pub fn check_invariants(&self) {
+        let mut live_items = 0;
+        let mut live_bytes = 0;
+        for (id, seg) in self.segs.iter().enumerate() {
+            let Some(seg) = seg else { continue };
+            let (mut off, mut items, mut bytes) = (0, 0, 0);
+            while off < seg.used {
+                let hdr = segment::read_header(&seg.block.bytes()[off..]);
+                if hdr.info & DEAD == 0 {
+                    let loc = Loc {
+                        seg: id as u32,
+                        off: off as u32,
+                    };
+                    assert_eq!(self.slot_of(loc), self.slot_of(loc), "indexed");
+                    items += 1;
+                    bytes += hdr.len();
+                }
+                off += hdr.len();
+            }
+            assert_eq!(off, seg.used, "segment {id} walks to its end");
+            assert_eq!((items, bytes), (seg.live_items, seg.live_bytes), "segment {id}");
+            live_items += items;
+            live_bytes += bytes;
+        }
+        assert_eq!(live_items, self.index.len());
+        assert_eq!(live_bytes, self.live_bytes);
+        assert_eq!(self.counters.get(Stat::CurrItems) as usize, live_items);
+        assert_eq!(self.counters.get(Stat::Bytes) as usize, live_bytes);
+        assert!(self.mem_used() <= self.mem_limit, "over budget");
+    }
+}
+
+/// The time eviction judges expiry by. Eviction runs inside an operation that already knows
+/// `now`; reading the clock again here keeps the signature of `alloc` small, and a second's
+/// difference only decides whether an expired item counts as evicted or reclaimed.
+pub fn clock_now() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as u32)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
