@@ -93,6 +93,7 @@ impl Conn {
         loop {
             let next = self.process(shard);
             self.settle(shard).await;
+            shard.after_writes();
             if !self.out.is_empty() {
                 stream.write_all(&self.out).await?;
                 shard.counters.add(Stat::BytesWritten, self.out.len() as u64);
@@ -377,6 +378,7 @@ impl Conn {
                 Some(b"dump") => self.line(false, "END"),
                 _ => self.line(false, "CLIENT_ERROR usage: stats detail on|off|dump"),
             },
+            Some(b"tasks") => self.task_stats(shard),
             Some(b"items") | Some(b"slabs") | Some(b"sizes") => self.line(false, "END"),
             Some(_) => self.line(false, "ERROR"),
         }
@@ -429,6 +431,32 @@ impl Conn {
             Stat::StoreMemory,
         ] {
             self.stat(s.name(), stats::sum(all, s));
+        }
+        self.out.extend_from_slice(b"END\r\n");
+    }
+
+    /// `stats tasks`: every engine task of every shard.
+    fn task_stats(&mut self, shard: &Shard) {
+        let now_ms = crate::shard::unix_now_ms();
+        for (id, infos) in shard.tasks.iter().enumerate() {
+            for t in infos.get().into_iter().flatten() {
+                let next = match t.next_wake_ms() {
+                    0 => "-".to_string(),
+                    ms => format!("{}ms", ms.saturating_sub(now_ms)),
+                };
+                let line = format!(
+                    "queue={} priority={} state={} runs={} total_us={} longest_us={} next_wake={} description=\"{}\"",
+                    t.queue.name(),
+                    t.priority,
+                    t.state().name(),
+                    t.runs(),
+                    t.total().as_micros(),
+                    t.longest().as_micros(),
+                    next,
+                    t.description
+                );
+                self.stat(&format!("shard{id}:{}", t.name), line);
+            }
         }
         self.out.extend_from_slice(b"END\r\n");
     }

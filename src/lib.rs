@@ -20,6 +20,8 @@
 //!   bytes, and their encoding for forwarding.
 //! - [`store`]: a shard's items, expiry, CAS and memory accounting; knows nothing of sockets.
 //! - [`stats`]: per-shard counters with memcached's names, summed for `stats`.
+//! - [`tasks`]: engine background tasks (ep-engine's GlobalTask model): the expiry pager and
+//!   eviction maintenance, run by each shard in low-priority task queues.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -30,3 +32,4 @@ pub mod protocol;
 pub mod shard;
 pub mod stats;
 pub mod store;
+pub mod tasks;

@@ -39,6 +39,7 @@ use crate::conn;
 use crate::engine::{self, KeyOp};
 use crate::stats::{Counters, Stat};
 use crate::store::Store;
+use crate::tasks::{self, Evictor, ExpiryPager, Next, Registry, State, Task, TaskHandle, TaskInfo};
 
 /// Capacity of each shard-to-shard channel, in batches.
 const CHANNEL_SIZE: usize = 128;
@@ -92,7 +93,7 @@ impl Batch {
 pub struct Shard {
     pub id: usize,
     pub settings: Arc<Settings>,
-    pub store: RefCell<Store>,
+    pub store: Rc<RefCell<Store>>,
     pub counters: Arc<Counters>,
     /// Every shard's counters, for `stats`.
     pub all_counters: Arc<Vec<Arc<Counters>>>,
@@ -107,6 +108,11 @@ pub struct Shard {
     /// File descriptors of open connections, shut down for reading at stop.
     conn_fds: RefCell<Vec<Option<RawFd>>>,
     stopping: Cell<bool>,
+    pager: TaskHandle,
+    pager_info: Arc<TaskInfo>,
+    evictor: TaskHandle,
+    /// Every shard's engine tasks, for `stats tasks`.
+    pub tasks: Registry,
 }
 
 /// A connection's place to receive the replies of its forwarded batches.
@@ -185,6 +191,30 @@ impl Shard {
         }
     }
 
+    /// Wakes engine tasks that writes have given work: the pager when an item now expires
+    /// before its next planned run, the evictor when a write had to evict inline.
+    pub fn after_writes(&self) {
+        let mut store = self.store.borrow_mut();
+        let hint = store.expiry_hint();
+        let headroom = store.take_wants_headroom();
+        drop(store);
+        if headroom {
+            self.evictor.wake();
+        }
+        if hint != 0 {
+            let due_ms = self.pager_info.next_wake_ms();
+            let pending = match self.pager_info.state() {
+                State::Sleeping => true,
+                // Whole seconds: an item due in the same second as the plan changes nothing.
+                State::Snoozing => (u64::from(hint) + 1) * 1000 <= due_ms,
+                State::Running | State::Ready => false,
+            };
+            if pending {
+                self.pager.wake();
+            }
+        }
+    }
+
     /// Runs a batch forwarded by a peer against the local store.
     fn execute(&self, batch: &mut Batch) {
         let now = self.now();
@@ -198,6 +228,8 @@ impl Shard {
             engine::apply(&mut store, &op, now, &mut batch.out);
             batch.ends.push(batch.out.len() as u32);
         }
+        drop(store);
+        self.after_writes();
     }
 
     /// Stop: no new connections; open ones finish what they have read, then close.
@@ -407,6 +439,7 @@ pub fn run(settings: Settings) -> Result<(), String> {
     let all_counters: Arc<Vec<Arc<Counters>>> =
         Arc::new((0..shards).map(|_| Arc::new(Counters::default())).collect());
     let open_conns = Arc::new(AtomicUsize::new(0));
+    let task_registry: Registry = Arc::new((0..shards).map(|_| std::sync::OnceLock::new()).collect());
     let req_mesh = MeshBuilder::<Batch, _>::full(shards, CHANNEL_SIZE);
     let rep_mesh = MeshBuilder::<Batch, _>::full(shards, CHANNEL_SIZE);
     let mut stop_writers = Vec::new();
@@ -424,6 +457,7 @@ pub fn run(settings: Settings) -> Result<(), String> {
             settings: settings.clone(),
             counters: all_counters.clone(),
             open_conns: open_conns.clone(),
+            tasks: task_registry.clone(),
             started,
             listeners: fds,
             addrs: addrs.clone(),
@@ -494,6 +528,7 @@ struct ShardStart {
     settings: Arc<Settings>,
     counters: Arc<Vec<Arc<Counters>>>,
     open_conns: Arc<AtomicUsize>,
+    tasks: Registry,
     started: u32,
     listeners: Vec<RawFd>,
     addrs: Vec<SocketAddr>,
@@ -523,10 +558,25 @@ impl ShardStart {
         if self.settings.hashpower > 0 {
             builder = builder.capacity(1usize << self.settings.hashpower);
         }
+        let store = Rc::new(RefCell::new(builder.build()));
+        let engine_tasks: Vec<Box<dyn Task>> = vec![
+            Box::new(ExpiryPager::new(store.clone())),
+            Box::new(Evictor::new(store.clone())),
+        ];
+        let infos: Vec<Arc<TaskInfo>> = engine_tasks
+            .iter()
+            .map(|t| Arc::new(TaskInfo::new(t.as_ref())))
+            .collect();
+        let handles: Vec<TaskHandle> = engine_tasks.iter().map(|_| TaskHandle::default()).collect();
+        let _ = self.tasks[self.id].set(infos.clone());
         let shard = Rc::new(Shard {
             id: self.id,
             settings: self.settings.clone(),
-            store: RefCell::new(builder.build()),
+            store,
+            pager: handles[0].clone(),
+            pager_info: infos[0].clone(),
+            evictor: handles[1].clone(),
+            tasks: self.tasks.clone(),
             counters,
             all_counters: self.counters.clone(),
             open_conns: self.open_conns,
@@ -538,6 +588,17 @@ impl ShardStart {
             conn_fds: RefCell::new(Vec::new()),
             stopping: Cell::new(false),
         });
+
+        // Engine tasks, each in the low-priority queue its task names.
+        let queues = engine_queues();
+        let mut background = Vec::new();
+        for ((task, info), handle) in engine_tasks.into_iter().zip(infos).zip(handles) {
+            let tq = queues[tasks::Queue::ALL
+                .iter()
+                .position(|q| *q == task.queue())
+                .expect("known queue")];
+            background.push(run_engine_task(tq, task, info, handle));
+        }
 
         // Peer work: run forwarded batches, hand replies to waiting connections.
         let mut peer_tasks = Vec::new();
@@ -615,7 +676,69 @@ impl ShardStart {
             t.await;
         }
         drop(watcher);
+        drop(background);
     }
+}
+
+/// glommio task queues for the engine's queues, with shares far below the foreground's
+/// (1000): background work takes what the foreground leaves.
+fn engine_queues() -> Vec<glommio::TaskQueueHandle> {
+    tasks::Queue::ALL
+        .iter()
+        .map(|q| {
+            glommio::executor().create_task_queue(
+                glommio::Shares::Static(50),
+                glommio::Latency::NotImportant,
+                q.name(),
+            )
+        })
+        .collect()
+}
+
+/// Runs an engine task: one bounded step at a time, then as the task asks: again after the
+/// foreground has run, after a snooze (or a wake), or when woken.
+fn run_engine_task(
+    tq: glommio::TaskQueueHandle,
+    mut task: Box<dyn Task>,
+    info: Arc<TaskInfo>,
+    handle: TaskHandle,
+) -> glommio::Task<()> {
+    glommio::spawn_local_into(
+        async move {
+            loop {
+                info.set_state(State::Running);
+                let started = std::time::Instant::now();
+                let next = task.run(unix_now());
+                info.record_run(started.elapsed());
+                match next {
+                    Next::Again => {
+                        info.set_state(State::Ready);
+                        info.set_next_wake_ms(0);
+                        glommio::executor().yield_task_queue_now().await;
+                    }
+                    Next::Snooze(d) => {
+                        info.set_state(State::Snoozing);
+                        info.set_next_wake_ms(unix_now_ms() + d.as_millis() as u64);
+                        futures_lite::future::or(glommio::timer::sleep(d), handle.woken()).await;
+                    }
+                    Next::Sleep => {
+                        info.set_state(State::Sleeping);
+                        info.set_next_wake_ms(0);
+                        handle.woken().await;
+                    }
+                }
+            }
+        },
+        tq,
+    )
+    .expect("engine task queue exists")
+}
+
+pub fn unix_now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 async fn join(

@@ -205,6 +205,8 @@ impl StoreBuilder {
             pager_off: 0,
             pager_epoch: 0,
             pager_next: 0,
+            expiry_hint: 0,
+            wants_headroom: false,
             epochs: 0,
             base_index_bytes: index_bytes,
             counters,
@@ -262,6 +264,10 @@ pub struct Store {
     pager_off: usize,
     pager_epoch: u64,
     pager_next: u32,
+    /// Earliest exptime written (or flush due) since the pager's last full pass; 0 none.
+    expiry_hint: u32,
+    /// A write had to evict inline: the eviction task should make headroom.
+    wants_headroom: bool,
     epochs: u64,
     /// The index size the store started with; it never shrinks below it.
     base_index_bytes: usize,
@@ -370,6 +376,33 @@ impl Store {
         &src[h.key_at..h.key_at + h.klen]
     }
 
+    fn hint_expiry(&mut self, at: u32) {
+        if at != 0 && (self.expiry_hint == 0 || at < self.expiry_hint) {
+            self.expiry_hint = at;
+        }
+    }
+
+    /// Earliest exptime written since the pager's last full pass (0: none). The shard
+    /// wakes the pager when this is earlier than its next planned run.
+    pub fn expiry_hint(&self) -> u32 {
+        self.expiry_hint
+    }
+
+    /// Whether a write had to evict inline since the last call.
+    pub fn take_wants_headroom(&mut self) -> bool {
+        std::mem::take(&mut self.wants_headroom)
+    }
+
+    /// The eviction task's step: evicts one segment when no segment's worth of memory is
+    /// free. True if that freed memory and another step may be useful.
+    pub fn make_headroom(&mut self) -> bool {
+        if !self.evict || self.mem_used() + self.seg_size <= self.mem_limit {
+            return false;
+        }
+        let before = self.seg_count;
+        self.evict_one() && self.seg_count < before
+    }
+
     /// Applies a delayed flush whose time has come.
     fn tick(&mut self, now: u32) {
         if let Some(at) = self.flush_at {
@@ -470,6 +503,7 @@ impl Store {
         let at = segment::exptime_at(src);
         src[at..at + 4].copy_from_slice(&exptime.to_le_bytes());
         hdr.exptime = exptime;
+        self.hint_expiry(exptime);
         Some((loc, hdr))
     }
 
@@ -580,6 +614,7 @@ impl Store {
             p += part.len();
         }
         self.link(key, loc, len);
+        self.hint_expiry(exptime);
         self.counters.incr(Stat::TotalItems);
         StoreResult::Stored
     }
@@ -653,6 +688,7 @@ impl Store {
             if !self.evict || budget == 0 || !self.evict_one() {
                 return None;
             }
+            self.wants_headroom = true;
             budget -= 1;
         }
     }
@@ -885,8 +921,10 @@ impl Store {
         if at == 0 || at <= now {
             self.flush_at = None;
             self.flush_cas = self.next_cas;
+            self.hint_expiry(now.max(1));
         } else {
             self.flush_at = Some(at);
+            self.hint_expiry(at);
         }
     }
 
@@ -903,7 +941,10 @@ impl Store {
         let mut reclaimed = 0;
         while seen < budget {
             if self.pager_seg >= self.segs.len() {
-                let next = self.pager_next;
+                let next = match (self.pager_next, std::mem::take(&mut self.expiry_hint)) {
+                    (0, h) | (h, 0) => h,
+                    (a, b) => a.min(b),
+                };
                 self.pager_seg = 0;
                 self.pager_off = 0;
                 self.pager_next = 0;

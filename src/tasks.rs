@@ -1,0 +1,285 @@
+//! Engine background tasks, after ep-engine's GlobalTask model.
+//!
+//! A [`Task`] has a name, a description, a queue and a priority. [`Task::run`] does one
+//! bounded step and says when it wants to run again: at once (it has more to do, but lets the
+//! foreground go first), after a snooze, or not until woken. Any code on the shard can
+//! [`TaskHandle::wake`] a task; a task with nothing to do sleeps until woken rather than
+//! polling. The shard runs each task in its own low-priority glommio task queue (see
+//! `shard`), which is the only place that knows about executors; this module is plain Rust.
+//!
+//! Each task's bookkeeping lives in an [`TaskInfo`] that only its shard writes and any shard
+//! reads, for `stats tasks`.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use crate::store::Store;
+
+/// ep-engine's task queues. Only NonIO has tasks yet; the others exist for persistence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Queue {
+    NonIo,
+    Reader,
+    Writer,
+    AuxIo,
+}
+
+impl Queue {
+    pub const ALL: [Queue; 4] = [Queue::NonIo, Queue::Reader, Queue::Writer, Queue::AuxIo];
+    pub fn name(self) -> &'static str {
+        match self {
+            Queue::NonIo => "NonIO",
+            Queue::Reader => "Reader",
+            Queue::Writer => "Writer",
+            Queue::AuxIo => "AuxIO",
+        }
+    }
+}
+
+/// When a task wants to run next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// More work now: run again once the foreground has had its turn.
+    Again,
+    /// Run again after this long, or earlier if woken.
+    Snooze(Duration),
+    /// Nothing to do until woken.
+    Sleep,
+}
+
+/// A background task. `run` must do a bounded amount of work.
+pub trait Task {
+    fn name(&self) -> &'static str;
+    fn description(&self) -> &'static str;
+    fn queue(&self) -> Queue;
+    /// Lower runs first when several are ready (ep-engine's convention).
+    fn priority(&self) -> u8;
+    fn run(&mut self, now: u32) -> Next;
+}
+
+/// A task's state, for `stats tasks`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum State {
+    Running = 0,
+    Ready = 1,
+    Snoozing = 2,
+    Sleeping = 3,
+}
+
+impl State {
+    fn from_u8(v: u8) -> State {
+        match v {
+            0 => State::Running,
+            1 => State::Ready,
+            2 => State::Snoozing,
+            _ => State::Sleeping,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Running => "running",
+            State::Ready => "ready",
+            State::Snoozing => "snoozing",
+            State::Sleeping => "sleeping",
+        }
+    }
+}
+
+/// A task's bookkeeping: written by its shard, read by `stats tasks` on any shard.
+#[derive(Debug)]
+pub struct TaskInfo {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub queue: Queue,
+    pub priority: u8,
+    state: AtomicU8,
+    runs: AtomicU64,
+    total_ns: AtomicU64,
+    longest_ns: AtomicU64,
+    /// Unix time in milliseconds of the next planned run; 0 when sleeping until woken.
+    next_wake_ms: AtomicU64,
+}
+
+impl TaskInfo {
+    pub fn new(t: &dyn Task) -> TaskInfo {
+        TaskInfo {
+            name: t.name(),
+            description: t.description(),
+            queue: t.queue(),
+            priority: t.priority(),
+            state: AtomicU8::new(State::Ready as u8),
+            runs: AtomicU64::new(0),
+            total_ns: AtomicU64::new(0),
+            longest_ns: AtomicU64::new(0),
+            next_wake_ms: AtomicU64::new(0),
+        }
+    }
+    pub fn state(&self) -> State {
+        State::from_u8(self.state.load(Relaxed))
+    }
+    pub fn set_state(&self, s: State) {
+        self.state.store(s as u8, Relaxed);
+    }
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Relaxed)
+    }
+    pub fn total(&self) -> Duration {
+        Duration::from_nanos(self.total_ns.load(Relaxed))
+    }
+    pub fn longest(&self) -> Duration {
+        Duration::from_nanos(self.longest_ns.load(Relaxed))
+    }
+    pub fn next_wake_ms(&self) -> u64 {
+        self.next_wake_ms.load(Relaxed)
+    }
+    pub fn set_next_wake_ms(&self, ms: u64) {
+        self.next_wake_ms.store(ms, Relaxed);
+    }
+    /// Records one run (only the owning shard calls this).
+    pub fn record_run(&self, took: Duration) {
+        let ns = took.as_nanos() as u64;
+        self.runs.store(self.runs() + 1, Relaxed);
+        self.total_ns
+            .store(self.total_ns.load(Relaxed) + ns, Relaxed);
+        if ns > self.longest_ns.load(Relaxed) {
+            self.longest_ns.store(ns, Relaxed);
+        }
+    }
+}
+
+/// Wakes a task from anywhere on its shard.
+#[derive(Clone, Debug, Default)]
+pub struct TaskHandle {
+    inner: Rc<Wake>,
+}
+
+#[derive(Debug, Default)]
+struct Wake {
+    woken: Cell<bool>,
+    waker: RefCell<Option<Waker>>,
+}
+
+impl TaskHandle {
+    /// Makes the task run soon, whatever it is waiting for.
+    pub fn wake(&self) {
+        self.inner.woken.set(true);
+        if let Some(w) = self.inner.waker.borrow_mut().take() {
+            w.wake();
+        }
+    }
+
+    /// Resolves once [`TaskHandle::wake`] has been called (then clears the flag).
+    pub fn woken(&self) -> Woken<'_> {
+        Woken { h: self }
+    }
+}
+
+/// Future returned by [`TaskHandle::woken`].
+#[derive(Debug)]
+pub struct Woken<'a> {
+    h: &'a TaskHandle,
+}
+
+impl Future for Woken<'_> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let w = &self.h.inner;
+        if w.woken.replace(false) {
+            return Poll::Ready(());
+        }
+        *w.waker.borrow_mut() = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// Items the expiry pager examines per step: small enough to keep a step in the tens of
+/// microseconds, so foreground requests never wait long behind it.
+pub const PAGER_STEP_ITEMS: usize = 2000;
+
+/// The expiry pager: walks every segment, reclaims expired and flushed items and frees the
+/// segments they leave empty. Sleeps until the earliest expiry it saw, or until woken.
+#[derive(Debug)]
+pub struct ExpiryPager {
+    store: Rc<RefCell<Store>>,
+}
+
+impl ExpiryPager {
+    pub fn new(store: Rc<RefCell<Store>>) -> Self {
+        ExpiryPager { store }
+    }
+}
+
+impl Task for ExpiryPager {
+    fn name(&self) -> &'static str {
+        "expiry_pager"
+    }
+    fn description(&self) -> &'static str {
+        "reclaims expired and flushed items, frees emptied segments"
+    }
+    fn queue(&self) -> Queue {
+        Queue::NonIo
+    }
+    fn priority(&self) -> u8 {
+        6
+    }
+    fn run(&mut self, now: u32) -> Next {
+        let mut store = self.store.borrow_mut();
+        let step = store.pager_step(now, PAGER_STEP_ITEMS);
+        if !step.pass_done {
+            return Next::Again;
+        }
+        let due = [step.next_expiry, store.flush_due().unwrap_or(0)]
+            .into_iter()
+            .filter(|&t| t != 0)
+            .min();
+        match due {
+            None => Next::Sleep,
+            Some(t) => Next::Snooze(Duration::from_secs(u64::from(t.saturating_sub(now)).max(1))),
+        }
+    }
+}
+
+/// Eviction maintenance: keeps a segment's worth of memory free, so a foreground write rarely
+/// has to evict inline. Woken when a write had to.
+#[derive(Debug)]
+pub struct Evictor {
+    store: Rc<RefCell<Store>>,
+}
+
+impl Evictor {
+    pub fn new(store: Rc<RefCell<Store>>) -> Self {
+        Evictor { store }
+    }
+}
+
+impl Task for Evictor {
+    fn name(&self) -> &'static str {
+        "eviction"
+    }
+    fn description(&self) -> &'static str {
+        "evicts ahead of demand so writes find a free segment"
+    }
+    fn queue(&self) -> Queue {
+        Queue::NonIo
+    }
+    fn priority(&self) -> u8 {
+        3
+    }
+    fn run(&mut self, _now: u32) -> Next {
+        if self.store.borrow_mut().make_headroom() {
+            Next::Again
+        } else {
+            Next::Sleep
+        }
+    }
+}
+
+/// Every task of every shard, for `stats tasks`.
+pub type Registry = Arc<Vec<std::sync::OnceLock<Vec<Arc<TaskInfo>>>>>;
