@@ -94,9 +94,9 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
         Some((i, 'g' | 'G')) => (&s[..i], 1 << 30),
         _ => (s, 1),
     };
-    let n: usize = digits
-        .parse()
-        .map_err(|_| format!("invalid size '{s}' (expected a number with an optional k/m/g suffix)"))?;
+    let n: usize = digits.parse().map_err(|_| {
+        format!("invalid size '{s}' (expected a number with an optional k/m/g suffix)")
+    })?;
     n.checked_mul(mult)
         .ok_or_else(|| format!("size '{s}' is too large"))
 }
@@ -168,7 +168,10 @@ impl Settings {
             ));
         }
         if a.protocol == "binary" {
-            return Err("-B binary: the binary protocol is not implemented yet; use -B ascii or auto".into());
+            return Err(
+                "-B binary: the binary protocol is not implemented yet; use -B ascii or auto"
+                    .into(),
+            );
         }
         let shards = a.threads.unwrap_or(online_cpus);
         if shards == 0 {
@@ -306,8 +309,29 @@ mod tests {
     #[test]
     fn memcached_flags() {
         let s = parse(&[
-            "-p", "1234", "-l", "127.0.0.1,::1", "-t", "2", "--cpus", "1,3", "-c", "10", "-m",
-            "128", "-I", "512k", "-C", "-F", "-M", "-b", "64", "-R", "5", "-o", "hashpower=16,modern",
+            "-p",
+            "1234",
+            "-l",
+            "127.0.0.1,::1",
+            "-t",
+            "2",
+            "--cpus",
+            "1,3",
+            "-c",
+            "10",
+            "-m",
+            "128",
+            "-I",
+            "512k",
+            "-C",
+            "-F",
+            "-M",
+            "-b",
+            "64",
+            "-R",
+            "5",
+            "-o",
+            "hashpower=16,modern",
         ])
         .unwrap();
         assert_eq!(s.addrs.len(), 2);

@@ -96,7 +96,9 @@ impl Conn {
             shard.after_writes();
             if !self.out.is_empty() {
                 stream.write_all(&self.out).await?;
-                shard.counters.add(Stat::BytesWritten, self.out.len() as u64);
+                shard
+                    .counters
+                    .add(Stat::BytesWritten, self.out.len() as u64);
                 self.out.clear();
             }
             match next {
@@ -196,7 +198,13 @@ impl Conn {
     /// Runs or queues one op for the shard that owns its key.
     fn route(&mut self, shard: &Shard, owner: usize, op: KeyOp<'_>, now: u32) {
         if owner == shard.id {
-            engine::apply(&mut shard.store.borrow_mut(), &op, now, &mut self.out);
+            engine::apply(
+                &mut shard.store.borrow_mut(),
+                &shard.counters,
+                &op,
+                now,
+                &mut self.out,
+            );
         } else {
             let b = &mut self.batches[owner];
             op.encode(&mut b.ops);
@@ -290,7 +298,13 @@ impl Conn {
                     let op = KeyOp::Flush { delay };
                     for owner in 0..shard.shards() {
                         if owner == shard.id {
-                            engine::apply(&mut shard.store.borrow_mut(), &op, now, &mut self.out);
+                            engine::apply(
+                                &mut shard.store.borrow_mut(),
+                                &shard.counters,
+                                &op,
+                                now,
+                                &mut self.out,
+                            );
                         } else {
                             let b = &mut self.batches[owner];
                             op.encode(&mut b.ops);
@@ -301,7 +315,10 @@ impl Conn {
                 }
             }
             Command::Version => {
-                self.line(false, concat!("VERSION 1.6.18-corecached-", env!("CARGO_PKG_VERSION")));
+                self.line(
+                    false,
+                    concat!("VERSION 1.6.18-corecached-", env!("CARGO_PKG_VERSION")),
+                );
             }
             Command::Verbosity { level } => {
                 // memcached's `verbosity` sets the process's log level; so does this.
@@ -338,7 +355,11 @@ impl Conn {
             waiting += 1;
         }
         for _ in 0..waiting {
-            let b = inbox.rx.recv().await.expect("inbox open while the connection lives");
+            let b = inbox
+                .rx
+                .recv()
+                .await
+                .expect("inbox open while the connection lives");
             let owner = b.owner;
             self.batches[owner] = b;
         }
@@ -395,10 +416,16 @@ impl Conn {
         self.stat("pid", std::process::id());
         self.stat("uptime", now.saturating_sub(shard.started));
         self.stat("time", now);
-        self.stat("version", concat!("1.6.18-corecached-", env!("CARGO_PKG_VERSION")));
+        self.stat(
+            "version",
+            concat!("1.6.18-corecached-", env!("CARGO_PKG_VERSION")),
+        );
         self.stat("pointer_size", usize::BITS);
         self.stat("rusage_user", format_args!("{}.{:06}", user.0, user.1));
-        self.stat("rusage_system", format_args!("{}.{:06}", system.0, system.1));
+        self.stat(
+            "rusage_system",
+            format_args!("{}.{:06}", system.0, system.1),
+        );
         self.stat("max_connections", shard.settings.conn_limit);
         for &s in stats::Stat::ALL {
             match s {

@@ -8,7 +8,7 @@
 
 use crate::protocol::num::push_u64;
 use crate::protocol::text::{GetKind, StoreMode, TOO_LARGE};
-use crate::stats::Stat;
+use crate::stats::{Counters, Stat};
 use crate::store::{ArithResult, Mode, Store, StoreResult};
 
 /// One operation on one key (or, for `Flush`, on a whole shard).
@@ -52,7 +52,9 @@ pub enum KeyOp<'a> {
         noreply: bool,
     },
     /// `flush_all`, sent to every shard; writes nothing (the connection answers `OK`).
-    Flush { delay: i32 },
+    Flush {
+        delay: i32,
+    },
 }
 
 fn mode(m: StoreMode) -> Mode {
@@ -73,9 +75,9 @@ fn line(out: &mut Vec<u8>, noreply: bool, s: &[u8]) {
     }
 }
 
-/// Runs `op` against `store` at unix time `now` and appends its reply to `out`.
-pub fn apply(store: &mut Store, op: &KeyOp<'_>, now: u32, out: &mut Vec<u8>) {
-    let counters = store.counters().clone();
+/// Runs `op` against `store` at unix time `now` and appends its reply to `out`, counting
+/// into `counters` (the shard's, which the store also reports into).
+pub fn apply(store: &mut Store, counters: &Counters, op: &KeyOp<'_>, now: u32, out: &mut Vec<u8>) {
     match *op {
         KeyOp::Get { kind, exptime, key } => {
             let hit = if kind.touches() {
@@ -131,7 +133,11 @@ pub fn apply(store: &mut Store, op: &KeyOp<'_>, now: u32, out: &mut Vec<u8>) {
             };
             line(out, noreply, reply);
         }
-        KeyOp::TooLarge { mode: m, key, noreply } => {
+        KeyOp::TooLarge {
+            mode: m,
+            key,
+            noreply,
+        } => {
             counters.incr(Stat::StoreTooLarge);
             if m == StoreMode::Set {
                 store.remove(key, now);
@@ -500,10 +506,12 @@ mod tests {
             data: b"hello",
             noreply: false,
         };
-        apply(&mut s, &set, 1000, &mut out);
+        let c = s.counters().clone();
+        apply(&mut s, &c, &set, 1000, &mut out);
         for kind in [GetKind::Get, GetKind::Gets] {
             apply(
                 &mut s,
+                &c,
                 &KeyOp::Get {
                     kind,
                     exptime: 0,

@@ -187,7 +187,10 @@ impl Shard {
         let senders = self.requests.as_ref().expect("forwarding needs peers");
         if senders.send_to(peer, batch).await.is_err() {
             // Peers close their channels only after every shard has stopped serving.
-            panic!("shard {peer} closed its request channel while shard {} still serves", self.id);
+            panic!(
+                "shard {peer} closed its request channel while shard {} still serves",
+                self.id
+            );
         }
     }
 
@@ -225,7 +228,7 @@ impl Shard {
         for _ in 0..batch.n {
             let (op, used) = KeyOp::decode(&batch.ops[pos..]);
             pos += used;
-            engine::apply(&mut store, &op, now, &mut batch.out);
+            engine::apply(&mut store, &self.counters, &op, now, &mut batch.out);
             batch.ends.push(batch.out.len() as u32);
         }
         drop(store);
@@ -439,7 +442,8 @@ pub fn run(settings: Settings) -> Result<(), String> {
     let all_counters: Arc<Vec<Arc<Counters>>> =
         Arc::new((0..shards).map(|_| Arc::new(Counters::default())).collect());
     let open_conns = Arc::new(AtomicUsize::new(0));
-    let task_registry: Registry = Arc::new((0..shards).map(|_| std::sync::OnceLock::new()).collect());
+    let task_registry: Registry =
+        Arc::new((0..shards).map(|_| std::sync::OnceLock::new()).collect());
     let req_mesh = MeshBuilder::<Batch, _>::full(shards, CHANNEL_SIZE);
     let rep_mesh = MeshBuilder::<Batch, _>::full(shards, CHANNEL_SIZE);
     let mut stop_writers = Vec::new();
@@ -497,7 +501,10 @@ pub fn run(settings: Settings) -> Result<(), String> {
         // A shard that ends on its own (before a stop) has failed: end the process rather
         // than serve with a missing shard.
         while let Ok(id) = exit_rx.try_recv() {
-            let result = handles[id].take().expect("one exit notice per shard").join();
+            let result = handles[id]
+                .take()
+                .expect("one exit notice per shard")
+                .join();
             if !stopped {
                 return Err(match result {
                     Ok(()) => format!("shard {id} stopped unexpectedly"),

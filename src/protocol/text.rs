@@ -162,8 +162,7 @@ pub const ERROR: &str = "ERROR";
 pub const BAD_FORMAT: &str = "CLIENT_ERROR bad command line format";
 pub const BAD_EXPTIME: &str = "CLIENT_ERROR invalid exptime argument";
 pub const BAD_DELTA: &str = "CLIENT_ERROR invalid numeric delta argument";
-pub const BAD_DELETE: &str =
-    "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]";
+pub const BAD_DELETE: &str = "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]";
 pub const BAD_CHUNK: &str = "CLIENT_ERROR bad data chunk";
 pub const TOO_LARGE: &str = "SERVER_ERROR object too large for cache";
 
@@ -384,7 +383,11 @@ fn store<'a>(
     used: usize,
     limits: &Limits,
 ) -> Parse<'a> {
-    let (min, max) = if mode == StoreMode::Cas { (7, 8) } else { (6, 7) };
+    let (min, max) = if mode == StoreMode::Cas {
+        (7, 8)
+    } else {
+        (6, 7)
+    };
     if !want(t, min, max) {
         return done(Command::Error(ERROR), false, used);
     }
@@ -458,7 +461,8 @@ fn delete<'a>(t: &Tokens<'a>, used: usize) -> Parse<'a> {
     if t.n > 3 {
         let hold_is_zero = t.get(2) == b"0";
         noreply = t.noreply();
-        let valid = (t.n == 4 && (hold_is_zero || noreply)) || (t.n == 5 && hold_is_zero && noreply);
+        let valid =
+            (t.n == 4 && (hold_is_zero || noreply)) || (t.n == 5 && hold_is_zero && noreply);
         if !valid {
             return done(Command::Error(BAD_DELETE), noreply, used);
         }

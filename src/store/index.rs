@@ -196,6 +196,11 @@ mod tests {
         idx.relocate(slot, Loc { seg: 9, off: 4999 });
         assert_eq!(idx.find(h(4999), |l| l.off == 4999).unwrap().1.seg, 9);
         // Dense: under 11 bytes per entry after rebuilds.
-        assert!(idx.bytes() < idx.len() * 11, "{} bytes for {}", idx.bytes(), idx.len());
+        assert!(
+            idx.bytes() < idx.len() * 11,
+            "{} bytes for {}",
+            idx.bytes(),
+            idx.len()
+        );
     }
 }

@@ -641,7 +641,10 @@ impl Store {
         if !self.index.needs_rebuild() {
             return true;
         }
-        let grow = self.index.rebuild_bytes().saturating_sub(self.index.bytes());
+        let grow = self
+            .index
+            .rebuild_bytes()
+            .saturating_sub(self.index.bytes());
         while self.mem_used() + grow > self.mem_limit {
             if !self.evict || !self.evict_one() {
                 return false;
@@ -766,7 +769,10 @@ impl Store {
         let mut write = 0;
         self.moved.clear();
         while off < used {
-            let loc = Loc { seg: id, off: off as u32 };
+            let loc = Loc {
+                seg: id,
+                off: off as u32,
+            };
             let hdr = segment::read_header(self.item(loc));
             let len = hdr.len();
             if hdr.info & DEAD == 0 {
@@ -793,7 +799,10 @@ impl Store {
                     if write != off {
                         bytes.copy_within(off..off + len, write);
                     }
-                    let new = Loc { seg: id, off: write as u32 };
+                    let new = Loc {
+                        seg: id,
+                        off: write as u32,
+                    };
                     self.index.relocate(slot, new);
                     self.moved.push(new);
                     write += len;
@@ -1057,7 +1066,11 @@ impl Store {
                 off += hdr.len();
             }
             assert_eq!(off, seg.used, "segment {id} walks to its end");
-            assert_eq!((items, bytes), (seg.live_items, seg.live_bytes), "segment {id}");
+            assert_eq!(
+                (items, bytes),
+                (seg.live_items, seg.live_bytes),
+                "segment {id}"
+            );
             live_items += items;
             live_bytes += bytes;
         }

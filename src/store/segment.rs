@@ -113,7 +113,14 @@ pub fn item_len(klen: usize, vlen: usize, flags: u32) -> usize {
 
 /// Writes an item's header and key at the start of `dst` (which holds at least
 /// [`item_len`] bytes); the value goes at the returned offset.
-pub fn write_header(dst: &mut [u8], key: &[u8], vlen: usize, flags: u32, exptime: u32, cas: u64) -> usize {
+pub fn write_header(
+    dst: &mut [u8],
+    key: &[u8],
+    vlen: usize,
+    flags: u32,
+    exptime: u32,
+    cas: u64,
+) -> usize {
     debug_assert!(key.len() <= 255 && cas <= CAS_MAX);
     let mut p = 0;
     dst[p] = if flags != 0 { HAS_FLAGS } else { 0 };
@@ -198,14 +205,23 @@ mod tests {
     #[test]
     fn header_round_trip() {
         let mut buf = vec![0u8; 512];
-        for (vlen, flags) in [(0usize, 0u32), (100, 0), (127, 7), (128, 0), (300_000, u32::MAX)] {
+        for (vlen, flags) in [
+            (0usize, 0u32),
+            (100, 0),
+            (127, 7),
+            (128, 0),
+            (300_000, u32::MAX),
+        ] {
             let len = item_len(3, vlen, flags);
             if len > buf.len() {
                 buf.resize(len, 0);
             }
             let at = write_header(&mut buf, b"key", vlen, flags, 1234, CAS_MAX);
             let h = read_header(&buf);
-            assert_eq!((h.klen, h.vlen, h.flags, h.exptime, h.cas), (3, vlen, flags, 1234, CAS_MAX));
+            assert_eq!(
+                (h.klen, h.vlen, h.flags, h.exptime, h.cas),
+                (3, vlen, flags, 1234, CAS_MAX)
+            );
             assert_eq!(h.value_at(), at);
             assert_eq!(h.len(), len);
             assert_eq!(&buf[h.key_at..h.key_at + 3], b"key");

@@ -26,15 +26,40 @@ fn value(s: &mut Store, key: &[u8], now: u32) -> Option<Vec<u8>> {
 #[test]
 fn storage_modes() {
     let mut s = big();
-    assert_eq!(s.store(Mode::Add, b"k", 1, 0, 0, b"a", NOW), StoreResult::Stored);
-    assert_eq!(s.store(Mode::Add, b"k", 1, 0, 0, b"b", NOW), StoreResult::NotStored);
-    assert_eq!(s.store(Mode::Replace, b"x", 1, 0, 0, b"b", NOW), StoreResult::NotStored);
-    assert_eq!(s.store(Mode::Replace, b"k", 2, 0, 0, b"b", NOW), StoreResult::Stored);
-    assert_eq!(s.store(Mode::Append, b"k", 9, 0, 0, b"c", NOW), StoreResult::Stored);
-    assert_eq!(s.store(Mode::Prepend, b"k", 9, 0, 0, b"a", NOW), StoreResult::Stored);
+    assert_eq!(
+        s.store(Mode::Add, b"k", 1, 0, 0, b"a", NOW),
+        StoreResult::Stored
+    );
+    assert_eq!(
+        s.store(Mode::Add, b"k", 1, 0, 0, b"b", NOW),
+        StoreResult::NotStored
+    );
+    assert_eq!(
+        s.store(Mode::Replace, b"x", 1, 0, 0, b"b", NOW),
+        StoreResult::NotStored
+    );
+    assert_eq!(
+        s.store(Mode::Replace, b"k", 2, 0, 0, b"b", NOW),
+        StoreResult::Stored
+    );
+    assert_eq!(
+        s.store(Mode::Append, b"k", 9, 0, 0, b"c", NOW),
+        StoreResult::Stored
+    );
+    assert_eq!(
+        s.store(Mode::Prepend, b"k", 9, 0, 0, b"a", NOW),
+        StoreResult::Stored
+    );
     let it = s.get(b"k", NOW).unwrap();
-    assert_eq!((it.value, it.flags), (&b"abc"[..], 2), "append keeps the old flags");
-    assert_eq!(s.store(Mode::Append, b"x", 0, 0, 0, b"c", NOW), StoreResult::NotStored);
+    assert_eq!(
+        (it.value, it.flags),
+        (&b"abc"[..], 2),
+        "append keeps the old flags"
+    );
+    assert_eq!(
+        s.store(Mode::Append, b"x", 0, 0, 0, b"c", NOW),
+        StoreResult::NotStored
+    );
     assert!(s.delete(b"k", NOW));
     assert!(!s.delete(b"k", NOW));
     s.check_invariants();
@@ -43,15 +68,34 @@ fn storage_modes() {
 #[test]
 fn cas_rules() {
     let mut s = big();
-    assert_eq!(s.store(Mode::Cas, b"k", 0, 0, 1, b"a", NOW), StoreResult::NotFound);
+    assert_eq!(
+        s.store(Mode::Cas, b"k", 0, 0, 1, b"a", NOW),
+        StoreResult::NotFound
+    );
     s.store(Mode::Set, b"k", 0, 0, 0, b"a", NOW);
     let cas = s.get(b"k", NOW).unwrap().cas;
-    assert_eq!(s.store(Mode::Cas, b"k", 0, 0, cas + 1, b"b", NOW), StoreResult::Exists);
-    assert_eq!(s.store(Mode::Cas, b"k", 0, 0, 0, b"b", NOW), StoreResult::Exists);
-    assert_eq!(s.store(Mode::Cas, b"k", 0, 0, cas, b"b", NOW), StoreResult::Stored);
+    assert_eq!(
+        s.store(Mode::Cas, b"k", 0, 0, cas + 1, b"b", NOW),
+        StoreResult::Exists
+    );
+    assert_eq!(
+        s.store(Mode::Cas, b"k", 0, 0, 0, b"b", NOW),
+        StoreResult::Exists
+    );
+    assert_eq!(
+        s.store(Mode::Cas, b"k", 0, 0, cas, b"b", NOW),
+        StoreResult::Stored
+    );
     assert!(s.get(b"k", NOW).unwrap().cas > cas);
     let c = s.counters();
-    assert_eq!((c.get(Stat::CasMisses), c.get(Stat::CasBadval), c.get(Stat::CasHits)), (1, 2, 1));
+    assert_eq!(
+        (
+            c.get(Stat::CasMisses),
+            c.get(Stat::CasBadval),
+            c.get(Stat::CasHits)
+        ),
+        (1, 2, 1)
+    );
     let mut off = Store::builder().use_cas(false).build();
     off.store(Mode::Set, b"k", 0, 0, 0, b"a", NOW);
     assert_eq!(off.get(b"k", NOW).unwrap().cas, 0);
@@ -78,7 +122,11 @@ fn expiry() {
     assert_eq!(s.abs_exptime(10, NOW), NOW + 10);
     assert_eq!(s.abs_exptime(-1, NOW), 1);
     assert_eq!(s.abs_exptime((NOW + 50) as i32, NOW), NOW + 50);
-    assert_eq!(s.abs_exptime((NOW - 200) as i32, NOW), 1, "before start: already past");
+    assert_eq!(
+        s.abs_exptime((NOW - 200) as i32, NOW),
+        1,
+        "before start: already past"
+    );
     s.store(Mode::Set, b"k", 0, NOW + 2, 0, b"v", NOW);
     assert!(s.get(b"k", NOW + 1).is_some());
     assert!(s.get(b"k", NOW + 2).is_none(), "expires at its exptime");
@@ -86,7 +134,10 @@ fn expiry() {
     assert_eq!(s.len(), 0);
     s.store(Mode::Set, b"t", 0, NOW + 2, 0, b"v", NOW);
     assert!(s.touch(b"t", 0, NOW + 1));
-    assert!(s.get(b"t", NOW + 1000).is_some(), "touch to 0 removes the expiry");
+    assert!(
+        s.get(b"t", NOW + 1000).is_some(),
+        "touch to 0 removes the expiry"
+    );
     s.check_invariants();
 }
 
@@ -97,7 +148,11 @@ fn arith_matches_memcached() {
     s.store(Mode::Set, b"n", 0, 0, 0, b"100", NOW);
     let cas = s.get(b"n", NOW).unwrap().cas;
     assert_eq!(s.arith(b"n", false, 91, NOW), ArithResult::Value(9));
-    assert_eq!(value(&mut s, b"n", NOW).unwrap(), b"9  ", "in place, space padded");
+    assert_eq!(
+        value(&mut s, b"n", NOW).unwrap(),
+        b"9  ",
+        "in place, space padded"
+    );
     assert!(s.get(b"n", NOW).unwrap().cas > cas, "a new unique");
     assert_eq!(s.arith(b"n", false, 100, NOW), ArithResult::Value(0));
     s.store(Mode::Set, b"n", 3, 0, 0, b"99", NOW);
@@ -105,12 +160,20 @@ fn arith_matches_memcached() {
     assert_eq!(value(&mut s, b"n", NOW).unwrap(), b"100");
     assert_eq!(s.get(b"n", NOW).unwrap().flags, 3);
     s.store(Mode::Set, b"n", 0, 0, 0, b"18446744073709551615", NOW);
-    assert_eq!(s.arith(b"n", true, 2, NOW), ArithResult::Value(1), "incr wraps");
+    assert_eq!(
+        s.arith(b"n", true, 2, NOW),
+        ArithResult::Value(1),
+        "incr wraps"
+    );
     s.store(Mode::Set, b"n", 0, 0, 0, b"12 abc", NOW);
     assert_eq!(s.arith(b"n", true, 1, NOW), ArithResult::Value(13));
     for bad in [&b"abc"[..], b"", b"-5", b"1x"] {
         s.store(Mode::Set, b"n", 0, 0, 0, bad, NOW);
-        assert_eq!(s.arith(b"n", true, 1, NOW), ArithResult::NonNumeric, "{bad:?}");
+        assert_eq!(
+            s.arith(b"n", true, 1, NOW),
+            ArithResult::NonNumeric,
+            "{bad:?}"
+        );
     }
     s.check_invariants();
 }
@@ -119,7 +182,15 @@ fn arith_matches_memcached() {
 fn flush_all_is_immediate_and_the_pager_reclaims() {
     let mut s = tiny(16);
     for i in 0..100 {
-        s.store(Mode::Set, format!("k{i}").as_bytes(), 0, 0, 0, &[b'v'; 100], NOW);
+        s.store(
+            Mode::Set,
+            format!("k{i}").as_bytes(),
+            0,
+            0,
+            0,
+            &[b'v'; 100],
+            NOW,
+        );
     }
     let before = s.mem_used();
     s.flush_all(0, NOW);
@@ -142,7 +213,15 @@ fn pager_reclaims_expired_items_and_frees_segments() {
     let mut s = tiny(64);
     let empty = s.mem_used();
     for i in 0..1000 {
-        s.store(Mode::Set, format!("k{i}").as_bytes(), 0, NOW + 2, 0, &[b'v'; 100], NOW);
+        s.store(
+            Mode::Set,
+            format!("k{i}").as_bytes(),
+            0,
+            NOW + 2,
+            0,
+            &[b'v'; 100],
+            NOW,
+        );
     }
     assert!(s.len() > 500);
     let step = s.pager_step(NOW + 1, usize::MAX);
@@ -158,7 +237,10 @@ fn pager_reclaims_expired_items_and_frees_segments() {
     assert_eq!(s.len(), 0);
     assert_eq!(s.live_bytes(), 0);
     assert!(reclaimed > 500);
-    assert!(s.mem_used() <= empty + 2 * 4096, "only emptied heads may stay mapped");
+    assert!(
+        s.mem_used() <= empty + 2 * 4096,
+        "only emptied heads may stay mapped"
+    );
     assert_eq!(s.counters().get(Stat::ExpiredUnfetched) as usize, reclaimed);
     s.check_invariants();
 }
@@ -172,8 +254,15 @@ fn full_store_without_eviction_refuses() {
         .mem_limit(2 * 4096 + Index::with_capacity(64).bytes())
         .build();
     let mut stored = 0;
-    while s.store(Mode::Set, format!("k{stored}").as_bytes(), 0, 0, 0, &[1; 500], NOW)
-        == StoreResult::Stored
+    while s.store(
+        Mode::Set,
+        format!("k{stored}").as_bytes(),
+        0,
+        0,
+        0,
+        &[1; 500],
+        NOW,
+    ) == StoreResult::Stored
     {
         stored += 1;
         assert!(stored < 100);
@@ -181,7 +270,10 @@ fn full_store_without_eviction_refuses() {
     assert!(stored >= 10);
     assert_eq!(s.counters().get(Stat::Evictions), 0);
     // A failed set removes the old value, as memcached does.
-    assert_eq!(s.store(Mode::Set, b"k0", 0, 0, 0, &[1; 600], NOW), StoreResult::NoMemory);
+    assert_eq!(
+        s.store(Mode::Set, b"k0", 0, 0, 0, &[1; 600], NOW),
+        StoreResult::NoMemory
+    );
     assert!(s.get(b"k0", NOW).is_none());
     s.check_invariants();
 }
@@ -218,8 +310,14 @@ fn mixed_sizes_do_not_starve_each_other() {
     for i in 0..2000u32 {
         let small = format!("s{i}");
         let large = format!("l{i}");
-        assert_eq!(s.store(Mode::Set, small.as_bytes(), 0, 0, 0, &[1; 10], NOW), StoreResult::Stored);
-        assert_eq!(s.store(Mode::Set, large.as_bytes(), 0, 0, 0, &[2; 3000], NOW), StoreResult::Stored);
+        assert_eq!(
+            s.store(Mode::Set, small.as_bytes(), 0, 0, 0, &[1; 10], NOW),
+            StoreResult::Stored
+        );
+        assert_eq!(
+            s.store(Mode::Set, large.as_bytes(), 0, 0, 0, &[2; 3000], NOW),
+            StoreResult::Stored
+        );
         // Both sizes stay storable and readable after each other.
         assert!(s.get(small.as_bytes(), NOW).is_some());
         assert!(s.get(large.as_bytes(), NOW).is_some());
@@ -261,7 +359,9 @@ fn accounting_is_exact_under_random_operations() {
             };
             match r.below(10) {
                 0 | 1 => {
-                    if s.store(Mode::Set, &key, 0, exp, 0, &data, now) == StoreResult::Stored && exp == 0 {
+                    if s.store(Mode::Set, &key, 0, exp, 0, &data, now) == StoreResult::Stored
+                        && exp == 0
+                    {
                         model.insert(key.clone(), data.clone());
                     }
                 }
@@ -282,7 +382,10 @@ fn accounting_is_exact_under_random_operations() {
                         s.flush_all(if r.below(2) == 0 { 0 } else { now + 1 }, now);
                     } else if let Some(v) = value(&mut s, &key, now) {
                         // Whatever is returned was written for this key at some point.
-                        assert!(v.iter().all(|b| b.is_ascii_digit() || *b == b' '), "seed {seed} step {step}");
+                        assert!(
+                            v.iter().all(|b| b.is_ascii_digit() || *b == b' '),
+                            "seed {seed} step {step}"
+                        );
                     }
                 }
             }

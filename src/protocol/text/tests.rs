@@ -19,7 +19,10 @@ fn summary(req: &Request<'_>) -> String {
             bad_key,
         } => {
             let keys: Vec<String> = keys.iter().map(s).collect();
-            format!("{kind:?} exp={exptime} keys=[{}] bad={bad_key}", keys.join(","))
+            format!(
+                "{kind:?} exp={exptime} keys=[{}] bad={bad_key}",
+                keys.join(",")
+            )
         }
         Command::Store {
             mode,
@@ -84,7 +87,11 @@ fn drive(input: &[u8], chunk: usize) -> Vec<String> {
                     break 'feed;
                 }
                 Parse::Done(req, used) => {
-                    assert!(used > 0 && used <= buf.len(), "consumed {used} of {}", buf.len());
+                    assert!(
+                        used > 0 && used <= buf.len(),
+                        "consumed {used} of {}",
+                        buf.len()
+                    );
                     got.push(summary(&req));
                     if let Command::TooLarge { swallow: s, .. } = req.cmd {
                         swallow = s;
@@ -120,7 +127,10 @@ fn retrieval() {
         (b"gets a\n", &["Gets exp=0 keys=[a] bad=false"]),
         (b"gat 10 a b\r\n", &["Gat exp=10 keys=[a,b] bad=false"]),
         (b"gats -1 a\r\n", &["Gats exp=-1 keys=[a] bad=false"]),
-        (b"gat x a\r\n", &["Error CLIENT_ERROR invalid exptime argument"]),
+        (
+            b"gat x a\r\n",
+            &["Error CLIENT_ERROR invalid exptime argument"],
+        ),
         (b"gat 10\r\n", &["Gat exp=10 keys=[] bad=false"]),
         (b"get\r\n", &["Error ERROR"]),
         (b"get noreply\r\n", &["Get exp=0 keys=[noreply] bad=false"]),
@@ -157,27 +167,75 @@ fn many_keys_and_long_keys() {
 #[test]
 fn storage() {
     check(&[
-        (b"set k 1 2 3\r\nabc\r\n", &["Set k flags=1 exp=2 cas=0 data=abc"]),
+        (
+            b"set k 1 2 3\r\nabc\r\n",
+            &["Set k flags=1 exp=2 cas=0 data=abc"],
+        ),
         (b"set k 0 0 0\r\n\r\n", &["Set k flags=0 exp=0 cas=0 data="]),
-        (b"add k 0 0 1 noreply\r\nx\r\n", &["Add k flags=0 exp=0 cas=0 data=x noreply"]),
-        (b"replace k 0 0 1\r\nx\r\n", &["Replace k flags=0 exp=0 cas=0 data=x"]),
-        (b"append k 0 0 1\r\nx\r\n", &["Append k flags=0 exp=0 cas=0 data=x"]),
-        (b"prepend k 0 0 1\r\nx\r\n", &["Prepend k flags=0 exp=0 cas=0 data=x"]),
-        (b"cas k 0 0 1 99\r\nx\r\n", &["Cas k flags=0 exp=0 cas=99 data=x"]),
-        (b"set k 0 0 2\r\n\r\n\r\n", &["Set k flags=0 exp=0 cas=0 data=\r\n"]),
-        (b"set k 4294967295 0 1\r\nx\r\n", &["Set k flags=4294967295 exp=0 cas=0 data=x"]),
-        (b"set k 0 -1 1\r\nx\r\n", &["Set k flags=0 exp=-1 cas=0 data=x"]),
+        (
+            b"add k 0 0 1 noreply\r\nx\r\n",
+            &["Add k flags=0 exp=0 cas=0 data=x noreply"],
+        ),
+        (
+            b"replace k 0 0 1\r\nx\r\n",
+            &["Replace k flags=0 exp=0 cas=0 data=x"],
+        ),
+        (
+            b"append k 0 0 1\r\nx\r\n",
+            &["Append k flags=0 exp=0 cas=0 data=x"],
+        ),
+        (
+            b"prepend k 0 0 1\r\nx\r\n",
+            &["Prepend k flags=0 exp=0 cas=0 data=x"],
+        ),
+        (
+            b"cas k 0 0 1 99\r\nx\r\n",
+            &["Cas k flags=0 exp=0 cas=99 data=x"],
+        ),
+        (
+            b"set k 0 0 2\r\n\r\n\r\n",
+            &["Set k flags=0 exp=0 cas=0 data=\r\n"],
+        ),
+        (
+            b"set k 4294967295 0 1\r\nx\r\n",
+            &["Set k flags=4294967295 exp=0 cas=0 data=x"],
+        ),
+        (
+            b"set k 0 -1 1\r\nx\r\n",
+            &["Set k flags=0 exp=-1 cas=0 data=x"],
+        ),
         // memcached truncates a 64-bit parse to 32 bits: 4294967297 bytes reads as 1.
-        (b"set k 0 0 4294967297\r\nx\r\n", &["Set k flags=0 exp=0 cas=0 data=x"]),
-        (b"set k 0 0 -1\r\n", &["Error CLIENT_ERROR bad command line format"]),
-        (b"set k x 0 1\r\nx\r\n", &["Error CLIENT_ERROR bad command line format", "Error ERROR"]),
-        (b"set k -1 0 1\r\n", &["Error CLIENT_ERROR bad command line format"]),
-        (b"set k 0 0 1 noreply\r\nxy\r\n", &["Error CLIENT_ERROR bad data chunk noreply", "Error ERROR"]),
-        (b"set k 0 0 3\r\nabcde\r\n", &["Error CLIENT_ERROR bad data chunk", "Error ERROR"]),
+        (
+            b"set k 0 0 4294967297\r\nx\r\n",
+            &["Set k flags=0 exp=0 cas=0 data=x"],
+        ),
+        (
+            b"set k 0 0 -1\r\n",
+            &["Error CLIENT_ERROR bad command line format"],
+        ),
+        (
+            b"set k x 0 1\r\nx\r\n",
+            &["Error CLIENT_ERROR bad command line format", "Error ERROR"],
+        ),
+        (
+            b"set k -1 0 1\r\n",
+            &["Error CLIENT_ERROR bad command line format"],
+        ),
+        (
+            b"set k 0 0 1 noreply\r\nxy\r\n",
+            &["Error CLIENT_ERROR bad data chunk noreply", "Error ERROR"],
+        ),
+        (
+            b"set k 0 0 3\r\nabcde\r\n",
+            &["Error CLIENT_ERROR bad data chunk", "Error ERROR"],
+        ),
         (b"set k 0 0\r\n", &["Error ERROR"]),
         (b"set k 0 0 1 noreply extra\r\n", &["Error ERROR"]),
         (b"cas k 0 0 1\r\nx\r\n", &["Error ERROR", "Error ERROR"]),
-        (b"cas k 0 0 1 -1\r\n", &["Error CLIENT_ERROR bad command line format"]),
+        (
+            b"cas k 0 0 1 -1\r\n",
+            &["Error CLIENT_ERROR bad command line format"],
+        ),
     ]);
 }
 
@@ -203,19 +261,37 @@ fn other_commands() {
         (b"delete k noreply\r\n", &["Delete k noreply"]),
         (b"delete k 0\r\n", &["Delete k"]),
         (b"delete k 0 noreply\r\n", &["Delete k noreply"]),
-        (b"delete k 1\r\n", &["Error CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]"]),
+        (
+            b"delete k 1\r\n",
+            &["Error CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]"],
+        ),
         (b"delete\r\n", &["Error ERROR"]),
         (b"incr k 5\r\n", &["Arith incr=true k 5"]),
-        (b"decr k 18446744073709551615 noreply\r\n", &["Arith incr=false k 18446744073709551615 noreply"]),
-        (b"incr k -1\r\n", &["Error CLIENT_ERROR invalid numeric delta argument"]),
-        (b"incr k x noreply\r\n", &["Error CLIENT_ERROR invalid numeric delta argument noreply"]),
+        (
+            b"decr k 18446744073709551615 noreply\r\n",
+            &["Arith incr=false k 18446744073709551615 noreply"],
+        ),
+        (
+            b"incr k -1\r\n",
+            &["Error CLIENT_ERROR invalid numeric delta argument"],
+        ),
+        (
+            b"incr k x noreply\r\n",
+            &["Error CLIENT_ERROR invalid numeric delta argument noreply"],
+        ),
         (b"touch k 10\r\n", &["Touch k 10"]),
-        (b"touch k noreply\r\n", &["Error CLIENT_ERROR invalid exptime argument noreply"]),
+        (
+            b"touch k noreply\r\n",
+            &["Error CLIENT_ERROR invalid exptime argument noreply"],
+        ),
         (b"flush_all\r\n", &["FlushAll 0"]),
         (b"flush_all 10\r\n", &["FlushAll 10"]),
         (b"flush_all noreply\r\n", &["FlushAll 0 noreply"]),
         (b"flush_all 5 noreply\r\n", &["FlushAll 5 noreply"]),
-        (b"flush_all x\r\n", &["Error CLIENT_ERROR invalid exptime argument"]),
+        (
+            b"flush_all x\r\n",
+            &["Error CLIENT_ERROR invalid exptime argument"],
+        ),
         (b"version\r\n", &["Version"]),
         (b"verbosity 1\r\n", &["Verbosity 1"]),
         (b"verbosity\r\n", &["Error ERROR"]),
@@ -249,7 +325,10 @@ fn long_lines() {
     // Over 2048 bytes without a newline: memcached closes, unless a multi-get is coming.
     let junk = vec![b'x'; LINE_LIMIT + 1];
     assert_eq!(parse(&junk, &LIMITS), Parse::Close);
-    assert_eq!(parse(&junk[..LINE_LIMIT], &LIMITS), Parse::Incomplete { need: None });
+    assert_eq!(
+        parse(&junk[..LINE_LIMIT], &LIMITS),
+        Parse::Incomplete { need: None }
+    );
     let mut get = b"get ".to_vec();
     get.resize(LINE_LIMIT + 10, b'k');
     assert_eq!(parse(&get, &LIMITS), Parse::Incomplete { need: None });
@@ -266,5 +345,8 @@ fn tokenizer_keeps_the_rest_after_23_tokens() {
     line.extend_from_slice(b"\r\n");
     assert_eq!(drive(&line, line.len()), vec!["Error ERROR".to_string()]);
     let t = Tokens::new(b"a b c");
-    assert_eq!((t.n, t.get(0), t.get(2), t.get(3)), (4, &b"a"[..], &b"c"[..], &b""[..]));
+    assert_eq!(
+        (t.n, t.get(0), t.get(2), t.get(3)),
+        (4, &b"a"[..], &b"c"[..], &b""[..])
+    );
 }
