@@ -80,6 +80,11 @@ pub struct Args {
     #[arg(long = "io-memory", default_value = "256k", value_parser = parse_size)]
     pub io_memory: usize,
 
+    /// Benchmark mode: answer `get` with END and storage commands with STORED, without
+    /// parsing or storing, to measure the connection and I/O layer alone.
+    #[arg(long = "bench-noop", hide_short_help = true)]
+    pub bench_noop: bool,
+
     /// Print version and exit.
     #[arg(short = 'V', long = "version", action = ArgAction::Version)]
     pub version: Option<bool>,
@@ -151,6 +156,8 @@ pub struct Settings {
     pub hashpower: u32,
     pub verbose: u8,
     pub protocol: String,
+    /// `--bench-noop`: bypass parsing and the store.
+    pub noop: bool,
 }
 
 impl Settings {
@@ -268,6 +275,7 @@ impl Settings {
             hashpower,
             verbose: a.verbose,
             protocol: a.protocol.clone(),
+            noop: a.bench_noop,
         })
     }
 

@@ -161,6 +161,9 @@ impl Conn {
     }
 
     fn process_in(&mut self, shard: &Shard, rbuf: &[u8]) -> Next {
+        if shard.settings.noop {
+            return self.process_noop(rbuf);
+        }
         let now = shard.now();
         let mut handled = 0;
         loop {
@@ -192,6 +195,47 @@ impl Conn {
             if handled >= shard.settings.reqs_per_event {
                 return Next::Yield;
             }
+        }
+    }
+
+    /// `--bench-noop`: the same connection and I/O path with parsing and the store bypassed.
+    /// Retrieval lines answer `END`, storage lines skip their data and answer `STORED`,
+    /// anything else `ERROR`. It measures what everything but the I/O layer costs.
+    fn process_noop(&mut self, rbuf: &[u8]) -> Next {
+        loop {
+            let buf = &rbuf[self.start..self.end];
+            let Some(nl) = memchr::memchr(b'\n', buf) else {
+                return Next::Read;
+            };
+            let line = &buf[..nl];
+            let used = match line.first() {
+                Some(b'g') => {
+                    self.out.extend_from_slice(b"END\r\n");
+                    nl + 1
+                }
+                Some(b's' | b'a' | b'r' | b'p' | b'c') => {
+                    let len = line
+                        .split(|&b| b == b' ')
+                        .nth(4)
+                        .and_then(|t| std::str::from_utf8(t.trim_ascii()).ok())
+                        .and_then(|t| t.parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if buf.len() < nl + 1 + len + 2 {
+                        return Next::Read;
+                    }
+                    self.out.extend_from_slice(b"STORED\r\n");
+                    nl + 1 + len + 2
+                }
+                _ => {
+                    self.out.extend_from_slice(if line.starts_with(b"mn") {
+                        b"MN\r\n"
+                    } else {
+                        b"ERROR\r\n"
+                    });
+                    nl + 1
+                }
+            };
+            self.start += used;
         }
     }
 
