@@ -107,7 +107,7 @@ pub fn apply(store: &mut Store, counters: &Counters, op: &KeyOp<'_>, now: u32, o
                         push_u64(out, it.cas);
                     }
                     out.extend_from_slice(b"\r\n");
-                    out.extend_from_slice(&it.value);
+                    out.extend_from_slice(it.value);
                     out.extend_from_slice(b"\r\n");
                 }
                 None => counters.incr(miss_stat),

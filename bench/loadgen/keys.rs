@@ -246,18 +246,6 @@ pub fn slice(min: u64, span: u64, client: u64, clients: u64) -> (u64, u64) {
     }
 }
 
-/// Number of decimal digits of `v`.
-#[inline]
-pub fn digits(v: u64) -> usize {
-    let mut n = 1;
-    let mut x = v;
-    while x >= 10 {
-        x /= 10;
-        n += 1;
-    }
-    n
-}
-
 /// Appends the decimal form of `v` without allocating.
 #[inline]
 pub fn push_u64(out: &mut Vec<u8>, v: u64) {
@@ -285,7 +273,6 @@ mod tests {
             let mut o = Vec::new();
             push_u64(&mut o, v);
             assert_eq!(o, v.to_string().into_bytes());
-            assert_eq!(digits(v), v.to_string().len());
         }
     }
 

@@ -32,7 +32,14 @@ pub struct Outcome {
 /// multi-get: GETKQ... NOOP) can keep state between calls.
 pub trait Protocol {
     /// Appends a storage request for key `prefix` + `key` to `out`.
-    fn encode_set(&mut self, out: &mut Vec<u8>, prefix: &[u8], key: u64, value: &[u8], exptime: u32);
+    fn encode_set(
+        &mut self,
+        out: &mut Vec<u8>,
+        prefix: &[u8],
+        key: u64,
+        value: &[u8],
+        exptime: u32,
+    );
 
     /// Appends one retrieval request for keys `prefix` + `keys[i]` to `out`.
     fn encode_get(&mut self, out: &mut Vec<u8>, prefix: &[u8], keys: &[u64]);
@@ -77,7 +84,14 @@ fn value_len(line: &[u8]) -> Option<usize> {
 
 impl Protocol for Text {
     #[inline]
-    fn encode_set(&mut self, out: &mut Vec<u8>, prefix: &[u8], key: u64, value: &[u8], exptime: u32) {
+    fn encode_set(
+        &mut self,
+        out: &mut Vec<u8>,
+        prefix: &[u8],
+        key: u64,
+        value: &[u8],
+        exptime: u32,
+    ) {
         out.extend_from_slice(b"set ");
         out.extend_from_slice(prefix);
         push_u64(out, key);

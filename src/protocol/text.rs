@@ -408,7 +408,7 @@ fn store<'a>(
             None => return done(Command::Error(BAD_FORMAT), noreply, used),
         }
     }
-    if vlen < 0 || vlen > i32::MAX - 2 {
+    if !(0..=i32::MAX - 2).contains(&vlen) {
         return done(Command::Error(BAD_FORMAT), noreply, used);
     }
     let vlen = vlen as usize;

@@ -442,7 +442,7 @@ impl Store {
     /// Removes the item in index `slot` at `loc` and marks it dead in its segment.
     fn unlink(&mut self, slot: usize, loc: Loc, hdr: &Header) {
         self.index.remove(slot);
-        let len = hdr.len();
+        let len = hdr.total_len();
         self.item_mut(loc)[0] |= DEAD;
         let seg = self.seg_mut(loc.seg);
         seg.live_items -= 1;
@@ -774,7 +774,7 @@ impl Store {
                 off: off as u32,
             };
             let hdr = segment::read_header(self.item(loc));
-            let len = hdr.len();
+            let len = hdr.total_len();
             if hdr.info & DEAD == 0 {
                 let keep = hdr.freq() > 0 && self.is_dead(&hdr, now).is_none();
                 let slot = self.slot_of(loc);
@@ -987,7 +987,7 @@ impl Store {
                 off: self.pager_off as u32,
             };
             let hdr = segment::read_header(self.item(loc));
-            self.pager_off += hdr.len();
+            self.pager_off += hdr.total_len();
             seen += 1;
             if hdr.info & DEAD != 0 {
                 continue;
@@ -1061,9 +1061,9 @@ impl Store {
                     };
                     assert_eq!(self.slot_of(loc), self.slot_of(loc), "indexed");
                     items += 1;
-                    bytes += hdr.len();
+                    bytes += hdr.total_len();
                 }
-                off += hdr.len();
+                off += hdr.total_len();
             }
             assert_eq!(off, seg.used, "segment {id} walks to its end");
             assert_eq!(

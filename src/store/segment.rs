@@ -89,7 +89,7 @@ impl Header {
         self.key_at + self.klen
     }
     /// Total bytes the item occupies.
-    pub fn len(&self) -> usize {
+    pub fn total_len(&self) -> usize {
         self.key_at + self.klen + self.vlen
     }
     pub fn freq(&self) -> u8 {
@@ -223,7 +223,7 @@ mod tests {
                 (3, vlen, flags, 1234, CAS_MAX)
             );
             assert_eq!(h.value_at(), at);
-            assert_eq!(h.len(), len);
+            assert_eq!(h.total_len(), len);
             assert_eq!(&buf[h.key_at..h.key_at + 3], b"key");
             set_cas(&mut buf, 77);
             assert_eq!(read_header(&buf).cas, 77);
