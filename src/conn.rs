@@ -278,15 +278,18 @@ impl Conn {
                 keys,
                 bad_key,
             } => {
+                // memcached drops the values it has gathered when a later key is too long
+                // and answers the error alone.
+                if bad_key {
+                    self.out
+                        .extend_from_slice(b"CLIENT_ERROR bad command line format\r\n");
+                    return None;
+                }
                 for key in keys.iter() {
                     let op = KeyOp::Get { kind, exptime, key };
                     self.route(shard, shard.owner(key), op, now);
                 }
-                self.out.extend_from_slice(if bad_key {
-                    b"CLIENT_ERROR bad command line format\r\n"
-                } else {
-                    b"END\r\n"
-                });
+                self.out.extend_from_slice(b"END\r\n");
             }
             Command::Store {
                 mode,

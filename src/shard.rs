@@ -557,6 +557,7 @@ impl ShardStart {
         let mut builder = Store::builder()
             .mem_limit(self.settings.shard_mem())
             .segment_size(self.settings.segment_size)
+            .item_size_max(self.settings.item_size_max)
             .evict(self.settings.evict)
             .use_cas(self.settings.use_cas)
             .cas_sequence(self.id as u64, shards)

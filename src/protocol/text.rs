@@ -412,7 +412,9 @@ fn store<'a>(
         return done(Command::Error(BAD_FORMAT), noreply, used);
     }
     let vlen = vlen as usize;
-    if item_total(key.len(), flags, vlen, limits.use_cas) > limits.item_size_max {
+    if crate::store::memcached_item_size(key.len(), flags, vlen, limits.use_cas)
+        > limits.item_size_max
+    {
         return done(
             Command::TooLarge {
                 mode,
@@ -444,12 +446,6 @@ fn store<'a>(
         noreply,
         need,
     )
-}
-
-/// memcached's item size as `item_size_ok` counts it: a 48-byte header, 8 bytes of CAS, the
-/// key and its NUL, 4 bytes of flags when they are not 0, and the data with its CRLF.
-pub fn item_total(nkey: usize, flags: u32, vlen: usize, use_cas: bool) -> usize {
-    48 + if use_cas { 8 } else { 0 } + nkey + 1 + if flags != 0 { 4 } else { 0 } + vlen + 2
 }
 
 fn delete<'a>(t: &Tokens<'a>, used: usize) -> Parse<'a> {

@@ -107,6 +107,7 @@ pub struct StoreBuilder {
     cas_stride: u64,
     started: u32,
     capacity: usize,
+    item_size_max: usize,
     counters: Option<Arc<Counters>>,
 }
 
@@ -121,6 +122,7 @@ impl Default for StoreBuilder {
             cas_stride: 1,
             started: 0,
             capacity: 1024,
+            item_size_max: usize::MAX,
             counters: None,
         }
     }
@@ -164,6 +166,11 @@ impl StoreBuilder {
         self.capacity = items.max(8);
         self
     }
+    /// `-I`: `append`/`prepend` may not grow an item past it (as memcached counts items).
+    pub fn item_size_max(mut self, bytes: usize) -> Self {
+        self.item_size_max = bytes;
+        self
+    }
     /// Counters to report into (shared with `stats` readers).
     pub fn counters(mut self, c: Arc<Counters>) -> Self {
         self.counters = Some(c);
@@ -191,6 +198,7 @@ impl StoreBuilder {
                 0x082e_fa98_ec4e_6c89,
             ),
             mem_limit: self.mem_limit,
+            item_size_max: self.item_size_max,
             evict: self.evict,
             use_cas: self.use_cas,
             next_cas: self.cas_offset + 1,
@@ -247,6 +255,7 @@ pub struct Store {
     index: Index,
     hasher: ahash::RandomState,
     mem_limit: usize,
+    item_size_max: usize,
     evict: bool,
     use_cas: bool,
     next_cas: u64,
@@ -567,6 +576,17 @@ impl Store {
                     self.counters.incr(Stat::CasBadval);
                     StoreResult::Exists
                 }
+            }
+            (Mode::Append | Mode::Prepend, Some((_, _, hdr)))
+                if memcached_item_size(
+                    key.len(),
+                    hdr.flags,
+                    hdr.vlen + data.len(),
+                    self.use_cas,
+                ) > self.item_size_max =>
+            {
+                // memcached cannot allocate the combined item: NOT_STORED, old value kept.
+                StoreResult::NotStored
             }
             (Mode::Append | Mode::Prepend, Some((_, loc, hdr))) => {
                 // The old value is copied out first: making room may move it.
@@ -1080,6 +1100,13 @@ impl Store {
         assert_eq!(self.counters.get(Stat::Bytes) as usize, live_bytes);
         assert!(self.mem_used() <= self.mem_limit, "over budget");
     }
+}
+
+/// memcached's size of an item (`item_size_ok`): a 48-byte header, 8 bytes of CAS, the key
+/// and its NUL, 4 bytes of flags when they are not 0, and the data with its CRLF. `-I` limits
+/// this, not the value alone.
+pub fn memcached_item_size(nkey: usize, flags: u32, vlen: usize, use_cas: bool) -> usize {
+    48 + if use_cas { 8 } else { 0 } + nkey + 1 + if flags != 0 { 4 } else { 0 } + vlen + 2
 }
 
 /// The time eviction judges expiry by. Eviction runs inside an operation that already knows
