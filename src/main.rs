@@ -29,6 +29,13 @@ fn main() -> ExitCode {
             log::warn!("listening on non-loopback address {a}: reachable from the network");
         }
     }
+    // Large buffers (values near -I) always come from mmap and go back to the kernel when
+    // freed: glibc's moving threshold would otherwise keep them in the heap, and resident
+    // memory would drift above what the store accounts for.
+    // SAFETY: mallopt is called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 10);
+    }
     match corecached::shard::run(settings) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

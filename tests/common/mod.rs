@@ -161,6 +161,26 @@ impl CorecachedServer {
         self.addr
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident memory of the server process, in bytes (VmRSS).
+    pub fn rss(&self) -> usize {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("the server is running");
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .expect("VmRSS in /proc/PID/status");
+        let kb: usize = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .expect("VmRSS value");
+        kb * 1024
+    }
+
     /// The stderr lines seen so far (the last 500), for failure messages.
     pub fn stderr_log(&self) -> String {
         self.log.lock().unwrap().join("\n")
