@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""Comparison harness: memcached vs corecached vs corecached's no-op responder.
+
+Each server runs in turn under the same load generator with the same options; rounds are
+interleaved (A, B, C, A, B, C, ...) so drift on a shared machine hits all alike, and the table
+reports medians and ratios measured in this one run. Server CPU time per request comes from
+/proc/PID/stat (utime + stime) over each run.
+
+    scripts/compare.py                          # one core: servers on CPU 0, load on CPU 1
+    scripts/compare.py --mode two               # 2 shards / 2 threads, unpinned
+    scripts/compare.py --pipeline 1 --clients 50
+    scripts/compare.py --data-size 4096 --ratio 1:1
+    scripts/compare.py --memtier                # also memtier_benchmark, if on PATH
+
+It builds the release binaries first. memcached must be installed (apt-get install
+memcached). Everything listens on 127.0.0.1 only and every run is bounded by --time.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, proc, deadline=10.0):
+    end = time.time() + deadline
+    while time.time() < end:
+        if proc.poll() is not None:
+            raise SystemExit(f"server on port {port} exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"server on port {port} did not start")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class Server:
+    def __init__(self, name, argv, port):
+        self.name, self.port = name, port
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(port, self.proc)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def start_servers(args):
+    shards = 1 if args.mode == "one" else 2
+    pin = ["taskset", "-c", "0"] if args.mode == "one" else []
+    cpus = ["--cpus", "0"] if args.mode == "one" else []
+    user = ["-u", "root"] if os.geteuid() == 0 else []
+    servers = []
+    p = free_port()
+    servers.append(Server("memcached", pin + ["memcached"] + user + [
+        "-l", "127.0.0.1", "-p", str(p), "-U", "0", "-t", str(shards), "-m", str(args.memory),
+        "-c", str(args.conn_limit)], p))
+    p = free_port()
+    servers.append(Server("corecached", [os.path.join(BIN, "corecached"), "-p", str(p), "-t",
+                                         str(shards), "-m", str(args.memory), "-c",
+                                         str(args.conn_limit)] + cpus, p))
+    if not args.no_noop:
+        p = free_port()
+        servers.append(Server("noop", [os.path.join(BIN, "corecached"), "--bench-noop", "-p",
+                                       str(p), "-t", str(shards), "-c",
+                                       str(args.conn_limit)] + cpus, p))
+    return servers
+
+
+def gen_argv(args, port, tool):
+    threads = 1 if args.mode == "one" else 2
+    common = ["-s", "127.0.0.1", "-p", str(port), "-t", str(threads), "-c", str(args.clients),
+              "--ratio", args.ratio, "--pipeline", str(args.pipeline), "-d",
+              str(args.data_size), "--key-maximum", str(args.keys - 1), "--key-pattern", "R:R",
+              "--test-time", str(args.time), "--hide-histogram"]
+    if args.multi_key_get:
+        common += ["--multi-key-get", str(args.multi_key_get)]
+    if tool == "memtier":
+        pin = ["taskset", "-c", "1"] if args.mode == "one" else []
+        return pin + ["memtier_benchmark", "-P", "memcache_text"] + common
+    pin = ["--cpu", "1"] if args.mode == "one" else []
+    return [os.path.join(BIN, "corecached-bench")] + common + pin
+
+
+TOTALS = re.compile(r"^Totals\s+([\d.]+)\s+([\d.-]+)\s+([\d.-]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)")
+
+
+def run_load(args, server, tool):
+    argv = gen_argv(args, server.port, tool)
+    c0, t0 = cpu_seconds(server.proc.pid), time.time()
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=args.time + 60).stdout
+    c1, t1 = cpu_seconds(server.proc.pid), time.time()
+    m = next((TOTALS.match(l) for l in out.splitlines() if TOTALS.match(l)), None)
+    if not m:
+        raise SystemExit(f"{tool} against {server.name}: no Totals line:\n{out}")
+    ops = float(m.group(1))
+    requests = ops * args.time
+    if args.multi_key_get:
+        # Keys per second: gets carry N keys each.
+        gets = requests * 10 / 11 if args.ratio == "1:10" else requests
+        keys = gets * args.multi_key_get + (requests - gets)
+    else:
+        keys = requests
+    cpu = c1 - c0
+    return {
+        "ops": ops, "kbs": float(m.group(8)), "avg": float(m.group(4)), "p50": float(m.group(5)),
+        "p99": float(m.group(6)), "p999": float(m.group(7)), "cpu": cpu,
+        "us_per_op": cpu * 1e6 / requests if requests else 0.0,
+        "per_core_s": requests / cpu if cpu else 0.0, "keys_s": keys / args.time,
+        "wall": t1 - t0,
+    }
+
+
+def prefill(args, server):
+    argv = [os.path.join(BIN, "corecached-bench"), "-s", "127.0.0.1", "-p", str(server.port),
+            "-t", "1", "-c", "10", "--pipeline", "32", "-d", str(args.data_size),
+            "--key-maximum", str(args.keys - 1), "--prefill-only"]
+    subprocess.run(argv, capture_output=True, timeout=600, check=True)
+
+
+def table(args, tool, results):
+    names = list(results)
+    med = {n: {k: statistics.median(r[k] for r in results[n]) for k in results[n][0]}
+           for n in names}
+    lines = [f"load: {tool}, mode {args.mode}, {args.clients} clients/thread, pipeline "
+             f"{args.pipeline}, {args.data_size}-byte values, ratio {args.ratio}, "
+             f"{args.keys} keys, {args.rounds} rounds of {args.time}s (medians)" +
+             (f", multi-key-get {args.multi_key_get}" if args.multi_key_get else ""), "",
+             "| server | ops/s | keys/s | KB/s | p50 ms | p99 ms | p99.9 ms | server CPU µs/op |"
+             " ops per server-core-s |", "|---|---|---|---|---|---|---|---|---|"]
+    for n in names:
+        m = med[n]
+        lines.append(f"| {n} | {m['ops']:,.0f} | {m['keys_s']:,.0f} | {m['kbs']:,.0f} | "
+                     f"{m['p50']:.3f} | {m['p99']:.3f} | {m['p999']:.3f} | {m['us_per_op']:.2f} "
+                     f"| {m['per_core_s']:,.0f} |")
+    lines.append("")
+    c = med.get("corecached")
+    for other in ("memcached", "noop"):
+        o = med.get(other)
+        if c and o:
+            lines.append(f"- corecached / {other}: ops/s {c['ops'] / o['ops']:.2f}x, keys/s "
+                         f"{c['keys_s'] / o['keys_s']:.2f}x, KB/s {c['kbs'] / o['kbs']:.2f}x, "
+                         f"CPU per op {c['us_per_op'] / o['us_per_op']:.2f}x, ops per "
+                         f"server-core-second {c['per_core_s'] / o['per_core_s']:.2f}x, p99 "
+                         f"{c['p99'] / o['p99']:.2f}x")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mode", choices=["one", "two"], default="one")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--time", type=int, default=8)
+    ap.add_argument("--pipeline", type=int, default=16)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--data-size", type=int, default=32)
+    ap.add_argument("--ratio", default="1:10")
+    ap.add_argument("--keys", type=int, default=100_000)
+    ap.add_argument("--memory", type=int, default=1024, help="-m for both servers")
+    ap.add_argument("--conn-limit", type=int, default=4096)
+    ap.add_argument("--multi-key-get", type=int, default=0)
+    ap.add_argument("--memtier", action="store_true", help="also run memtier_benchmark")
+    ap.add_argument("--no-noop", action="store_true")
+    ap.add_argument("--no-build", action="store_true")
+    args = ap.parse_args()
+    if not shutil.which("memcached"):
+        raise SystemExit("memcached is not installed: apt-get install memcached")
+    if not args.no_build:
+        subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "corecached", "--bin",
+                        "corecached-bench"], cwd=ROOT, check=True)
+    tools = ["corecached-bench"]
+    if args.memtier:
+        if shutil.which("memtier_benchmark"):
+            tools.append("memtier")
+        else:
+            print("memtier_benchmark is not on PATH: skipping it", file=sys.stderr)
+    servers = start_servers(args)
+    try:
+        for s in servers:
+            if s.name != "noop":
+                prefill(args, s)
+        for tool in tools:
+            results = {s.name: [] for s in servers}
+            for _ in range(args.rounds):
+                for s in servers:
+                    results[s.name].append(run_load(args, s, tool))
+            print(table(args, tool, results))
+            print()
+        print("resident memory after the runs: " +
+              ", ".join(f"{s.name} {rss_kb(s.proc.pid) // 1024} MiB" for s in servers))
+    finally:
+        for s in servers:
+            s.stop()
+
+
+if __name__ == "__main__":
+    main()
