@@ -24,7 +24,11 @@ fn roundtrip(s: &mut TcpStream, req: &[u8], end: &[u8]) -> Vec<u8> {
     let mut chunk = [0u8; 65536];
     while !buf.ends_with(end) {
         let n = s.read(&mut chunk).expect("reply before the timeout");
-        assert!(n > 0, "server closed; got {:?}", String::from_utf8_lossy(&buf));
+        assert!(
+            n > 0,
+            "server closed; got {:?}",
+            String::from_utf8_lossy(&buf)
+        );
         buf.extend_from_slice(&chunk[..n]);
     }
     buf
@@ -86,7 +90,13 @@ fn memory_limit_holds_under_a_ten_times_fill_of_mixed_sizes() {
                     i += 1;
                     keys += 1;
                 }
-                fill(addr, &format!("t{t}-"), keys, |i| sizes[(i + t) % sizes.len()], 0);
+                fill(
+                    addr,
+                    &format!("t{t}-"),
+                    keys,
+                    |i| sizes[(i + t) % sizes.len()],
+                    0,
+                );
             });
         }
     });
@@ -94,7 +104,10 @@ fn memory_limit_holds_under_a_ten_times_fill_of_mixed_sizes() {
     let limit: usize = st["limit_maxbytes"].parse().unwrap();
     let store: usize = st["store_memory"].parse().unwrap();
     assert_eq!(limit, 8 << 20);
-    assert!(store <= limit, "store_memory {store} over limit_maxbytes {limit}");
+    assert!(
+        store <= limit,
+        "store_memory {store} over limit_maxbytes {limit}"
+    );
     assert!(st["evictions"].parse::<u64>().unwrap() > 0);
     let rss = server.rss();
     // The stated fixed overhead: the process at start plus 4 MiB (connections, buffers).
@@ -110,7 +123,10 @@ fn memory_limit_holds_under_a_ten_times_fill_of_mixed_sizes() {
         req.extend_from_slice(format!("\r\nget after-{n}\r\n").as_bytes());
         let reply = roundtrip(&mut s, &req, b"END\r\n");
         let head = format!("STORED\r\nVALUE after-{n} 0 {n}\r\n");
-        assert!(reply.starts_with(head.as_bytes()), "{n}-byte item after the fill");
+        assert!(
+            reply.starts_with(head.as_bytes()),
+            "{n}-byte item after the fill"
+        );
     }
 }
 
