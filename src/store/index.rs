@@ -5,6 +5,8 @@
 //! hash (to skip most key comparisons), the segment and the offset. Deleted slots become
 //! tombstones, cleared when the table is rebuilt.
 
+use super::segment::Block;
+
 /// Where an item lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Loc {
@@ -39,7 +41,8 @@ fn unpack(e: u64) -> Loc {
 /// location.
 #[derive(Debug)]
 pub struct Index {
-    slots: Vec<u64>,
+    /// The slots, in their own mapping (huge pages where the kernel allows).
+    slots: Block,
     buckets: usize,
     len: usize,
     tombs: usize,
@@ -50,7 +53,7 @@ impl Index {
     pub fn with_capacity(items: usize) -> Index {
         let buckets = (items * 8 / 7).div_ceil(BUCKET).max(1);
         Index {
-            slots: vec![EMPTY; buckets * BUCKET],
+            slots: Block::new(buckets * BUCKET * 8).expect("mapping the index"),
             buckets,
             len: 0,
             tombs: 0,
@@ -67,7 +70,7 @@ impl Index {
 
     /// Bytes the table occupies.
     pub fn bytes(&self) -> usize {
-        self.slots.len() * 8
+        self.buckets * BUCKET * 8
     }
 
     fn home(&self, h: u64) -> usize {
@@ -82,7 +85,7 @@ impl Index {
             let base = b * BUCKET;
             let mut saw_empty = false;
             for i in base..base + BUCKET {
-                let e = self.slots[i];
+                let e = self.slots.words()[i];
                 if e == EMPTY {
                     saw_empty = true;
                 } else if e != TOMB && e >> 48 == t {
@@ -107,12 +110,12 @@ impl Index {
         loop {
             let base = b * BUCKET;
             for i in base..base + BUCKET {
-                let e = self.slots[i];
+                let e = self.slots.words()[i];
                 if e == EMPTY || e == TOMB {
                     if e == TOMB {
                         self.tombs -= 1;
                     }
-                    self.slots[i] = pack(h, loc);
+                    self.slots.words_mut()[i] = pack(h, loc);
                     self.len += 1;
                     return;
                 }
@@ -123,21 +126,21 @@ impl Index {
 
     /// Points the entry in `slot` (from [`Index::find`]) at a new location.
     pub fn relocate(&mut self, slot: usize, loc: Loc) {
-        let e = self.slots[slot];
-        self.slots[slot] = (e & !((1u64 << 48) - 1)) | pack(0, loc);
+        let e = self.slots.words()[slot];
+        self.slots.words_mut()[slot] = (e & !((1u64 << 48) - 1)) | pack(0, loc);
     }
 
     /// Removes the entry in `slot`.
     pub fn remove(&mut self, slot: usize) {
-        debug_assert!(self.slots[slot] > TOMB);
-        self.slots[slot] = TOMB;
+        debug_assert!(self.slots.words()[slot] > TOMB);
+        self.slots.words_mut()[slot] = TOMB;
         self.len -= 1;
         self.tombs += 1;
     }
 
     /// True when one more entry needs a rebuild first (load over 7/8, tombstones included).
     pub fn needs_rebuild(&self) -> bool {
-        (self.len + self.tombs + 1) * 8 > self.slots.len() * 7
+        (self.len + self.tombs + 1) * 8 > self.buckets * BUCKET * 7
     }
 
     /// The size a rebuild should have: 15% more room than the live entries need at 7/8
@@ -154,7 +157,7 @@ impl Index {
     /// Rebuilds the table for `items` entries, rehashing each entry's key with `hash_of`.
     pub fn rebuild(&mut self, items: usize, mut hash_of: impl FnMut(Loc) -> u64) {
         let old = std::mem::replace(self, Index::with_capacity(items.max(self.len)));
-        for &e in &old.slots {
+        for &e in &old.slots.words()[..old.buckets * BUCKET] {
             if e > TOMB {
                 let loc = unpack(e);
                 self.insert(hash_of(loc), loc);

@@ -181,9 +181,11 @@ impl StoreBuilder {
         let index_bytes = index.bytes();
         let counters = self.counters.unwrap_or_default();
         counters.set(Stat::StoreMemory, index.bytes() as u64);
+        let max_segs = (self.mem_limit / self.segment_size).clamp(1, MAX_SEGMENTS);
         Store {
-            segs: Vec::new(),
-            free_ids: Vec::new(),
+            arena: Block::new(max_segs * self.segment_size).expect("mapping the store's arena"),
+            segs: (0..max_segs).map(|_| None).collect(),
+            free_ids: (0..max_segs as u32).rev().collect(),
             small: VecDeque::new(),
             main: VecDeque::new(),
             small_head: None,
@@ -230,7 +232,6 @@ enum Queue {
 
 #[derive(Debug)]
 struct Seg {
-    block: Block,
     /// Changes whenever the segment's items move, so a cursor into it knows to restart.
     epoch: u64,
     used: usize,
@@ -242,6 +243,8 @@ struct Seg {
 /// A shard's store. See the module documentation.
 #[derive(Debug)]
 pub struct Store {
+    /// Every segment's memory: segment `i` is bytes `i * seg_size ..` of the arena.
+    arena: Block,
     segs: Vec<Option<Seg>>,
     free_ids: Vec<u32>,
     /// Closed segments of each FIFO, oldest first.
@@ -370,13 +373,24 @@ impl Store {
         self.segs[id as usize].as_mut().expect("live segment")
     }
 
+    /// Segment `id`'s bytes.
+    fn seg_bytes(&self, id: u32) -> &[u8] {
+        let at = id as usize * self.seg_size;
+        &self.arena.bytes()[at..at + self.seg_size]
+    }
+
+    fn seg_bytes_mut(&mut self, id: u32) -> &mut [u8] {
+        let at = id as usize * self.seg_size;
+        &mut self.arena.bytes_mut()[at..at + self.seg_size]
+    }
+
     fn item(&self, loc: Loc) -> &[u8] {
-        &self.seg(loc.seg).block.bytes()[loc.off as usize..]
+        &self.seg_bytes(loc.seg)[loc.off as usize..]
     }
 
     fn item_mut(&mut self, loc: Loc) -> &mut [u8] {
         let off = loc.off as usize;
-        &mut self.seg_mut(loc.seg).block.bytes_mut()[off..]
+        &mut self.seg_bytes_mut(loc.seg)[off..]
     }
 
     fn key_at(&self, loc: Loc) -> &[u8] {
@@ -730,20 +744,9 @@ impl Store {
         if self.mem_used() + self.seg_size > self.mem_limit {
             return None;
         }
-        let id = match self.free_ids.pop() {
-            Some(id) => id,
-            None => {
-                if self.segs.len() >= MAX_SEGMENTS {
-                    return None;
-                }
-                self.segs.push(None);
-                (self.segs.len() - 1) as u32
-            }
-        };
-        let block = Block::new(self.seg_size)?;
+        let id = self.free_ids.pop()?;
         self.epochs += 1;
         self.segs[id as usize] = Some(Seg {
-            block,
             epoch: self.epochs,
             used: 0,
             live_items: 0,
@@ -757,6 +760,8 @@ impl Store {
 
     fn free_segment(&mut self, id: u32) {
         debug_assert_eq!(self.seg(id).live_items, 0);
+        let at = id as usize * self.seg_size;
+        self.arena.release(at..at + self.seg_size);
         self.segs[id as usize] = None;
         self.free_ids.push(id);
         self.seg_count -= 1;
@@ -814,7 +819,7 @@ impl Store {
                         Queue::Small => 0,
                         Queue::Main => hdr.freq() - 1,
                     };
-                    let bytes = self.seg_mut(id).block.bytes_mut();
+                    let bytes = self.seg_bytes_mut(id);
                     bytes[off] = (bytes[off] & !FREQ_MASK) | f;
                     if write != off {
                         bytes.copy_within(off..off + len, write);
@@ -848,8 +853,13 @@ impl Store {
         if fits {
             let head = self.main_head.expect("checked");
             let at = self.seg(head).used;
+            let seg_size = self.seg_size;
+            let (lo, hi) = (id.min(head) as usize, id.max(head) as usize);
+            let (a, b) = self.arena.bytes_mut().split_at_mut(hi * seg_size);
+            let (low, high) = (&mut a[lo * seg_size..][..seg_size], &mut b[..seg_size]);
+            let (src_bytes, dst_bytes) = if id < head { (low, high) } else { (high, low) };
+            dst_bytes[at..at + kept].copy_from_slice(&src_bytes[..kept]);
             let (src, dst) = self.two_segs(id, head);
-            dst.block.bytes_mut()[at..at + kept].copy_from_slice(&src.block.bytes()[..kept]);
             let live = src.live_items;
             let live_bytes = src.live_bytes;
             dst.used += kept;
@@ -1046,18 +1056,13 @@ impl Store {
             self.epochs += 1;
             let epoch = self.epochs;
             let seg = self.seg_mut(id);
+            let used = seg.used;
             seg.used = 0;
             seg.epoch = epoch;
             // Give the emptied head's pages back; they read as zeroes when reused.
-            let bytes = seg.block.bytes_mut();
-            // SAFETY: MADV_DONTNEED on a private anonymous mapping this segment owns.
-            unsafe {
-                libc::madvise(
-                    bytes.as_mut_ptr() as *mut libc::c_void,
-                    bytes.len(),
-                    libc::MADV_DONTNEED,
-                )
-            };
+            let at = id as usize * self.seg_size;
+            self.arena
+                .release(at..at + used.next_multiple_of(4096).min(self.seg_size));
             return;
         }
         self.small.retain(|&s| s != id);
@@ -1073,7 +1078,7 @@ impl Store {
             let Some(seg) = seg else { continue };
             let (mut off, mut items, mut bytes) = (0, 0, 0);
             while off < seg.used {
-                let hdr = segment::read_header(&seg.block.bytes()[off..]);
+                let hdr = segment::read_header(&self.seg_bytes(id as u32)[off..]);
                 if hdr.info & DEAD == 0 {
                     let loc = Loc {
                         seg: id as u32,

@@ -21,30 +21,62 @@ pub const FETCHED: u8 = 1 << 4;
 /// Largest CAS unique an item can carry (48 bits).
 pub const CAS_MAX: u64 = (1 << 48) - 1;
 
-/// One mmap'd block.
+/// One mmap'd block of zeroed memory, 2 MiB aligned and eligible for transparent huge
+/// pages: a store's segments and its index live in blocks, so random lookups cost few TLB
+/// misses. Pages become resident when written and go back with [`Block::release`].
 pub struct Block {
     ptr: NonNull<u8>,
     len: usize,
+    /// The whole mapping, alignment slack included, for `munmap`.
+    map: *mut libc::c_void,
+    map_len: usize,
 }
 
+const HUGE: usize = 2 << 20;
+
 impl Block {
-    /// Maps `len` bytes of zeroed anonymous memory. Pages become resident when written.
+    /// Maps `len` bytes of zeroed anonymous memory.
     pub fn new(len: usize) -> Option<Block> {
+        let len = len.max(1);
+        let map_len = len + HUGE;
         // SAFETY: an anonymous private mapping; checked for failure below.
-        let p = unsafe {
+        let map = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                len,
+                map_len,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
                 -1,
                 0,
             )
         };
-        if p == libc::MAP_FAILED {
+        if map == libc::MAP_FAILED {
             return None;
         }
-        NonNull::new(p as *mut u8).map(|ptr| Block { ptr, len })
+        let aligned = (map as usize).next_multiple_of(HUGE);
+        // SAFETY: `aligned .. aligned + len` lies inside the mapping; advice only.
+        unsafe {
+            libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
+        }
+        NonNull::new(aligned as *mut u8).map(|ptr| Block {
+            ptr,
+            len,
+            map,
+            map_len,
+        })
+    }
+
+    /// Gives the pages of `range` back to the kernel; they read as zeroes afterwards.
+    pub fn release(&mut self, range: std::ops::Range<usize>) {
+        assert!(range.start <= range.end && range.end <= self.len);
+        // SAFETY: MADV_DONTNEED on a subrange of this private anonymous mapping.
+        unsafe {
+            libc::madvise(
+                self.ptr.as_ptr().add(range.start) as *mut libc::c_void,
+                range.end - range.start,
+                libc::MADV_DONTNEED,
+            );
+        }
     }
 
     pub fn bytes(&self) -> &[u8] {
@@ -56,12 +88,23 @@ impl Block {
         // SAFETY: as above, and `&mut self` makes the access unique.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
     }
+
+    /// The block as 64-bit words (it is 2 MiB aligned; a trailing partial word is left out).
+    pub fn words(&self) -> &[u64] {
+        // SAFETY: aligned, initialized (zeroed) memory of at least `len / 8` words.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr() as *const u64, self.len / 8) }
+    }
+
+    pub fn words_mut(&mut self) -> &mut [u64] {
+        // SAFETY: as above, unique through `&mut self`.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr() as *mut u64, self.len / 8) }
+    }
 }
 
 impl Drop for Block {
     fn drop(&mut self) {
         // SAFETY: unmapping exactly the mapping made in `new`.
-        unsafe { libc::munmap(self.ptr.as_ptr() as *mut libc::c_void, self.len) };
+        unsafe { libc::munmap(self.map, self.map_len) };
     }
 }
 
