@@ -25,6 +25,8 @@ use crate::shard::{Batch, Inbox, Shard};
 use crate::stats::{self, Stat};
 
 const READ_BUF: usize = 16 << 10;
+/// Requests parsed ahead of execution, for prefetching (see `process_in`).
+const WINDOW: usize = 32;
 /// A read buffer grown past this by a large value is given back once it drains.
 const READ_BUF_KEEP: usize = 256 << 10;
 
@@ -178,23 +180,84 @@ impl Conn {
             if self.start == self.end {
                 return Next::Read;
             }
-            let (req, used) = match text::parse(&rbuf[self.start..self.end], &self.limits) {
-                Parse::Incomplete { .. } => return Next::Read,
-                Parse::Close => return Next::Close,
-                Parse::Done(req, used) => (req, used),
-            };
-            if matches!(req.cmd, Command::Stats { .. }) && !self.splices.is_empty() {
-                return Next::Settle;
+            // Parse a window of requests first, so the store can start loading their index
+            // buckets and items while the rest are parsed: at pipeline depth the lookups
+            // overlap instead of stalling one after another.
+            let budget = (shard.settings.reqs_per_event - handled) as usize;
+            let mut window: [Option<(Request<'_>, usize)>; WINDOW] = [const { None }; WINDOW];
+            let mut n = 0;
+            let mut pos = self.start;
+            let mut close = false;
+            while n < WINDOW.min(budget) && pos < self.end {
+                match text::parse(&rbuf[pos..self.end], &self.limits) {
+                    Parse::Incomplete { .. } => break,
+                    Parse::Close => {
+                        close = true;
+                        break;
+                    }
+                    Parse::Done(req, used) => {
+                        // These end a window: what follows depends on them.
+                        let last = matches!(
+                            req.cmd,
+                            Command::Stats { .. } | Command::TooLarge { .. } | Command::Quit
+                        );
+                        window[n] = Some((req, used));
+                        n += 1;
+                        pos += used;
+                        if last {
+                            break;
+                        }
+                    }
+                }
             }
-            let next = self.handle(shard, req, now);
-            self.start += used;
-            if let Some(n) = next {
-                return n;
+            if n > 1 {
+                self.prefetch(shard, &window[..n]);
             }
-            handled += 1;
+            for slot in window.iter_mut().take(n) {
+                let (req, used) = slot.take().expect("parsed");
+                if matches!(req.cmd, Command::Stats { .. }) && !self.splices.is_empty() {
+                    return Next::Settle;
+                }
+                let next = self.handle(shard, req, now);
+                self.start += used;
+                if let Some(next) = next {
+                    return next;
+                }
+                handled += 1;
+            }
+            if close {
+                return Next::Close;
+            }
+            if n == 0 {
+                return Next::Read;
+            }
             if handled >= shard.settings.reqs_per_event {
                 return Next::Yield;
             }
+        }
+    }
+
+    /// Starts loading the index buckets, then the items, of a window's local keys.
+    fn prefetch(&self, shard: &Shard, window: &[Option<(Request<'_>, usize)>]) {
+        let store = shard.store.borrow();
+        let keys = || {
+            window.iter().flatten().flat_map(|(req, _)| {
+                let (single, many) = match req.cmd {
+                    Command::Get { keys, .. } => (None, Some(keys.iter())),
+                    Command::Store { key, .. }
+                    | Command::Delete { key }
+                    | Command::Arith { key, .. }
+                    | Command::Touch { key, .. } => (Some(key), None),
+                    _ => (None, None),
+                };
+                single.into_iter().chain(many.into_iter().flatten())
+            })
+        };
+        for key in keys().filter(|k| shard.owner(k) == shard.id) {
+            store.prefetch_bucket(key);
+        }
+        for key in keys().filter(|k| shard.owner(k) == shard.id) {
+            store.prefetch_item(key);
         }
     }
 

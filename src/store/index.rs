@@ -103,6 +103,23 @@ impl Index {
         None
     }
 
+    /// Starts loading the home bucket of hash `h`.
+    pub fn prefetch(&self, h: u64) {
+        let slot = self.home(h) * BUCKET;
+        super::prefetch(self.slots.words()[slot..].as_ptr() as *const u8);
+    }
+
+    /// Calls `f` with the location of every entry in the home bucket whose tag matches `h`.
+    pub fn candidates(&self, h: u64, mut f: impl FnMut(Loc)) {
+        let t = tag(h);
+        let base = self.home(h) * BUCKET;
+        for &e in &self.slots.words()[base..base + BUCKET] {
+            if e > TOMB && e >> 48 == t {
+                f(unpack(e));
+            }
+        }
+    }
+
     /// Adds an entry whose key is not in the index. The caller grows the table first
     /// (see [`Index::needs_rebuild`]), so there is always room.
     pub fn insert(&mut self, h: u64, loc: Loc) {

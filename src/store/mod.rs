@@ -501,6 +501,22 @@ impl Store {
         *b = (*b & !FREQ_MASK) | f | FETCHED;
     }
 
+    /// Starts loading the index bucket `key` hashes to (a hint: nothing changes).
+    pub fn prefetch_bucket(&self, key: &[u8]) {
+        self.index.prefetch(self.hash(key));
+    }
+
+    /// Starts loading the header of the items whose slot in `key`'s home bucket carries its
+    /// tag (a hint; the bucket should already be on its way from [`Store::prefetch_bucket`]).
+    pub fn prefetch_item(&self, key: &[u8]) {
+        let h = self.hash(key);
+        self.index.candidates(h, |loc| {
+            if self.segs[loc.seg as usize].is_some() {
+                prefetch(self.item(loc).as_ptr());
+            }
+        });
+    }
+
     /// Looks up a live item for `get`, counting expired and flushed misses.
     pub fn get(&mut self, key: &[u8], now: u32) -> Option<ItemRef<'_>> {
         match self.lookup(key, now) {
@@ -1112,6 +1128,18 @@ impl Store {
 /// this, not the value alone.
 pub fn memcached_item_size(nkey: usize, flags: u32, vlen: usize, use_cas: bool) -> usize {
     48 + if use_cas { 8 } else { 0 } + nkey + 1 + if flags != 0 { 4 } else { 0 } + vlen + 2
+}
+
+/// A prefetch hint for the cache line at `p`.
+#[inline(always)]
+pub fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching never faults and has no architectural effect.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// The time eviction judges expiry by. Eviction runs inside an operation that already knows
