@@ -14,12 +14,13 @@
 
 use std::io::ErrorKind;
 use std::mem;
+use std::os::fd::AsRawFd;
 use std::rc::Rc;
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 
-use crate::engine::{self, KeyOp};
+use crate::engine::{self, KeyOp, ReplySink};
 use crate::protocol::text::{self, Command, Limits, Parse, Request};
 use crate::shard::{Batch, Inbox, Shard};
 use crate::stats::{self, Stat};
@@ -56,7 +57,7 @@ struct Conn {
     end: usize,
     /// Bytes still to discard after a too-large value (memcached's `conn_swallow`).
     swallow: usize,
-    out: Vec<u8>,
+    out: Out,
     spare: Vec<u8>,
     /// Work for each peer, indexed by shard (the own entry stays empty).
     batches: Vec<Batch>,
@@ -73,7 +74,11 @@ pub async fn serve(shard: &Rc<Shard>, mut stream: TcpStream) {
         start: 0,
         end: 0,
         swallow: 0,
-        out: Vec::with_capacity(READ_BUF),
+        out: Out {
+            buf: Vec::with_capacity(READ_BUF),
+            refs: Vec::new(),
+            iov: Vec::new(),
+        },
         spare: Vec::new(),
         batches: (0..shard.shards()).map(|_| Batch::default()).collect(),
         splices: Vec::new(),
@@ -94,6 +99,16 @@ impl Conn {
     async fn run(&mut self, shard: &Rc<Shard>, stream: &mut TcpStream) -> std::io::Result<()> {
         loop {
             let next = self.process(shard);
+            if !self.out.refs.is_empty() {
+                // Referenced values must leave before anything can change the store: now,
+                // unless forwarded work is pending, in which case they are copied.
+                if self.splices.is_empty() {
+                    let sent = self.out.send_now(stream.as_raw_fd())?;
+                    shard.counters.add(Stat::BytesWritten, sent as u64);
+                } else {
+                    self.out.materialize();
+                }
+            }
             self.settle(shard).await;
             shard.after_writes();
             if !self.out.is_empty() {
@@ -305,6 +320,10 @@ impl Conn {
     /// Runs or queues one op for the shard that owns its key.
     fn route(&mut self, shard: &Shard, owner: usize, op: KeyOp<'_>, now: u32) {
         if owner == shard.id {
+            if !matches!(op, KeyOp::Get { .. }) && !self.out.refs.is_empty() {
+                // This op may move or evict items: referenced values are copied first.
+                self.out.materialize();
+            }
             engine::apply(
                 &mut shard.store.borrow_mut(),
                 &shard.counters,
@@ -313,6 +332,11 @@ impl Conn {
                 &mut self.out,
             );
         } else {
+            // Splices are offsets into the reply bytes: values still referenced before this
+            // point are copied in now, so later copies cannot shift them.
+            if !self.out.refs.is_empty() {
+                self.out.materialize();
+            }
             let b = &mut self.batches[owner];
             op.encode(&mut b.ops);
             self.splices.push(Splice {
@@ -483,7 +507,7 @@ impl Conn {
                 prev = s.at;
             }
             fin.extend_from_slice(&self.out[prev..]);
-            self.spare = mem::replace(&mut self.out, fin);
+            self.spare = mem::replace(&mut self.out.buf, fin);
             self.splices.clear();
         }
         for b in &mut self.batches {
@@ -548,6 +572,7 @@ impl Conn {
                 | Stat::Reclaimed
                 | Stat::ExpiredUnfetched
                 | Stat::SegmentsEvicted
+                | Stat::SegmentsCompacted
                 | Stat::StoreMemory => continue,
                 _ => {}
             }
@@ -565,6 +590,7 @@ impl Conn {
             Stat::Reclaimed,
             Stat::ExpiredUnfetched,
             Stat::SegmentsEvicted,
+            Stat::SegmentsCompacted,
             Stat::StoreMemory,
         ] {
             self.stat(s.name(), stats::sum(all, s));
@@ -619,6 +645,167 @@ impl Conn {
         self.stat("hashpower_init", s.hashpower);
         self.stat("io_memory", s.io_memory);
         self.out.extend_from_slice(b"END\r\n");
+    }
+}
+
+/// Values at least this large are sent from the store's memory instead of being copied
+/// into the reply buffer (memcached sends them from the item with `sendmsg` too).
+const LARGE_VALUE: usize = 8 << 10;
+/// Most values referenced at once (below the kernel's `IOV_MAX` of 1024 iovecs).
+const MAX_REFS: usize = 256;
+
+/// A connection's reply bytes, with large values referenced in place.
+///
+/// Safety contract: a referenced value points into the shard's store, which stays valid
+/// until the store next allocates (a write may evict or move items) or the task awaits
+/// (other tasks may write). So references are sent by [`Out::send_now`] before the
+/// connection awaits, or copied by [`Out::materialize`] before a local write or an await.
+struct Out {
+    buf: Vec<u8>,
+    refs: Vec<ValueRef>,
+    iov: Vec<libc::iovec>,
+}
+
+/// A value that belongs at offset `at` of the reply bytes.
+struct ValueRef {
+    at: usize,
+    ptr: *const u8,
+    len: usize,
+}
+
+impl std::ops::Deref for Out {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.buf
+    }
+}
+
+impl std::ops::DerefMut for Out {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+}
+
+impl ReplySink for Out {
+    fn bytes(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+    fn value(&mut self, v: &[u8]) {
+        if v.len() >= LARGE_VALUE && self.refs.len() < MAX_REFS {
+            self.refs.push(ValueRef {
+                at: self.buf.len(),
+                ptr: v.as_ptr(),
+                len: v.len(),
+            });
+        } else {
+            self.buf.extend_from_slice(v);
+        }
+    }
+}
+
+impl Out {
+    /// The referenced value `r`.
+    fn value(r: &ValueRef) -> &[u8] {
+        // SAFETY: the contract above: the store has not changed since `r` was taken.
+        unsafe { std::slice::from_raw_parts(r.ptr, r.len) }
+    }
+
+    /// Copies every referenced value into the reply bytes.
+    fn materialize(&mut self) {
+        self.keep_from(0);
+    }
+
+    /// Replaces the reply with its part from byte `from` of the full reply (bytes and
+    /// referenced values in order), copied, with no references left.
+    fn keep_from(&mut self, from: usize) {
+        let total = self.buf.len() + self.refs.iter().map(|r| r.len).sum::<usize>();
+        let mut out = Vec::with_capacity((total - from).max(READ_BUF));
+        let mut pos = 0; // position in the full reply
+        let mut prev = 0; // position in `buf`
+        let push = |out: &mut Vec<u8>, piece: &[u8], pos: &mut usize| {
+            let end = *pos + piece.len();
+            if end > from {
+                out.extend_from_slice(&piece[from.saturating_sub(*pos)..]);
+            }
+            *pos = end;
+        };
+        for r in &self.refs {
+            push(&mut out, &self.buf[prev..r.at], &mut pos);
+            push(&mut out, Self::value(r), &mut pos);
+            prev = r.at;
+        }
+        push(&mut out, &self.buf[prev..], &mut pos);
+        self.buf = out;
+        self.refs.clear();
+    }
+
+    /// Sends the whole reply without waiting (`sendmsg`, the values straight from the
+    /// store); what the socket does not take now is copied and left for a normal write.
+    /// Returns the bytes sent.
+    fn send_now(&mut self, fd: std::os::fd::RawFd) -> std::io::Result<usize> {
+        let mut iov = mem::take(&mut self.iov);
+        iov.clear();
+        let mut prev = 0;
+        let slice = |s: &[u8], iov: &mut Vec<libc::iovec>| {
+            if !s.is_empty() {
+                iov.push(libc::iovec {
+                    iov_base: s.as_ptr() as *mut libc::c_void,
+                    iov_len: s.len(),
+                });
+            }
+        };
+        for r in &self.refs {
+            slice(&self.buf[prev..r.at], &mut iov);
+            slice(Self::value(r), &mut iov);
+            prev = r.at;
+        }
+        slice(&self.buf[prev..], &mut iov);
+        let total: usize = iov.iter().map(|v| v.iov_len).sum();
+        let mut sent = 0;
+        let mut first = 0;
+        while sent < total {
+            // SAFETY: a zeroed msghdr pointing at `iov`, whose buffers are live (see above).
+            let n = unsafe {
+                let mut msg: libc::msghdr = mem::zeroed();
+                msg.msg_iov = iov[first..].as_mut_ptr();
+                msg.msg_iovlen = iov.len() - first;
+                libc::sendmsg(fd, &msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
+            };
+            if n < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == ErrorKind::WouldBlock {
+                    break;
+                }
+                if e.kind() == ErrorKind::Interrupted {
+                    continue;
+                }
+                self.iov = iov;
+                return Err(e);
+            }
+            let mut n = n as usize;
+            sent += n;
+            // Skip what went: whole iovecs, then part of one.
+            while n > 0 {
+                let v = &mut iov[first];
+                if n >= v.iov_len {
+                    n -= v.iov_len;
+                    first += 1;
+                } else {
+                    // SAFETY: advancing within the same buffer.
+                    v.iov_base = unsafe { (v.iov_base as *mut u8).add(n) } as *mut libc::c_void;
+                    v.iov_len -= n;
+                    n = 0;
+                }
+            }
+        }
+        self.iov = iov;
+        if sent == total {
+            self.buf.clear();
+            self.refs.clear();
+        } else {
+            self.keep_from(sent);
+        }
+        Ok(sent)
     }
 }
 

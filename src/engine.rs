@@ -75,9 +75,30 @@ fn line(out: &mut Vec<u8>, noreply: bool, s: &[u8]) {
     }
 }
 
-/// Runs `op` against `store` at unix time `now` and appends its reply to `out`, counting
+/// Where replies are written. A value may be referenced in place rather than copied, by a
+/// sink that sends it before the store can change (see `conn`); the default copies.
+pub trait ReplySink {
+    fn bytes(&mut self) -> &mut Vec<u8>;
+    fn value(&mut self, v: &[u8]) {
+        self.bytes().extend_from_slice(v);
+    }
+}
+
+impl ReplySink for Vec<u8> {
+    fn bytes(&mut self) -> &mut Vec<u8> {
+        self
+    }
+}
+
+/// Runs `op` against `store` at unix time `now` and appends its reply to `sink`, counting
 /// into `counters` (the shard's, which the store also reports into).
-pub fn apply(store: &mut Store, counters: &Counters, op: &KeyOp<'_>, now: u32, out: &mut Vec<u8>) {
+pub fn apply<R: ReplySink>(
+    store: &mut Store,
+    counters: &Counters,
+    op: &KeyOp<'_>,
+    now: u32,
+    sink: &mut R,
+) {
     match *op {
         KeyOp::Get { kind, exptime, key } => {
             let hit = if kind.touches() {
@@ -96,6 +117,7 @@ pub fn apply(store: &mut Store, counters: &Counters, op: &KeyOp<'_>, now: u32, o
             match hit {
                 Some(it) => {
                     counters.incr(hit_stat);
+                    let out = sink.bytes();
                     out.extend_from_slice(b"VALUE ");
                     out.extend_from_slice(key);
                     out.push(b' ');
@@ -107,8 +129,8 @@ pub fn apply(store: &mut Store, counters: &Counters, op: &KeyOp<'_>, now: u32, o
                         push_u64(out, it.cas);
                     }
                     out.extend_from_slice(b"\r\n");
-                    out.extend_from_slice(it.value);
-                    out.extend_from_slice(b"\r\n");
+                    sink.value(it.value);
+                    sink.bytes().extend_from_slice(b"\r\n");
                 }
                 None => counters.incr(miss_stat),
             }
@@ -131,7 +153,7 @@ pub fn apply(store: &mut Store, counters: &Counters, op: &KeyOp<'_>, now: u32, o
                 StoreResult::NotFound => b"NOT_FOUND",
                 StoreResult::NoMemory => b"SERVER_ERROR out of memory storing object",
             };
-            line(out, noreply, reply);
+            line(sink.bytes(), noreply, reply);
         }
         KeyOp::TooLarge {
             mode: m,
@@ -142,15 +164,15 @@ pub fn apply(store: &mut Store, counters: &Counters, op: &KeyOp<'_>, now: u32, o
             if m == StoreMode::Set {
                 store.remove(key, now);
             }
-            line(out, noreply, TOO_LARGE.as_bytes());
+            line(sink.bytes(), noreply, TOO_LARGE.as_bytes());
         }
         KeyOp::Delete { key, noreply } => {
             if store.delete(key, now) {
                 counters.incr(Stat::DeleteHits);
-                line(out, noreply, b"DELETED");
+                line(sink.bytes(), noreply, b"DELETED");
             } else {
                 counters.incr(Stat::DeleteMisses);
-                line(out, noreply, b"NOT_FOUND");
+                line(sink.bytes(), noreply, b"NOT_FOUND");
             }
         }
         KeyOp::Arith {
@@ -162,6 +184,7 @@ pub fn apply(store: &mut Store, counters: &Counters, op: &KeyOp<'_>, now: u32, o
             ArithResult::Value(v) => {
                 counters.incr(if incr { Stat::IncrHits } else { Stat::DecrHits });
                 if !noreply {
+                    let out = sink.bytes();
                     push_u64(out, v);
                     out.extend_from_slice(b"\r\n");
                 }
@@ -172,14 +195,14 @@ pub fn apply(store: &mut Store, counters: &Counters, op: &KeyOp<'_>, now: u32, o
                 } else {
                     Stat::DecrMisses
                 });
-                line(out, noreply, b"NOT_FOUND");
+                line(sink.bytes(), noreply, b"NOT_FOUND");
             }
             ArithResult::NonNumeric => line(
-                out,
+                sink.bytes(),
                 noreply,
                 b"CLIENT_ERROR cannot increment or decrement non-numeric value",
             ),
-            ArithResult::NoMemory => line(out, noreply, b"SERVER_ERROR out of memory"),
+            ArithResult::NoMemory => line(sink.bytes(), noreply, b"SERVER_ERROR out of memory"),
         },
         KeyOp::Touch {
             key,
@@ -190,10 +213,10 @@ pub fn apply(store: &mut Store, counters: &Counters, op: &KeyOp<'_>, now: u32, o
             let exp = store.abs_exptime(exptime, now);
             if store.touch(key, exp, now) {
                 counters.incr(Stat::TouchHits);
-                line(out, noreply, b"TOUCHED");
+                line(sink.bytes(), noreply, b"TOUCHED");
             } else {
                 counters.incr(Stat::TouchMisses);
-                line(out, noreply, b"NOT_FOUND");
+                line(sink.bytes(), noreply, b"NOT_FOUND");
             }
         }
         KeyOp::Flush { delay } => {

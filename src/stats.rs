@@ -62,6 +62,7 @@ stats! {
     Reclaimed => "reclaimed",
     ExpiredUnfetched => "expired_unfetched",
     SegmentsEvicted => "segments_evicted",
+    SegmentsCompacted => "segments_compacted",
     StoreMemory => "store_memory",
 }
 

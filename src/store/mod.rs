@@ -734,6 +734,10 @@ impl Store {
                 }
                 self.close_head(q);
             }
+            // Below the limit, reuse mostly-dead segments before mapping fresh memory.
+            if self.live_bytes * 2 < self.written_bytes() && self.compact_one() {
+                continue;
+            }
             if let Some(id) = self.new_segment(q) {
                 *self.head(q) = Some(id);
                 continue;
@@ -774,14 +778,118 @@ impl Store {
         Some(id)
     }
 
-    fn free_segment(&mut self, id: u32) {
+    /// Frees a segment whose items are gone. `release` gives its pages back to the kernel
+    /// (the pager's frees, so memory of expired items returns); eviction and compaction
+    /// free a segment only to reuse it at once, and keep its pages.
+    fn free_segment(&mut self, id: u32, release: bool) {
         debug_assert_eq!(self.seg(id).live_items, 0);
-        let at = id as usize * self.seg_size;
-        self.arena.release(at..at + self.seg_size);
+        if release {
+            let at = id as usize * self.seg_size;
+            self.arena.release(at..at + self.seg_size);
+        }
         self.segs[id as usize] = None;
         self.free_ids.push(id);
         self.seg_count -= 1;
         self.counters.set(Stat::StoreMemory, self.mem_used() as u64);
+    }
+
+    /// Walks segment `id` and compacts what stays to its front, fixing the index.
+    /// Eviction (`evicting` names the queue it leaves) keeps only items read since they
+    /// were last considered; compaction (`None`) keeps every live item. Expired and
+    /// flushed items go either way. Returns the bytes kept; `self.moved` lists where.
+    fn rewrite(&mut self, id: u32, evicting: Option<Queue>) -> usize {
+        let now = crate::store::clock_now();
+        let used = self.seg(id).used;
+        let mut off = 0;
+        let mut write = 0;
+        self.moved.clear();
+        while off < used {
+            let loc = Loc {
+                seg: id,
+                off: off as u32,
+            };
+            let hdr = segment::read_header(self.item(loc));
+            let len = hdr.total_len();
+            if hdr.info & DEAD == 0 {
+                let expired = self.is_dead(&hdr, now).is_some();
+                let keep = !expired && (evicting.is_none() || hdr.freq() > 0);
+                let slot = self.slot_of(loc);
+                if !keep {
+                    if expired {
+                        self.reclaim(slot, loc, &hdr);
+                    } else {
+                        self.unlink(slot, loc, &hdr);
+                        self.counters.incr(Stat::Evictions);
+                        if hdr.info & FETCHED == 0 {
+                            self.counters.incr(Stat::EvictedUnfetched);
+                        }
+                    }
+                } else {
+                    // Promotion from small resets the frequency; survival in main costs one.
+                    let f = match evicting {
+                        Some(Queue::Small) => 0,
+                        Some(Queue::Main) => hdr.freq() - 1,
+                        None => hdr.freq(),
+                    };
+                    let bytes = self.seg_bytes_mut(id);
+                    bytes[off] = (bytes[off] & !FREQ_MASK) | f;
+                    if write != off {
+                        bytes.copy_within(off..off + len, write);
+                    }
+                    let new = Loc {
+                        seg: id,
+                        off: write as u32,
+                    };
+                    self.index.relocate(slot, new);
+                    self.moved.push(new);
+                    write += len;
+                }
+            }
+            off += len;
+        }
+        self.epochs += 1;
+        let epoch = self.epochs;
+        let seg = self.seg_mut(id);
+        seg.used = write;
+        seg.epoch = epoch;
+        write
+    }
+
+    /// Bytes written into segments, live or dead.
+    fn written_bytes(&self) -> usize {
+        self.segs.iter().flatten().map(|s| s.used).sum()
+    }
+
+    /// Compacts the oldest mostly-dead closed segment in place and makes it its queue's
+    /// head, so overwrites reuse memory instead of mapping fresh (zeroed) pages while the
+    /// store is below its limit. False if no segment is worth it.
+    fn compact_one(&mut self) -> bool {
+        let pick = |store: &Store, q: &VecDeque<u32>| {
+            q.iter().take(16).position(|&id| {
+                let s = store.seg(id);
+                s.live_bytes * 2 < s.used
+            })
+        };
+        let (queue, pos) = if let Some(p) = pick(self, &self.small) {
+            (Queue::Small, p)
+        } else if let Some(p) = pick(self, &self.main) {
+            (Queue::Main, p)
+        } else {
+            return false;
+        };
+        let id = match queue {
+            Queue::Small => self.small.remove(pos),
+            Queue::Main => self.main.remove(pos),
+        }
+        .expect("picked");
+        self.counters.incr(Stat::SegmentsCompacted);
+        if self.rewrite(id, None) == 0 {
+            self.free_segment(id, false);
+        } else {
+            self.close_head(queue);
+            *self.head(queue) = Some(id);
+        }
+        true
     }
 
     /// Evicts one segment (S3-FIFO); false if there is none to evict.
@@ -803,62 +911,9 @@ impl Store {
         };
         self.counters.incr(Stat::SegmentsEvicted);
         let from = self.seg(id).queue;
-        // Walk the segment: drop what goes, compact what stays to the segment's front.
-        let now = crate::store::clock_now();
-        let used = self.seg(id).used;
-        let mut off = 0;
-        let mut write = 0;
-        self.moved.clear();
-        while off < used {
-            let loc = Loc {
-                seg: id,
-                off: off as u32,
-            };
-            let hdr = segment::read_header(self.item(loc));
-            let len = hdr.total_len();
-            if hdr.info & DEAD == 0 {
-                let keep = hdr.freq() > 0 && self.is_dead(&hdr, now).is_none();
-                let slot = self.slot_of(loc);
-                if !keep {
-                    if self.is_dead(&hdr, now).is_some() {
-                        self.reclaim(slot, loc, &hdr);
-                    } else {
-                        self.unlink(slot, loc, &hdr);
-                        self.counters.incr(Stat::Evictions);
-                        if hdr.info & FETCHED == 0 {
-                            self.counters.incr(Stat::EvictedUnfetched);
-                        }
-                    }
-                } else {
-                    // Promotion from small resets the frequency; survival in main costs one.
-                    let f = match from {
-                        Queue::Small => 0,
-                        Queue::Main => hdr.freq() - 1,
-                    };
-                    let bytes = self.seg_bytes_mut(id);
-                    bytes[off] = (bytes[off] & !FREQ_MASK) | f;
-                    if write != off {
-                        bytes.copy_within(off..off + len, write);
-                    }
-                    let new = Loc {
-                        seg: id,
-                        off: write as u32,
-                    };
-                    self.index.relocate(slot, new);
-                    self.moved.push(new);
-                    write += len;
-                }
-            }
-            off += len;
-        }
-        let kept = write;
-        self.epochs += 1;
-        let epoch = self.epochs;
-        let seg = self.seg_mut(id);
-        seg.used = kept;
-        seg.epoch = epoch;
+        let kept = self.rewrite(id, Some(from));
         if kept == 0 {
-            self.free_segment(id);
+            self.free_segment(id, false);
             return true;
         }
         // Survivors: into the main head if they fit, else this segment becomes the head.
@@ -892,7 +947,7 @@ impl Store {
                 let slot = self.slot_of(old);
                 self.index.relocate(slot, new);
             }
-            self.free_segment(id);
+            self.free_segment(id, false);
         } else {
             self.close_head(Queue::Main);
             let seg = self.seg_mut(id);
@@ -1083,7 +1138,7 @@ impl Store {
         }
         self.small.retain(|&s| s != id);
         self.main.retain(|&s| s != id);
-        self.free_segment(id);
+        self.free_segment(id, true);
     }
 
     /// Checks every invariant the accounting relies on (tests and fuzzing).
