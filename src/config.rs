@@ -85,6 +85,11 @@ pub struct Args {
     #[arg(long = "bench-noop", hide_short_help = true)]
     pub bench_noop: bool,
 
+    /// Benchmark mode: every shard serves every key itself (no forwarding; shards do not
+    /// share data), to measure what forwarding costs against normal routing.
+    #[arg(long = "bench-no-forward", hide_short_help = true)]
+    pub bench_no_forward: bool,
+
     /// Print version and exit.
     #[arg(short = 'V', long = "version", action = ArgAction::Version)]
     pub version: Option<bool>,
@@ -158,6 +163,8 @@ pub struct Settings {
     pub protocol: String,
     /// `--bench-noop`: bypass parsing and the store.
     pub noop: bool,
+    /// `--bench-no-forward`: each shard serves every key.
+    pub no_forward: bool,
 }
 
 impl Settings {
@@ -276,6 +283,7 @@ impl Settings {
             verbose: a.verbose,
             protocol: a.protocol.clone(),
             noop: a.bench_noop,
+            no_forward: a.bench_no_forward,
         })
     }
 

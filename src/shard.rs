@@ -129,6 +129,9 @@ impl Shard {
     /// The shard that owns `key`.
     #[inline]
     pub fn owner(&self, key: &[u8]) -> usize {
+        if self.settings.no_forward {
+            return self.id;
+        }
         shard_for(key, self.settings.shards)
     }
 

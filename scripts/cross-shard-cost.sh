@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# CPU per request added by cross-shard forwarding, with --threads 2.
+#
+# Runs corecached --threads 2 --cpus 0,1 twice, alternating, under the same load: normally
+# (a random key lives on the other shard half of the time) and with --bench-no-forward
+# (every shard serves every key itself: same process, same connections, no forwarding).
+# The difference in server CPU per request, divided by the forwarded fraction (1/2), is
+# the cost of forwarding one request. Load: 1 generator thread, 50 connections.
+#
+#   scripts/cross-shard-cost.sh [PIPELINE] [ROUNDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PIPE=${1:-16}
+ROUNDS=${2:-3}
+cargo build --release --quiet --bin corecached --bin corecached-bench
+B=target/release
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+run() { # port pid -> "ops us_per_op"
+    local c0 c1 ops
+    c0=$(cpu "$2")
+    ops=$($B/corecached-bench -p "$1" -t 1 -c 50 --pipeline "$PIPE" -d 32 --ratio 1:10 \
+        --key-maximum 99999 --test-time 4 --hide-histogram | awk '/^Totals/ {print $2}')
+    c1=$(cpu "$2")
+    python3 -c "print('%.0f %.3f' % ($ops, ($c1 - $c0) / $(getconf CLK_TCK) * 1e6 / ($ops * 4)))"
+}
+$B/corecached -p 23501 -t 2 --cpus 0,1 & A=$!
+$B/corecached -p 23502 -t 2 --cpus 0,1 --bench-no-forward & N=$!
+trap 'kill $A $N 2>/dev/null || true' EXIT
+sleep 0.5
+for p in 23501 23502; do
+    $B/corecached-bench -p $p -t 1 -c 10 --pipeline 32 -d 32 --key-maximum 99999 --prefill-only > /dev/null
+done
+fwd=(); loc=()
+for _ in $(seq "$ROUNDS"); do
+    fwd+=("$(run 23501 $A)")
+    loc+=("$(run 23502 $N)")
+done
+python3 - "$PIPE" "${fwd[@]}" -- "${loc[@]}" <<'PY'
+import statistics, sys
+pipe = sys.argv[1]
+args = sys.argv[2:]
+cut = args.index("--")
+fwd = [tuple(map(float, a.split())) for a in args[:cut]]
+loc = [tuple(map(float, a.split())) for a in args[cut + 1:]]
+f = statistics.median(u for _, u in fwd)
+l = statistics.median(u for _, u in loc)
+print(f"pipeline {pipe}: routed {f:.3f} us/request ({statistics.median(o for o, _ in fwd):,.0f} ops/s), "
+      f"no forwarding {l:.3f} us/request ({statistics.median(o for o, _ in loc):,.0f} ops/s)")
+print(f"forwarding adds {f - l:.3f} us per request on average, {2 * (f - l):.3f} us per forwarded request")
+PY
