@@ -28,8 +28,56 @@ use crate::stats::{self, Stat};
 const READ_BUF: usize = 16 << 10;
 /// Requests parsed ahead of execution, for prefetching (see `process_in`).
 const WINDOW: usize = 32;
-/// A read buffer grown past this by a large value is given back once it drains.
-const READ_BUF_KEEP: usize = 256 << 10;
+/// An idle connection's read buffer.
+const TINY_BUF: usize = 256;
+/// Buffers a shard keeps for its connections to borrow.
+const POOL_MAX: usize = 64;
+
+/// A shard's spare connection buffers. A connection that waits for input with nothing
+/// buffered lends its read and reply buffers here and borrows them back when bytes arrive,
+/// so 10,000 idle connections hold 10,000 small buffers, not 10,000 big ones, and a busy
+/// connection borrows without allocating.
+#[derive(Debug, Default)]
+pub struct BufferPool {
+    read: std::cell::RefCell<Vec<Vec<u8>>>,
+    out: std::cell::RefCell<Vec<Vec<u8>>>,
+}
+
+impl BufferPool {
+    /// A read buffer: `READ_BUF` initialized bytes.
+    fn take_read(&self) -> Vec<u8> {
+        self.read
+            .borrow_mut()
+            .pop()
+            .unwrap_or_else(|| vec![0; READ_BUF])
+    }
+
+    /// An empty reply buffer with room for `READ_BUF` bytes.
+    fn take_out(&self) -> Vec<u8> {
+        self.out
+            .borrow_mut()
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(READ_BUF))
+    }
+
+    /// Takes back a read and a reply buffer; ones grown by large values are dropped.
+    fn put(&self, rbuf: Vec<u8>, out: Vec<u8>) {
+        let mut read = self.read.borrow_mut();
+        if rbuf.len() == READ_BUF && read.len() < POOL_MAX {
+            read.push(rbuf);
+        }
+        drop(read);
+        self.put_out(out);
+    }
+
+    fn put_out(&self, mut out: Vec<u8>) {
+        let mut pool = self.out.borrow_mut();
+        if (READ_BUF..=4 * READ_BUF).contains(&out.capacity()) && pool.len() < POOL_MAX {
+            out.clear();
+            pool.push(out);
+        }
+    }
+}
 
 /// What a pass over the buffered input ends with.
 enum Next {
@@ -53,6 +101,8 @@ struct Splice {
 
 struct Conn {
     rbuf: Vec<u8>,
+    /// What an idle connection reads into while its big buffers are lent out.
+    tiny: Box<[u8; TINY_BUF]>,
     start: usize,
     end: usize,
     /// Bytes still to discard after a too-large value (memcached's `conn_swallow`).
@@ -70,12 +120,13 @@ struct Conn {
 pub async fn serve(shard: &Rc<Shard>, mut stream: TcpStream) {
     let _ = stream.set_nodelay(true);
     let mut c = Conn {
-        rbuf: vec![0; READ_BUF],
+        rbuf: shard.buffers.take_read(),
+        tiny: Box::new([0; TINY_BUF]),
         start: 0,
         end: 0,
         swallow: 0,
         out: Out {
-            buf: Vec::with_capacity(READ_BUF),
+            buf: shard.buffers.take_out(),
             refs: Vec::new(),
             iov: Vec::new(),
         },
@@ -128,7 +179,23 @@ impl Conn {
                 Next::Read => {}
             }
             self.make_room();
-            let n = match stream.read(&mut self.rbuf[self.end..]).await {
+            let read = if self.start == self.end {
+                // Nothing buffered: wait with the small buffer and lend the big ones to the
+                // shard, so an idle connection holds almost no memory.
+                let pool = &shard.buffers;
+                pool.put(mem::take(&mut self.rbuf), mem::take(&mut self.out.buf));
+                pool.put_out(mem::take(&mut self.spare));
+                let r = stream.read(&mut self.tiny[..]).await;
+                self.rbuf = pool.take_read();
+                self.out.buf = pool.take_out();
+                if let Ok(n) = r {
+                    self.rbuf[..n].copy_from_slice(&self.tiny[..n]);
+                }
+                r
+            } else {
+                stream.read(&mut self.rbuf[self.end..]).await
+            };
+            let n = match read {
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
@@ -148,9 +215,6 @@ impl Conn {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
-            if self.rbuf.len() > READ_BUF_KEEP {
-                self.rbuf = vec![0; READ_BUF];
-            }
             return;
         }
         if self.start > 0 {

@@ -113,6 +113,8 @@ pub struct Shard {
     evictor: TaskHandle,
     /// Every shard's engine tasks, for `stats tasks`.
     pub tasks: Registry,
+    /// Spare connection buffers.
+    pub buffers: conn::BufferPool,
 }
 
 /// A connection's place to receive the replies of its forwarded batches.
@@ -588,6 +590,7 @@ impl ShardStart {
             pager_info: infos[0].clone(),
             evictor: handles[1].clone(),
             tasks: self.tasks.clone(),
+            buffers: Default::default(),
             counters,
             all_counters: self.counters.clone(),
             open_conns: self.open_conns,
