@@ -75,6 +75,11 @@ pub struct Args {
     #[arg(short = 'o', long = "extended", value_name = "OPTIONS")]
     pub extended: Vec<String>,
 
+    /// Close connections idle for this many seconds (0: never), counted as `idle_kicks`
+    /// (memcached's `-o idle_timeout`).
+    #[arg(long = "idle-timeout", default_value_t = 0, value_name = "SECONDS")]
+    pub idle_timeout: u64,
+
     /// Locked memory glommio reserves per shard for disk I/O, with k/m suffixes. io_uring
     /// needs it locked, so shards x this must stay under `ulimit -l`.
     #[arg(long = "io-memory", default_value = "256k", value_parser = parse_size)]
@@ -165,6 +170,8 @@ pub struct Settings {
     pub noop: bool,
     /// `--bench-no-forward`: each shard serves every key.
     pub no_forward: bool,
+    /// `--idle-timeout`: close connections idle this long.
+    pub idle_timeout: Option<std::time::Duration>,
 }
 
 impl Settings {
@@ -237,6 +244,7 @@ impl Settings {
             ));
         }
         let mut hashpower = 0;
+        let mut idle_timeout = a.idle_timeout;
         for opt in a.extended.iter().flat_map(|o| o.split(',')) {
             let (name, value) = match opt.split_once('=') {
                 Some((n, v)) => (n.trim(), Some(v.trim())),
@@ -249,6 +257,11 @@ impl Settings {
                         .ok()
                         .filter(|p| (12..=32).contains(p))
                         .ok_or_else(|| format!("-o hashpower={v}: expected 12 to 32"))?;
+                }
+                ("idle_timeout", Some(v)) => {
+                    idle_timeout = v
+                        .parse()
+                        .map_err(|_| format!("-o idle_timeout={v}: expected seconds"))?;
                 }
                 ("modern", None) | ("", None) => {}
                 _ => return Err(format!("-o: illegal suboption \"{opt}\"")),
@@ -284,6 +297,7 @@ impl Settings {
             protocol: a.protocol.clone(),
             noop: a.bench_noop,
             no_forward: a.bench_no_forward,
+            idle_timeout: (idle_timeout > 0).then(|| Duration::from_secs(idle_timeout)),
         })
     }
 
@@ -347,7 +361,7 @@ mod tests {
             "-R",
             "5",
             "-o",
-            "hashpower=16,modern",
+            "hashpower=16,modern,idle_timeout=7",
         ])
         .unwrap();
         assert_eq!(s.addrs.len(), 2);
@@ -357,6 +371,7 @@ mod tests {
         assert_eq!(s.mem_limit, 128 << 20);
         assert!(!s.use_cas && !s.flush_enabled && !s.evict);
         assert_eq!((s.backlog, s.reqs_per_event, s.hashpower), (64, 5, 16));
+        assert_eq!(s.idle_timeout, Some(Duration::from_secs(7)));
     }
 
     #[test]

@@ -29,7 +29,7 @@ const READ_BUF: usize = 16 << 10;
 /// Requests parsed ahead of execution, for prefetching (see `process_in`).
 const WINDOW: usize = 32;
 /// An idle connection's read buffer.
-const TINY_BUF: usize = 256;
+const TINY_BUF: usize = 512;
 /// Buffers a shard keeps for its connections to borrow.
 const POOL_MAX: usize = 64;
 
@@ -129,6 +129,7 @@ pub async fn serve(shard: &Rc<Shard>, mut stream: TcpStream) {
             buf: shard.buffers.take_out(),
             refs: Vec::new(),
             iov: Vec::new(),
+            overflow: false,
         },
         spare: Vec::new(),
         batches: (0..shard.shards()).map(|_| Batch::default()).collect(),
@@ -160,6 +161,9 @@ impl Conn {
                     self.out.materialize();
                 }
             }
+            if self.out.overflow {
+                return Ok(());
+            }
             self.settle(shard).await;
             shard.after_writes();
             if !self.out.is_empty() {
@@ -185,13 +189,43 @@ impl Conn {
                 let pool = &shard.buffers;
                 pool.put(mem::take(&mut self.rbuf), mem::take(&mut self.out.buf));
                 pool.put_out(mem::take(&mut self.spare));
-                let r = stream.read(&mut self.tiny[..]).await;
+                let r = match shard.settings.idle_timeout {
+                    None => stream.read(&mut self.tiny[..]).await,
+                    Some(limit) => {
+                        let tiny = &mut self.tiny[..];
+                        let read = async { Some(stream.read(tiny).await) };
+                        let timer = async {
+                            glommio::timer::sleep(limit).await;
+                            None
+                        };
+                        match futures_lite::future::or(read, timer).await {
+                            Some(r) => r,
+                            None => {
+                                // memcached's idle_timeout: an idle connection is closed.
+                                shard.counters.incr(Stat::IdleKicks);
+                                return Ok(());
+                            }
+                        }
+                    }
+                };
                 self.rbuf = pool.take_read();
                 self.out.buf = pool.take_out();
-                if let Ok(n) = r {
-                    self.rbuf[..n].copy_from_slice(&self.tiny[..n]);
+                match r {
+                    Ok(n) if n == TINY_BUF => {
+                        // A pipeline filled the small buffer: take the rest of what is
+                        // there now, so the batch is handled whole, in one pass.
+                        self.rbuf[..n].copy_from_slice(&self.tiny[..n]);
+                        match try_recv(stream.as_raw_fd(), &mut self.rbuf[n..]) {
+                            Some(Ok(more)) if more > 0 => Ok(n + more),
+                            _ => Ok(n),
+                        }
+                    }
+                    Ok(n) => {
+                        self.rbuf[..n].copy_from_slice(&self.tiny[..n]);
+                        Ok(n)
+                    }
+                    Err(e) => Err(e),
                 }
-                r
             } else {
                 stream.read(&mut self.rbuf[self.end..]).await
             };
@@ -715,8 +749,13 @@ impl Conn {
 /// Values at least this large are sent from the store's memory instead of being copied
 /// into the reply buffer (memcached sends them from the item with `sendmsg` too).
 const LARGE_VALUE: usize = 8 << 10;
-/// Most values referenced at once (below the kernel's `IOV_MAX` of 1024 iovecs).
-const MAX_REFS: usize = 256;
+/// Most values referenced at once.
+const MAX_REFS: usize = 4096;
+/// Iovecs per `sendmsg` (the kernel's `IOV_MAX`).
+const IOV_MAX: usize = 1024;
+/// Most reply bytes a connection may have copied and waiting to be sent. A reply made of
+/// references is not bounded by it as long as the client reads.
+const OUT_LIMIT: usize = 64 << 20;
 
 /// A connection's reply bytes, with large values referenced in place.
 ///
@@ -728,6 +767,8 @@ struct Out {
     buf: Vec<u8>,
     refs: Vec<ValueRef>,
     iov: Vec<libc::iovec>,
+    /// Set when a reply went over [`OUT_LIMIT`]: the connection closes.
+    overflow: bool,
 }
 
 /// A value that belongs at offset `at` of the reply bytes.
@@ -783,6 +824,14 @@ impl Out {
     /// referenced values in order), copied, with no references left.
     fn keep_from(&mut self, from: usize) {
         let total = self.buf.len() + self.refs.iter().map(|r| r.len).sum::<usize>();
+        if total - from > OUT_LIMIT {
+            // A client that asks for this much and does not read it is not served further:
+            // the connection closes rather than the server buffering without bound.
+            self.overflow = true;
+            self.buf.clear();
+            self.refs.clear();
+            return;
+        }
         let mut out = Vec::with_capacity((total - from).max(READ_BUF));
         let mut pos = 0; // position in the full reply
         let mut prev = 0; // position in `buf`
@@ -832,7 +881,7 @@ impl Out {
             let n = unsafe {
                 let mut msg: libc::msghdr = mem::zeroed();
                 msg.msg_iov = iov[first..].as_mut_ptr();
-                msg.msg_iovlen = iov.len() - first;
+                msg.msg_iovlen = (iov.len() - first).min(IOV_MAX);
                 libc::sendmsg(fd, &msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
             };
             if n < 0 {
@@ -871,6 +920,24 @@ impl Out {
         }
         Ok(sent)
     }
+}
+
+/// A non-blocking `recv` straight on the socket: `None` when nothing is there.
+fn try_recv(fd: std::os::fd::RawFd, buf: &mut [u8]) -> Option<std::io::Result<usize>> {
+    // SAFETY: `buf` is valid for writes of its length; MSG_DONTWAIT never blocks.
+    let n = unsafe {
+        libc::recv(
+            fd,
+            buf.as_mut_ptr() as *mut libc::c_void,
+            buf.len(),
+            libc::MSG_DONTWAIT,
+        )
+    };
+    if n >= 0 {
+        return Some(Ok(n as usize));
+    }
+    let err = std::io::Error::last_os_error();
+    (err.kind() != ErrorKind::WouldBlock).then_some(Err(err))
 }
 
 /// User and system CPU time of the process, as (seconds, microseconds).

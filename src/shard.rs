@@ -819,3 +819,48 @@ async fn accept_loop(shard: Rc<Shard>, gate: Rc<Gate>, listener: TcpListener) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::shard_for;
+
+    #[test]
+    fn shard_for_is_pure_in_range_and_spreads_keys() {
+        assert_eq!(shard_for(b"anything", 1), 0);
+        for shards in [2usize, 3, 4, 7, 16] {
+            let mut counts = vec![0usize; shards];
+            for i in 0..20_000 {
+                let key = format!("key:{i}");
+                let s = shard_for(key.as_bytes(), shards);
+                assert!(s < shards);
+                assert_eq!(s, shard_for(key.as_bytes(), shards), "same key, same shard");
+                counts[s] += 1;
+            }
+            let even = 20_000 / shards;
+            for c in counts {
+                assert!(
+                    c > even * 9 / 10 && c < even * 11 / 10,
+                    "{shards} shards: {c} vs {even}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn shard_for_is_fixed_across_runs() {
+        // The seed is fixed: these never change (a change would move every stored key).
+        let got: Vec<usize> = ["a", "b", "foo", "key:1", ""]
+            .iter()
+            .map(|k| shard_for(k.as_bytes(), 1000))
+            .collect();
+        let again: Vec<usize> = ["a", "b", "foo", "key:1", ""]
+            .iter()
+            .map(|k| shard_for(k.as_bytes(), 1000))
+            .collect();
+        assert_eq!(got, again);
+        assert_eq!(got, FIXED.to_vec());
+    }
+
+    /// `shard_for(k, 1000)` for "a", "b", "foo", "key:1", "" as first computed.
+    const FIXED: [usize; 5] = [260, 786, 114, 813, 66];
+}

@@ -28,6 +28,7 @@ stats! {
     CurrConnections => "curr_connections",
     TotalConnections => "total_connections",
     RejectedConnections => "rejected_connections",
+    IdleKicks => "idle_kicks",
     CmdGet => "cmd_get",
     CmdSet => "cmd_set",
     CmdFlush => "cmd_flush",

@@ -165,6 +165,25 @@ impl CorecachedServer {
         self.child.id()
     }
 
+    /// Sends `signal` to the server and waits (bounded) for it to exit; its exit code.
+    pub fn signal_and_wait(&mut self, signal: i32, limit: Duration) -> Option<i32> {
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), self.pid().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(st) = self.child.try_wait().expect("wait") {
+                return st.code();
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Resident memory of the server process, in bytes (VmRSS).
     pub fn rss(&self) -> usize {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))

@@ -1,0 +1,274 @@
+//! Hostile and broken clients: connection limits, idle kicks, garbage input next to a
+//! well-behaved client, and connection storms that must leave nothing behind.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use common::CorecachedServer;
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.set_nodelay(true).unwrap();
+    s
+}
+
+fn roundtrip(s: &mut TcpStream, req: &[u8], end: &[u8]) -> Vec<u8> {
+    s.write_all(req).unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !buf.ends_with(end) {
+        let n = s.read(&mut chunk).expect("reply before the timeout");
+        assert!(
+            n > 0,
+            "closed early; got {:?}",
+            String::from_utf8_lossy(&buf)
+        );
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    buf
+}
+
+fn stats(s: &mut TcpStream) -> HashMap<String, String> {
+    String::from_utf8(roundtrip(s, b"stats\r\n", b"END\r\n"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("STAT "))
+        .filter_map(|l| l.split_once(' '))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Reads until the server closes; returns what it sent.
+fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf)
+        .expect("the server closes before the timeout");
+    buf
+}
+
+/// A small deterministic generator, so failures replay.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[test]
+fn connections_past_the_limit_get_memcacheds_reply_and_are_counted() {
+    let server = CorecachedServer::start(&["--threads", "2", "-c", "5"]);
+    let addr = server.addr();
+    let mut open: Vec<TcpStream> = (0..5).map(|_| connect(addr)).collect();
+    for s in &mut open {
+        // Each is accepted and served before the next test step.
+        assert!(roundtrip(s, b"version\r\n", b"\r\n").starts_with(b"VERSION "));
+    }
+    let mut extra = connect(addr);
+    assert_eq!(
+        read_to_close(&mut extra),
+        b"ERROR Too many open connections\r\n"
+    );
+    let st = stats(&mut open[0]);
+    assert_eq!(st["curr_connections"], "5");
+    assert_eq!(st["rejected_connections"], "1");
+    assert_eq!(st["total_connections"], "5");
+    // Closing one makes room again.
+    drop(open.pop());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut again = connect(addr);
+        again.write_all(b"version\r\n").unwrap();
+        let reply = read_reply_or_close(&mut again);
+        if reply.starts_with(b"VERSION ") {
+            break;
+        }
+        assert_eq!(reply, b"ERROR Too many open connections\r\n");
+        assert!(
+            Instant::now() < deadline,
+            "the closed connection never freed its place"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// One line, or everything until the server closes.
+fn read_reply_or_close(s: &mut TcpStream) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let mut b = [0u8; 256];
+    while !buf.ends_with(b"\r\n") {
+        match s.read(&mut b) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&b[..n]),
+            Err(_) => break,
+        }
+    }
+    buf
+}
+
+#[test]
+fn idle_connections_are_closed_and_counted() {
+    let server = CorecachedServer::start(&["--threads", "1", "--idle-timeout", "1"]);
+    let addr = server.addr();
+    let mut idle = connect(addr);
+    assert!(roundtrip(&mut idle, b"version\r\n", b"\r\n").starts_with(b"VERSION "));
+    let started = Instant::now();
+    assert_eq!(read_to_close(&mut idle), b"", "closed without a reply");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    let mut check = connect(addr);
+    assert_eq!(stats(&mut check)["idle_kicks"], "1");
+}
+
+#[test]
+fn garbage_never_disturbs_a_well_behaved_client() {
+    let server = CorecachedServer::start(&["--threads", "2", "-I", "64k", "-m", "16"]);
+    let addr = server.addr();
+    let attackers: Vec<_> = (0..4u64)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut r = Rng(0x9e37_79b9_7f4a_7c15 ^ (t + 1));
+                let mut sent = 0usize;
+                for i in 0..150 {
+                    let Ok(mut s) = TcpStream::connect(addr) else {
+                        continue;
+                    };
+                    s.set_read_timeout(Some(Duration::from_millis(200)))
+                        .unwrap();
+                    let payload: Vec<u8> = match i % 6 {
+                        // Random bytes.
+                        0 => (0..r.below(5000)).map(|_| r.next() as u8).collect(),
+                        // A truncated command.
+                        1 => b"set trunc 0 0 100\r\nabc".to_vec(),
+                        // An over-long line with no newline.
+                        2 => vec![b'x'; 10_000],
+                        // A length that lies (longer and shorter than the data).
+                        3 => {
+                            format!("set lie{i} 0 0 5\r\n123456789\r\nget lie{i}\r\n").into_bytes()
+                        }
+                        // A value over -I, half sent.
+                        4 => {
+                            let mut v = b"set big 0 0 100000\r\n".to_vec();
+                            v.resize(v.len() + 30_000, b'z');
+                            v
+                        }
+                        // Valid-looking commands with random tokens.
+                        _ => format!(
+                            "{} k{} {} {} {}\r\n",
+                            ["get", "set", "incr", "delete", "touch", "cas"][i % 6],
+                            r.next(),
+                            r.next() as i64,
+                            r.below(100),
+                            r.next() as i32
+                        )
+                        .into_bytes(),
+                    };
+                    let _ = s.write_all(&payload);
+                    sent += payload.len();
+                    let mut sink = [0u8; 4096];
+                    let _ = s.read(&mut sink);
+                    if r.below(2) == 0 {
+                        let _ = s.shutdown(Shutdown::Both);
+                    }
+                }
+                sent
+            })
+        })
+        .collect();
+    // Meanwhile a good client checks every reply exactly.
+    let mut good = connect(addr);
+    for i in 0..1500 {
+        let v = format!("value-{i}");
+        let req = format!(
+            "set good{} 0 0 {}\r\n{v}\r\nget good{}\r\n",
+            i % 97,
+            v.len(),
+            i % 97
+        );
+        let want = format!(
+            "STORED\r\nVALUE good{} 0 {}\r\n{v}\r\nEND\r\n",
+            i % 97,
+            v.len()
+        );
+        let got = roundtrip(&mut good, req.as_bytes(), b"END\r\n");
+        assert_eq!(String::from_utf8_lossy(&got), want, "good request {i}");
+    }
+    let sent: usize = attackers.into_iter().map(|t| t.join().unwrap()).sum();
+    assert!(sent > 1_000_000, "the attackers sent {sent} bytes");
+    let st = stats(&mut good);
+    assert!(st["total_connections"].parse::<u64>().unwrap() >= 500);
+}
+
+fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count()
+}
+
+#[test]
+fn a_connection_storm_leaves_no_descriptor_or_connection_behind() {
+    let server = CorecachedServer::start(&["--threads", "2", "-c", "4096"]);
+    let addr = server.addr();
+    let mut check = connect(addr);
+    stats(&mut check);
+    let fds_before = fd_count(server.pid());
+    let rss_before = server.rss();
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            scope.spawn(move || {
+                for i in 0..750 {
+                    let Ok(mut s) = TcpStream::connect(addr) else {
+                        continue;
+                    };
+                    let req: &[u8] = match (i + t) % 4 {
+                        0 => b"set storm 0 0 5\r\nhello\r\nget storm\r\n",
+                        1 => b"set half 0 0 10\r\nabc",
+                        2 => b"get a b c d e f",
+                        _ => b"",
+                    };
+                    let _ = s.write_all(req);
+                    if i % 3 == 0 {
+                        let mut b = [0u8; 64];
+                        s.set_read_timeout(Some(Duration::from_millis(100)))
+                            .unwrap();
+                        let _ = s.read(&mut b);
+                    }
+                }
+            });
+        }
+    });
+    // Wait (bounded) until only the checking connection is left.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let st = stats(&mut check);
+        if st["curr_connections"] == "1" {
+            assert!(st["total_connections"].parse::<u64>().unwrap() >= 3001);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "connections left: {}",
+            st["curr_connections"]
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let fds_after = fd_count(server.pid());
+    assert!(
+        fds_after <= fds_before + 2,
+        "descriptors {fds_before} -> {fds_after}"
+    );
+    let rss_after = server.rss();
+    assert!(
+        rss_after < rss_before + (16 << 20),
+        "resident memory {rss_before} -> {rss_after}"
+    );
+}
