@@ -95,6 +95,32 @@ pub struct Args {
     #[arg(long = "bench-no-forward", hide_short_help = true)]
     pub bench_no_forward: bool,
 
+    /// Fault injection (builds with `--features fault-injection` only): shard N delays
+    /// every batch forwarded to it by --fault-delay-ms.
+    #[cfg(feature = "fault-injection")]
+    #[arg(long = "fault-slow-shard", hide_short_help = true)]
+    pub fault_slow_shard: Option<usize>,
+
+    /// Fault injection: the slow shard's delay per forwarded batch, in milliseconds.
+    #[cfg(feature = "fault-injection")]
+    #[arg(long = "fault-delay-ms", default_value_t = 0, hide_short_help = true)]
+    pub fault_delay_ms: u64,
+
+    /// Fault injection: shards send replies to their peers out of arrival order.
+    #[cfg(feature = "fault-injection")]
+    #[arg(long = "fault-reorder", hide_short_help = true)]
+    pub fault_reorder: bool,
+
+    /// Fault injection: capacity of every shard-to-shard channel (default 128).
+    #[cfg(feature = "fault-injection")]
+    #[arg(long = "fault-channel-size", hide_short_help = true)]
+    pub fault_channel_size: Option<usize>,
+
+    /// Fault injection: the shard that owns this key panics when asked for it.
+    #[cfg(feature = "fault-injection")]
+    #[arg(long = "fault-panic-key", hide_short_help = true)]
+    pub fault_panic_key: Option<String>,
+
     /// Print version and exit.
     #[arg(short = 'V', long = "version", action = ArgAction::Version)]
     pub version: Option<bool>,
@@ -172,6 +198,23 @@ pub struct Settings {
     pub no_forward: bool,
     /// `--idle-timeout`: close connections idle this long.
     pub idle_timeout: Option<std::time::Duration>,
+    /// Capacity of each shard-to-shard channel, in batches.
+    pub channel_size: usize,
+    /// Injected faults (all off unless built with the `fault-injection` feature).
+    pub faults: Faults,
+}
+
+/// Faults to inject between shards (`--features fault-injection`), in the spirit of
+/// memcached's "ewouldblock" test engine.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// This shard sleeps `delay` before running each batch forwarded to it.
+    pub slow_shard: Option<usize>,
+    pub delay: Duration,
+    /// Replies to peers leave out of arrival order.
+    pub reorder: bool,
+    /// The shard owning this key panics when an op for it runs.
+    pub panic_key: Option<Vec<u8>>,
 }
 
 impl Settings {
@@ -278,7 +321,7 @@ impl Settings {
         if addrs.is_empty() {
             return Err("-l/--listen names no address".into());
         }
-        Ok(Settings {
+        let settings = Settings {
             addrs,
             shards,
             cpus,
@@ -298,7 +341,27 @@ impl Settings {
             noop: a.bench_noop,
             no_forward: a.bench_no_forward,
             idle_timeout: (idle_timeout > 0).then(|| Duration::from_secs(idle_timeout)),
-        })
+            channel_size: CHANNEL_SIZE,
+            faults: Faults::default(),
+        };
+        #[cfg(feature = "fault-injection")]
+        let settings = settings.with_faults(a);
+        Ok(settings)
+    }
+
+    /// Applies the fault-injection flags.
+    #[cfg(feature = "fault-injection")]
+    fn with_faults(mut self, a: &Args) -> Self {
+        self.faults = Faults {
+            slow_shard: a.fault_slow_shard,
+            delay: Duration::from_millis(a.fault_delay_ms),
+            reorder: a.fault_reorder,
+            panic_key: a.fault_panic_key.clone().map(String::into_bytes),
+        };
+        if let Some(n) = a.fault_channel_size {
+            self.channel_size = n.max(1);
+        }
+        self
     }
 
     /// Rejected flags and values are errors that name them.
@@ -311,6 +374,9 @@ impl Settings {
         Settings::from_args(&args, online_cpus)
     }
 }
+
+/// Default capacity of each shard-to-shard channel, in batches.
+pub const CHANNEL_SIZE: usize = 128;
 
 /// How long a shard waits for its connections to finish after a stop signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);

@@ -418,6 +418,7 @@ impl Conn {
     /// Runs or queues one op for the shard that owns its key.
     fn route(&mut self, shard: &Shard, owner: usize, op: KeyOp<'_>, now: u32) {
         if owner == shard.id {
+            shard.inject_panic(&op);
             if !matches!(op, KeyOp::Get { .. }) && !self.out.refs.is_empty() {
                 // This op may move or evict items: referenced values are copied first.
                 self.out.materialize();

@@ -316,6 +316,19 @@ impl<'a> Reader<'a> {
 }
 
 impl<'a> KeyOp<'a> {
+    /// The key this op is for (`None` for a flush).
+    pub fn key(&self) -> Option<&'a [u8]> {
+        match *self {
+            KeyOp::Get { key, .. }
+            | KeyOp::Store { key, .. }
+            | KeyOp::TooLarge { key, .. }
+            | KeyOp::Delete { key, .. }
+            | KeyOp::Arith { key, .. }
+            | KeyOp::Touch { key, .. } => Some(key),
+            KeyOp::Flush { .. } => None,
+        }
+    }
+
     /// Appends this op's encoding to `buf`.
     pub fn encode(&self, buf: &mut Vec<u8>) {
         match *self {

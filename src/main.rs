@@ -29,6 +29,17 @@ fn main() -> ExitCode {
             log::warn!("listening on non-loopback address {a}: reachable from the network");
         }
     }
+    // A panic is a bug; but a shard whose executor died must not leave the server running
+    // with a silently missing shard: say so and end the process.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("unnamed").to_string();
+        log::error!("{name} failed ({info}); exiting: the server cannot run without a shard");
+        eprintln!("corecached: {name} failed; exiting");
+        std::process::exit(70);
+    }));
     // Large buffers (values near -I) always come from mmap and go back to the kernel when
     // freed: glibc's moving threshold would otherwise keep them in the heap, and resident
     // memory would drift above what the store accounts for.

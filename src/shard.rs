@@ -41,9 +41,6 @@ use crate::stats::{Counters, Stat};
 use crate::store::Store;
 use crate::tasks::{self, Evictor, ExpiryPager, Next, Registry, State, Task, TaskHandle, TaskInfo};
 
-/// Capacity of each shard-to-shard channel, in batches.
-const CHANNEL_SIZE: usize = 128;
-
 /// The fixed-seed hasher keys are routed with. Changing the seeds moves every key.
 const ROUTER: ahash::RandomState = ahash::RandomState::with_seeds(
     0x9e37_79b9_7f4a_7c15,
@@ -223,6 +220,20 @@ impl Shard {
         }
     }
 
+    /// Fault injection: the owner of the configured key panics when an op for it runs,
+    /// so tests can check that a dead shard ends the process.
+    pub fn inject_panic(&self, op: &KeyOp<'_>) {
+        if let Some(k) = &self.settings.faults.panic_key {
+            if op.key() == Some(k.as_slice()) {
+                panic!(
+                    "fault injection: shard {} asked for key {:?}",
+                    self.id,
+                    op.key()
+                );
+            }
+        }
+    }
+
     /// Runs a batch forwarded by a peer against the local store.
     fn execute(&self, batch: &mut Batch) {
         let now = self.now();
@@ -233,6 +244,7 @@ impl Shard {
         for _ in 0..batch.n {
             let (op, used) = KeyOp::decode(&batch.ops[pos..]);
             pos += used;
+            self.inject_panic(&op);
             engine::apply(&mut store, &self.counters, &op, now, &mut batch.out);
             batch.ends.push(batch.out.len() as u32);
         }
@@ -449,8 +461,8 @@ pub fn run(settings: Settings) -> Result<(), String> {
     let open_conns = Arc::new(AtomicUsize::new(0));
     let task_registry: Registry =
         Arc::new((0..shards).map(|_| std::sync::OnceLock::new()).collect());
-    let req_mesh = MeshBuilder::<Batch, _>::full(shards, CHANNEL_SIZE);
-    let rep_mesh = MeshBuilder::<Batch, _>::full(shards, CHANNEL_SIZE);
+    let req_mesh = MeshBuilder::<Batch, _>::full(shards, settings.channel_size);
+    let rep_mesh = MeshBuilder::<Batch, _>::full(shards, settings.channel_size);
     let mut stop_writers = Vec::new();
     let mut handles = Vec::new();
     let (exit_tx, exit_rx) = std::sync::mpsc::channel::<usize>();
@@ -620,9 +632,29 @@ impl ShardStart {
             for (peer, stream) in rx.streams() {
                 let shard = shard.clone();
                 peer_tasks.push(glommio::spawn_local(async move {
+                    let faults = &shard.settings.faults;
+                    let replies = shard.replies.as_ref().expect("peers");
                     while let Some(mut batch) = stream.recv().await {
+                        if faults.slow_shard == Some(shard.id) {
+                            glommio::timer::sleep(faults.delay).await;
+                        }
                         shard.execute(&mut batch);
-                        let replies = shard.replies.as_ref().expect("peers");
+                        if faults.reorder {
+                            // Fault injection: if another batch arrives soon, it is answered
+                            // first.
+                            let next =
+                                futures_lite::future::or(async { stream.recv().await }, async {
+                                    glommio::timer::sleep(Duration::from_millis(2)).await;
+                                    None
+                                })
+                                .await;
+                            if let Some(mut second) = next {
+                                shard.execute(&mut second);
+                                if replies.send_to(peer, second).await.is_err() {
+                                    break;
+                                }
+                            }
+                        }
                         if replies.send_to(peer, batch).await.is_err() {
                             break;
                         }

@@ -165,6 +165,22 @@ impl CorecachedServer {
         self.child.id()
     }
 
+    /// Waits (bounded) for the server to exit on its own; its exit code.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(st) = self.child.try_wait().expect("wait") {
+                // Let the stderr reader catch up with the last lines.
+                thread::sleep(Duration::from_millis(100));
+                return Some(st.code().unwrap_or(-1));
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Sends `signal` to the server and waits (bounded) for it to exit; its exit code.
     pub fn signal_and_wait(&mut self, signal: i32, limit: Duration) -> Option<i32> {
         let status = Command::new("kill")

@@ -1,0 +1,152 @@
+//! Faults between shards (build with `--features fault-injection`; `.ci/run` does):
+//! a slow shard, replies reordered between shards, channels of one batch, a dying shard.
+#![cfg(feature = "fault-injection")]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use common::CorecachedServer;
+use corecached::shard::shard_for;
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.set_nodelay(true).unwrap();
+    s
+}
+
+fn read_exact_reply(s: &mut TcpStream, len: usize) -> Vec<u8> {
+    let mut buf = vec![0; len];
+    s.read_exact(&mut buf)
+        .expect("whole reply before the timeout");
+    buf
+}
+
+/// `n` keys with the given prefix that live on `shard` of 2.
+fn keys_on(shard: usize, prefix: &str, n: usize) -> Vec<String> {
+    (0..)
+        .map(|i| format!("{prefix}{i}"))
+        .filter(|k| shard_for(k.as_bytes(), 2) == shard)
+        .take(n)
+        .collect()
+}
+
+#[test]
+fn replies_stay_complete_and_ordered_under_reordering_delays_and_full_channels() {
+    let server = CorecachedServer::start(&[
+        "--threads",
+        "2",
+        "--fault-reorder",
+        "--fault-channel-size",
+        "1",
+        "--fault-slow-shard",
+        "1",
+        "--fault-delay-ms",
+        "1",
+    ]);
+    let addr = server.addr();
+    std::thread::scope(|scope| {
+        for c in 0..8 {
+            scope.spawn(move || {
+                let mut s = connect(addr);
+                let a = keys_on(0, &format!("c{c}-a"), 20);
+                let b = keys_on(1, &format!("c{c}-b"), 20);
+                for round in 0..10 {
+                    let mut req = Vec::new();
+                    let mut want = Vec::new();
+                    for i in 0..20 {
+                        for k in [&a[i], &b[i]] {
+                            let v = format!("{round}-{k}");
+                            req.extend(format!("set {k} 0 0 {}\r\n{v}\r\n", v.len()).bytes());
+                            want.extend(b"STORED\r\n");
+                        }
+                        req.extend(format!("get {} {}\r\n", b[i], a[i]).bytes());
+                        for k in [&b[i], &a[i]] {
+                            let v = format!("{round}-{k}");
+                            want.extend(format!("VALUE {k} 0 {}\r\n{v}\r\n", v.len()).bytes());
+                        }
+                        want.extend(b"END\r\n");
+                        req.extend(format!("incr {} 1\r\n", b[i]).bytes());
+                        want.extend(
+                            b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n",
+                        );
+                    }
+                    s.write_all(&req).unwrap();
+                    let got = read_exact_reply(&mut s, want.len());
+                    assert!(got == want, "client {c} round {round}: replies differ");
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn a_slow_shard_does_not_stall_connections_whose_keys_live_elsewhere() {
+    let server = CorecachedServer::start(&[
+        "--threads",
+        "2",
+        "--fault-slow-shard",
+        "1",
+        "--fault-delay-ms",
+        "400",
+    ]);
+    let addr = server.addr();
+    let fast = keys_on(0, "fast", 50);
+    let slow = keys_on(1, "slow", 50);
+    // Clients keep the slow shard busy with forwarded work.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let (slow, stop) = (&slow, &stop);
+            scope.spawn(move || {
+                let mut s = connect(addr);
+                let mut i = t;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) && i < 200 {
+                    s.write_all(format!("get {}\r\n", slow[i % slow.len()]).as_bytes())
+                        .unwrap();
+                    let mut b = [0u8; 64];
+                    let n = s.read(&mut b).unwrap();
+                    assert!(b[..n].ends_with(b"END\r\n"));
+                    i += 4;
+                }
+            });
+        }
+        // A client whose keys all live on shard 0 is served at full speed meanwhile.
+        let mut s = connect(addr);
+        let started = Instant::now();
+        let mut slowest = Duration::ZERO;
+        for (i, k) in fast.iter().enumerate().cycle().take(300) {
+            let t0 = Instant::now();
+            s.write_all(format!("set {k} 0 0 1\r\n{}\r\n", i % 10).as_bytes())
+                .unwrap();
+            assert_eq!(read_exact_reply(&mut s, 8), b"STORED\r\n");
+            slowest = slowest.max(t0.elapsed());
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            slowest < Duration::from_millis(200),
+            "a request for shard 0 waited {slowest:?} behind the 400 ms shard"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+    });
+}
+
+#[test]
+fn a_shard_that_dies_ends_the_process_with_an_error() {
+    let mut server = CorecachedServer::start(&["--threads", "2", "--fault-panic-key", "boom"]);
+    let mut s = connect(server.addr());
+    let _ = s.write_all(b"get boom\r\n");
+    let status = server.wait_exit(Duration::from_secs(10));
+    assert!(
+        matches!(status, Some(code) if code != 0),
+        "exit status {status:?}"
+    );
+    let log = server.stderr_log();
+    assert!(
+        log.contains("failed"),
+        "no clear line about the dead shard:\n{log}"
+    );
+}
