@@ -633,6 +633,7 @@ impl Conn {
                 _ => self.line(false, "CLIENT_ERROR usage: stats detail on|off|dump"),
             },
             Some(b"tasks") => self.task_stats(shard),
+            Some(b"shards") => self.shard_stats(shard),
             Some(b"items") | Some(b"slabs") | Some(b"sizes") => self.line(false, "END"),
             Some(_) => self.line(false, "ERROR"),
         }
@@ -672,7 +673,9 @@ impl Conn {
                 | Stat::ExpiredUnfetched
                 | Stat::SegmentsEvicted
                 | Stat::SegmentsCompacted
-                | Stat::StoreMemory => continue,
+                | Stat::StoreMemory
+                | Stat::ShardCpuUserUs
+                | Stat::ShardCpuSystemUs => continue,
                 _ => {}
             }
             self.stat(s.name(), stats::sum(all, s));
@@ -691,8 +694,29 @@ impl Conn {
             Stat::SegmentsEvicted,
             Stat::SegmentsCompacted,
             Stat::StoreMemory,
+            Stat::ShardCpuUserUs,
+            Stat::ShardCpuSystemUs,
         ] {
             self.stat(s.name(), stats::sum(all, s));
+        }
+        self.out.extend_from_slice(b"END\r\n");
+    }
+
+    /// `stats shards`: each shard's own gauges, to see how keys, connections and CPU spread.
+    fn shard_stats(&mut self, shard: &Shard) {
+        for (id, c) in shard.all_counters.iter().enumerate() {
+            for s in [
+                Stat::CurrConnections,
+                Stat::CurrItems,
+                Stat::Bytes,
+                Stat::StoreMemory,
+                Stat::CmdGet,
+                Stat::CmdSet,
+                Stat::ShardCpuUserUs,
+                Stat::ShardCpuSystemUs,
+            ] {
+                self.stat(&format!("shard{id}:{}", s.name()), c.get(s));
+            }
         }
         self.out.extend_from_slice(b"END\r\n");
     }

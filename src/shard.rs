@@ -39,7 +39,9 @@ use crate::conn;
 use crate::engine::{self, KeyOp};
 use crate::stats::{Counters, Stat};
 use crate::store::Store;
-use crate::tasks::{self, Evictor, ExpiryPager, Next, Registry, State, Task, TaskHandle, TaskInfo};
+use crate::tasks::{
+    self, Evictor, ExpiryPager, Next, Registry, State, StatsUpkeep, Task, TaskHandle, TaskInfo,
+};
 
 /// The fixed-seed hasher keys are routed with. Changing the seeds moves every key.
 const ROUTER: ahash::RandomState = ahash::RandomState::with_seeds(
@@ -587,6 +589,7 @@ impl ShardStart {
         let engine_tasks: Vec<Box<dyn Task>> = vec![
             Box::new(ExpiryPager::new(store.clone())),
             Box::new(Evictor::new(store.clone())),
+            Box::new(StatsUpkeep::new(self.counters[self.id].clone())),
         ];
         let infos: Vec<Arc<TaskInfo>> = engine_tasks
             .iter()

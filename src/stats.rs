@@ -65,6 +65,8 @@ stats! {
     SegmentsEvicted => "segments_evicted",
     SegmentsCompacted => "segments_compacted",
     StoreMemory => "store_memory",
+    ShardCpuUserUs => "shard_cpu_user_us",
+    ShardCpuSystemUs => "shard_cpu_system_us",
 }
 
 /// One shard's counters. Written only by the owning shard.
@@ -115,7 +117,12 @@ impl Counters {
         for &s in Stat::ALL {
             if !matches!(
                 s,
-                Stat::CurrConnections | Stat::CurrItems | Stat::Bytes | Stat::StoreMemory
+                Stat::CurrConnections
+                    | Stat::CurrItems
+                    | Stat::Bytes
+                    | Stat::StoreMemory
+                    | Stat::ShardCpuUserUs
+                    | Stat::ShardCpuSystemUs
             ) {
                 self.set(s, 0);
             }

@@ -281,5 +281,46 @@ impl Task for Evictor {
     }
 }
 
+/// Stats upkeep: once a second, records the shard thread's own CPU time, so `stats` and
+/// `stats shards` show how busy each core is (the process's rusage mixes all threads).
+#[derive(Debug)]
+pub struct StatsUpkeep {
+    counters: Arc<crate::stats::Counters>,
+}
+
+impl StatsUpkeep {
+    pub fn new(counters: Arc<crate::stats::Counters>) -> Self {
+        StatsUpkeep { counters }
+    }
+}
+
+impl Task for StatsUpkeep {
+    fn name(&self) -> &'static str {
+        "stats_upkeep"
+    }
+    fn description(&self) -> &'static str {
+        "samples the shard thread's CPU time once a second"
+    }
+    fn queue(&self) -> Queue {
+        Queue::NonIo
+    }
+    fn priority(&self) -> u8 {
+        9
+    }
+    fn run(&mut self, _now: u32) -> Next {
+        // SAFETY: getrusage fills the zeroed struct for the calling thread.
+        let ru = unsafe {
+            let mut ru: libc::rusage = std::mem::zeroed();
+            libc::getrusage(libc::RUSAGE_THREAD, &mut ru);
+            ru
+        };
+        let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+        use crate::stats::Stat;
+        self.counters.set(Stat::ShardCpuUserUs, us(ru.ru_utime));
+        self.counters.set(Stat::ShardCpuSystemUs, us(ru.ru_stime));
+        Next::Snooze(Duration::from_secs(1))
+    }
+}
+
 /// Every task of every shard, for `stats tasks`.
 pub type Registry = Arc<Vec<std::sync::OnceLock<Vec<Arc<TaskInfo>>>>>;

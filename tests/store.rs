@@ -193,12 +193,30 @@ fn stats_tasks_lists_the_engine_tasks_of_every_shard() {
             .filter_map(|s| tasks.get(&format!("shard{s}:expiry_pager")))
             .collect();
         assert_eq!(pagers.len(), 2, "{tasks:?}");
-        assert!(tasks.contains_key("shard0:eviction") && tasks.contains_key("shard1:eviction"));
+        for task in ["eviction", "stats_upkeep"] {
+            for shard in 0..2 {
+                assert!(
+                    tasks.contains_key(&format!("shard{shard}:{task}")),
+                    "{tasks:?}"
+                );
+            }
+        }
         for p in &pagers {
             assert!(p.contains("queue=NonIO"), "{p}");
         }
         let ran = pagers.iter().all(|p| !p.contains(" runs=0 "));
         if ran && stat(addr, "curr_items") == 0 {
+            // Per-shard gauges: the two shards' items add up to the total.
+            let shards = stats(addr, "shards");
+            let items: u64 = (0..2)
+                .map(|s| {
+                    shards[&format!("shard{s}:curr_items")]
+                        .parse::<u64>()
+                        .unwrap()
+                })
+                .sum();
+            assert_eq!(items, 0);
+            assert!(shards.contains_key("shard1:shard_cpu_user_us"));
             break;
         }
         assert!(Instant::now() < deadline, "pagers never ran: {pagers:?}");
