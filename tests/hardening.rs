@@ -5,42 +5,13 @@ mod common;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::CorecachedServer;
-
-fn connect(addr: SocketAddr) -> TcpStream {
-    let s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.set_nodelay(true).unwrap();
-    s
-}
-
-fn roundtrip(s: &mut TcpStream, req: &[u8], end: &[u8]) -> Vec<u8> {
-    s.write_all(req).unwrap();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    while !buf.ends_with(end) {
-        let n = s.read(&mut chunk).expect("reply before the timeout");
-        assert!(
-            n > 0,
-            "closed early; got {:?}",
-            String::from_utf8_lossy(&buf)
-        );
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    buf
-}
+use common::{open_client, roundtrip, stats_on, CorecachedServer, Rng};
 
 fn stats(s: &mut TcpStream) -> HashMap<String, String> {
-    String::from_utf8(roundtrip(s, b"stats\r\n", b"END\r\n"))
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.strip_prefix("STAT "))
-        .filter_map(|l| l.split_once(' '))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    stats_on(s, "")
 }
 
 /// Reads until the server closes; returns what it sent.
@@ -51,30 +22,16 @@ fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
     buf
 }
 
-/// A small deterministic generator, so failures replay.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 #[test]
 fn connections_past_the_limit_get_memcacheds_reply_and_are_counted() {
     let server = CorecachedServer::start(&["--threads", "2", "-c", "5"]);
     let addr = server.addr();
-    let mut open: Vec<TcpStream> = (0..5).map(|_| connect(addr)).collect();
+    let mut open: Vec<TcpStream> = (0..5).map(|_| open_client(addr)).collect();
     for s in &mut open {
         // Each is accepted and served before the next test step.
         assert!(roundtrip(s, b"version\r\n", b"\r\n").starts_with(b"VERSION "));
     }
-    let mut extra = connect(addr);
+    let mut extra = open_client(addr);
     assert_eq!(
         read_to_close(&mut extra),
         b"ERROR Too many open connections\r\n"
@@ -87,7 +44,7 @@ fn connections_past_the_limit_get_memcacheds_reply_and_are_counted() {
     drop(open.pop());
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let mut again = connect(addr);
+        let mut again = open_client(addr);
         again.write_all(b"version\r\n").unwrap();
         let reply = read_reply_or_close(&mut again);
         if reply.starts_with(b"VERSION ") {
@@ -120,12 +77,12 @@ fn read_reply_or_close(s: &mut TcpStream) -> Vec<u8> {
 fn idle_connections_are_closed_and_counted() {
     let server = CorecachedServer::start(&["--threads", "1", "--idle-timeout", "1"]);
     let addr = server.addr();
-    let mut idle = connect(addr);
+    let mut idle = open_client(addr);
     assert!(roundtrip(&mut idle, b"version\r\n", b"\r\n").starts_with(b"VERSION "));
     let started = Instant::now();
     assert_eq!(read_to_close(&mut idle), b"", "closed without a reply");
     assert!(started.elapsed() >= Duration::from_millis(900));
-    let mut check = connect(addr);
+    let mut check = open_client(addr);
     assert_eq!(stats(&mut check)["idle_kicks"], "1");
 }
 
@@ -185,7 +142,7 @@ fn garbage_never_disturbs_a_well_behaved_client() {
         })
         .collect();
     // Meanwhile a good client checks every reply exactly.
-    let mut good = connect(addr);
+    let mut good = open_client(addr);
     for i in 0..1500 {
         let v = format!("value-{i}");
         let req = format!(
@@ -218,7 +175,7 @@ fn fd_count(pid: u32) -> usize {
 fn a_connection_storm_leaves_no_descriptor_or_connection_behind() {
     let server = CorecachedServer::start(&["--threads", "2", "-c", "4096"]);
     let addr = server.addr();
-    let mut check = connect(addr);
+    let mut check = open_client(addr);
     stats(&mut check);
     let fds_before = fd_count(server.pid());
     let rss_before = server.rss();

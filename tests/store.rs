@@ -4,46 +4,13 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::CorecachedServer;
-
-fn connect(addr: SocketAddr) -> TcpStream {
-    let s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.set_nodelay(true).unwrap();
-    s
-}
-
-/// Sends `req` and reads until the reply ends with `end`.
-fn roundtrip(s: &mut TcpStream, req: &[u8], end: &[u8]) -> Vec<u8> {
-    s.write_all(req).unwrap();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 65536];
-    while !buf.ends_with(end) {
-        let n = s.read(&mut chunk).expect("reply before the timeout");
-        assert!(
-            n > 0,
-            "server closed; got {:?}",
-            String::from_utf8_lossy(&buf)
-        );
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    buf
-}
+use common::{open_client, roundtrip, stats_on, CorecachedServer};
 
 fn stats(addr: SocketAddr, group: &str) -> HashMap<String, String> {
-    let mut s = connect(addr);
-    let reply = roundtrip(&mut s, format!("stats {group}\r\n").as_bytes(), b"END\r\n");
-    String::from_utf8(reply)
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.strip_prefix("STAT "))
-        .filter_map(|l| l.split_once(' '))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    stats_on(&mut open_client(addr), group)
 }
 
 fn stat(addr: SocketAddr, name: &str) -> u64 {
@@ -53,7 +20,7 @@ fn stat(addr: SocketAddr, name: &str) -> u64 {
 /// Stores `count` values of `size` bytes under `prefix{i}` with one pipelined write per
 /// 100 items and checks every reply.
 fn fill(addr: SocketAddr, prefix: &str, count: usize, size: impl Fn(usize) -> usize, ttl: u32) {
-    let mut s = connect(addr);
+    let mut s = open_client(addr);
     for start in (0..count).step_by(100) {
         let mut req = Vec::new();
         let end = (start + 100).min(count);
@@ -116,7 +83,7 @@ fn memory_limit_holds_under_a_ten_times_fill_of_mixed_sizes() {
         "resident {rss} bytes: over {baseline} at start + {limit} limit + 4 MiB"
     );
     // A full store still takes new items of any size and returns them.
-    let mut s = connect(addr);
+    let mut s = open_client(addr);
     for n in [1usize, 500_000] {
         let mut req = format!("set after-{n} 0 0 {n}\r\n").into_bytes();
         req.resize(req.len() + n, b'z');
@@ -159,7 +126,7 @@ fn expired_items_are_reclaimed_without_any_read() {
 fn no_evictions_flag_answers_out_of_memory() {
     let server = CorecachedServer::start(&["--threads", "1", "-m", "4", "-M"]);
     let addr = server.addr();
-    let mut s = connect(addr);
+    let mut s = open_client(addr);
     let value = vec![b'x'; 100_000];
     let mut refused = None;
     for i in 0..100 {

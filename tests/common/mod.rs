@@ -699,3 +699,58 @@ pub fn fragment_requests() -> Vec<Vec<u8>> {
         big,
     ]
 }
+
+// ---------------------------------------------------------------------------
+// Small client helpers shared by the integration tests
+
+/// A connection with a 10 s read timeout and TCP_NODELAY.
+pub fn open_client(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.set_nodelay(true).unwrap();
+    s
+}
+
+/// Sends `req` and reads until the reply ends with `end`.
+pub fn roundtrip(s: &mut TcpStream, req: &[u8], end: &[u8]) -> Vec<u8> {
+    s.write_all(req).unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 65536];
+    while !buf.ends_with(end) {
+        let n = s.read(&mut chunk).expect("reply before the timeout");
+        assert!(
+            n > 0,
+            "server closed; got {:?}",
+            String::from_utf8_lossy(&buf)
+        );
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    buf
+}
+
+/// `stats <group>` on `s`, as a map.
+pub fn stats_on(s: &mut TcpStream, group: &str) -> std::collections::HashMap<String, String> {
+    let reply = roundtrip(s, format!("stats {group}\r\n").as_bytes(), b"END\r\n");
+    String::from_utf8(reply)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("STAT "))
+        .filter_map(|l| l.split_once(' '))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A small deterministic generator (xorshift), so failures replay.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
