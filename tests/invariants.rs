@@ -55,7 +55,7 @@ impl Rng {
 
 /// Each property stops early, successfully, when it has run this long (an unoptimised build
 /// on a loaded machine); the counts are sized to finish well within it in release.
-const BUDGET: Duration = Duration::from_secs(if cfg!(debug_assertions) { 8 } else { 30 });
+const BUDGET: Duration = Duration::from_secs(if cfg!(debug_assertions) { 5 } else { 30 });
 
 const LIMITS: &[Limits] = &[
     Limits {
@@ -180,7 +180,7 @@ fn valid_command(r: &mut Rng, limits: &Limits, long_gets: bool) -> (Vec<u8>, Str
         t
     };
     match r.below(13) {
-        0 | 1 | 2 => {
+        0..=2 => {
             let (word, kind, touches) = *r.pick(&[
                 ("get", "Get", false),
                 ("bget", "Get", false),
@@ -210,7 +210,7 @@ fn valid_command(r: &mut Rng, limits: &Limits, long_gets: bool) -> (Vec<u8>, Str
             );
             (l, want)
         }
-        3 | 4 | 5 => {
+        3..=5 => {
             let (word, mode) = *r.pick(&[
                 ("set", Mode::Set),
                 ("add", Mode::Add),

@@ -216,6 +216,7 @@ impl StoreBuilder {
             pager_epoch: 0,
             pager_next: 0,
             expiry_hint: 0,
+            now: 0,
             wants_headroom: false,
             epochs: 0,
             base_index_bytes: index_bytes,
@@ -278,6 +279,8 @@ pub struct Store {
     pager_next: u32,
     /// Earliest exptime written (or flush due) since the pager's last full pass; 0 none.
     expiry_hint: u32,
+    /// The latest time any operation was given; eviction judges expiry by it.
+    now: u32,
     /// A write had to evict inline: the eviction task should make headroom.
     wants_headroom: bool,
     epochs: u64,
@@ -428,6 +431,7 @@ impl Store {
 
     /// Applies a delayed flush whose time has come.
     fn tick(&mut self, now: u32) {
+        self.now = self.now.max(now);
         if let Some(at) = self.flush_at {
             if now >= at {
                 self.flush_at = None;
@@ -798,7 +802,8 @@ impl Store {
     /// were last considered; compaction (`None`) keeps every live item. Expired and
     /// flushed items go either way. Returns the bytes kept; `self.moved` lists where.
     fn rewrite(&mut self, id: u32, evicting: Option<Queue>) -> usize {
-        let now = crate::store::clock_now();
+        // The latest time an operation brought: eviction runs inside one.
+        let now = self.now;
         let used = self.seg(id).used;
         let mut off = 0;
         let mut write = 0;
@@ -1195,16 +1200,6 @@ pub fn prefetch(p: *const u8) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
-}
-
-/// The time eviction judges expiry by. Eviction runs inside an operation that already knows
-/// `now`; reading the clock again here keeps the signature of `alloc` small, and a second's
-/// difference only decides whether an expired item counts as evicted or reclaimed.
-pub fn clock_now() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as u32)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -1,0 +1,26 @@
+//! The text parser fed like a connection: the input's first byte picks the server limits, the
+//! second seeds where the reads are cut, the rest is the byte stream. Asserts every invariant
+//! of `harness::drive` (a `Done` uses at least its line and at most the input, borrows only
+//! what it used, keys of at most 250 bytes; `Incomplete { need }` above the input; parsing is
+//! pure) and that reading the stream whole or in pieces gives the same requests (except
+//! where memcached's 2048-byte unterminated-line rule depends on read sizes).
+
+#![no_main]
+
+use corecached::protocol::text::Limits;
+use libfuzzer_sys::fuzz_target;
+
+mod harness;
+
+fuzz_target!(|data: &[u8]| {
+    let [config, seed, stream @ ..] = data else {
+        return;
+    };
+    let limits = Limits {
+        item_size_max: [100, 1024, 2048, 1 << 20][usize::from(config & 3)],
+        use_cas: config & 4 == 0,
+    };
+    let seed = u64::from(*seed).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ stream.len() as u64;
+    let cuts = harness::cuts_from_seed(stream.len(), seed);
+    harness::check_fragmentation(stream, &cuts, &limits);
+});
