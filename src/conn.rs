@@ -9,8 +9,11 @@
 //! ```
 //!
 //! At most `-R` requests are handled per pass before the connection yields, as memcached's
-//! `reqs_per_event`. A connection that stops reading its replies stops being read: each batch
-//! is written in full before more input is read, so nothing is buffered without bound.
+//! `reqs_per_event`. A pass parses a window of requests before running them, so the store can
+//! prefetch their index buckets and items. Values of 8 KiB and more are sent straight from the
+//! store's memory ([`Out`]). A connection that stops reading its replies stops being read:
+//! each batch is written in full before more input is read, and copied replies are bounded.
+//! A connection waiting with nothing buffered lends its buffers to the shard's [`BufferPool`].
 
 use std::io::ErrorKind;
 use std::mem;
