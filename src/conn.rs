@@ -11,7 +11,7 @@
 //! At most `-R` requests are handled per pass before the connection yields, as memcached's
 //! `reqs_per_event`. A pass parses a window of requests before running them, so the store can
 //! prefetch their index buckets and items. Values of 8 KiB and more are sent straight from the
-//! store's memory ([`Out`]). A connection that stops reading its replies stops being read:
+//! store's memory (`Out`). A connection that stops reading its replies stops being read:
 //! each batch is written in full before more input is read, and copied replies are bounded.
 //! A connection waiting with nothing buffered lends its buffers to the shard's [`BufferPool`].
 
