@@ -378,9 +378,6 @@ impl Settings {
 /// Default capacity of each shard-to-shard channel, in batches.
 pub const CHANNEL_SIZE: usize = 128;
 
-/// How long a shard waits for its connections to finish after a stop signal.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,9 @@
 mod trace;
 mod wire;
 
+#[path = "../common/json.rs"]
+mod json;
+use json::json_str;
 use std::fmt::Write as _;
 use std::io;
 use std::process::ExitCode;
@@ -394,22 +397,6 @@ fn ratio(a: u64, b: u64) -> f64 {
     } else {
         a as f64 / (a + b) as f64
     }
-}
-
-fn json_str(s: &str) -> String {
-    let mut o = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(o, "\\u{:04x}", c as u32);
-            }
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
 }
 
 #[allow(clippy::too_many_arguments)]

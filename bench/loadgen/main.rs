@@ -3,6 +3,8 @@
 
 mod client;
 mod hist;
+#[path = "../common/json.rs"]
+mod json;
 mod keys;
 mod protocol;
 mod report;

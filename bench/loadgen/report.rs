@@ -1,5 +1,6 @@
 //! memtier-style summary table, latency histogram listing, and JSON.
 
+use crate::json::json_str as jstr;
 use std::fmt::Write as _;
 
 use crate::client::Limit;
@@ -140,23 +141,6 @@ pub fn text(cfg: &Config, r: &PhaseResult) -> String {
             let _ = writeln!(o, "---");
         }
     }
-    o
-}
-
-fn jstr(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(o, "\\u{:04x}", c as u32);
-            }
-            c => o.push(c),
-        }
-    }
-    o.push('"');
     o
 }
 

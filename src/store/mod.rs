@@ -333,10 +333,6 @@ impl Store {
         self.use_cas
     }
 
-    pub fn segment_size(&self) -> usize {
-        self.seg_size
-    }
-
     /// memcached's `realtime(EXPTIME_TO_POSITIVE_TIME(exptime))`, as absolute unix time:
     /// 0 never; negative already expired; up to 30 days relative to now; above, absolute.
     pub fn abs_exptime(&self, exptime: i32, now: u32) -> u32 {
