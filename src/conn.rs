@@ -24,6 +24,7 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 
 use crate::engine::{self, KeyOp, ReplySink};
+use crate::protocol::binary;
 use crate::protocol::text::{self, Command, Limits, Parse, Request};
 use crate::shard::{Batch, Inbox, Shard};
 use crate::stats::{self, Stat};
@@ -35,6 +36,8 @@ const WINDOW: usize = 32;
 const TINY_BUF: usize = 512;
 /// Buffers a shard keeps for its connections to borrow.
 const POOL_MAX: usize = 64;
+
+mod binary_conn;
 
 /// A shard's spare connection buffers. A connection that waits for input with nothing
 /// buffered lends its read and reply buffers here and borrows them back when bytes arrive,
@@ -117,6 +120,16 @@ struct Conn {
     splices: Vec<Splice>,
     inbox: Option<Inbox>,
     limits: Limits,
+    proto: Proto,
+}
+
+/// The protocol a connection speaks, chosen by its first byte as memcached does (`-B`
+/// can fix it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Proto {
+    Unknown,
+    Text,
+    Binary,
 }
 
 /// Serves one connection until the client quits, the peer closes, or the server stops.
@@ -138,9 +151,11 @@ pub async fn serve(shard: &Rc<Shard>, mut stream: TcpStream) {
         batches: (0..shard.shards()).map(|_| Batch::default()).collect(),
         splices: Vec::new(),
         inbox: (shard.shards() > 1).then(|| shard.open_inbox()),
-        limits: Limits {
-            item_size_max: shard.settings.item_size_max,
-            use_cas: shard.settings.use_cas,
+        limits: shard.limits(),
+        proto: match shard.settings.protocol.as_str() {
+            "ascii" => Proto::Text,
+            "binary" => Proto::Binary,
+            _ => Proto::Unknown,
         },
     };
     let _ = c.run(shard, &mut stream).await;
@@ -259,10 +274,15 @@ impl Conn {
             self.end -= self.start;
             self.start = 0;
         }
-        let need = match text::parse(&self.rbuf[..self.end], &self.limits) {
-            Parse::Incomplete { need: Some(need) } => need,
-            _ => self.end + 1,
+        let need = if self.proto == Proto::Binary {
+            binary::need(&self.rbuf[..self.end], &self.limits)
+        } else {
+            match text::parse(&self.rbuf[..self.end], &self.limits) {
+                Parse::Incomplete { need: Some(need) } => Some(need),
+                _ => None,
+            }
         };
+        let need = need.unwrap_or(self.end + 1);
         if need > self.rbuf.len() || self.end == self.rbuf.len() {
             let grow = need.max(self.rbuf.len() * 2);
             self.rbuf.resize(grow, 0);
@@ -283,6 +303,16 @@ impl Conn {
             return self.process_noop(rbuf);
         }
         let now = shard.now();
+        if self.proto == Proto::Unknown && self.start < self.end {
+            self.proto = if rbuf[self.start] == binary::REQ_MAGIC {
+                Proto::Binary
+            } else {
+                Proto::Text
+            };
+        }
+        if self.proto == Proto::Binary {
+            return self.process_binary(shard, rbuf, now);
+        }
         let mut handled = 0;
         loop {
             if self.swallow > 0 {
@@ -313,10 +343,14 @@ impl Conn {
                     }
                     Parse::Done(req, used) => {
                         // These end a window: what follows depends on them.
-                        let last = matches!(
-                            req.cmd,
-                            Command::Stats { .. } | Command::TooLarge { .. } | Command::Quit
-                        );
+                        let last = match &req.cmd {
+                            Command::Stats { .. }
+                            | Command::TooLarge { .. }
+                            | Command::ErrorSwallow { .. }
+                            | Command::Quit => true,
+                            Command::Meta(m) => m.swallow() > 0,
+                            _ => false,
+                        };
                         window[n] = Some((req, used));
                         n += 1;
                         pos += used;
@@ -364,6 +398,7 @@ impl Conn {
                     | Command::Delete { key }
                     | Command::Arith { key, .. }
                     | Command::Touch { key, .. } => (Some(key), None),
+                    Command::Meta(ref m) => (Some(m.key()), None),
                     _ => (None, None),
                 };
                 single.into_iter().chain(many.into_iter().flatten())
@@ -569,7 +604,15 @@ impl Conn {
             Command::Stats { args } => self.stats(shard, args, now),
             Command::Quit => return Some(Next::Close),
             Command::MetaNoop => self.out.extend_from_slice(b"MN\r\n"),
+            Command::Meta(req) => {
+                self.route(shard, shard.owner(req.key()), KeyOp::Meta(&req), now);
+                self.swallow = req.swallow();
+            }
             Command::Error(e) => self.line(noreply, e),
+            Command::ErrorSwallow { msg, swallow } => {
+                self.line(false, msg);
+                self.swallow = swallow;
+            }
         }
         None
     }
@@ -621,157 +664,181 @@ impl Conn {
     /// `stats` and its groups, summed over every shard.
     fn stats(&mut self, shard: &Shard, args: &[u8], now: u32) {
         let mut words = args.split(|&b| b == b' ').filter(|w| !w.is_empty());
-        match words.next() {
-            None => self.general_stats(shard, now),
-            Some(b"reset") => {
-                for c in shard.all_counters.iter() {
-                    c.reset();
-                }
+        let group = words.next().unwrap_or(b"");
+        match group {
+            b"reset" => {
+                reset_stats(shard);
                 self.line(false, "RESET");
             }
-            Some(b"settings") => self.settings_stats(shard),
-            Some(b"detail") => match words.next() {
+            b"detail" => match words.next() {
                 Some(b"on") | Some(b"off") => self.line(false, "OK"),
                 Some(b"dump") => self.line(false, "END"),
                 _ => self.line(false, "CLIENT_ERROR usage: stats detail on|off|dump"),
             },
-            Some(b"tasks") => self.task_stats(shard),
-            Some(b"shards") => self.shard_stats(shard),
-            Some(b"items") | Some(b"slabs") | Some(b"sizes") => self.line(false, "END"),
-            Some(_) => self.line(false, "ERROR"),
+            _ => match stat_pairs(shard, group, now) {
+                Some(pairs) => {
+                    use std::io::Write;
+                    for (name, value) in pairs {
+                        let _ = write!(self.out, "STAT {name} {value}\r\n");
+                    }
+                    self.out.extend_from_slice(b"END\r\n");
+                }
+                None => self.line(false, "ERROR"),
+            },
         }
     }
+}
 
+/// `stats reset`: every shard's counters.
+fn reset_stats(shard: &Shard) {
+    for c in shard.all_counters.iter() {
+        c.reset();
+    }
+}
+
+/// The `(name, value)` pairs of a stats group (`""` for the general one), summed over every
+/// shard; `None` for a group that does not exist. Each protocol formats them its own way.
+fn stat_pairs(shard: &Shard, group: &[u8], now: u32) -> Option<Vec<(String, String)>> {
+    let mut p = Stats(Vec::new());
+    match group {
+        b"" => general_stats(&mut p, shard, now),
+        b"settings" => settings_stats(&mut p, shard),
+        b"tasks" => task_stats(&mut p, shard),
+        b"shards" => shard_stats(&mut p, shard),
+        b"items" | b"slabs" | b"sizes" => {}
+        _ => return None,
+    }
+    Some(p.0)
+}
+
+struct Stats(Vec<(String, String)>);
+
+impl Stats {
     fn stat(&mut self, name: &str, value: impl std::fmt::Display) {
-        use std::io::Write;
-        let _ = write!(self.out, "STAT {name} {value}\r\n");
+        self.0.push((name.to_string(), value.to_string()));
     }
+}
 
-    fn general_stats(&mut self, shard: &Shard, now: u32) {
-        let all = &shard.all_counters;
-        let (user, system) = rusage();
-        self.stat("pid", std::process::id());
-        self.stat("uptime", now.saturating_sub(shard.started));
-        self.stat("time", now);
-        self.stat(
-            "version",
-            concat!("1.6.18-corecached-", env!("CARGO_PKG_VERSION")),
-        );
-        self.stat("pointer_size", usize::BITS);
-        self.stat("rusage_user", format_args!("{}.{:06}", user.0, user.1));
-        self.stat(
-            "rusage_system",
-            format_args!("{}.{:06}", system.0, system.1),
-        );
-        self.stat("max_connections", shard.settings.conn_limit);
-        for &s in stats::Stat::ALL {
-            match s {
-                Stat::CurrItems
-                | Stat::TotalItems
-                | Stat::Bytes
-                | Stat::Evictions
-                | Stat::EvictedUnfetched
-                | Stat::EvictedActive
-                | Stat::Reclaimed
-                | Stat::ExpiredUnfetched
-                | Stat::SegmentsEvicted
-                | Stat::SegmentsCompacted
-                | Stat::StoreMemory
-                | Stat::ShardCpuUserUs
-                | Stat::ShardCpuSystemUs => continue,
-                _ => {}
-            }
-            self.stat(s.name(), stats::sum(all, s));
+fn general_stats(p: &mut Stats, shard: &Shard, now: u32) {
+    let all = &shard.all_counters;
+    let (user, system) = rusage();
+    p.stat("pid", std::process::id());
+    p.stat("uptime", now.saturating_sub(shard.started));
+    p.stat("time", now);
+    p.stat(
+        "version",
+        concat!("1.6.18-corecached-", env!("CARGO_PKG_VERSION")),
+    );
+    p.stat("pointer_size", usize::BITS);
+    p.stat("rusage_user", format_args!("{}.{:06}", user.0, user.1));
+    p.stat(
+        "rusage_system",
+        format_args!("{}.{:06}", system.0, system.1),
+    );
+    p.stat("max_connections", shard.settings.conn_limit);
+    for &s in stats::Stat::ALL {
+        match s {
+            Stat::CurrItems
+            | Stat::TotalItems
+            | Stat::Bytes
+            | Stat::Evictions
+            | Stat::EvictedUnfetched
+            | Stat::EvictedActive
+            | Stat::Reclaimed
+            | Stat::ExpiredUnfetched
+            | Stat::SegmentsEvicted
+            | Stat::SegmentsCompacted
+            | Stat::StoreMemory
+            | Stat::ShardCpuUserUs
+            | Stat::ShardCpuSystemUs => continue,
+            _ => {}
         }
-        self.stat("limit_maxbytes", shard.settings.mem_limit);
-        self.stat("threads", shard.settings.shards);
+        p.stat(s.name(), stats::sum(all, s));
+    }
+    p.stat("limit_maxbytes", shard.settings.mem_limit);
+    p.stat("threads", shard.settings.shards);
+    for s in [
+        Stat::Bytes,
+        Stat::CurrItems,
+        Stat::TotalItems,
+        Stat::Evictions,
+        Stat::EvictedUnfetched,
+        Stat::EvictedActive,
+        Stat::Reclaimed,
+        Stat::ExpiredUnfetched,
+        Stat::SegmentsEvicted,
+        Stat::SegmentsCompacted,
+        Stat::StoreMemory,
+        Stat::ShardCpuUserUs,
+        Stat::ShardCpuSystemUs,
+    ] {
+        p.stat(s.name(), stats::sum(all, s));
+    }
+}
+
+/// `stats shards`: each shard's own gauges, to see how keys, connections and CPU spread.
+fn shard_stats(p: &mut Stats, shard: &Shard) {
+    for (id, c) in shard.all_counters.iter().enumerate() {
         for s in [
-            Stat::Bytes,
+            Stat::CurrConnections,
             Stat::CurrItems,
-            Stat::TotalItems,
-            Stat::Evictions,
-            Stat::EvictedUnfetched,
-            Stat::EvictedActive,
-            Stat::Reclaimed,
-            Stat::ExpiredUnfetched,
-            Stat::SegmentsEvicted,
-            Stat::SegmentsCompacted,
+            Stat::Bytes,
             Stat::StoreMemory,
+            Stat::CmdGet,
+            Stat::CmdSet,
             Stat::ShardCpuUserUs,
             Stat::ShardCpuSystemUs,
         ] {
-            self.stat(s.name(), stats::sum(all, s));
+            p.stat(&format!("shard{id}:{}", s.name()), c.get(s));
         }
-        self.out.extend_from_slice(b"END\r\n");
     }
+}
 
-    /// `stats shards`: each shard's own gauges, to see how keys, connections and CPU spread.
-    fn shard_stats(&mut self, shard: &Shard) {
-        for (id, c) in shard.all_counters.iter().enumerate() {
-            for s in [
-                Stat::CurrConnections,
-                Stat::CurrItems,
-                Stat::Bytes,
-                Stat::StoreMemory,
-                Stat::CmdGet,
-                Stat::CmdSet,
-                Stat::ShardCpuUserUs,
-                Stat::ShardCpuSystemUs,
-            ] {
-                self.stat(&format!("shard{id}:{}", s.name()), c.get(s));
-            }
+/// `stats tasks`: every engine task of every shard.
+fn task_stats(p: &mut Stats, shard: &Shard) {
+    let now_ms = crate::shard::unix_now_ms();
+    for (id, infos) in shard.tasks.iter().enumerate() {
+        for t in infos.get().into_iter().flatten() {
+            let next = match t.next_wake_ms() {
+                0 => "-".to_string(),
+                ms => format!("{}ms", ms.saturating_sub(now_ms)),
+            };
+            let line = format!(
+                "queue={} priority={} state={} runs={} total_us={} longest_us={} next_wake={} description=\"{}\"",
+                t.queue.name(),
+                t.priority,
+                t.state().name(),
+                t.runs(),
+                t.total().as_micros(),
+                t.longest().as_micros(),
+                next,
+                t.description
+            );
+            p.stat(&format!("shard{id}:{}", t.name), line);
         }
-        self.out.extend_from_slice(b"END\r\n");
     }
+}
 
-    /// `stats tasks`: every engine task of every shard.
-    fn task_stats(&mut self, shard: &Shard) {
-        let now_ms = crate::shard::unix_now_ms();
-        for (id, infos) in shard.tasks.iter().enumerate() {
-            for t in infos.get().into_iter().flatten() {
-                let next = match t.next_wake_ms() {
-                    0 => "-".to_string(),
-                    ms => format!("{}ms", ms.saturating_sub(now_ms)),
-                };
-                let line = format!(
-                    "queue={} priority={} state={} runs={} total_us={} longest_us={} next_wake={} description=\"{}\"",
-                    t.queue.name(),
-                    t.priority,
-                    t.state().name(),
-                    t.runs(),
-                    t.total().as_micros(),
-                    t.longest().as_micros(),
-                    next,
-                    t.description
-                );
-                self.stat(&format!("shard{id}:{}", t.name), line);
-            }
-        }
-        self.out.extend_from_slice(b"END\r\n");
-    }
-
-    fn settings_stats(&mut self, shard: &Shard) {
-        let s = &shard.settings;
-        let addrs: Vec<String> = s.addrs.iter().map(|a| a.ip().to_string()).collect();
-        self.stat("maxbytes", s.mem_limit);
-        self.stat("maxconns", s.conn_limit);
-        self.stat("tcpport", s.addrs[0].port());
-        self.stat("udpport", 0);
-        self.stat("inter", addrs.join(","));
-        self.stat("verbosity", s.verbose);
-        self.stat("evictions", if s.evict { "on" } else { "off" });
-        self.stat("segment_size", s.segment_size);
-        self.stat("num_threads", s.shards);
-        self.stat("cas_enabled", if s.use_cas { "yes" } else { "no" });
-        self.stat("tcp_backlog", s.backlog);
-        self.stat("binding_protocol", &s.protocol);
-        self.stat("item_size_max", s.item_size_max);
-        self.stat("flush_enabled", if s.flush_enabled { "yes" } else { "no" });
-        self.stat("reqs_per_event", s.reqs_per_event);
-        self.stat("hashpower_init", s.hashpower);
-        self.stat("io_memory", s.io_memory);
-        self.out.extend_from_slice(b"END\r\n");
-    }
+fn settings_stats(p: &mut Stats, shard: &Shard) {
+    let s = &shard.settings;
+    let addrs: Vec<String> = s.addrs.iter().map(|a| a.ip().to_string()).collect();
+    p.stat("maxbytes", s.mem_limit);
+    p.stat("maxconns", s.conn_limit);
+    p.stat("tcpport", s.addrs[0].port());
+    p.stat("udpport", 0);
+    p.stat("inter", addrs.join(","));
+    p.stat("verbosity", s.verbose);
+    p.stat("evictions", if s.evict { "on" } else { "off" });
+    p.stat("segment_size", s.segment_size);
+    p.stat("num_threads", s.shards);
+    p.stat("cas_enabled", if s.use_cas { "yes" } else { "no" });
+    p.stat("tcp_backlog", s.backlog);
+    p.stat("binding_protocol", &s.protocol);
+    p.stat("item_size_max", s.item_size_max);
+    p.stat("flush_enabled", if s.flush_enabled { "yes" } else { "no" });
+    p.stat("reqs_per_event", s.reqs_per_event);
+    p.stat("hashpower_init", s.hashpower);
+    p.stat("io_memory", s.io_memory);
 }
 
 /// Values at least this large are sent from the store's memory instead of being copied

@@ -11,8 +11,10 @@
 //!  socket ◄── conn: replies spliced in request order, one write per read batch
 //! ```
 //!
+//! - [`auth`]: the password file, SASL PLAIN and the text protocol's authentication.
 //! - [`config`]: command-line flags (memcached's names) and the [`config::Settings`] they give.
-//! - [`protocol`]: the text protocol parser and memcached's number parsing; pure, no I/O.
+//! - [`protocol`]: the text, meta and binary protocol parsers and memcached's number parsing;
+//!   pure, no I/O.
 //! - [`conn`]: one connection: read buffer, request handling, reply assembly, writes.
 //! - [`shard`]: the only module that knows about cores, executors and channels: start-up,
 //!   pinned executors, the request/reply meshes, [`shard::shard_for`], shutdown.
@@ -25,6 +27,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod auth;
 pub mod config;
 pub mod conn;
 pub mod engine;

@@ -37,6 +37,7 @@ use glommio::{LocalExecutorBuilder, Placement};
 use crate::config::Settings;
 use crate::conn;
 use crate::engine::{self, KeyOp};
+use crate::protocol::text::Limits;
 use crate::stats::{Counters, Stat};
 use crate::store::Store;
 use crate::tasks::{
@@ -114,6 +115,8 @@ pub struct Shard {
     pub tasks: Registry,
     /// Spare connection buffers.
     pub buffers: conn::BufferPool,
+    /// The accepted users, when `-S` or `--auth-file` asks for authentication.
+    pub auth: Option<Arc<crate::auth::Auth>>,
 }
 
 /// A connection's place to receive the replies of its forwarded batches.
@@ -236,6 +239,14 @@ impl Shard {
         }
     }
 
+    /// What the parsers need to know of the settings.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            item_size_max: self.settings.item_size_max,
+            use_cas: self.settings.use_cas,
+        }
+    }
+
     /// Runs a batch forwarded by a peer against the local store.
     fn execute(&self, batch: &mut Batch) {
         let now = self.now();
@@ -243,11 +254,17 @@ impl Shard {
         batch.out.clear();
         batch.ends.clear();
         let mut pos = 0;
+        let limits = self.limits();
         for _ in 0..batch.n {
-            let (op, used) = KeyOp::decode(&batch.ops[pos..]);
-            pos += used;
-            self.inject_panic(&op);
-            engine::apply(&mut store, &self.counters, &op, now, &mut batch.out);
+            pos += engine::apply_encoded(
+                &mut store,
+                &self.counters,
+                &batch.ops[pos..],
+                &limits,
+                now,
+                &mut batch.out,
+                |op| self.inject_panic(op),
+            );
             batch.ends.push(batch.out.len() as u32);
         }
         drop(store);
@@ -606,6 +623,7 @@ impl ShardStart {
             evictor: handles[1].clone(),
             tasks: self.tasks.clone(),
             buffers: Default::default(),
+            auth: None,
             counters,
             all_counters: self.counters.clone(),
             open_conns: self.open_conns,

@@ -64,7 +64,9 @@ pub fn summary(req: &Request<'_>, used: usize) -> String {
         Command::Stats { args } => format!("Stats args=[{}]", s(args)),
         Command::Quit => "Quit".into(),
         Command::MetaNoop => "MetaNoop".into(),
+        Command::Meta(m) => format!("Meta {m:?}"),
         Command::Error(e) => format!("Error {e}"),
+        Command::ErrorSwallow { msg, swallow } => format!("Error {msg} swallow={swallow}"),
     };
     format!("{body} noreply={} used={used}", req.noreply)
 }

@@ -154,8 +154,13 @@ pub enum Command<'a> {
     /// ```
     /// The meta no-op: answers `MN`.
     MetaNoop,
+    /// A meta command (`mg ms md ma me`), parsed by [`super::meta`].
+    Meta(super::meta::MetaRequest<'a>),
     /// A complete line answered with a fixed line (`ERROR`, `CLIENT_ERROR …`), CRLF excluded.
     Error(&'static str),
+    /// An error line, after which the next `swallow` bytes (a data block the error refused)
+    /// are discarded whenever they arrive, as memcached's `conn_swallow`.
+    ErrorSwallow { msg: &'static str, swallow: usize },
 }
 
 pub const ERROR: &str = "ERROR";

@@ -204,6 +204,7 @@ impl StoreBuilder {
             evict: self.evict,
             use_cas: self.use_cas,
             next_cas: self.cas_offset + 1,
+            last_cas: 0,
             cas_stride: self.cas_stride,
             started: self.started,
             flush_cas: 0,
@@ -264,6 +265,8 @@ pub struct Store {
     use_cas: bool,
     next_cas: u64,
     cas_stride: u64,
+    /// The unique given by the latest write (what binary and meta replies return).
+    last_cas: u64,
     started: u32,
     /// Items with a unique below this were flushed (0: no flush yet).
     flush_cas: u64,
@@ -357,7 +360,18 @@ impl Store {
         if self.next_cas > CAS_MAX {
             self.next_cas = self.cas_stride;
         }
+        self.last_cas = c;
         c
+    }
+
+    /// The CAS unique given by the latest successful write (`store`, `arith`), for the
+    /// protocols that return it (binary, meta); 0 when CAS is off.
+    pub fn last_cas(&self) -> u64 {
+        if self.use_cas {
+            self.last_cas
+        } else {
+            0
+        }
     }
 
     fn hash(&self, key: &[u8]) -> u64 {

@@ -48,7 +48,9 @@ fn summary(req: &Request<'_>) -> String {
         Command::Stats { args } => format!("Stats [{}]", s(args)),
         Command::Quit => "Quit".into(),
         Command::MetaNoop => "MetaNoop".into(),
+        Command::Meta(m) => format!("Meta {m:?}"),
         Command::Error(e) => format!("Error {e}"),
+        Command::ErrorSwallow { msg, swallow } => format!("Error {msg} swallow={swallow}"),
     };
     if req.noreply {
         format!("{body} noreply")

@@ -1,19 +1,34 @@
 //! Key operations: what one shard does for one key, and the reply bytes it writes.
 //!
+//! The text protocol's ops are here; the meta commands' are in [`meta`] and the binary
+//! protocol's in [`binary`]. The owner of a key formats its reply in the protocol of the
+//! connection that asked, so forwarded replies splice in as bytes whatever the protocol.
+//!
 //! The connection splits every request into single-key [`KeyOp`]s (a multi-key `get` becomes
 //! one op per key), runs the ops for local keys at once with [`apply`], and forwards the others
 //! to their owners as a compact byte encoding ([`KeyOp::encode`] / [`KeyOp::decode`]), so that a
 //! whole batch for one peer travels as one buffer and the owner runs the same [`apply`]. This
 //! module knows the store and memcached's reply formats; it knows nothing of sockets or cores.
 
+pub mod binary;
+pub mod meta;
+
+use crate::protocol::binary::BinRequest;
+use crate::protocol::meta::MetaRequest;
 use crate::protocol::num::push_u64;
-use crate::protocol::text::{GetKind, StoreMode, TOO_LARGE};
+use crate::protocol::text::{GetKind, Limits, StoreMode, TOO_LARGE};
 use crate::stats::{Counters, Stat};
 use crate::store::{ArithResult, Mode, Store, StoreResult};
 
 /// One operation on one key (or, for `Flush`, on a whole shard).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyOp<'a> {
+    /// A meta command (`mg ms md ma me`), run by [`meta::execute`]. Forwarded as its raw
+    /// bytes, which the owner parses again.
+    Meta(&'a MetaRequest<'a>),
+    /// A binary-protocol packet for one key, run by [`binary::execute`]. Forwarded as its
+    /// raw bytes, which the owner parses again.
+    Bin(&'a BinRequest<'a>),
     /// One key of `get`/`gets`/`gat`/`gats`: writes its `VALUE` block on a hit, nothing on a
     /// miss (the connection writes `END`).
     Get {
@@ -100,6 +115,8 @@ pub fn apply<R: ReplySink>(
     sink: &mut R,
 ) {
     match *op {
+        KeyOp::Meta(req) => meta::execute(store, counters, req, now, sink),
+        KeyOp::Bin(req) => binary::execute(store, counters, req, now, sink),
         KeyOp::Get { kind, exptime, key } => {
             let hit = if kind.touches() {
                 counters.incr(Stat::CmdTouch);
@@ -240,6 +257,45 @@ const T_DELETE: u8 = 4;
 const T_ARITH: u8 = 5;
 const T_TOUCH: u8 = 6;
 const T_FLUSH: u8 = 7;
+const T_META: u8 = 8;
+const T_BIN: u8 = 9;
+
+/// Runs the encoded op at the start of `buf` (a forwarded one) like [`apply`] and returns
+/// the bytes it used. `check` sees the op first (fault injection).
+pub fn apply_encoded<R: ReplySink>(
+    store: &mut Store,
+    counters: &Counters,
+    buf: &[u8],
+    limits: &Limits,
+    now: u32,
+    sink: &mut R,
+    check: impl FnOnce(&KeyOp<'_>),
+) -> usize {
+    match buf[0] {
+        T_META => {
+            let mut r = Reader { buf, pos: 1 };
+            let req = crate::protocol::meta::reparse(r.bytes(), limits);
+            let op = KeyOp::Meta(&req);
+            check(&op);
+            apply(store, counters, &op, now, sink);
+            r.pos
+        }
+        T_BIN => {
+            let mut r = Reader { buf, pos: 1 };
+            let req = crate::protocol::binary::reparse(r.bytes());
+            let op = KeyOp::Bin(&req);
+            check(&op);
+            apply(store, counters, &op, now, sink);
+            r.pos
+        }
+        _ => {
+            let (op, used) = KeyOp::decode(buf);
+            check(&op);
+            apply(store, counters, &op, now, sink);
+            used
+        }
+    }
+}
 
 fn get_kind_code(k: GetKind) -> u8 {
     match k {
@@ -319,6 +375,8 @@ impl<'a> KeyOp<'a> {
     /// The key this op is for (`None` for a flush).
     pub fn key(&self) -> Option<&'a [u8]> {
         match *self {
+            KeyOp::Meta(req) => Some(req.key()),
+            KeyOp::Bin(req) => Some(req.key),
             KeyOp::Get { key, .. }
             | KeyOp::Store { key, .. }
             | KeyOp::TooLarge { key, .. }
@@ -332,6 +390,14 @@ impl<'a> KeyOp<'a> {
     /// Appends this op's encoding to `buf`.
     pub fn encode(&self, buf: &mut Vec<u8>) {
         match *self {
+            KeyOp::Meta(req) => {
+                buf.push(T_META);
+                put_bytes(buf, req.raw);
+            }
+            KeyOp::Bin(req) => {
+                buf.push(T_BIN);
+                put_bytes(buf, req.raw);
+            }
             KeyOp::Get { kind, exptime, key } => {
                 buf.push(T_GET);
                 buf.push(get_kind_code(kind));
@@ -397,7 +463,8 @@ impl<'a> KeyOp<'a> {
     }
 
     /// Reads one op from the start of `buf`, returning it and the bytes it used.
-    /// `buf` must hold what [`KeyOp::encode`] wrote.
+    /// `buf` must hold what [`KeyOp::encode`] wrote for a text-protocol op (meta and
+    /// binary ops are read by [`apply_encoded`]).
     pub fn decode(buf: &'a [u8]) -> (KeyOp<'a>, usize) {
         let mut r = Reader { buf, pos: 0 };
         let op = match r.u8() {
