@@ -121,6 +121,8 @@ struct Conn {
     inbox: Option<Inbox>,
     limits: Limits,
     proto: Proto,
+    /// The client has authenticated (or the server asks for no authentication).
+    authed: bool,
 }
 
 /// The protocol a connection speaks, chosen by its first byte as memcached does (`-B`
@@ -157,6 +159,7 @@ pub async fn serve(shard: &Rc<Shard>, mut stream: TcpStream) {
             "binary" => Proto::Binary,
             _ => Proto::Unknown,
         },
+        authed: shard.auth.is_none(),
     };
     let _ = c.run(shard, &mut stream).await;
     if let Some(inbox) = &c.inbox {
