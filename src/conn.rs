@@ -122,6 +122,7 @@ struct Conn {
     limits: Limits,
     proto: Proto,
     /// The client has authenticated (or the server asks for no authentication).
+    #[allow(dead_code)] // until the authentication commits read it
     authed: bool,
 }
 
