@@ -206,8 +206,15 @@ pub fn run_thread<P: Protocol + Default>(
             _sock: sock,
             fd,
             proto: P::default(),
+            // Room for a pipeline of the largest requests (a binary request
+            // is a 24-byte header, up to 8 bytes of extras, the key and the
+            // value), so the buffer does not grow during the run.
             wbuf: Vec::with_capacity(
-                plan.pipeline * (plan.data_max + 64 + 32 * plan.multi_key as usize),
+                plan.pipeline
+                    * (plan.data_max
+                        + 64
+                        + plan.prefix.len()
+                        + (plan.prefix.len() + 48) * (plan.multi_key as usize + 1)),
             ),
             wpos: 0,
             rbuf: vec![0u8; READ_BUF],
@@ -458,6 +465,13 @@ fn on_readable<P: Protocol>(
         let Some((used, out)) = c.proto.parse_reply(&c.rbuf[pos..c.rlen], p.keys) else {
             break;
         };
+        if out.kind == Kind::Garbage {
+            return Err(format!(
+                "reply not understood ({} replies outstanding): {:?}",
+                c.inflight,
+                String::from_utf8_lossy(&c.rbuf[pos..c.rlen.min(pos + 80)])
+            ));
+        }
         pos += used;
         c.head = (c.head + 1) % cap;
         c.inflight -= 1;

@@ -25,17 +25,25 @@ pub enum ProtocolKind {
     /// memcached's text protocol (set / get).
     #[value(name = "memcache_text")]
     MemcacheText,
+    /// memcached's binary protocol (SET / GET; GETKQ... NOOP for multi-key gets).
+    #[value(name = "memcache_binary")]
+    MemcacheBinary,
+    /// memcached's meta protocol (ms / mg; mg ... q k v + mn for multi-key gets).
+    #[value(name = "memcache_meta")]
+    MemcacheMeta,
 }
 
 impl ProtocolKind {
     fn name(self) -> &'static str {
         match self {
             ProtocolKind::MemcacheText => "memcache_text",
+            ProtocolKind::MemcacheBinary => "memcache_binary",
+            ProtocolKind::MemcacheMeta => "memcache_meta",
         }
     }
 }
 
-/// Load generator speaking memcached's text protocol, with memtier_benchmark's options.
+/// Load generator for memcached's text, binary and meta protocols, with memtier_benchmark's options.
 #[derive(Parser, Debug)]
 #[command(name = "corecached-bench", version)]
 pub struct Args {
@@ -346,6 +354,12 @@ fn run_phase(cfg: &Config, plan: &Plan, label: &str) -> Result<PhaseResult, Stri
                 let r = match cfg.args.protocol {
                     ProtocolKind::MemcacheText => {
                         client::run_thread::<protocol::Text>(plan, t, base, progress, abort)
+                    }
+                    ProtocolKind::MemcacheBinary => {
+                        client::run_thread::<protocol::Binary>(plan, t, base, progress, abort)
+                    }
+                    ProtocolKind::MemcacheMeta => {
+                        client::run_thread::<protocol::Meta>(plan, t, base, progress, abort)
                     }
                 };
                 if r.is_err() {
