@@ -11,9 +11,15 @@ reports medians and ratios measured in this one run. Server CPU time per request
     scripts/compare.py --pipeline 1 --clients 50
     scripts/compare.py --data-size 4096 --ratio 1:1
     scripts/compare.py --memtier                # also memtier_benchmark, if on PATH
+    scripts/compare.py --protocol memcache_binary   # binary protocol (memcache_meta: meta)
 
 It builds the release binaries first. memcached must be installed (apt-get install
 memcached). Everything listens on 127.0.0.1 only and every run is bounded by --time.
+
+--protocol (memcache_text, memcache_binary or memcache_meta) is passed to the generator, also
+for the prefill. The no-op responder (corecached --bench-noop) speaks only the text protocol,
+so it is skipped for the others; memtier_benchmark has no meta protocol, so it is skipped for
+memcache_meta.
 """
 
 import argparse
@@ -94,7 +100,7 @@ def start_servers(args):
     servers.append(Server("corecached", [os.path.join(BIN, "corecached"), "-p", str(p), "-t",
                                          str(shards), "-m", str(args.memory), "-c",
                                          str(args.conn_limit)] + cpus, p))
-    if not args.no_noop:
+    if not args.no_noop and args.protocol == "memcache_text":
         p = free_port()
         servers.append(Server("noop", [os.path.join(BIN, "corecached"), "--bench-noop", "-p",
                                        str(p), "-t", str(shards), "-c",
@@ -107,12 +113,12 @@ def gen_argv(args, port, tool):
     common = ["-s", "127.0.0.1", "-p", str(port), "-t", str(threads), "-c", str(args.clients),
               "--ratio", args.ratio, "--pipeline", str(args.pipeline), "-d",
               str(args.data_size), "--key-maximum", str(args.keys - 1), "--key-pattern", "R:R",
-              "--test-time", str(args.time), "--hide-histogram"]
+              "--test-time", str(args.time), "--hide-histogram", "-P", args.protocol]
     if args.multi_key_get:
         common += ["--multi-key-get", str(args.multi_key_get)]
     if tool == "memtier":
         pin = ["taskset", "-c", "1"] if args.mode == "one" else []
-        return pin + ["memtier_benchmark", "-P", "memcache_text"] + common
+        return pin + ["memtier_benchmark"] + common
     pin = ["--cpu", "1"] if args.mode == "one" else []
     return [os.path.join(BIN, "corecached-bench")] + common + pin
 
@@ -123,11 +129,13 @@ TOTALS = re.compile(r"^Totals\s+([\d.]+)\s+([\d.-]+)\s+([\d.-]+)\s+([\d.]+)\s+([
 def run_load(args, server, tool):
     argv = gen_argv(args, server.port, tool)
     c0, t0 = cpu_seconds(server.proc.pid), time.time()
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=args.time + 60).stdout
+    run = subprocess.run(argv, capture_output=True, text=True, timeout=args.time + 60)
+    out = run.stdout
     c1, t1 = cpu_seconds(server.proc.pid), time.time()
     m = next((TOTALS.match(l) for l in out.splitlines() if TOTALS.match(l)), None)
     if not m:
-        raise SystemExit(f"{tool} against {server.name}: no Totals line:\n{out}")
+        raise SystemExit(f"{tool} against {server.name} ({args.protocol}): no Totals line:\n"
+                         f"{out}{run.stderr}")
     ops = float(m.group(1))
     requests = ops * args.time
     if args.multi_key_get:
@@ -149,16 +157,19 @@ def run_load(args, server, tool):
 def prefill(args, server):
     argv = [os.path.join(BIN, "corecached-bench"), "-s", "127.0.0.1", "-p", str(server.port),
             "-t", "1", "-c", "10", "--pipeline", "32", "-d", str(args.data_size),
-            "--key-maximum", str(args.keys - 1), "--prefill-only"]
-    subprocess.run(argv, capture_output=True, timeout=600, check=True)
+            "--key-maximum", str(args.keys - 1), "--prefill-only", "-P", args.protocol]
+    run = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    if run.returncode != 0:
+        raise SystemExit(f"prefill of {server.name} ({args.protocol}) failed:\n"
+                         f"{run.stdout}{run.stderr}")
 
 
 def table(args, tool, results):
     names = list(results)
     med = {n: {k: statistics.median(r[k] for r in results[n]) for k in results[n][0]}
            for n in names}
-    lines = [f"load: {tool}, mode {args.mode}, {args.clients} clients/thread, pipeline "
-             f"{args.pipeline}, {args.data_size}-byte values, ratio {args.ratio}, "
+    lines = [f"load: {tool}, {args.protocol}, mode {args.mode}, {args.clients} clients/thread, "
+             f"pipeline {args.pipeline}, {args.data_size}-byte values, ratio {args.ratio}, "
              f"{args.keys} keys, {args.rounds} rounds of {args.time}s (medians)" +
              (f", multi-key-get {args.multi_key_get}" if args.multi_key_get else ""), "",
              "| server | ops/s | keys/s | KB/s | p50 ms | p99 ms | p99.9 ms | server CPU µs/op |"
@@ -194,6 +205,9 @@ def main():
     ap.add_argument("--memory", type=int, default=1024, help="-m for both servers")
     ap.add_argument("--conn-limit", type=int, default=4096)
     ap.add_argument("--multi-key-get", type=int, default=0)
+    ap.add_argument("-P", "--protocol", default="memcache_text",
+                    choices=["memcache_text", "memcache_binary", "memcache_meta"],
+                    help="wire protocol of the load (default memcache_text)")
     ap.add_argument("--memtier", action="store_true", help="also run memtier_benchmark")
     ap.add_argument("--no-noop", action="store_true")
     ap.add_argument("--no-build", action="store_true")
@@ -205,10 +219,17 @@ def main():
                         "corecached-bench"], cwd=ROOT, check=True)
     tools = ["corecached-bench"]
     if args.memtier:
-        if shutil.which("memtier_benchmark"):
-            tools.append("memtier")
-        else:
+        if not shutil.which("memtier_benchmark"):
             print("memtier_benchmark is not on PATH: skipping it", file=sys.stderr)
+        elif args.protocol == "memcache_meta":
+            print("memtier_benchmark has no meta protocol: skipping it", file=sys.stderr)
+        elif args.protocol == "memcache_binary" and args.multi_key_get > 1:
+            print("memtier_benchmark has no binary multi-key get: skipping it", file=sys.stderr)
+        else:
+            tools.append("memtier")
+    if args.protocol != "memcache_text" and not args.no_noop:
+        print(f"skipping the no-op responder: corecached --bench-noop speaks only memcache_text, "
+              f"not {args.protocol}", file=sys.stderr)
     servers = start_servers(args)
     try:
         for s in servers:
