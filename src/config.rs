@@ -1,6 +1,7 @@
 //! Command-line flags (memcached's names, with long forms) and the settings they produce.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, Parser};
@@ -58,9 +59,21 @@ pub struct Args {
     #[arg(short = 'F', long = "disable-flush-all")]
     pub disable_flush_all: bool,
 
-    /// Protocol: auto, ascii or binary. Only the text protocol is served yet.
-    #[arg(short = 'B', long = "protocol", default_value = "auto", value_parser = ["auto", "ascii", "binary"])]
-    pub protocol: String,
+    /// Protocol: auto (chosen by each connection's first byte), ascii or binary
+    /// [default: auto; binary with -S, ascii with -Y alone].
+    #[arg(short = 'B', long = "protocol", value_parser = ["auto", "ascii", "binary"])]
+    pub protocol: Option<String>,
+
+    /// Binary clients must authenticate with SASL PLAIN against the -Y/--auth-file users.
+    /// Serves the binary protocol only (memcached refuses -S with -B ascii or auto).
+    #[arg(short = 'S', long = "enable-sasl")]
+    pub sasl: bool,
+
+    /// Password file, one `user:password` a line, re-read on SIGHUP. Alone, text clients
+    /// must authenticate (`set <any> 0 0 <len>` with the value `user password`) and only
+    /// the text protocol is served; with -S it holds the SASL users.
+    #[arg(short = 'Y', long = "auth-file", value_name = "FILE")]
+    pub auth_file: Option<PathBuf>,
 
     /// Listen backlog.
     #[arg(short = 'b', long = "listen-backlog", default_value_t = 1024)]
@@ -191,7 +204,12 @@ pub struct Settings {
     pub io_memory: usize,
     pub hashpower: u32,
     pub verbose: u8,
+    /// `auto`, `ascii` or `binary`, after -S and -Y have had their say.
     pub protocol: String,
+    /// `-S`: binary clients authenticate with SASL PLAIN against `auth_file`.
+    pub sasl: bool,
+    /// `-Y/--auth-file`: the users; alone, text clients authenticate against them.
+    pub auth_file: Option<PathBuf>,
     /// `--bench-noop`: bypass parsing and the store.
     pub noop: bool,
     /// `--bench-no-forward`: each shard serves every key.
@@ -231,12 +249,7 @@ impl Settings {
                 a.udp_port
             ));
         }
-        if a.protocol == "binary" {
-            return Err(
-                "-B binary: the binary protocol is not implemented yet; use -B ascii or auto"
-                    .into(),
-            );
-        }
+        let protocol = protocol(a)?;
         let shards = a.threads.unwrap_or(online_cpus);
         if shards == 0 {
             return Err("-t/--threads must be at least 1".into());
@@ -337,7 +350,9 @@ impl Settings {
             io_memory: a.io_memory,
             hashpower,
             verbose: a.verbose,
-            protocol: a.protocol.clone(),
+            protocol,
+            sasl: a.sasl,
+            auth_file: a.auth_file.clone(),
             noop: a.bench_noop,
             no_forward: a.bench_no_forward,
             idle_timeout: (idle_timeout > 0).then(|| Duration::from_secs(idle_timeout)),
@@ -373,6 +388,36 @@ impl Settings {
         let args = Args::try_parse_from(argv).map_err(|e| e.to_string())?;
         Settings::from_args(&args, online_cpus)
     }
+}
+
+/// The protocol served, with memcached's rules for authentication: `-S` serves the binary
+/// protocol only (SASL is a binary-protocol mechanism; with text or negotiated connections
+/// text clients would get in unauthenticated), `-Y` alone the text protocol only (binary
+/// clients would get in unauthenticated). corecached has no Cyrus SASL: `-S` checks PLAIN
+/// against the `-Y` file, so it needs one (memcached's `-S` takes Cyrus SASL's users, and
+/// with both flags serves text only).
+fn protocol(a: &Args) -> Result<String, String> {
+    let asked = a.protocol.as_deref();
+    if a.sasl {
+        if a.auth_file.is_none() {
+            return Err("-S/--enable-sasl needs -Y/--auth-file FILE: the user:password lines SASL PLAIN checks (corecached has no Cyrus SASL)".into());
+        }
+        return match asked {
+            None | Some("binary") => Ok("binary".into()),
+            Some(p) => Err(format!(
+                "-S/--enable-sasl with -B {p}: SASL authenticates binary clients only, so text clients would get in unauthenticated (memcached refuses it too); use -B binary or leave -B out"
+            )),
+        };
+    }
+    if a.auth_file.is_some() {
+        return match asked {
+            None | Some("ascii") => Ok("ascii".into()),
+            Some(p) => Err(format!(
+                "-Y/--auth-file with -B {p}: it authenticates text clients only, so binary clients would get in unauthenticated (memcached refuses it too); use -B ascii, leave -B out, or add -S for binary clients"
+            )),
+        };
+    }
+    Ok(asked.unwrap_or("auto").to_string())
 }
 
 /// Default capacity of each shard-to-shard channel, in batches.
@@ -452,10 +497,37 @@ mod tests {
             (&["-l", "localhost"][..], "localhost"),
             (&["-m", "1", "-I", "1m"][..], "-I"),
             (&["-m", "2", "-t", "4"][..], "-m"),
+            (&["-S"][..], "-Y/--auth-file"),
+            (&["-S", "-Y", "f", "-B", "ascii"][..], "-B ascii"),
+            (&["-S", "-Y", "f", "-B", "auto"][..], "-B auto"),
+            (&["-Y", "f", "-B", "binary"][..], "-B binary"),
+            (&["-Y", "f", "-B", "auto"][..], "-B auto"),
         ] {
             let err = parse(args).unwrap_err();
             assert!(err.contains(needle), "{args:?}: {err}");
         }
+    }
+
+    #[test]
+    fn protocol_and_authentication() {
+        let p = |args: &[&str]| {
+            let s = parse(args).unwrap();
+            (s.protocol, s.sasl, s.auth_file)
+        };
+        assert_eq!(p(&[]), ("auto".into(), false, None));
+        assert_eq!(p(&["-B", "binary"]).0, "binary");
+        assert_eq!(p(&["-B", "ascii"]).0, "ascii");
+        let f = Some(PathBuf::from("users"));
+        assert_eq!(p(&["-Y", "users"]), ("ascii".into(), false, f.clone()));
+        assert_eq!(p(&["--auth-file", "users", "-B", "ascii"]).0, "ascii");
+        assert_eq!(
+            p(&["-S", "-Y", "users"]),
+            ("binary".into(), true, f.clone())
+        );
+        assert_eq!(
+            p(&["--enable-sasl", "--auth-file=users", "--protocol", "binary"]),
+            ("binary".into(), true, f)
+        );
     }
 
     #[test]

@@ -38,6 +38,7 @@ const TINY_BUF: usize = 512;
 const POOL_MAX: usize = 64;
 
 mod binary_conn;
+mod text_auth;
 
 /// A shard's spare connection buffers. A connection that waits for input with nothing
 /// buffered lends its read and reply buffers here and borrows them back when bytes arrive,
@@ -122,7 +123,6 @@ struct Conn {
     limits: Limits,
     proto: Proto,
     /// The client has authenticated (or the server asks for no authentication).
-    #[allow(dead_code)] // until the authentication commits read it
     authed: bool,
 }
 
@@ -316,6 +316,12 @@ impl Conn {
         }
         if self.proto == Proto::Binary {
             return self.process_binary(shard, rbuf, now);
+        }
+        if !self.authed {
+            // `-Y`: only `set <any> <flags> <exptime> <len>` with `user password` gets in.
+            if let Some(next) = self.text_auth(shard, rbuf) {
+                return next;
+            }
         }
         let mut handled = 0;
         loop {
@@ -843,6 +849,14 @@ fn settings_stats(p: &mut Stats, shard: &Shard) {
     p.stat("reqs_per_event", s.reqs_per_event);
     p.stat("hashpower_init", s.hashpower);
     p.stat("io_memory", s.io_memory);
+    p.stat("auth_enabled_sasl", if s.sasl { "yes" } else { "no" });
+    p.stat(
+        "auth_enabled_ascii",
+        match (&s.auth_file, s.sasl) {
+            (Some(f), false) => f.display().to_string(),
+            _ => "no".to_string(),
+        },
+    );
 }
 
 /// Values at least this large are sent from the store's memory instead of being copied

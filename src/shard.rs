@@ -442,9 +442,11 @@ fn preflight(settings: &Settings) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs the server until SIGINT or SIGTERM. Returns an error sentence on a start-up failure.
+/// Runs the server until SIGINT or SIGTERM (SIGHUP re-reads the password file). Returns an
+/// error sentence on a start-up failure.
 pub fn run(settings: Settings) -> Result<(), String> {
     preflight(&settings)?;
+    let auth = start_auth(&settings)?;
     let settings = Arc::new(settings);
     let shards = settings.shards;
 
@@ -463,13 +465,14 @@ pub fn run(settings: Settings) -> Result<(), String> {
         }
     }
 
-    // Block the stop signals in every thread; the main thread waits for them.
+    // Block the stop signals and SIGHUP in every thread; the main thread waits for them.
     // SAFETY: signal-mask manipulation with a locally built set.
     let sigset = unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGINT);
         libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGHUP);
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
         set
     };
@@ -498,6 +501,7 @@ pub fn run(settings: Settings) -> Result<(), String> {
             counters: all_counters.clone(),
             open_conns: open_conns.clone(),
             tasks: task_registry.clone(),
+            auth: auth.clone(),
             started,
             listeners: fds,
             addrs: addrs.clone(),
@@ -526,7 +530,18 @@ pub fn run(settings: Settings) -> Result<(), String> {
         };
         // SAFETY: waits for one of the blocked signals, with a timeout.
         let sig = unsafe { libc::sigtimedwait(&sigset, std::ptr::null_mut(), &timeout) };
-        if sig > 0 && !stopped {
+        if sig == libc::SIGHUP {
+            // memcached re-reads its password file on SIGHUP; a bad file keeps the old users.
+            match &auth {
+                Some(a) => match a.reload() {
+                    Ok(n) => log::info!("SIGHUP: {n} users from {} (re-read)", a.path().display()),
+                    Err(e) => {
+                        log::warn!("SIGHUP: {e}; keeping the {} users read before", a.users())
+                    }
+                },
+                None => log::info!("SIGHUP: no -Y/--auth-file to re-read; ignored"),
+            }
+        } else if sig > 0 && !stopped {
             log::info!("signal {sig}: stopping; finishing requests already read");
             stopped = true;
             for w in &mut stop_writers {
@@ -554,6 +569,30 @@ pub fn run(settings: Settings) -> Result<(), String> {
     }
 }
 
+/// Reads the password file (`-Y`), logs who must authenticate, and warns when the server is
+/// reachable from the network without authentication.
+fn start_auth(settings: &Settings) -> Result<Option<Arc<crate::auth::Auth>>, String> {
+    let exposed = settings.addrs.iter().any(|a| !a.ip().is_loopback());
+    let Some(path) = &settings.auth_file else {
+        if exposed {
+            log::warn!("no authentication (-Y/--auth-file, -S) while listening beyond loopback: any client that reaches the port can read, write and flush");
+        }
+        return Ok(None);
+    };
+    let auth = crate::auth::Auth::load(path)?;
+    let who = if settings.sasl {
+        "binary clients authenticate with SASL PLAIN"
+    } else {
+        "text clients authenticate"
+    };
+    log::info!(
+        "{who}: {} users from {} (SIGHUP re-reads it)",
+        auth.users(),
+        path.display()
+    );
+    Ok(Some(Arc::new(auth)))
+}
+
 /// Tells the main thread that a shard's executor ended, however it ended (also on a panic).
 struct ExitNotice {
     id: usize,
@@ -572,6 +611,7 @@ struct ShardStart {
     counters: Arc<Vec<Arc<Counters>>>,
     open_conns: Arc<AtomicUsize>,
     tasks: Registry,
+    auth: Option<Arc<crate::auth::Auth>>,
     started: u32,
     listeners: Vec<RawFd>,
     addrs: Vec<SocketAddr>,
@@ -623,7 +663,7 @@ impl ShardStart {
             evictor: handles[1].clone(),
             tasks: self.tasks.clone(),
             buffers: Default::default(),
-            auth: None,
+            auth: self.auth.clone(),
             counters,
             all_counters: self.counters.clone(),
             open_conns: self.open_conns,
