@@ -587,6 +587,12 @@ fn startup_logs_who_must_authenticate() {
         "{log}"
     );
     assert!(!log.contains("quux"), "{log}");
+    let sasl = CorecachedServer::start(&["-S", "-Y", pw.path()]);
+    let log = sasl.stderr_log();
+    assert!(
+        log.contains("binary clients authenticate with SASL PLAIN: 2 users from"),
+        "{log}"
+    );
 }
 
 // ---------------------------------------------------------------------------
