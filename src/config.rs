@@ -250,6 +250,9 @@ impl Settings {
             ));
         }
         let protocol = protocol(a)?;
+        if a.bench_noop && a.auth_file.is_some() {
+            return Err("--bench-noop bypasses the store and authentication alike; it cannot be combined with -Y/--auth-file".into());
+        }
         let shards = a.threads.unwrap_or(online_cpus);
         if shards == 0 {
             return Err("-t/--threads must be at least 1".into());
@@ -502,6 +505,7 @@ mod tests {
             (&["-S", "-Y", "f", "-B", "auto"][..], "-B auto"),
             (&["-Y", "f", "-B", "binary"][..], "-B binary"),
             (&["-Y", "f", "-B", "auto"][..], "-B auto"),
+            (&["-Y", "f", "--bench-noop"][..], "--bench-noop"),
         ] {
             let err = parse(args).unwrap_err();
             assert!(err.contains(needle), "{args:?}: {err}");

@@ -117,16 +117,30 @@ pub(crate) fn auth_header(line: &[u8]) -> Option<u32> {
     parse_strtoul(tokens.nth(3)?)
 }
 
+/// memcached's `safe_strtoul` on a 64-bit machine: `strtoul` (leading whitespace, a sign,
+/// digits, out of range above 2^64 - 1, a minus negating modulo 2^64), refused if it ends
+/// on other than whitespace or a negative number results, then cut to 32 bits.
 fn parse_strtoul(t: &[u8]) -> Option<u32> {
     let space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r');
     let skip = t.iter().take_while(|&&b| space(b)).count();
     let t = &t[skip..];
-    let t = t.strip_prefix(b"+").unwrap_or(t);
+    let (minus, t) = match t.first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
     let digits = t.iter().take_while(|b| b.is_ascii_digit()).count();
     if digits == 0 || t.get(digits).is_some_and(|&b| !space(b)) {
         return None;
     }
-    std::str::from_utf8(&t[..digits]).ok()?.parse().ok()
+    let mut n: u64 = std::str::from_utf8(&t[..digits]).ok()?.parse().ok()?;
+    if minus {
+        n = n.wrapping_neg();
+        if (n as i64) < 0 {
+            return None;
+        }
+    }
+    Some(n as u32)
 }
 
 #[cfg(test)]
@@ -142,8 +156,11 @@ mod tests {
             (b"set a b c 007\r", Some(7)),
             (b"set a 0 0 +7\r", Some(7)),
             (b"set a 0 0 4294967295\r", Some(u32::MAX)),
-            (b"set a 0 0 4294967296\r", None),
+            (b"set a 0 0 4294967297\r", Some(1)),
+            (b"set a 0 0 18446744073709551615\r", Some(u32::MAX)),
+            (b"set a 0 0 18446744073709551616\r", None),
             (b"set a 0 0 -1\r", None),
+            (b"set a 0 0 -0\r", Some(0)),
             (b"set a 0 0 7x\r", None),
             (b"set a 0 0\r", None),
             (b"SET a 0 0 7\r", None),
