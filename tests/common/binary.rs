@@ -251,3 +251,23 @@ pub fn bin_stats(addr: SocketAddr, group: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// Replaces the body of successful `version` responses by memcached's "1.6.18": corecached
+/// tells which corecached it is after that (an intended difference).
+pub fn normalize_version(packets: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    packets
+        .iter()
+        .map(|p| {
+            if p.len() >= 24 && p[0] == 0x81 && p[1] == 0x0b && status(p) == 0 {
+                let (_, v) = key_value(p);
+                if v.starts_with(b"1.6.18") {
+                    let mut q = p[..24].to_vec();
+                    q[8..12].copy_from_slice(&6u32.to_be_bytes());
+                    q.extend_from_slice(b"1.6.18");
+                    return q;
+                }
+            }
+            p.clone()
+        })
+        .collect()
+}
