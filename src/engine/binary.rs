@@ -243,8 +243,9 @@ fn arith<R: ReplySink>(
     let initial = req.ext_u64(8);
     let expiration = req.ext_u32(16);
     if req.cas != 0 {
+        // memcached's order: an empty value is non-numeric before the CAS is compared.
         if let Some(it) = store.get(req.key, now) {
-            if it.cas != req.cas {
+            if !it.value.is_empty() && it.cas != req.cas {
                 error(sink, req, bin::KEY_EEXISTS);
                 return;
             }
