@@ -524,6 +524,40 @@ fn sasl() {
     }
 }
 
+/// Random bytes after a binary magic byte never take the server down, and bodies that are
+/// discarded (an unknown opcode's 16 MiB) are not buffered: the next packet is answered.
+#[test]
+fn garbage_and_discarded_bodies() {
+    let mut server = CorecachedServer::start(&["--threads", "2"]);
+    let addr = server.addr();
+    let mut rng = common::Rng(0xbad_b17e5);
+    for _ in 0..300 {
+        let len = rng.below(120) as usize;
+        let mut req = vec![0x80];
+        req.extend((0..len).map(|_| rng.next() as u8));
+        let _ = std::net::TcpStream::connect(addr).and_then(|mut s| {
+            use std::io::Write;
+            s.write_all(&req)
+        });
+    }
+    server.assert_alive();
+    let before = server.rss();
+    let body = 16 << 20;
+    let mut head = request(0x50, 1, 0, b"", b"", b"");
+    head[8..12].copy_from_slice(&(body as u32).to_be_bytes());
+    let mut chunks = vec![head];
+    chunks.extend((0..body / (1 << 20)).map(|_| vec![0x80u8; 1 << 20]));
+    chunks.push(request(0x0a, 2, 0, b"", b"", b""));
+    let r = bin_exchange_chunks(addr, chunks);
+    let statuses: Vec<(u32, u16)> = r.packets.iter().map(|p| (opaque(p), status(p))).collect();
+    assert_eq!(statuses, [(1, 0x81), (2, 0)]);
+    assert!(
+        server.rss() < 200 << 20,
+        "rss {} after a discarded body",
+        server.rss()
+    );
+}
+
 /// One random packet for the differential fuzz: known opcodes with lengths sometimes wrong
 /// for them, unknown opcodes without extras or key. Never a case where corecached differs
 /// on purpose (a body memcached reads as the next request), a time-dependent expiry, a
