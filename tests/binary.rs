@@ -541,6 +541,8 @@ fn garbage_and_discarded_bodies() {
         });
     }
     server.assert_alive();
+    // The garbage connections finish first (their buffers count in the RSS).
+    std::thread::sleep(std::time::Duration::from_millis(300));
     let before = server.rss();
     let body = 16 << 20;
     let mut head = request(0x50, 1, 0, b"", b"", b"");
@@ -551,10 +553,10 @@ fn garbage_and_discarded_bodies() {
     let r = bin_exchange_chunks(addr, chunks);
     let statuses: Vec<(u32, u16)> = r.packets.iter().map(|p| (opaque(p), status(p))).collect();
     assert_eq!(statuses, [(1, 0x81), (2, 0)]);
+    let grown = server.rss().saturating_sub(before);
     assert!(
-        server.rss() < 200 << 20,
-        "rss {} after a discarded body",
-        server.rss()
+        grown < 4 << 20,
+        "rss grew by {grown} bytes over a discarded body"
     );
 }
 
