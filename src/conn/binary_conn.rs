@@ -1,14 +1,233 @@
 //! A connection speaking memcached's binary protocol: the packet loop, the commands that are
-//! not for one key (noop, version, quit, flush, stat, verbosity, SASL), and quiet rules.
-//!
-//! SKELETON: being written.
+//! not for one key (noop, version, quit, flush, stat, SASL), header checks and the errors
+//! that close the connection, as memcached's `try_read_command_binary` and
+//! `dispatch_bin_command`. Key commands go to their owner shard (`engine::binary`).
 
-use super::{Conn, Next};
+use super::{reset_stats, stat_pairs, Conn, Next};
+use crate::engine::{self, KeyOp};
+use crate::protocol::binary::{self as bin, BinRequest, Kind, Packet, Parse};
 use crate::shard::Shard;
+use crate::stats::Stat;
+
+/// The version a binary client is told (the text protocol's, without `VERSION `).
+const VERSION: &str = concat!("1.6.18-corecached-", env!("CARGO_PKG_VERSION"));
 
 impl Conn {
-    /// Handles the buffered complete packets, as `process_in` does for text.
-    pub(super) fn process_binary(&mut self, _shard: &Shard, _rbuf: &[u8], _now: u32) -> Next {
-        Next::Close
+    /// Handles the buffered complete packets (at most `-R` per pass), as `process_in` does
+    /// for text.
+    pub(super) fn process_binary(&mut self, shard: &Shard, rbuf: &[u8], now: u32) -> Next {
+        let mut handled = 0;
+        loop {
+            if self.swallow > 0 {
+                let k = self.swallow.min(self.end - self.start);
+                self.start += k;
+                self.swallow -= k;
+                if self.swallow > 0 {
+                    return Next::Read;
+                }
+            }
+            if self.start == self.end {
+                return Next::Read;
+            }
+            if handled >= shard.settings.reqs_per_event {
+                return Next::Yield;
+            }
+            let p = match bin::parse(&rbuf[self.start..self.end], &self.limits) {
+                Parse::Incomplete { .. } => return Next::Read,
+                Parse::Close => return Next::Close,
+                Parse::Packet(p) => p,
+            };
+            // `stat` sees the effects of every earlier command.
+            if p.req.opcode == bin::STAT && p.kind == Kind::Valid && !self.splices.is_empty() {
+                return Next::Settle;
+            }
+            self.start += p.used;
+            self.swallow = p.swallow;
+            handled += 1;
+            if let Some(next) = self.handle_packet(shard, &p, now) {
+                return next;
+            }
+        }
+    }
+
+    fn bin_error(&mut self, req: &BinRequest<'_>, status: u16) {
+        bin::write_error(&mut self.out, req.opcode, req.opaque, status);
+    }
+
+    /// A success with `body`, unless the command is quiet.
+    fn bin_ok(&mut self, req: &BinRequest<'_>, body: &[u8]) {
+        if !bin::is_quiet(req.opcode) {
+            bin::write_simple(&mut self.out, req.opcode, bin::SUCCESS, req.opaque, 0, body);
+        }
+    }
+
+    /// Handles one packet; returns how the pass must end, if it must.
+    fn handle_packet(&mut self, shard: &Shard, p: &Packet<'_>, now: u32) -> Option<Next> {
+        let req = &p.req;
+        if p.kind == Kind::Inconsistent {
+            self.bin_error(req, bin::UNKNOWN_COMMAND);
+            return Some(Next::Close);
+        }
+        // SASL on: an unauthenticated client may only authenticate or ask the version.
+        // TODO: settings.sasl once it exists (the auth file alone turns it on for now).
+        let sasl = shard.auth.is_some();
+        if sasl
+            && !self.authed
+            && !matches!(
+                req.opcode,
+                bin::SASL_LIST_MECHS | bin::SASL_AUTH | bin::SASL_STEP | bin::VERSION
+            )
+        {
+            self.bin_error(req, bin::AUTH_ERROR);
+            return Some(Next::Close);
+        }
+        match p.kind {
+            Kind::KeyTooLong | Kind::Invalid => {
+                log::info!(
+                    "binary protocol error (opcode {:02x}), closing the connection",
+                    req.opcode
+                );
+                self.bin_error(req, bin::EINVAL);
+                return Some(Next::Close);
+            }
+            Kind::Unknown => {
+                self.bin_error(req, bin::UNKNOWN_COMMAND);
+                return None;
+            }
+            Kind::Inconsistent | Kind::Valid | Kind::TooLarge => {}
+        }
+        if bin::is_key_op(req.opcode) {
+            self.route(shard, shard.owner(req.key), KeyOp::Bin(req), now);
+            return None;
+        }
+        match bin::loud(req.opcode) {
+            bin::NOOP => self.bin_ok(req, b""),
+            bin::VERSION => self.bin_ok(req, VERSION.as_bytes()),
+            bin::QUIT => {
+                self.bin_ok(req, b"");
+                return Some(Next::Close);
+            }
+            bin::FLUSH => self.bin_flush(shard, req, now),
+            bin::STAT => self.bin_stat(shard, req, now),
+            bin::SASL_LIST_MECHS | bin::SASL_AUTH | bin::SASL_STEP if !sasl => {
+                self.bin_error(req, bin::UNKNOWN_COMMAND);
+            }
+            bin::SASL_LIST_MECHS => self.bin_ok(req, b"PLAIN"),
+            bin::SASL_AUTH | bin::SASL_STEP => self.sasl_auth(shard, p),
+            _ => self.bin_error(req, bin::UNKNOWN_COMMAND),
+        }
+        None
+    }
+
+    fn bin_flush(&mut self, shard: &Shard, req: &BinRequest<'_>, now: u32) {
+        if !shard.settings.flush_enabled {
+            // memcached answers a disabled flush with an authentication error.
+            self.bin_error(req, bin::AUTH_ERROR);
+            return;
+        }
+        let delay = if req.extras.len() == 4 {
+            req.ext_u32(0).min(i32::MAX as u32) as i32
+        } else {
+            0
+        };
+        // Every shard flushes; the per-peer order of batches keeps the flush between this
+        // connection's earlier and later commands.
+        let op = KeyOp::Flush { delay };
+        for owner in 0..shard.shards() {
+            if owner == shard.id {
+                engine::apply(
+                    &mut shard.store.borrow_mut(),
+                    &shard.counters,
+                    &op,
+                    now,
+                    &mut self.out,
+                );
+            } else {
+                let b = &mut self.batches[owner];
+                op.encode(&mut b.ops);
+                b.n += 1;
+            }
+        }
+        shard.counters.incr(Stat::CmdFlush);
+        self.bin_ok(req, b"");
+    }
+
+    /// `stat`: one packet per statistic, then an empty one.
+    fn bin_stat(&mut self, shard: &Shard, req: &BinRequest<'_>, now: u32) {
+        let group = req.key;
+        let opaque = req.opaque;
+        if group.starts_with(b"reset") {
+            reset_stats(shard);
+        } else if let Some(sub) = group.strip_prefix(b"detail") {
+            if sub.starts_with(b" dump") {
+                bin::write_stat(&mut self.out, opaque, b"detailed", b"END\r\n");
+            } else if !(sub.starts_with(b" on") || sub.starts_with(b" off")) {
+                self.bin_error(req, bin::KEY_ENOENT);
+                return;
+            }
+        } else {
+            let group: &[u8] = if group.starts_with(b"settings") {
+                b"settings"
+            } else {
+                group
+            };
+            match stat_pairs(shard, group, now) {
+                Some(pairs) => {
+                    for (name, value) in pairs {
+                        bin::write_stat(&mut self.out, opaque, name.as_bytes(), value.as_bytes());
+                    }
+                }
+                None => {
+                    self.bin_error(req, bin::KEY_ENOENT);
+                    return;
+                }
+            }
+        }
+        bin::write_stat(&mut self.out, opaque, b"", b"");
+    }
+
+    /// SASL auth and step: PLAIN, in one step.
+    fn sasl_auth(&mut self, shard: &Shard, p: &Packet<'_>) {
+        let req = &p.req;
+        if p.kind == Kind::TooLarge {
+            bin::write_simple(
+                &mut self.out,
+                req.opcode,
+                bin::ENOMEM,
+                req.opaque,
+                0,
+                b"Out of memory",
+            );
+            return;
+        }
+        if req.key.len() > bin::SASL_MECH_MAX {
+            self.bin_error(req, bin::EINVAL);
+            return;
+        }
+        shard.counters.incr(Stat::AuthCmds);
+        let auth = shard.auth.as_ref().expect("SASL is on");
+        let result = if req.opcode == bin::SASL_AUTH && req.key == b"PLAIN" {
+            auth.check_plain(req.value).map(|_| ())
+        } else {
+            // PLAIN has no second step, and no other mechanism is offered.
+            Err(crate::auth::AuthError::Rejected)
+        };
+        match result {
+            Ok(()) => {
+                self.authed = true;
+                self.bin_ok(req, b"Authenticated");
+            }
+            Err(e) => {
+                shard.counters.incr(Stat::AuthErrors);
+                // The authentication identity only: never the password.
+                let user = req.value.split(|&b| b == 0).nth(1).unwrap_or(b"");
+                log::warn!(
+                    "binary SASL authentication failed ({e:?}): mechanism {:?}, user {:?}",
+                    String::from_utf8_lossy(req.key),
+                    String::from_utf8_lossy(user)
+                );
+                self.bin_error(req, bin::AUTH_ERROR);
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! comparing replies with the recorded corpus in [`cases`].
 #![allow(dead_code)]
 
+pub mod binary;
 pub mod cases;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
