@@ -268,6 +268,13 @@ pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
     if t.n < 2 || cmd.len() < 2 {
         return done(Command::Error(ERROR), false, used);
     }
+    // memcached dispatches every two-byte command starting with `m` to the meta commands.
+    if cmd.len() == 2 && cmd[0] == b'm' {
+        if cmd[1] == b'n' {
+            return done(Command::MetaNoop, false, used);
+        }
+        return super::meta::parse(buf, line, used, limits);
+    }
     match cmd {
         b"get" | b"bget" => get(&t, GetKind::Get, used),
         b"gets" => get(&t, GetKind::Gets, used),
@@ -294,7 +301,6 @@ pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
             false,
             used,
         ),
-        b"mn" => done(Command::MetaNoop, false, used),
         _ => {
             // memcached drops a connection that sends an HTTP request line.
             if t.get(t.n - 2).starts_with(b"HTTP/") {

@@ -236,11 +236,11 @@ impl Store {
     }
 
     /// `md`: removes the item, or with `invalidate` marks it stale (new unique, win token
-    /// cleared, expiry set to `exptime` if given). `cas` 0 compares nothing.
+    /// cleared, expiry set to `exptime` if given), if `cas` (when given) matches.
     pub fn meta_delete(
         &mut self,
         key: &[u8],
-        cas: u64,
+        cas: Option<u64>,
         invalidate: bool,
         exptime: Option<u32>,
         now: u32,
@@ -249,7 +249,7 @@ impl Store {
             return MetaDelete::NotFound;
         };
         let item_cas = if self.use_cas { it.hdr.cas } else { 0 };
-        if cas != 0 && cas != item_cas {
+        if cas.is_some_and(|c| c != item_cas) {
             return MetaDelete::Exists;
         }
         if invalidate {
