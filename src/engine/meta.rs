@@ -11,7 +11,7 @@
 use super::ReplySink;
 use crate::protocol::meta::{base64_encode, MetaCmd, MetaRequest, MAX_OPAQUE, OPAQUE_TOO_LONG};
 use crate::protocol::num::push_u64;
-use crate::protocol::text::TOO_LARGE;
+use crate::protocol::text::{BAD_CHUNK, TOO_LARGE};
 use crate::stats::{Counters, Stat};
 use crate::store::{MetaArith, MetaDelete, MetaInfo, Mode, Store, StoreResult};
 
@@ -242,6 +242,10 @@ fn set(store: &mut Store, counters: &Counters, req: &MetaRequest<'_>, now: u32, 
         return;
     }
     counters.incr(Stat::CmdSet);
+    if req.bad_chunk {
+        line(out, BAD_CHUNK);
+        return;
+    }
     let mut mode = match f.mode {
         b'E' => Mode::Add,
         b'A' => Mode::Append,
@@ -510,7 +514,7 @@ fn slab_class(ntotal: usize) -> u32 {
         if f64::from(size) >= CHUNK_MAX / 1.25 {
             return id;
         }
-        if size % 8 != 0 {
+        if !size.is_multiple_of(8) {
             size += 8 - size % 8;
         }
         if ntotal <= size as usize {

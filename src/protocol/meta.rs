@@ -17,7 +17,7 @@
 //! since the item changes made before it stay.
 
 use super::num::{strtol, strtoul, strtoull};
-use super::text::{Command, Limits, Parse, Request, BAD_CHUNK, BAD_FORMAT, ERROR, KEY_MAX};
+use super::text::{Command, Limits, Parse, Request, BAD_FORMAT, ERROR, KEY_MAX};
 
 /// memcached's `MFLAG_MAX_OPT_LENGTH`: more tokens than this (its count includes the
 /// terminal token) is an error.
@@ -94,6 +94,8 @@ pub struct MetaRequest<'a> {
     pub data: &'a [u8],
     /// `ms`: the value is over `-I`; the data block is swallowed, not in `raw`.
     pub too_large: bool,
+    /// `ms`: the data block did not end in CRLF (memcached counts the set, then refuses).
+    pub bad_chunk: bool,
     /// Bytes of data block to discard after `raw` (an `ms` whose value is too large).
     swallow: usize,
 }
@@ -224,6 +226,7 @@ pub fn parse<'a>(buf: &'a [u8], line: &'a [u8], used: usize, limits: &Limits) ->
         },
         data: &[],
         too_large: false,
+        bad_chunk: false,
         swallow: 0,
     };
     if cmd == MetaCmd::Debug {
@@ -332,9 +335,7 @@ fn set<'a>(
         return Parse::Incomplete { need: Some(need) };
     }
     // memcached reads exactly `datalen + 2` bytes and then checks that they end in CRLF.
-    if &buf[used + vlen..need] != b"\r\n" {
-        return error(BAD_CHUNK, need);
-    }
+    req.bad_chunk = &buf[used + vlen..need] != b"\r\n";
     req.data = &buf[used..used + vlen];
     req.raw = &buf[..need];
     done(Command::Meta(req), need)

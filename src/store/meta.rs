@@ -162,7 +162,17 @@ impl Store {
         if self.write_ext(key, 0, exptime, &[], bits, false) != StoreResult::Stored {
             return None;
         }
-        self.meta_find(key, now)
+        self.just_written(key, now)
+    }
+
+    /// The item just written for `key`, even if its exptime is already past (memcached
+    /// answers with the item it created, then it expires).
+    fn just_written(&mut self, key: &[u8], now: u32) -> Option<MetaItem> {
+        self.tick(now);
+        let h = self.hash(key);
+        let (_, loc) = self.index.find(h, |loc| self.key_at(loc) == key)?;
+        let hdr = segment::read_header(self.item(loc));
+        Some(MetaItem { loc, hdr })
     }
 
     /// `ms`, as memcached's `do_store_item` with a meta request: `cas` 0 compares
@@ -308,7 +318,7 @@ impl Store {
             dst[at + n..at + hdr.vlen].fill(b' ');
             segment::set_cas(dst, new_cas);
             segment::set_atime(dst, now);
-            let it = self.meta_find(key, now).expect("just written");
+            let it = self.just_written(key, now).expect("just written");
             MetaArith::Done {
                 value,
                 cas: if self.use_cas { new_cas } else { 0 },
@@ -340,7 +350,7 @@ impl Store {
         if self.write(key, 0, exptime, &[&digits]) != StoreResult::Stored {
             return None;
         }
-        self.meta_find(key, now)
+        self.just_written(key, now)
     }
 }
 
