@@ -568,18 +568,27 @@ impl Store {
     /// Sets the expiry of the live item at `loc`: in place when it has an exptime field (or
     /// keeps none), else by relocating it into a copy with one. Returns where it now is.
     fn set_exptime_at(&mut self, loc: Loc, mut hdr: Header, exptime: u32) -> (Loc, Header) {
+        self.hint_expiry(exptime);
         if hdr.info & HAS_EXPTIME != 0 {
             let src = self.item_mut(loc);
             let at = segment::exptime_at(src);
             src[at..at + 4].copy_from_slice(&exptime.to_le_bytes());
             hdr.exptime = exptime;
-            self.hint_expiry(exptime);
             return (loc, hdr);
         }
-        if exptime == 0 {
+        if exptime == 0 && !hdr.exp_in_atime {
             return (loc, hdr);
         }
-        self.relocate(loc, &hdr, exptime).unwrap_or((loc, hdr))
+        if !hdr.exp_in_atime && exptime != 0 {
+            if let Some(moved) = self.relocate(loc, &hdr, exptime) {
+                return moved;
+            }
+        }
+        // No memory for a copy with an exptime field: keep it in the atime field.
+        let now = self.now;
+        let src = self.item_mut(loc);
+        segment::set_exptime_in_atime(src, exptime, now);
+        (loc, segment::read_header(src))
     }
 
     /// Copies the live item at `loc` into a new one with exptime `exptime` (its header
@@ -600,7 +609,11 @@ impl Store {
                 flags: hdr.flags,
                 exptime,
                 cas: hdr.cas,
-                atime: hdr.atime,
+                atime: if hdr.exp_in_atime {
+                    self.now
+                } else {
+                    hdr.atime
+                },
                 key_binary: hdr.key_binary,
             };
             let dst = &mut self.item_mut(new)[..len];

@@ -8,9 +8,16 @@
 //!  info u8 │ klen u8 │ vlen varint │ cas u48 │ atime u32 │ [exptime u32] │ [flags u32] │ key │ value
 //!  info: bits 0-1 access frequency (0-3), 2 has flags, 3 dead, 4 fetched, 5 has exptime,
 //!        6 stale (meta invalidation), 7 win token sent (meta recache)
-//!  atime: bits 0-30 the last access time (unix seconds, modulo 2^31), bit 31 the key came
-//!         base64-encoded (meta `b`) and is shown that way
+//!  cas:   bits 0-46 the unique, bit 47 the key came base64-encoded (meta `b`) and is shown
+//!         that way
+//!  atime: bits 0-30 the last access time (unix seconds, modulo 2^31); with bit 31 set, the
+//!         field holds the exptime instead (see below)
 //! ```
+//!
+//! An item written without an exptime that is later given one moves to a copy with the
+//! field. Only when no memory can be had for the copy (a full store with eviction off) is
+//! the exptime kept in the atime field instead: expiry stays exact, the access time is lost
+//! (reported as the time of that change).
 //!
 //! That is 13 bytes of metadata for an item with flags 0, no expiry and a value under 128
 //! bytes; an exptime or flags cost 4 bytes each. The exptime field is optional because
@@ -29,13 +36,15 @@ pub const STALE: u8 = 1 << 6;
 pub const WIN_SENT: u8 = 1 << 7;
 /// The bits a relocated copy keeps.
 pub const KEPT_BITS: u8 = FREQ_MASK | FETCHED | STALE | WIN_SENT;
-/// Bit 31 of the atime field: the key is binary (meta `b`).
-const KEY_BINARY: u32 = 1 << 31;
+/// Bit 47 of the cas field: the key is binary (meta `b`).
+const KEY_BINARY: u64 = 1 << 47;
+/// Bit 31 of the atime field: it holds the exptime (31 bits) instead of the access time.
+const EXP_IN_ATIME: u32 = 1 << 31;
 /// The access time is kept modulo 2^31.
-pub const ATIME_MASK: u32 = !KEY_BINARY;
+pub const ATIME_MASK: u32 = !EXP_IN_ATIME;
 
-/// Largest CAS unique an item can carry (48 bits).
-pub const CAS_MAX: u64 = (1 << 48) - 1;
+/// Largest CAS unique an item can carry (47 bits).
+pub const CAS_MAX: u64 = (1 << 47) - 1;
 
 /// One mmap'd block of zeroed memory, 2 MiB aligned and eligible for transparent huge
 /// pages: a store's segments and its index live in blocks, so random lookups cost few TLB
@@ -139,6 +148,8 @@ pub struct Header {
     pub cas: u64,
     /// Last access time, unix seconds modulo 2^31.
     pub atime: u32,
+    /// The exptime is kept in the atime field (no memory was left to add its own).
+    pub exp_in_atime: bool,
     pub key_binary: bool,
     pub flags: u32,
     /// Offset of the key from the item's start.
@@ -207,10 +218,10 @@ pub fn write_header(dst: &mut [u8], key: &[u8], vlen: usize, m: &Meta) -> usize 
     }
     dst[p] = v as u8;
     p += 1;
-    dst[p..p + 6].copy_from_slice(&m.cas.to_le_bytes()[..6]);
+    let cas = m.cas | if m.key_binary { KEY_BINARY } else { 0 };
+    dst[p..p + 6].copy_from_slice(&cas.to_le_bytes()[..6]);
     p += 6;
-    let atime = (m.atime & ATIME_MASK) | if m.key_binary { KEY_BINARY } else { 0 };
-    dst[p..p + 4].copy_from_slice(&atime.to_le_bytes());
+    dst[p..p + 4].copy_from_slice(&(m.atime & ATIME_MASK).to_le_bytes());
     p += 4;
     if m.exptime != 0 {
         dst[p..p + 4].copy_from_slice(&m.exptime.to_le_bytes());
@@ -239,12 +250,26 @@ pub fn exptime_at(src: &[u8]) -> usize {
     cas_at(src) + 10
 }
 
-/// Sets an item's access time in place, keeping its key-binary bit.
+/// Sets an item's access time in place (unless the field holds its exptime).
 pub fn set_atime(src: &mut [u8], now: u32) {
     let at = cas_at(src) + 6;
     let old = u32::from_le_bytes(src[at..at + 4].try_into().unwrap());
-    let new = (old & KEY_BINARY) | (now & ATIME_MASK);
-    src[at..at + 4].copy_from_slice(&new.to_le_bytes());
+    if old & EXP_IN_ATIME == 0 {
+        src[at..at + 4].copy_from_slice(&(now & ATIME_MASK).to_le_bytes());
+    }
+}
+
+/// Keeps the exptime of an item without an exptime field in its atime field (31 bits, so
+/// at most 2^31 - 1), or with `exptime` 0 makes the field an access time (`now`) again.
+pub fn set_exptime_in_atime(src: &mut [u8], exptime: u32, now: u32) {
+    debug_assert!(src[0] & HAS_EXPTIME == 0);
+    let at = cas_at(src) + 6;
+    let v = if exptime == 0 {
+        now & ATIME_MASK
+    } else {
+        exptime.min(ATIME_MASK) | EXP_IN_ATIME
+    };
+    src[at..at + 4].copy_from_slice(&v.to_le_bytes());
 }
 
 /// Decodes the header of the item at the start of `src`.
@@ -265,10 +290,17 @@ pub fn read_header(src: &[u8]) -> Header {
     }
     let mut cas = [0u8; 8];
     cas[..6].copy_from_slice(&src[p..p + 6]);
+    let cas = u64::from_le_bytes(cas);
     p += 6;
-    let atime = u32::from_le_bytes(src[p..p + 4].try_into().unwrap());
+    let mut atime = u32::from_le_bytes(src[p..p + 4].try_into().unwrap());
     p += 4;
     let mut exptime = 0;
+    let mut exp_in_atime = false;
+    if atime & EXP_IN_ATIME != 0 {
+        exptime = atime & ATIME_MASK;
+        atime = 0;
+        exp_in_atime = true;
+    }
     if info & HAS_EXPTIME != 0 {
         exptime = u32::from_le_bytes(src[p..p + 4].try_into().unwrap());
         p += 4;
@@ -281,9 +313,10 @@ pub fn read_header(src: &[u8]) -> Header {
     Header {
         info,
         exptime,
-        cas: u64::from_le_bytes(cas),
-        atime: atime & ATIME_MASK,
-        key_binary: atime & KEY_BINARY != 0,
+        exp_in_atime,
+        cas: cas & CAS_MAX,
+        atime,
+        key_binary: cas & KEY_BINARY != 0,
         flags,
         key_at: p,
         klen,
@@ -294,6 +327,8 @@ pub fn read_header(src: &[u8]) -> Header {
 /// Rewrites an item's CAS in place.
 pub fn set_cas(src: &mut [u8], cas: u64) {
     let at = cas_at(src);
+    let old = u64::from(src[at + 5]) << 40;
+    let cas = (cas & CAS_MAX) | (old & KEY_BINARY);
     src[at..at + 6].copy_from_slice(&cas.to_le_bytes()[..6]);
 }
 
