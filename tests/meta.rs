@@ -221,3 +221,37 @@ fn meta_differential_one_thread() {
 fn meta_differential_two_threads() {
     differential("2");
 }
+
+/// Large values through `ms` and `mg v` on keys of both shards, pipelined in one request:
+/// values come back whole and in request order (a forwarded `mg v` reply carries the value).
+#[test]
+fn large_values_pipelined_across_shards() {
+    for threads in ["1", "2"] {
+        let mut server = CorecachedServer::start(&["--threads", threads]);
+        let mut req = Vec::new();
+        let mut want = Vec::new();
+        for i in 0..8usize {
+            let len = 100_000 + i * 50_001;
+            let value: Vec<u8> = (0..len).map(|j| b'a' + ((i + j) % 26) as u8).collect();
+            req.extend_from_slice(format!("ms big{i} {len} T0 F{i} q\r\n").as_bytes());
+            req.extend_from_slice(&value);
+            req.extend_from_slice(b"\r\n");
+            req.extend_from_slice(
+                format!("mg big{i} s v f k Oo{i}\r\nmg nobig{i} v q\r\n").as_bytes(),
+            );
+            want.extend_from_slice(format!("VA {len} s{len} f{i} kbig{i} Oo{i}\r\n").as_bytes());
+            want.extend_from_slice(&value);
+            want.extend_from_slice(b"\r\n");
+        }
+        let got = exchange(server.addr(), &req);
+        server.assert_alive();
+        assert!(!got.closed);
+        assert!(
+            got.bytes == want,
+            "--threads {threads}: {} bytes back, {} expected; starts \"{}\"",
+            got.bytes.len(),
+            want.len(),
+            show_short(&got.bytes, 300)
+        );
+    }
+}
