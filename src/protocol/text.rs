@@ -28,6 +28,9 @@ pub struct Limits {
 }
 
 /// One step of parsing.
+// A meta request carries its decoded key inline (the parser allocates nothing), which makes
+// `Done` large; it is returned by value once per request, never stored.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, PartialEq, Eq)]
 pub enum Parse<'a> {
     /// A complete request and the bytes it used.
@@ -77,6 +80,7 @@ pub struct Request<'a> {
 }
 
 /// The commands, with their arguments borrowed from the input.
+#[allow(clippy::large_enum_variant)] // `Meta`: see `Parse`.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Command<'a> {
     /// ```text
@@ -268,6 +272,13 @@ pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
     if t.n < 2 || cmd.len() < 2 {
         return done(Command::Error(ERROR), false, used);
     }
+    // memcached dispatches every two-byte command starting with `m` to the meta commands.
+    if cmd.len() == 2 && cmd[0] == b'm' {
+        if cmd[1] == b'n' {
+            return done(Command::MetaNoop, false, used);
+        }
+        return super::meta::parse(buf, line, used, limits);
+    }
     match cmd {
         b"get" | b"bget" => get(&t, GetKind::Get, used),
         b"gets" => get(&t, GetKind::Gets, used),
@@ -294,7 +305,6 @@ pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
             false,
             used,
         ),
-        b"mn" => done(Command::MetaNoop, false, used),
         _ => {
             // memcached drops a connection that sends an HTTP request line.
             if t.get(t.n - 2).starts_with(b"HTTP/") {

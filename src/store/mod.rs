@@ -27,7 +27,10 @@
 //! [index]: index
 
 pub mod index;
+mod meta;
 pub mod segment;
+
+pub use meta::{MetaArith, MetaDelete, MetaInfo, MetaItem};
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -35,7 +38,7 @@ use std::sync::Arc;
 use crate::protocol::num::{push_u64, strtoull};
 use crate::stats::{Counters, Stat};
 use index::{Index, Loc, MAX_OFFSET, MAX_SEGMENTS};
-use segment::{Block, Header, CAS_MAX, DEAD, FETCHED, FREQ_MASK};
+use segment::{Block, Header, CAS_MAX, DEAD, FETCHED, FREQ_MASK, HAS_EXPTIME, KEPT_BITS};
 
 /// memcached's `REALTIME_MAXDELTA`: exptimes up to 30 days are relative.
 pub const REALTIME_MAXDELTA: i64 = 60 * 60 * 24 * 30;
@@ -508,11 +511,18 @@ impl Store {
         }
     }
 
-    /// Marks an item read: fetched, and one step more frequent (at most 3).
+    /// Marks an item read: fetched, and one step more frequent (at most 3). As memcached's
+    /// segmented LRU bump, the first read only marks the item fetched; later ones also set
+    /// its last access time.
     fn touch_freq(&mut self, loc: Loc) {
-        let b = &mut self.item_mut(loc)[0];
-        let f = (*b & FREQ_MASK).saturating_add(1).min(FREQ_MASK);
-        *b = (*b & !FREQ_MASK) | f | FETCHED;
+        let now = self.now;
+        let src = self.item_mut(loc);
+        let b = src[0];
+        if b & FETCHED != 0 {
+            segment::set_atime(src, now);
+        }
+        let f = (b & FREQ_MASK).saturating_add(1).min(FREQ_MASK);
+        src[0] = (b & !FREQ_MASK) | f | FETCHED;
     }
 
     /// Starts loading the index bucket `key` hashes to (a hint: nothing changes).
@@ -551,13 +561,72 @@ impl Store {
 
     /// Sets a live item's expiry; returns its location and header.
     fn set_exptime(&mut self, key: &[u8], exptime: u32, now: u32) -> Option<(Loc, Header)> {
-        let (_, loc, mut hdr) = self.lookup(key, now).ok()?;
-        let src = self.item_mut(loc);
-        let at = segment::exptime_at(src);
-        src[at..at + 4].copy_from_slice(&exptime.to_le_bytes());
-        hdr.exptime = exptime;
+        let (_, loc, hdr) = self.lookup(key, now).ok()?;
+        Some(self.set_exptime_at(loc, hdr, exptime))
+    }
+
+    /// Sets the expiry of the live item at `loc`: in place when it has an exptime field (or
+    /// keeps none), else by relocating it into a copy with one. Returns where it now is.
+    fn set_exptime_at(&mut self, loc: Loc, mut hdr: Header, exptime: u32) -> (Loc, Header) {
         self.hint_expiry(exptime);
-        Some((loc, hdr))
+        if hdr.info & HAS_EXPTIME != 0 {
+            let src = self.item_mut(loc);
+            let at = segment::exptime_at(src);
+            src[at..at + 4].copy_from_slice(&exptime.to_le_bytes());
+            hdr.exptime = exptime;
+            return (loc, hdr);
+        }
+        if exptime == 0 && !hdr.exp_in_atime {
+            return (loc, hdr);
+        }
+        if !hdr.exp_in_atime && exptime != 0 {
+            if let Some(moved) = self.relocate(loc, &hdr, exptime) {
+                return moved;
+            }
+        }
+        // No memory for a copy with an exptime field: keep it in the atime field.
+        let now = self.now;
+        let src = self.item_mut(loc);
+        segment::set_exptime_in_atime(src, exptime, now);
+        (loc, segment::read_header(src))
+    }
+
+    /// Copies the live item at `loc` into a new one with exptime `exptime` (its header
+    /// grows), keeping its unique, flags, access time and bits, and links the copy in its
+    /// place. None (nothing changed) if no memory can be had.
+    fn relocate(&mut self, loc: Loc, hdr: &Header, exptime: u32) -> Option<(Loc, Header)> {
+        let mut body = std::mem::take(&mut self.scratch);
+        body.clear();
+        body.extend_from_slice(&self.item(loc)[hdr.key_at..hdr.total_len()]);
+        let len = segment::item_len(hdr.klen, hdr.vlen, hdr.flags, exptime);
+        let new = if len <= self.seg_size && self.make_index_room() {
+            self.alloc(len, Queue::Small)
+        } else {
+            None
+        };
+        let result = new.map(|new| {
+            let m = segment::Meta {
+                flags: hdr.flags,
+                exptime,
+                cas: hdr.cas,
+                atime: if hdr.exp_in_atime {
+                    self.now
+                } else {
+                    hdr.atime
+                },
+                key_binary: hdr.key_binary,
+            };
+            let dst = &mut self.item_mut(new)[..len];
+            let p = segment::write_header(dst, &body[..hdr.klen], hdr.vlen, &m);
+            dst[p..p + hdr.vlen].copy_from_slice(&body[hdr.klen..]);
+            dst[0] |= hdr.info & KEPT_BITS;
+            let new_hdr = segment::read_header(dst);
+            self.link(&body[..hdr.klen], new, len);
+            self.hint_expiry(exptime);
+            (new, new_hdr)
+        });
+        self.scratch = body;
+        result
     }
 
     /// `gat`: looks up a live item and sets its expiry.
@@ -662,17 +731,37 @@ impl Store {
 
     /// Writes a new version of `key` (value = the parts, concatenated) and links it.
     fn write(&mut self, key: &[u8], flags: u32, exptime: u32, parts: &[&[u8]]) -> StoreResult {
+        self.write_ext(key, flags, exptime, parts, 0, false)
+    }
+
+    /// [`Store::write`] with info `bits` set on the new item and its key marked binary.
+    fn write_ext(
+        &mut self,
+        key: &[u8],
+        flags: u32,
+        exptime: u32,
+        parts: &[&[u8]],
+        bits: u8,
+        key_binary: bool,
+    ) -> StoreResult {
         let vlen: usize = parts.iter().map(|p| p.len()).sum();
-        let len = segment::item_len(key.len(), vlen, flags);
+        let len = segment::item_len(key.len(), vlen, flags, exptime);
         if len > self.seg_size || !self.make_index_room() {
             return StoreResult::NoMemory;
         }
         let Some(loc) = self.alloc(len, Queue::Small) else {
             return StoreResult::NoMemory;
         };
-        let cas = self.new_cas();
+        let m = segment::Meta {
+            flags,
+            exptime,
+            cas: self.new_cas(),
+            atime: self.now,
+            key_binary,
+        };
         let dst = &mut self.item_mut(loc)[..len];
-        let mut p = segment::write_header(dst, key, vlen, flags, exptime, cas);
+        let mut p = segment::write_header(dst, key, vlen, &m);
+        dst[0] |= bits;
         for part in parts {
             dst[p..p + part.len()].copy_from_slice(part);
             p += part.len();

@@ -5,11 +5,23 @@
 //! are no size classes to calcify). Items are packed back to back with no padding:
 //!
 //! ```text
-//!  info u8 │ klen u8 │ vlen varint │ exptime u32 │ cas u48 │ [flags u32] │ key │ value
-//!  info: bits 0-1 access frequency (0-3), 2 has flags, 3 dead, 4 fetched
+//!  info u8 │ klen u8 │ vlen varint │ cas u48 │ atime u32 │ [exptime u32] │ [flags u32] │ key │ value
+//!  info: bits 0-1 access frequency (0-3), 2 has flags, 3 dead, 4 fetched, 5 has exptime,
+//!        6 stale (meta invalidation), 7 win token sent (meta recache)
+//!  cas:   bits 0-46 the unique, bit 47 the key came base64-encoded (meta `b`) and is shown
+//!         that way
+//!  atime: bits 0-30 the last access time (unix seconds, modulo 2^31); with bit 31 set, the
+//!         field holds the exptime instead (see below)
 //! ```
 //!
-//! That is 13 bytes of metadata for an item with flags 0 and a value under 128 bytes.
+//! An item written without an exptime that is later given one moves to a copy with the
+//! field. Only when no memory can be had for the copy (a full store with eviction off) is
+//! the exptime kept in the atime field instead: expiry stays exact, the access time is lost
+//! (reported as the time of that change).
+//!
+//! That is 13 bytes of metadata for an item with flags 0, no expiry and a value under 128
+//! bytes; an exptime or flags cost 4 bytes each. The exptime field is optional because
+//! most caches set none: the 4 bytes it saves pay for the access time.
 
 use std::ptr::NonNull;
 
@@ -17,9 +29,22 @@ pub const FREQ_MASK: u8 = 0b11;
 pub const HAS_FLAGS: u8 = 1 << 2;
 pub const DEAD: u8 = 1 << 3;
 pub const FETCHED: u8 = 1 << 4;
+pub const HAS_EXPTIME: u8 = 1 << 5;
+/// Marked stale by a meta invalidation (`md I`, `ms I`): still served, flagged `X`.
+pub const STALE: u8 = 1 << 6;
+/// A meta `W` (recache win) token was handed out for this item.
+pub const WIN_SENT: u8 = 1 << 7;
+/// The bits a relocated copy keeps.
+pub const KEPT_BITS: u8 = FREQ_MASK | FETCHED | STALE | WIN_SENT;
+/// Bit 47 of the cas field: the key is binary (meta `b`).
+const KEY_BINARY: u64 = 1 << 47;
+/// Bit 31 of the atime field: it holds the exptime (31 bits) instead of the access time.
+const EXP_IN_ATIME: u32 = 1 << 31;
+/// The access time is kept modulo 2^31.
+pub const ATIME_MASK: u32 = !EXP_IN_ATIME;
 
-/// Largest CAS unique an item can carry (48 bits).
-pub const CAS_MAX: u64 = (1 << 48) - 1;
+/// Largest CAS unique an item can carry (47 bits).
+pub const CAS_MAX: u64 = (1 << 47) - 1;
 
 /// One mmap'd block of zeroed memory, 2 MiB aligned and eligible for transparent huge
 /// pages: a store's segments and its index live in blocks, so random lookups cost few TLB
@@ -118,8 +143,14 @@ impl std::fmt::Debug for Block {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
     pub info: u8,
+    /// 0 when the item has no exptime field.
     pub exptime: u32,
     pub cas: u64,
+    /// Last access time, unix seconds modulo 2^31.
+    pub atime: u32,
+    /// The exptime is kept in the atime field (no memory was left to add its own).
+    pub exp_in_atime: bool,
+    pub key_binary: bool,
     pub flags: u32,
     /// Offset of the key from the item's start.
     pub key_at: usize,
@@ -150,23 +181,33 @@ fn varint_len(mut v: usize) -> usize {
 }
 
 /// Bytes an item of this shape occupies.
-pub fn item_len(klen: usize, vlen: usize, flags: u32) -> usize {
-    2 + varint_len(vlen) + 4 + 6 + if flags != 0 { 4 } else { 0 } + klen + vlen
+pub fn item_len(klen: usize, vlen: usize, flags: u32, exptime: u32) -> usize {
+    2 + varint_len(vlen)
+        + 6
+        + 4
+        + if exptime != 0 { 4 } else { 0 }
+        + if flags != 0 { 4 } else { 0 }
+        + klen
+        + vlen
+}
+
+/// The fields of a new item's header besides its key and value length.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Meta {
+    pub flags: u32,
+    pub exptime: u32,
+    pub cas: u64,
+    pub atime: u32,
+    pub key_binary: bool,
 }
 
 /// Writes an item's header and key at the start of `dst` (which holds at least
 /// [`item_len`] bytes); the value goes at the returned offset.
-pub fn write_header(
-    dst: &mut [u8],
-    key: &[u8],
-    vlen: usize,
-    flags: u32,
-    exptime: u32,
-    cas: u64,
-) -> usize {
-    debug_assert!(key.len() <= 255 && cas <= CAS_MAX);
+pub fn write_header(dst: &mut [u8], key: &[u8], vlen: usize, m: &Meta) -> usize {
+    debug_assert!(key.len() <= 255 && m.cas <= CAS_MAX);
     let mut p = 0;
-    dst[p] = if flags != 0 { HAS_FLAGS } else { 0 };
+    dst[p] =
+        if m.flags != 0 { HAS_FLAGS } else { 0 } | if m.exptime != 0 { HAS_EXPTIME } else { 0 };
     dst[p + 1] = key.len() as u8;
     p += 2;
     let mut v = vlen;
@@ -177,25 +218,58 @@ pub fn write_header(
     }
     dst[p] = v as u8;
     p += 1;
-    dst[p..p + 4].copy_from_slice(&exptime.to_le_bytes());
-    p += 4;
+    let cas = m.cas | if m.key_binary { KEY_BINARY } else { 0 };
     dst[p..p + 6].copy_from_slice(&cas.to_le_bytes()[..6]);
     p += 6;
-    if flags != 0 {
-        dst[p..p + 4].copy_from_slice(&flags.to_le_bytes());
+    dst[p..p + 4].copy_from_slice(&(m.atime & ATIME_MASK).to_le_bytes());
+    p += 4;
+    if m.exptime != 0 {
+        dst[p..p + 4].copy_from_slice(&m.exptime.to_le_bytes());
+        p += 4;
+    }
+    if m.flags != 0 {
+        dst[p..p + 4].copy_from_slice(&m.flags.to_le_bytes());
         p += 4;
     }
     dst[p..p + key.len()].copy_from_slice(key);
     p + key.len()
 }
 
-/// Offset of the exptime field from the item's start.
-pub fn exptime_at(src: &[u8]) -> usize {
+/// Offset of the cas field from the item's start.
+pub fn cas_at(src: &[u8]) -> usize {
     let mut p = 2;
     while src[p] & 0x80 != 0 {
         p += 1;
     }
     p + 1
+}
+
+/// Offset of the exptime field from the item's start (the item must have one).
+pub fn exptime_at(src: &[u8]) -> usize {
+    debug_assert!(src[0] & HAS_EXPTIME != 0);
+    cas_at(src) + 10
+}
+
+/// Sets an item's access time in place (unless the field holds its exptime).
+pub fn set_atime(src: &mut [u8], now: u32) {
+    let at = cas_at(src) + 6;
+    let old = u32::from_le_bytes(src[at..at + 4].try_into().unwrap());
+    if old & EXP_IN_ATIME == 0 {
+        src[at..at + 4].copy_from_slice(&(now & ATIME_MASK).to_le_bytes());
+    }
+}
+
+/// Keeps the exptime of an item without an exptime field in its atime field (31 bits, so
+/// at most 2^31 - 1), or with `exptime` 0 makes the field an access time (`now`) again.
+pub fn set_exptime_in_atime(src: &mut [u8], exptime: u32, now: u32) {
+    debug_assert!(src[0] & HAS_EXPTIME == 0);
+    let at = cas_at(src) + 6;
+    let v = if exptime == 0 {
+        now & ATIME_MASK
+    } else {
+        exptime.min(ATIME_MASK) | EXP_IN_ATIME
+    };
+    src[at..at + 4].copy_from_slice(&v.to_le_bytes());
 }
 
 /// Decodes the header of the item at the start of `src`.
@@ -214,11 +288,23 @@ pub fn read_header(src: &[u8]) -> Header {
         }
         shift += 7;
     }
-    let exptime = u32::from_le_bytes(src[p..p + 4].try_into().unwrap());
-    p += 4;
     let mut cas = [0u8; 8];
     cas[..6].copy_from_slice(&src[p..p + 6]);
+    let cas = u64::from_le_bytes(cas);
     p += 6;
+    let mut atime = u32::from_le_bytes(src[p..p + 4].try_into().unwrap());
+    p += 4;
+    let mut exptime = 0;
+    let mut exp_in_atime = false;
+    if atime & EXP_IN_ATIME != 0 {
+        exptime = atime & ATIME_MASK;
+        atime = 0;
+        exp_in_atime = true;
+    }
+    if info & HAS_EXPTIME != 0 {
+        exptime = u32::from_le_bytes(src[p..p + 4].try_into().unwrap());
+        p += 4;
+    }
     let mut flags = 0;
     if info & HAS_FLAGS != 0 {
         flags = u32::from_le_bytes(src[p..p + 4].try_into().unwrap());
@@ -227,7 +313,10 @@ pub fn read_header(src: &[u8]) -> Header {
     Header {
         info,
         exptime,
-        cas: u64::from_le_bytes(cas),
+        exp_in_atime,
+        cas: cas & CAS_MAX,
+        atime,
+        key_binary: cas & KEY_BINARY != 0,
         flags,
         key_at: p,
         klen,
@@ -237,7 +326,9 @@ pub fn read_header(src: &[u8]) -> Header {
 
 /// Rewrites an item's CAS in place.
 pub fn set_cas(src: &mut [u8], cas: u64) {
-    let at = exptime_at(src) + 4;
+    let at = cas_at(src);
+    let old = u64::from(src[at + 5]) << 40;
+    let cas = (cas & CAS_MAX) | (old & KEY_BINARY);
     src[at..at + 6].copy_from_slice(&cas.to_le_bytes()[..6]);
 }
 
@@ -248,22 +339,42 @@ mod tests {
     #[test]
     fn header_round_trip() {
         let mut buf = vec![0u8; 512];
-        for (vlen, flags) in [
-            (0usize, 0u32),
-            (100, 0),
-            (127, 7),
-            (128, 0),
-            (300_000, u32::MAX),
+        for (vlen, flags, exptime, kb) in [
+            (0usize, 0u32, 0u32, false),
+            (100, 0, 1234, true),
+            (127, 7, 0, false),
+            (128, 0, 1, true),
+            (300_000, u32::MAX, u32::MAX, false),
         ] {
-            let len = item_len(3, vlen, flags);
+            let len = item_len(3, vlen, flags, exptime);
             if len > buf.len() {
                 buf.resize(len, 0);
             }
-            let at = write_header(&mut buf, b"key", vlen, flags, 1234, CAS_MAX);
+            let m = Meta {
+                flags,
+                exptime,
+                cas: CAS_MAX,
+                atime: u32::MAX,
+                key_binary: kb,
+            };
+            let at = write_header(&mut buf, b"key", vlen, &m);
             let h = read_header(&buf);
             assert_eq!(
-                (h.klen, h.vlen, h.flags, h.exptime, h.cas),
-                (3, vlen, flags, 1234, CAS_MAX)
+                (
+                    h.klen,
+                    h.vlen,
+                    h.flags,
+                    h.exptime,
+                    h.cas,
+                    h.atime,
+                    h.key_binary
+                ),
+                (3, vlen, flags, exptime, CAS_MAX, ATIME_MASK, kb)
+            );
+            set_atime(&mut buf, 77);
+            assert_eq!(
+                (read_header(&buf).atime, read_header(&buf).key_binary),
+                (77, kb)
             );
             assert_eq!(h.value_at(), at);
             assert_eq!(h.total_len(), len);
@@ -271,7 +382,8 @@ mod tests {
             set_cas(&mut buf, 77);
             assert_eq!(read_header(&buf).cas, 77);
         }
-        assert_eq!(item_len(16, 100, 0), 13 + 116);
+        assert_eq!(item_len(16, 100, 0, 0), 13 + 116);
+        assert_eq!(item_len(16, 100, 0, 5), 17 + 116);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod binary;
 pub mod cases;
+pub mod meta_cases;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
