@@ -17,6 +17,12 @@
 //!   (the servers' clocks tick at different instants): compared within 2 seconds.
 //!
 //! Intended differences in behaviour (no case depends on them; see [`META_INTENDED`]).
+//! Of the counters in [`META_SCRIPTS_STATS`], `get_expired` is not compared: corecached's
+//! expiry pager reclaims an item as soon as it expires (a `T-1` expires it at once), while
+//! memcached finds it expired on the next read.
+//!
+//! memcached 1.6.18 knows no `E` (explicit new CAS) or `S` flag and no lowercase modes:
+//! they are errors there, and the corpus records them as such.
 
 /// One script: steps sent in order on one connection.
 pub struct Script {
