@@ -198,7 +198,7 @@ impl Store {
                 let old_cas = if self.use_cas { hdr.cas } else { 0 };
                 match mode {
                     Mode::Add => {
-                        self.touch_freq(loc);
+                        self.touch_update(loc);
                         StoreResult::NotStored
                     }
                     Mode::Cas if cas != 0 && cas == old_cas => {

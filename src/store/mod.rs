@@ -525,6 +525,17 @@ impl Store {
         src[0] = (b & !FREQ_MASK) | f | FETCHED;
     }
 
+    /// memcached's `do_item_update` (a failed `add` bumps the existing item): one step more
+    /// frequent and accessed now, but not marked fetched.
+    fn touch_update(&mut self, loc: Loc) {
+        let now = self.now;
+        let src = self.item_mut(loc);
+        segment::set_atime(src, now);
+        let b = src[0];
+        let f = (b & FREQ_MASK).saturating_add(1).min(FREQ_MASK);
+        src[0] = (b & !FREQ_MASK) | f;
+    }
+
     /// Starts loading the index bucket `key` hashes to (a hint: nothing changes).
     pub fn prefetch_bucket(&self, key: &[u8]) {
         self.index.prefetch(self.hash(key));
@@ -636,9 +647,16 @@ impl Store {
         Some(self.view(loc, &hdr))
     }
 
-    /// `touch`: sets a live item's expiry; false on a miss.
+    /// `touch`: sets a live item's expiry and marks it read (memcached fetches it with an
+    /// LRU bump); false on a miss.
     pub fn touch(&mut self, key: &[u8], exptime: u32, now: u32) -> bool {
-        self.set_exptime(key, exptime, now).is_some()
+        match self.set_exptime(key, exptime, now) {
+            Some((loc, _)) => {
+                self.touch_freq(loc);
+                true
+            }
+            None => false,
+        }
     }
 
     /// `delete`: true if a live item was removed.
@@ -673,7 +691,7 @@ impl Store {
         let result = match (mode, old) {
             (Mode::Add, Some((_, loc, _))) => {
                 // memcached bumps an existing item on a failed add.
-                self.touch_freq(loc);
+                self.touch_update(loc);
                 StoreResult::NotStored
             }
             (Mode::Replace | Mode::Append | Mode::Prepend, None) => StoreResult::NotStored,

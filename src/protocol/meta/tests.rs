@@ -423,3 +423,83 @@ fn pipelines_of_meta_commands() {
         ],
     )]);
 }
+
+/// Random streams of meta commands (valid and damaged pieces) give the same outcomes
+/// whole and cut into random fragments, and every request re-parses to itself.
+#[test]
+fn random_streams_are_fragmentation_independent() {
+    const PIECES: &[&[u8]] = &[
+        b"mg",
+        b"ms",
+        b"md",
+        b"ma",
+        b"me",
+        b"mn",
+        b"mx",
+        b" ",
+        b"  ",
+        b"key",
+        b"Zm9v",
+        b"YQ==",
+        b"b",
+        b"v",
+        b"k",
+        b"q",
+        b"O1",
+        b"T30",
+        b"T-1",
+        b"N0",
+        b"R5",
+        b"C7",
+        b"C",
+        b"F5",
+        b"ME",
+        b"MA",
+        b"Mz",
+        b"MII",
+        b"J3",
+        b"D9",
+        b"I",
+        b"u",
+        b"h",
+        b"l",
+        b"t",
+        b"c",
+        b"f",
+        b"s",
+        b"zz",
+        b"2",
+        b"0",
+        b"-1",
+        b"963",
+        b"\r\n",
+        b"\n",
+        b"ab",
+        b"\r\nab\r\n",
+        b"\0",
+        b"\xff",
+        b"O123456789012345678901234567890123",
+    ];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    for _ in 0..3000 {
+        let mut input = Vec::new();
+        for _ in 0..1 + next(30) {
+            input.extend_from_slice(PIECES[next(PIECES.len() as u64) as usize]);
+        }
+        input.extend_from_slice(b"\r\n");
+        let whole = drive(&input, input.len());
+        let chunk = 1 + next(9) as usize;
+        assert_eq!(
+            drive(&input, chunk),
+            whole,
+            "input {:?} in {chunk}-byte fragments",
+            s(&input)
+        );
+    }
+}
