@@ -2,9 +2,6 @@
 //! (exact bytes, recorded from memcached 1.6.18 and replayed against it when it is
 //! installed), counters, SIGHUP re-reading the file, the `memcache` crate with credentials,
 //! flag errors, and binary SASL PLAIN with `-S`.
-//!
-//! The binary SASL tests need the binary protocol (being finished on its own branch): they
-//! are `#[ignore]`d here until it is merged.
 
 mod common;
 
@@ -733,7 +730,6 @@ fn run_sasl(addr: SocketAddr, version_prefix: &[u8]) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "needs the binary protocol branch"]
 fn binary_sasl_exchange() {
     let pw = PwFile::new("sasl", USERS);
     let server = CorecachedServer::start(&["--threads", "2", "-S", "-Y", pw.path()]);
@@ -782,8 +778,7 @@ fn memcached_sasl(dir: &std::path::Path) -> Option<MemcachedServer> {
 
 #[test]
 fn binary_sasl_script_matches_memcached() {
-    // The recorded script holds for memcached itself (this runs without the binary
-    // branch: it checks the oracle the ignored tests compare with).
+    // The recorded script holds for memcached itself: the oracle of the corecached test.
     let pw = PwFile::new("sasl-oracle", USERS);
     let Some(mc) = memcached_sasl(&pw.dir) else {
         return;
@@ -792,7 +787,6 @@ fn binary_sasl_script_matches_memcached() {
 }
 
 #[test]
-#[ignore = "needs the binary protocol branch"]
 fn memcache_crate_over_binary_with_sasl() {
     let pw = PwFile::new("crate-bin", USERS);
     let server = CorecachedServer::start(&["--threads", "2", "-S", "-Y", pw.path()]);

@@ -69,8 +69,7 @@ impl Conn {
             return Some(Next::Close);
         }
         // SASL on: an unauthenticated client may only authenticate or ask the version.
-        // TODO: settings.sasl once it exists (the auth file alone turns it on for now).
-        let sasl = shard.auth.is_some();
+        let sasl = shard.settings.sasl;
         if sasl
             && !self.authed
             && !matches!(
@@ -218,6 +217,8 @@ impl Conn {
                 self.bin_ok(req, b"Authenticated");
             }
             Err(e) => {
+                // memcached: a failed authentication ends an earlier session.
+                self.authed = false;
                 shard.counters.incr(Stat::AuthErrors);
                 // The authentication identity only: never the password.
                 let user = req.value.split(|&b| b == 0).nth(1).unwrap_or(b"");
