@@ -123,9 +123,10 @@ pub fn apply<R: ReplySink>(
                 let exp = store.abs_exptime(exptime, now);
                 store.get_and_touch(key, exp, now)
             } else {
+                // memcached counts gat/gats as touches only, not as gets.
+                counters.incr(Stat::CmdGet);
                 store.get(key, now)
             };
-            counters.incr(Stat::CmdGet);
             let (hit_stat, miss_stat) = if kind.touches() {
                 (Stat::TouchHits, Stat::TouchMisses)
             } else {
