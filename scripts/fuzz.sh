@@ -2,7 +2,8 @@
 # Runs each cargo-fuzz target in fuzz/ for a bounded time and prints libFuzzer's figures
 # (executions, coverage, features, corpus) for each.
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET...]      defaults: 60 s; text_parser store_ops
+#   scripts/fuzz.sh [SECONDS] [TARGET...]      defaults: 60 s; text_parser meta_parser
+#                                               binary_parser store_ops
 #
 # Environment:
 #   FUZZ_TOOLCHAIN  a rustup toolchain to run cargo fuzz with (e.g. nightly). Default: the
@@ -20,7 +21,7 @@ SECS=${1:-60}
 shift || true
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-    TARGETS=(text_parser store_ops)
+    TARGETS=(text_parser meta_parser binary_parser store_ops)
 fi
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FUZZ="$ROOT/fuzz"
@@ -46,8 +47,8 @@ else
     export RUSTC_BOOTSTRAP=1
 fi
 
-# A few valid inputs to start from (libFuzzer mutates them): for text_parser, a config byte,
-# a cut-seed byte, then protocol text; for store_ops, two config bytes, then operations.
+# A few valid inputs to start from (libFuzzer mutates them): for the parsers, a config byte,
+# a cut-seed byte, then the stream; for store_ops, two config bytes, then operations.
 seed_corpus() {
     local t=$1 dir="$FUZZ/corpus/$1"
     mkdir -p "$dir"
@@ -62,6 +63,24 @@ seed_corpus() {
         # Lines over 2048 bytes: a multi-get (allowed) and a set (closes when read in pieces).
         { printf '\x02\x21get'; for i in $(seq 1 300); do printf ' key%d' "$i"; done; printf '\r\nget a\r\n'; } >"$dir/seed-long-get"
         { printf '\x01\x13set '; printf '%02100d' 0; printf ' 0 0 1\r\nx\r\n'; } >"$dir/seed-long-set"
+        ;;
+    meta_parser)
+        # Each line gets a meta command word chosen by its first byte (0 mg, 1 ms, 2 md,
+        # 3 ma, 4 me, 5 mn): here mg, ms (with its data line given to mg), md, ma, me, mn.
+        printf '\x01\x07\x00k v f t s c k h l O123 q\r\n\x01k 5 T30 F7 I\r\n\x00hello\r\n\x02k q I T30\r\n\x03n N0 J13 D2 v MI\r\n\x04k\r\n\x05\r\n' >"$dir/seed-meta"
+        printf '\x00\x05\x00a2V5MQ== b k v N30 R10 E9\r\n\x01a2V5MQ== 200 b MA\r\n' >"$dir/seed-meta-b64"
+        ;;
+    binary_parser)
+        # set k=hello flags 7, getk k, getkq missing, noop, then an unknown opcode.
+        {
+            printf '\x01\x07'
+            printf '\x80\x01\x00\x01\x08\x00\x00\x00\x00\x00\x00\x0e\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00'
+            printf '\x00\x00\x00\x07\x00\x00\x00\x00khello'
+            printf '\x80\x0c\x00\x01\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00k'
+            printf '\x80\x0d\x00\x01\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x00m'
+            printf '\x80\x0a\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00'
+            printf '\x80\x77\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00\x00zz'
+        } >"$dir/seed-binary"
         ;;
     store_ops)
         # set k1 "..."; get k1; append; incr; flush; pager; advance; headroom.

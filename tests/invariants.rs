@@ -10,6 +10,16 @@
 //!   unterminated-line rule depends on read sizes (detected, and only then skipped);
 //! - a stream of N valid commands gives exactly the N expected requests, however it is cut.
 //!
+//! Meta commands go through the same parser; besides the above, a meta request's raw bytes
+//! are exactly what it used and parse again (on the owner shard, after forwarding) to the
+//! same request, and N meta commands with random flags give N outcomes however they are cut.
+//!
+//! Binary parser (`protocol::binary::parse`): a packet uses at least its header and at most
+//! what was given, its raw bytes are what it used and re-parse to the same request, what it
+//! uses plus what it swallows is exactly its packet (never a byte of the next), `need` agrees
+//! with the parse, parsing is pure, read sizes never change the packets, and N valid packets
+//! give N packets.
+//!
 //! Store: random operation sequences on tiny stores, `check_invariants()` after every one,
 //! and every answer checked against a model (exact when the store cannot evict; otherwise an
 //! item may vanish but never appear or change behind the model's back).
@@ -25,8 +35,8 @@ use std::time::{Duration, Instant};
 use corecached::protocol::text::Limits;
 use corecached::store::Mode;
 use harness::{
-    check_fragmentation, cuts_from_seed, drive, memcached_size, CasPick, Data, Exp, Op, StoreCheck,
-    StoreConfig, NUMERIC,
+    check_binary_fragmentation, check_fragmentation, cuts_from_seed, drive, memcached_size,
+    CasPick, Data, Exp, Op, StoreCheck, StoreConfig, NUMERIC,
 };
 
 /// xorshift64*: small, deterministic, good enough to pick test cases.
@@ -724,4 +734,290 @@ fn store_without_eviction_is_exactly_the_model() {
         hits += c.tally.hits;
     }
     eprintln!("store exact: {seqs} sequences, {ops} ops, {hits} hits");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Meta commands
+// ---------------------------------------------------------------------------------------------
+
+/// Time for each meta and binary property test (they add to the text ones above).
+const PROTO_BUDGET: Duration = Duration::from_secs(if cfg!(debug_assertions) { 3 } else { 12 });
+
+const META_FLAGS: &[&str] = &[
+    "v",
+    "f",
+    "t",
+    "s",
+    "k",
+    "c",
+    "h",
+    "l",
+    "q",
+    "u",
+    "b",
+    "O",
+    "Oabc",
+    "T0",
+    "T30",
+    "T-1",
+    "N30",
+    "R10",
+    "I",
+    "E5",
+    "C1",
+    "C99999999999",
+    "MS",
+    "ME",
+    "MA",
+    "MP",
+    "MR",
+    "Mx",
+    "F5",
+    "F4294967296",
+    "J13",
+    "D2",
+    "MI",
+    "MD",
+    "M+",
+    "M-",
+    "x",
+    "T",
+    "N",
+    "Z",
+    "S10",
+    "vv",
+];
+
+/// A well-formed meta command line (random flags, some invalid) and its data block: one
+/// outcome however the flags are judged. `ms` always has a sound length so that its data
+/// block is consumed by it (stored, refused or swallowed).
+fn meta_command(r: &mut Rng) -> Vec<u8> {
+    let word = *r.pick(&["mg", "ms", "md", "ma", "me", "mn"]);
+    let mut l = word.as_bytes().to_vec();
+    if word == "mn" {
+        l.extend_from_slice(b"\r\n");
+        return l;
+    }
+    let key = if r.chance(8) {
+        // base64 of "key1" / something not base64
+        (*r.pick(&["a2V5MQ==", "!!!!", "Zm9v"])).as_bytes().to_vec()
+    } else {
+        key(r)
+    };
+    l.push(b' ');
+    l.extend_from_slice(&key);
+    let data = if word == "ms" { data(r) } else { Vec::new() };
+    if word == "ms" {
+        l.extend_from_slice(format!(" {}", data.len()).as_bytes());
+    }
+    if word != "me" {
+        for _ in 0..r.below(6) {
+            l.push(b' ');
+            l.extend_from_slice(r.pick(META_FLAGS).as_bytes());
+        }
+    }
+    l.extend_from_slice(b"\r\n");
+    if word == "ms" {
+        l.extend_from_slice(&data);
+        l.extend_from_slice(b"\r\n");
+    }
+    l
+}
+
+#[test]
+fn meta_streams_give_one_outcome_per_command_and_reparse_the_same() {
+    let start = Instant::now();
+    let mut r = Rng::new(21);
+    let (mut runs, mut commands) = (0, 0);
+    for case in 0..5_000 {
+        if start.elapsed() > PROTO_BUDGET {
+            break;
+        }
+        let limits = r.pick(LIMITS);
+        let n = 1 + r.below(20);
+        let mut input = Vec::new();
+        for _ in 0..n {
+            input.extend(meta_command(&mut r));
+        }
+        for _ in 0..2 {
+            let cuts = cuts_from_seed(input.len(), r.next());
+            let whole = check_fragmentation(&input, &cuts, limits);
+            assert!(!whole.closed, "closed: {}", input.escape_ascii());
+            assert_eq!(
+                whole.outcomes.len(),
+                n,
+                "{n} meta commands: {}\n{:#?}",
+                input.escape_ascii(),
+                whole.outcomes
+            );
+            assert_eq!(
+                (whole.buffered, whole.swallowing),
+                (0, 0),
+                "bytes left over"
+            );
+        }
+        runs = case + 1;
+        commands += n;
+    }
+    eprintln!("meta_streams: {runs} streams, {commands} commands");
+}
+
+#[test]
+fn meta_mutated_streams() {
+    let start = Instant::now();
+    let mut r = Rng::new(22);
+    let (mut runs, mut outcomes) = (0, 0);
+    for case in 0..8_000 {
+        if start.elapsed() > PROTO_BUDGET {
+            break;
+        }
+        let limits = r.pick(LIMITS);
+        let mut input = Vec::new();
+        for _ in 0..1 + r.below(8) {
+            input.extend(meta_command(&mut r));
+        }
+        for _ in 0..1 + r.below(6) {
+            mutate(&mut r, &mut input);
+        }
+        let cuts = cuts_from_seed(input.len(), r.next());
+        outcomes += check_fragmentation(&input, &cuts, limits).outcomes.len();
+        runs = case + 1;
+    }
+    eprintln!("meta_mutated_streams: {runs} streams, {outcomes} outcomes");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Binary protocol
+// ---------------------------------------------------------------------------------------------
+
+/// A well-formed request packet of a random opcode memcached answers.
+fn binary_packet(r: &mut Rng) -> Vec<u8> {
+    // (opcode, extras length, has key, has value)
+    const OPS: &[(u8, usize, bool, bool)] = &[
+        (0x00, 0, true, false),  // get
+        (0x09, 0, true, false),  // getq
+        (0x0c, 0, true, false),  // getk
+        (0x0d, 0, true, false),  // getkq
+        (0x01, 8, true, true),   // set
+        (0x02, 8, true, true),   // add
+        (0x03, 8, true, true),   // replace
+        (0x11, 8, true, true),   // setq
+        (0x04, 0, true, false),  // delete
+        (0x05, 20, true, false), // incr
+        (0x06, 20, true, false), // decr
+        (0x0e, 0, true, true),   // append
+        (0x0f, 0, true, true),   // prepend
+        (0x1c, 4, true, false),  // touch
+        (0x1d, 4, true, false),  // gat
+        (0x1e, 4, true, false),  // gatq
+        (0x08, 0, false, false), // flush
+        (0x08, 4, false, false), // flush with expiry
+        (0x0a, 0, false, false), // noop
+        (0x0b, 0, false, false), // version
+        (0x10, 0, false, false), // stat
+        (0x20, 0, false, false), // sasl list mechs
+        (0x21, 0, true, true),   // sasl auth
+    ];
+    let &(op, elen, has_key, has_value) = r.pick(OPS);
+    let key = if has_key { key(r) } else { Vec::new() };
+    let extras: Vec<u8> = (0..elen).map(|_| r.next() as u8).collect();
+    let value = if has_value { data(r) } else { Vec::new() };
+    let mut p = vec![0x80, op];
+    p.extend_from_slice(&(key.len() as u16).to_be_bytes());
+    p.push(elen as u8);
+    p.extend_from_slice(&[0, 0, 0]);
+    p.extend_from_slice(&((elen + key.len() + value.len()) as u32).to_be_bytes());
+    p.extend_from_slice(&(r.next() as u32).to_be_bytes());
+    p.extend_from_slice(&(if r.chance(4) { r.next() } else { 0 }).to_be_bytes());
+    p.extend_from_slice(&extras);
+    p.extend_from_slice(&key);
+    p.extend_from_slice(&value);
+    p
+}
+
+#[test]
+fn binary_valid_packets_give_one_packet_each() {
+    let start = Instant::now();
+    let mut r = Rng::new(31);
+    let (mut runs, mut packets) = (0, 0);
+    for case in 0..5_000 {
+        if start.elapsed() > PROTO_BUDGET {
+            break;
+        }
+        let limits = r.pick(LIMITS);
+        let n = 1 + r.below(30);
+        let mut input = Vec::new();
+        for _ in 0..n {
+            input.extend(binary_packet(&mut r));
+        }
+        for _ in 0..2 {
+            let cuts = cuts_from_seed(input.len(), r.next());
+            let whole = check_binary_fragmentation(&input, &cuts, limits);
+            assert!(!whole.closed, "closed on valid packets");
+            assert_eq!(
+                whole.outcomes.len(),
+                n,
+                "{n} packets: {:#?}",
+                whole.outcomes
+            );
+            assert!(
+                whole
+                    .outcomes
+                    .iter()
+                    .all(|o| o.contains("kind=Valid") || o.contains("kind=TooLarge")),
+                "{:#?}",
+                whole.outcomes
+            );
+            assert_eq!(
+                (whole.buffered, whole.swallowing),
+                (0, 0),
+                "bytes left over"
+            );
+        }
+        runs = case + 1;
+        packets += n;
+    }
+    eprintln!("binary_valid_packets: {runs} streams, {packets} packets");
+}
+
+#[test]
+fn binary_mutated_and_random_packets() {
+    let start = Instant::now();
+    let mut r = Rng::new(32);
+    let (mut runs, mut outcomes, mut closed) = (0, 0, 0);
+    for case in 0..10_000 {
+        if start.elapsed() > PROTO_BUDGET {
+            break;
+        }
+        let limits = r.pick(LIMITS);
+        let mut input = Vec::new();
+        for _ in 0..1 + r.below(8) {
+            input.extend(binary_packet(&mut r));
+        }
+        // Lying lengths, wrong magic, random opcodes: flip header and body bytes.
+        for _ in 0..1 + r.below(4) {
+            if input.is_empty() {
+                break;
+            }
+            let at = if r.chance(2) {
+                r.below(input.len().min(24))
+            } else {
+                r.below(input.len())
+            };
+            input[at] = r.next() as u8;
+        }
+        if r.chance(3) {
+            let cut = r.below(input.len() + 1);
+            input.truncate(cut);
+        }
+        if r.chance(5) {
+            input.extend((0..r.below(64)).map(|_| r.next() as u8));
+        }
+        let cuts = cuts_from_seed(input.len(), r.next());
+        let whole = check_binary_fragmentation(&input, &cuts, limits);
+        outcomes += whole.outcomes.len();
+        closed += usize::from(whole.closed);
+        runs = case + 1;
+    }
+    eprintln!("binary_mutated_and_random: {runs} streams, {outcomes} packets, {closed} closed");
 }

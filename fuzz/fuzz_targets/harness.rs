@@ -12,6 +12,8 @@
 
 use std::collections::HashMap;
 
+use corecached::protocol::binary as bin;
+use corecached::protocol::meta;
 use corecached::protocol::num::{push_u64, strtoull};
 use corecached::protocol::text::{parse, Command, Limits, Parse, Request, KEY_MAX, LINE_LIMIT};
 use corecached::stats::Stat;
@@ -96,7 +98,7 @@ fn within(s: &[u8], outer: &[u8]) -> bool {
 }
 
 /// Asserts what every parse result must satisfy, for `buf` as the unread bytes.
-fn check_parse(buf: &[u8], p: &Parse<'_>) {
+fn check_parse(buf: &[u8], p: &Parse<'_>, limits: &Limits) {
     match p {
         Parse::Incomplete { need: Some(n) } => {
             assert!(
@@ -134,6 +136,25 @@ fn check_parse(buf: &[u8], p: &Parse<'_>) {
                 | Command::Touch { key, .. } => Some(*key),
                 Command::Stats { args } => {
                     assert!(within(args, region), "stats args outside the request");
+                    None
+                }
+                Command::Meta(m) => {
+                    // Forwarding sends `raw` and the owner parses it again: it must be
+                    // exactly the bytes used, and give the same request.
+                    assert_eq!(
+                        m.raw, region,
+                        "a meta request's raw bytes are not what it used"
+                    );
+                    assert!(
+                        m.key().len() <= KEY_MAX,
+                        "meta key of {} bytes",
+                        m.key().len()
+                    );
+                    assert_eq!(
+                        &meta::reparse(m.raw, limits),
+                        m,
+                        "a forwarded meta request parses to another request"
+                    );
                     None
                 }
                 _ => None,
@@ -195,7 +216,7 @@ pub fn drive(input: &[u8], cuts: &[usize], limits: &Limits) -> Run {
             // Same bytes at another address, same result.
             let copy = rest.to_vec();
             assert_eq!(p, parse(&copy, limits), "parse is not a pure function");
-            check_parse(rest, &p);
+            check_parse(rest, &p, limits);
             match p {
                 Parse::Incomplete { .. } => continue 'feed,
                 Parse::Close => {
@@ -205,8 +226,11 @@ pub fn drive(input: &[u8], cuts: &[usize], limits: &Limits) -> Run {
                 }
                 Parse::Done(req, used) => {
                     run.outcomes.push(summary(&req, used));
-                    if let Command::TooLarge { swallow: s, .. } = req.cmd {
-                        swallow = s;
+                    match &req.cmd {
+                        Command::TooLarge { swallow: s, .. }
+                        | Command::ErrorSwallow { swallow: s, .. } => swallow = *s,
+                        Command::Meta(m) => swallow = m.swallow(),
+                        _ => {}
                     }
                     pos += used;
                 }
@@ -276,6 +300,163 @@ pub fn cuts_from_seed(len: usize, seed: u64) -> Vec<usize> {
                 .collect()
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Binary protocol parser
+// ---------------------------------------------------------------------------------------------
+
+/// One line per binary packet: what the connection would act on.
+pub fn bin_summary(p: &bin::Packet<'_>) -> String {
+    let r = &p.req;
+    format!(
+        "op={:#04x} kind={:?} opaque={} cas={} extras={} key={} value={} used={} swallow={}",
+        r.opcode,
+        p.kind,
+        r.opaque,
+        r.cas,
+        r.extras.escape_ascii(),
+        r.key.escape_ascii(),
+        r.value.len(),
+        p.used,
+        p.swallow
+    )
+}
+
+/// Asserts what every binary parse result must satisfy, for `buf` as the unread bytes.
+fn check_bin_parse(buf: &[u8], p: &bin::Parse<'_>) {
+    match p {
+        bin::Parse::Incomplete { need: Some(n) } => {
+            assert!(
+                *n > buf.len(),
+                "Incomplete need {n} with {} buffered",
+                buf.len()
+            );
+        }
+        bin::Parse::Incomplete { need: None } => {
+            assert!(
+                buf.len() < bin::HEADER_LEN,
+                "Incomplete with a whole header"
+            );
+        }
+        bin::Parse::Close => assert_ne!(buf[0], bin::REQ_MAGIC, "closed on a request magic"),
+        bin::Parse::Packet(pk) => {
+            let r = &pk.req;
+            assert!(
+                pk.used >= bin::HEADER_LEN,
+                "a packet shorter than its header"
+            );
+            assert!(pk.used <= buf.len(), "used {} of {}", pk.used, buf.len());
+            assert_eq!(r.raw, &buf[..pk.used], "raw bytes are not what it used");
+            let body = u32::from_be_bytes(buf[8..12].try_into().unwrap()) as usize;
+            // Used and swallowed together are the whole packet (or its header, extras and
+            // key when they claim more than the body): never bytes of the next request.
+            let claimed = bin::HEADER_LEN + body.max(r.extras.len() + r.key.len());
+            assert_eq!(
+                pk.used + pk.swallow,
+                claimed,
+                "used + swallow is not the packet"
+            );
+            assert!(within(r.key, r.raw) && within(r.extras, r.raw) && within(r.value, r.raw));
+            if pk.kind == bin::Kind::Valid {
+                assert!(r.key.len() <= KEY_MAX, "key of {} bytes", r.key.len());
+                // Forwarding sends `raw`; the owner must read the same request.
+                assert_eq!(
+                    &bin::reparse(r.raw),
+                    r,
+                    "a forwarded packet parses differently"
+                );
+            }
+        }
+    }
+}
+
+/// Feeds `input` to the binary parser as a connection does (reads ending at `cuts`, the
+/// discarded part of a body swallowed, stopping at a close), checking every parse.
+pub fn drive_binary(input: &[u8], cuts: &[usize], limits: &Limits) -> Run {
+    let mut ends: Vec<usize> = cuts
+        .iter()
+        .copied()
+        .filter(|&c| c > 0 && c < input.len())
+        .collect();
+    ends.sort_unstable();
+    ends.dedup();
+    ends.push(input.len());
+    let mut run = Run::default();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut pos = 0;
+    let mut swallow = 0usize;
+    let mut fed = 0;
+    'feed: for end in ends {
+        buf.drain(..pos);
+        pos = 0;
+        buf.extend_from_slice(&input[fed..end]);
+        fed = end;
+        loop {
+            let k = swallow.min(buf.len() - pos);
+            pos += k;
+            swallow -= k;
+            if swallow > 0 || pos == buf.len() {
+                continue 'feed;
+            }
+            let rest = &buf[pos..];
+            let p = bin::parse(rest, limits);
+            let copy = rest.to_vec();
+            assert_eq!(p, bin::parse(&copy, limits), "parse is not a pure function");
+            check_bin_parse(rest, &p);
+            // What the connection buffers up to must agree with the parse.
+            match (&p, bin::need(rest, limits)) {
+                (bin::Parse::Incomplete { need }, n) => assert_eq!(*need, n, "need disagrees"),
+                (bin::Parse::Packet(pk), n) => assert_eq!(n, Some(pk.used), "need disagrees"),
+                (bin::Parse::Close, _) => {}
+            }
+            match p {
+                bin::Parse::Incomplete { .. } => continue 'feed,
+                bin::Parse::Close => {
+                    run.outcomes.push("Close".into());
+                    run.closed = true;
+                    break 'feed;
+                }
+                bin::Parse::Packet(pk) => {
+                    run.outcomes.push(bin_summary(&pk));
+                    pos += pk.used;
+                    swallow = pk.swallow;
+                    if matches!(
+                        pk.kind,
+                        bin::Kind::Inconsistent | bin::Kind::KeyTooLong | bin::Kind::Invalid
+                    ) {
+                        // memcached answers these and closes the connection.
+                        run.closed = true;
+                        break 'feed;
+                    }
+                }
+            }
+        }
+    }
+    run.buffered = buf.len() - pos;
+    run.swallowing = swallow;
+    run
+}
+
+/// Drives `input` whole and cut at `cuts`: both must give the same packets (the binary
+/// protocol frames by length, so read sizes never matter). Returns the whole run.
+pub fn check_binary_fragmentation(input: &[u8], cuts: &[usize], limits: &Limits) -> Run {
+    let whole = drive_binary(input, &[], limits);
+    let cut = drive_binary(input, cuts, limits);
+    assert_eq!(
+        whole.outcomes,
+        cut.outcomes,
+        "fragmentation changed the packets (cuts {cuts:?}) of {}",
+        input.escape_ascii()
+    );
+    if !whole.closed {
+        assert_eq!(
+            (whole.buffered, whole.swallowing),
+            (cut.buffered, cut.swallowing),
+            "fragmentation changed what is left buffered"
+        );
+    }
+    whole
 }
 
 // ---------------------------------------------------------------------------------------------
