@@ -310,6 +310,12 @@ fn large_and_too_large_values() {
         req.extend(request(0x11, 4, 0, &set_ext(0, 0), b"tl", &big));
         req.extend(request(0x0e, 5, 0, b"", b"tl", &big));
         req.extend(request(0x0a, 6, 0, b"", b"", b""));
+        // Each part fits, the whole would not: "Not stored.", the old value kept.
+        let half = vec![b'h'; 600 << 10];
+        req.extend(request(0x01, 7, 0, &set_ext(0, 0), b"halves", &half));
+        req.extend(request(0x0e, 8, 0, b"", b"halves", &half));
+        req.extend(request(0x0f, 9, 0, b"", b"halves", &half));
+        req.extend(request(0x00, 10, 0, b"", b"halves", b""));
         out.extend(c.exchange(&req).packets);
         for (i, len) in [8 << 10, 100 << 10, 500 << 10].into_iter().enumerate() {
             let key = format!("large{i}");
@@ -327,8 +333,14 @@ fn large_and_too_large_values() {
     };
     let server = CorecachedServer::start(&["--threads", "2"]);
     let got = normalize_cas(&run(server.addr()));
-    let statuses: Vec<u16> = got.iter().take(6).map(|p| status(p)).collect();
-    assert_eq!(statuses, [0, 3, 1, 3, 3, 0], "{}", show_packets(&got));
+    let statuses: Vec<u16> = got.iter().take(10).map(|p| status(p)).collect();
+    assert_eq!(
+        statuses,
+        [0, 3, 1, 3, 3, 0, 0, 5, 5, 0],
+        "{}",
+        show_packets(&got)
+    );
+    assert_eq!(key_value(&got[9]).1.len(), 600 << 10);
     if let Some(m) = MemcachedServer::start(&[]) {
         let want = normalize_cas(&run(m.addr()));
         assert!(

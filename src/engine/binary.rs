@@ -84,13 +84,8 @@ pub fn execute<R: ReplySink>(
                         _ => bin::NOT_STORED,
                     },
                 ),
-                StoreResult::NoMemory => {
-                    // memcached fails the allocation, and a failed set leaves no stale value.
-                    if op == bin::SET {
-                        store.remove(req.key, now);
-                    }
-                    enomem(sink, req, "Out of memory allocating item");
-                }
+                // memcached fails the allocation (the store removes a failed set's key).
+                StoreResult::NoMemory => enomem(sink, req, "Out of memory allocating item"),
             }
         }
         op @ (bin::APPEND | bin::PREPEND) => {
@@ -114,9 +109,11 @@ pub fn execute<R: ReplySink>(
             };
             match store.store(mode, req.key, 0, 0, 0, req.value, now) {
                 StoreResult::Stored => success(sink, req, store.last_cas(), b""),
-                StoreResult::NoMemory => enomem(sink, req, "Out of memory allocating item"),
                 StoreResult::Exists => error(sink, req, bin::KEY_EEXISTS),
-                StoreResult::NotStored | StoreResult::NotFound => error(sink, req, bin::NOT_STORED),
+                // memcached cannot allocate the combined item: "Not stored." too.
+                StoreResult::NotStored | StoreResult::NotFound | StoreResult::NoMemory => {
+                    error(sink, req, bin::NOT_STORED)
+                }
             }
         }
         bin::DELETE => {
