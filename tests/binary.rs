@@ -657,6 +657,12 @@ fn differential_fuzz_without_cas() {
     differential_fuzz_with(&["-C"], 150, false);
 }
 
+/// With flush disabled (`-F`), flush is refused as an authentication error.
+#[test]
+fn differential_fuzz_without_flush() {
+    differential_fuzz_with(&["-F"], 100, true);
+}
+
 fn differential_fuzz_with(flags: &[&str], sequences: u64, flush: bool) {
     let Some(memcached) = MemcachedServer::start(flags) else {
         eprintln!("memcached not installed: binary differential fuzz skipped");
