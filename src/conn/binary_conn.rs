@@ -3,7 +3,7 @@
 //! that close the connection, as memcached's `try_read_command_binary` and
 //! `dispatch_bin_command`. Key commands go to their owner shard (`engine::binary`).
 
-use super::{reset_stats, stat_pairs, Conn, Next};
+use super::{reset_stats, stat_pairs, Conn, Next, WINDOW};
 use crate::engine::{self, KeyOp};
 use crate::protocol::binary::{self as bin, BinRequest, Kind, Packet, Parse};
 use crate::shard::Shard;
@@ -32,6 +32,9 @@ impl Conn {
             if handled >= shard.settings.reqs_per_event {
                 return Next::Yield;
             }
+            if handled % WINDOW as u32 == 0 {
+                self.prefetch_binary(shard, &rbuf[self.start..self.end]);
+            }
             let p = match bin::parse(&rbuf[self.start..self.end], &self.limits) {
                 Parse::Incomplete { .. } => return Next::Read,
                 Parse::Close => return Next::Close,
@@ -47,6 +50,40 @@ impl Conn {
             if let Some(next) = self.handle_packet(shard, &p, now) {
                 return next;
             }
+        }
+    }
+
+    /// Starts loading the index buckets, then the items, of the local keys of the next
+    /// complete packets (as the text path does for a window of requests).
+    fn prefetch_binary(&self, shard: &Shard, buf: &[u8]) {
+        let mut keys: [&[u8]; WINDOW] = [&[]; WINDOW];
+        let mut n = 0;
+        let mut pos = 0;
+        for _ in 0..WINDOW {
+            let Parse::Packet(p) = bin::parse(&buf[pos..], &self.limits) else {
+                break;
+            };
+            if p.kind == Kind::Valid
+                && bin::is_key_op(p.req.opcode)
+                && shard.owner(p.req.key) == shard.id
+            {
+                keys[n] = p.req.key;
+                n += 1;
+            }
+            if p.swallow > 0 || p.kind != Kind::Valid {
+                break;
+            }
+            pos += p.used;
+        }
+        if n < 2 {
+            return;
+        }
+        let store = shard.store.borrow();
+        for key in &keys[..n] {
+            store.prefetch_bucket(key);
+        }
+        for key in &keys[..n] {
+            store.prefetch_item(key);
         }
     }
 

@@ -65,13 +65,16 @@ pub fn execute<R: ReplySink>(
             counters.incr(Stat::CmdSet);
             let flags = req.ext_u32(0);
             let exp = store.abs_exptime(exptime(req.ext_u32(4)), now);
+            // With CAS off (`-C`) memcached's items have no CAS to set: the request's is
+            // ignored by the storage commands.
+            let cas = if store.cas_enabled() { req.cas } else { 0 };
             let mode = match op {
-                _ if req.cas != 0 => Mode::Cas,
+                _ if cas != 0 => Mode::Cas,
                 bin::SET => Mode::Set,
                 bin::ADD => Mode::Add,
                 _ => Mode::Replace,
             };
-            match store.store(mode, req.key, flags, exp, req.cas, req.value, now) {
+            match store.store(mode, req.key, flags, exp, cas, req.value, now) {
                 StoreResult::Stored => success(sink, req, store.last_cas(), b""),
                 StoreResult::Exists => error(sink, req, bin::KEY_EEXISTS),
                 StoreResult::NotFound => error(sink, req, bin::KEY_ENOENT),
@@ -84,13 +87,8 @@ pub fn execute<R: ReplySink>(
                         _ => bin::NOT_STORED,
                     },
                 ),
-                StoreResult::NoMemory => {
-                    // memcached fails the allocation, and a failed set leaves no stale value.
-                    if op == bin::SET {
-                        store.remove(req.key, now);
-                    }
-                    enomem(sink, req, "Out of memory allocating item");
-                }
+                // memcached fails the allocation (the store removes a failed set's key).
+                StoreResult::NoMemory => enomem(sink, req, "Out of memory allocating item"),
             }
         }
         op @ (bin::APPEND | bin::PREPEND) => {
@@ -99,7 +97,7 @@ pub fn execute<R: ReplySink>(
                 return;
             }
             counters.incr(Stat::CmdSet);
-            if req.cas != 0 {
+            if req.cas != 0 && store.cas_enabled() {
                 if let Some(it) = store.get(req.key, now) {
                     if it.cas != req.cas {
                         error(sink, req, bin::KEY_EEXISTS);
@@ -114,9 +112,11 @@ pub fn execute<R: ReplySink>(
             };
             match store.store(mode, req.key, 0, 0, 0, req.value, now) {
                 StoreResult::Stored => success(sink, req, store.last_cas(), b""),
-                StoreResult::NoMemory => enomem(sink, req, "Out of memory allocating item"),
                 StoreResult::Exists => error(sink, req, bin::KEY_EEXISTS),
-                StoreResult::NotStored | StoreResult::NotFound => error(sink, req, bin::NOT_STORED),
+                // memcached cannot allocate the combined item: "Not stored." too.
+                StoreResult::NotStored | StoreResult::NotFound | StoreResult::NoMemory => {
+                    error(sink, req, bin::NOT_STORED)
+                }
             }
         }
         bin::DELETE => {
@@ -458,5 +458,27 @@ mod tests {
         assert_eq!(&r[24..], &2u64.to_be_bytes());
         let r = run(&mut s, &request(bin::DELETE, 1, cas(&r), b"", b"k", b""));
         assert_eq!((status(&r), cas(&r)), (0, 0));
+    }
+    #[test]
+    fn cas_off() {
+        // memcached -C: items have CAS 0; storage commands ignore a request's CAS, delete
+        // and incr compare it with 0.
+        let mut s = Store::builder().use_cas(false).build();
+        let r = run(
+            &mut s,
+            &request(bin::SET, 1, 77, &set_ext(0, 0), b"k", b"1"),
+        );
+        assert_eq!((status(&r), cas(&r)), (0, 0));
+        let r = run(&mut s, &request(bin::APPEND, 1, 77, b"", b"k", b"2"));
+        assert_eq!(status(&r), 0);
+        let r = run(
+            &mut s,
+            &request(bin::INCREMENT, 1, 77, &incr_ext(1, 0, 0), b"k", b""),
+        );
+        assert_eq!(status(&r), bin::KEY_EEXISTS);
+        let r = run(&mut s, &request(bin::DELETE, 1, 77, b"", b"k", b""));
+        assert_eq!(status(&r), bin::KEY_EEXISTS);
+        let r = run(&mut s, &request(bin::GET, 1, 0, b"", b"k", b""));
+        assert_eq!((cas(&r), &r[28..]), (0, &b"12"[..]));
     }
 }
