@@ -458,18 +458,8 @@ fn memcache_crate_binary() {
     assert_eq!(client.get::<String>("mc0").unwrap(), None);
 }
 
-/// A corecached with SASL on and one user (`testuser`/`testpass`), or `None` (with a
-/// message) while the server has no `-S`/`--auth-file` flags.
+/// A corecached with SASL on and one user (`testuser`/`testpass`).
 fn sasl_server(threads: &str) -> Option<(CorecachedServer, std::path::PathBuf)> {
-    let help = std::process::Command::new(env!("CARGO_BIN_EXE_corecached"))
-        .arg("--help")
-        .output()
-        .expect("corecached --help");
-    let help = String::from_utf8_lossy(&help.stdout);
-    if !help.contains("--auth-file") || !help.contains("-S") {
-        eprintln!("corecached has no -S/--auth-file yet: binary SASL tests skipped");
-        return None;
-    }
     let path = std::env::temp_dir().join(format!(
         "corecached-binary-sasl-{}-{threads}.txt",
         std::process::id()
