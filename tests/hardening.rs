@@ -1,5 +1,6 @@
 //! Hostile and broken clients: connection limits, idle kicks, garbage input next to a
-//! well-behaved client, and connection storms that must leave nothing behind.
+//! well-behaved client (random bytes, lying text, meta and binary requests), and connection
+//! storms that must leave nothing behind.
 
 mod common;
 
@@ -86,6 +87,11 @@ fn idle_connections_are_closed_and_counted() {
     assert_eq!(stats(&mut check)["idle_kicks"], "1");
 }
 
+/// A random number below `k`, as an index.
+fn n(r: &mut Rng, k: usize) -> usize {
+    r.below(k as u64) as usize
+}
+
 #[test]
 fn garbage_never_disturbs_a_well_behaved_client() {
     let server = CorecachedServer::start(&["--threads", "2", "-I", "64k", "-m", "16"]);
@@ -101,7 +107,7 @@ fn garbage_never_disturbs_a_well_behaved_client() {
                     };
                     s.set_read_timeout(Some(Duration::from_millis(200)))
                         .unwrap();
-                    let payload: Vec<u8> = match i % 6 {
+                    let payload: Vec<u8> = match i % 8 {
                         // Random bytes.
                         0 => (0..r.below(5000)).map(|_| r.next() as u8).collect(),
                         // A truncated command.
@@ -116,6 +122,51 @@ fn garbage_never_disturbs_a_well_behaved_client() {
                         4 => {
                             let mut v = b"set big 0 0 100000\r\n".to_vec();
                             v.resize(v.len() + 30_000, b'z');
+                            v
+                        }
+                        // Meta commands with random flags, lying lengths, bad base64 keys.
+                        5 => {
+                            let mut v = Vec::new();
+                            for _ in 0..1 + n(&mut r, 20) {
+                                let word = ["mg", "ms", "md", "ma", "me", "mn"][n(&mut r, 6)];
+                                let flags: Vec<&str> = (0..n(&mut r, 6))
+                                    .map(|_| {
+                                        [
+                                            "v", "q", "k", "O1", "T9", "N5", "I", "b", "MA", "C7",
+                                            "Zz",
+                                        ][n(&mut r, 11)]
+                                    })
+                                    .collect();
+                                let key = if n(&mut r, 4) == 0 { "!!b64" } else { "mk" };
+                                let len = n(&mut r, 40);
+                                v.extend_from_slice(
+                                    format!(
+                                        "{word} {key}{} {len} {}\r\n",
+                                        n(&mut r, 9),
+                                        flags.join(" ")
+                                    )
+                                    .as_bytes(),
+                                );
+                                // Data shorter or longer than announced, sometimes.
+                                v.resize(v.len() + n(&mut r, 50), b'd');
+                                v.extend_from_slice(b"\r\n");
+                            }
+                            v
+                        }
+                        // Binary packets with lying lengths, random opcodes, keys over 250.
+                        6 => {
+                            let mut v = Vec::new();
+                            for _ in 0..1 + n(&mut r, 10) {
+                                let klen = [1usize, 3, 251, 65535][n(&mut r, 4)];
+                                let elen = [0usize, 4, 8, 20, 255][n(&mut r, 5)];
+                                let blen = n(&mut r, klen + elen + 100) as u32;
+                                v.extend_from_slice(&[0x80, r.next() as u8]);
+                                v.extend_from_slice(&(klen as u16).to_be_bytes());
+                                v.extend_from_slice(&[elen as u8, 0, 0, 0]);
+                                v.extend_from_slice(&blen.to_be_bytes());
+                                v.extend_from_slice(&[0; 12]);
+                                v.extend((0..n(&mut r, blen as usize + 1)).map(|_| r.next() as u8));
+                            }
                             v
                         }
                         // Valid-looking commands with random tokens.
