@@ -574,24 +574,7 @@ impl Conn {
                 if !shard.settings.flush_enabled {
                     self.line(noreply, "CLIENT_ERROR flush_all not allowed");
                 } else {
-                    // Every shard flushes; the per-peer order of batches keeps the flush
-                    // between this connection's earlier and later ops.
-                    let op = KeyOp::Flush { delay };
-                    for owner in 0..shard.shards() {
-                        if owner == shard.id {
-                            engine::apply(
-                                &mut shard.store.borrow_mut(),
-                                &shard.counters,
-                                &op,
-                                now,
-                                &mut self.out,
-                            );
-                        } else {
-                            let b = &mut self.batches[owner];
-                            op.encode(&mut b.ops);
-                            b.n += 1;
-                        }
-                    }
+                    self.flush_every_shard(shard, delay, now);
                     self.line(noreply, "OK");
                 }
             }
@@ -625,6 +608,27 @@ impl Conn {
             }
         }
         None
+    }
+
+    /// `flush_all` (text or binary): every shard flushes; the per-peer order of batches
+    /// keeps the flush between this connection's earlier and later ops.
+    fn flush_every_shard(&mut self, shard: &Shard, delay: i32, now: u32) {
+        let op = KeyOp::Flush { delay };
+        for owner in 0..shard.shards() {
+            if owner == shard.id {
+                engine::apply(
+                    &mut shard.store.borrow_mut(),
+                    &shard.counters,
+                    &op,
+                    now,
+                    &mut self.out,
+                );
+            } else {
+                let b = &mut self.batches[owner];
+                op.encode(&mut b.ops);
+                b.n += 1;
+            }
+        }
     }
 
     /// Sends each peer its batch, waits for all of them, and splices the replies into `out`

@@ -7,7 +7,6 @@
 
 #![no_main]
 
-use corecached::protocol::text::Limits;
 use libfuzzer_sys::fuzz_target;
 
 mod harness;
@@ -16,11 +15,6 @@ fuzz_target!(|data: &[u8]| {
     let [config, seed, stream @ ..] = data else {
         return;
     };
-    let limits = Limits {
-        item_size_max: [100, 1024, 2048, 1 << 20][usize::from(config & 3)],
-        use_cas: config & 4 == 0,
-    };
-    let seed = u64::from(*seed).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ stream.len() as u64;
-    let cuts = harness::cuts_from_seed(stream.len(), seed);
+    let (limits, cuts) = harness::fuzz_setup(*config, *seed, stream.len());
     harness::check_binary_fragmentation(stream, &cuts, &limits);
 });

@@ -274,6 +274,17 @@ pub fn check_fragmentation(input: &[u8], cuts: &[usize], limits: &Limits) -> Run
     whole
 }
 
+/// What the parser fuzz targets take from their first two bytes: the server limits (from
+/// `config`) and where reads are cut in a stream of `len` bytes (from `seed`).
+pub fn fuzz_setup(config: u8, seed: u8, len: usize) -> (Limits, Vec<usize>) {
+    let limits = Limits {
+        item_size_max: [100, 1024, 2048, 1 << 20][usize::from(config & 3)],
+        use_cas: config & 4 == 0,
+    };
+    let seed = u64::from(seed).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ len as u64;
+    (limits, cuts_from_seed(len, seed))
+}
+
 /// Read boundaries derived from `seed`: a fixed read size or random cut points.
 pub fn cuts_from_seed(len: usize, seed: u64) -> Vec<usize> {
     if len < 2 {

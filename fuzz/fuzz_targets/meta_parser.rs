@@ -8,7 +8,6 @@
 
 #![no_main]
 
-use corecached::protocol::text::Limits;
 use libfuzzer_sys::fuzz_target;
 
 mod harness;
@@ -17,10 +16,6 @@ fuzz_target!(|data: &[u8]| {
     let [config, seed, rest @ ..] = data else {
         return;
     };
-    let limits = Limits {
-        item_size_max: [100, 1024, 2048, 1 << 20][usize::from(config & 3)],
-        use_cas: config & 4 == 0,
-    };
     let mut stream = Vec::with_capacity(rest.len() + rest.len() / 4 + 8);
     for line in rest.split_inclusive(|&b| b == b'\n') {
         let (pick, body) = line.split_first().map_or((0, line), |(p, b)| (*p, b));
@@ -28,7 +23,6 @@ fuzz_target!(|data: &[u8]| {
         stream.extend_from_slice(word);
         stream.extend_from_slice(body);
     }
-    let seed = u64::from(*seed).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ stream.len() as u64;
-    let cuts = harness::cuts_from_seed(stream.len(), seed);
+    let (limits, cuts) = harness::fuzz_setup(*config, *seed, stream.len());
     harness::check_fragmentation(&stream, &cuts, &limits);
 });

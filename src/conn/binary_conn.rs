@@ -4,7 +4,7 @@
 //! `dispatch_bin_command`. Key commands go to their owner shard (`engine::binary`).
 
 use super::{reset_stats, stat_pairs, Conn, Next, WINDOW};
-use crate::engine::{self, KeyOp};
+use crate::engine::KeyOp;
 use crate::protocol::binary::{self as bin, BinRequest, Kind, Packet, Parse};
 use crate::shard::Shard;
 use crate::stats::Stat;
@@ -166,24 +166,7 @@ impl Conn {
         } else {
             0
         };
-        // Every shard flushes; the per-peer order of batches keeps the flush between this
-        // connection's earlier and later commands.
-        let op = KeyOp::Flush { delay };
-        for owner in 0..shard.shards() {
-            if owner == shard.id {
-                engine::apply(
-                    &mut shard.store.borrow_mut(),
-                    &shard.counters,
-                    &op,
-                    now,
-                    &mut self.out,
-                );
-            } else {
-                let b = &mut self.batches[owner];
-                op.encode(&mut b.ops);
-                b.n += 1;
-            }
-        }
+        self.flush_every_shard(shard, delay, now);
         shard.counters.incr(Stat::CmdFlush);
         self.bin_ok(req, b"");
     }
