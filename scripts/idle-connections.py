@@ -5,6 +5,11 @@ For each server (pinned to CPU 0, load on CPU 1): the busy clients' throughput w
 connections, then with 9,950 idle connections open (each has sent one `version`, so the
 server has really set it up), and the resident memory those idle connections cost.
 
+corecached parks connections idle for `--park-after-ms` (1 s by default): the script waits
+(bounded) until `stats` shows every idle connection parked and resident memory has settled,
+and reports the cost both just after the connections were set up ("before parking") and
+once parked (the steady state, measured while the busy clients run against them).
+
     scripts/idle-connections.py [--idle 9950] [--time 5]
 
 Needs `ulimit -n` above 2 x (idle + 100). Listens on 127.0.0.1 only.
@@ -35,6 +40,33 @@ def rss_kb(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def stats(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(b"stats\r\n")
+    buf = b""
+    while not buf.endswith(b"END\r\n"):
+        buf += s.recv(65536)
+    s.close()
+    return dict(l.split(" ", 2)[1:] for l in buf.decode().splitlines() if l.startswith("STAT "))
+
+
+def wait_parked(port, pid, n):
+    """Waits (bounded) until n connections are parked, then until resident memory settles."""
+    end = time.time() + 60
+    while int(stats(port).get("parked_connections", 0)) < n:
+        if time.time() > end:
+            raise SystemExit(f"only {stats(port).get('parked_connections')} of {n} parked")
+        time.sleep(0.2)
+    prev = rss_kb(pid)
+    while time.time() < end:
+        time.sleep(1.2)  # the sweep that returns freed memory runs once a second
+        cur = rss_kb(pid)
+        if cur >= prev:
+            return cur
+        prev = cur
+    return prev
 
 
 def wait_port(port):
@@ -103,20 +135,23 @@ def main():
             rss0 = rss_kb(proc.pid)
             idle = open_idle(port, args.idle)
             rss1 = rss_kb(proc.pid)
+            rss2 = wait_parked(port, proc.pid, args.idle) if name == "corecached" else rss1
             ops1, p99_1 = busy(port, args.time)
+            rss3 = rss_kb(proc.pid)
             for s in idle:
                 s.close()
-            rows.append((name, ops0, ops1, p99_0, p99_1, (rss1 - rss0) * 1024 / args.idle))
+            rows.append((name, ops0, ops1, p99_0, p99_1, (rss1 - rss0) * 1024 / args.idle,
+                         (max(rss2, rss3) - rss0) * 1024 / args.idle))
         finally:
             proc.terminate()
             proc.wait(10)
     print(f"50 busy connections (pipeline 1), then with {args.idle} idle connections open")
     print("| server | busy ops/s alone | with idle | change | p99 ms alone | with idle |"
-          " resident bytes per idle connection |")
-    print("|---|---|---|---|---|---|---|")
-    for name, a, b, pa, pb, per in rows:
+          " resident bytes per idle connection | before parking |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, a, b, pa, pb, early, per in rows:
         print(f"| {name} | {a:,.0f} | {b:,.0f} | {100 * (b - a) / a:+.1f}% | {pa:.3f} | {pb:.3f} "
-              f"| {per:,.0f} |")
+              f"| {per:,.0f} | {early:,.0f} |")
 
 
 if __name__ == "__main__":
