@@ -10,7 +10,12 @@ corecached parks connections idle for `--park-after-ms` (1 s by default): the sc
 and reports the cost both just after the connections were set up ("before parking") and
 once parked (the steady state, measured while the busy clients run against them).
 
-    scripts/idle-connections.py [--idle 9950] [--time 5]
+    scripts/idle-connections.py [--idle 9950] [--time 5] [--repeat 3]
+
+Each round measures the busy clients alone, then opens the idle connections, measures again
+and closes them; the table shows throughput medians over the rounds (on a shared machine
+single runs vary by tens of percent) and the memory of the first round (a fresh process;
+later rounds reuse what earlier connections freed).
 
 Needs `ulimit -n` above 2 x (idle + 100). Listens on 127.0.0.1 only.
 """
@@ -69,6 +74,19 @@ def wait_parked(port, pid, n):
     return prev
 
 
+def wait_closed(port):
+    """Waits (bounded) until the server has closed what the last round opened."""
+    end = time.time() + 60
+    while int(stats(port)["curr_connections"]) > 100:
+        if time.time() > end:
+            raise SystemExit("the idle connections were not closed")
+        time.sleep(0.2)
+
+
+def median(xs):
+    return sorted(xs)[len(xs) // 2]
+
+
 def wait_port(port):
     end = time.time() + 10
     while time.time() < end:
@@ -109,6 +127,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--idle", type=int, default=9950)
     ap.add_argument("--time", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -131,21 +150,29 @@ def main():
             subprocess.run([os.path.join(BIN, "corecached-bench"), "-p", str(port), "-t", "1",
                             "-c", "10", "--pipeline", "32", "-d", "32", "--key-maximum", "9999",
                             "--prefill-only"], capture_output=True, check=True)
-            ops0, p99_0 = busy(port, args.time)
-            rss0 = rss_kb(proc.pid)
-            idle = open_idle(port, args.idle)
-            rss1 = rss_kb(proc.pid)
-            rss2 = wait_parked(port, proc.pid, args.idle) if name == "corecached" else rss1
-            ops1, p99_1 = busy(port, args.time)
-            rss3 = rss_kb(proc.pid)
-            for s in idle:
-                s.close()
-            rows.append((name, ops0, ops1, p99_0, p99_1, (rss1 - rss0) * 1024 / args.idle,
-                         (max(rss2, rss3) - rss0) * 1024 / args.idle))
+            runs = []
+            for _ in range(args.repeat):
+                ops0, p99_0 = busy(port, args.time)
+                rss0 = rss_kb(proc.pid)
+                idle = open_idle(port, args.idle)
+                rss1 = rss_kb(proc.pid)
+                rss2 = wait_parked(port, proc.pid, args.idle) if name == "corecached" else rss1
+                ops1, p99_1 = busy(port, args.time)
+                rss3 = rss_kb(proc.pid)
+                for s in idle:
+                    s.close()
+                wait_closed(port)
+                runs.append((ops0, ops1, p99_0, p99_1, (rss1 - rss0) * 1024 / args.idle,
+                             (max(rss2, rss3) - rss0) * 1024 / args.idle))
+            # Throughput: medians. Memory: the first round, on a fresh process (later rounds
+            # reuse what the previous round's connections freed).
+            rows.append((name,) + tuple(median([r[i] for r in runs]) for i in range(4))
+                        + runs[0][4:])
         finally:
             proc.terminate()
             proc.wait(10)
-    print(f"50 busy connections (pipeline 1), then with {args.idle} idle connections open")
+    print(f"50 busy connections (pipeline 1), then with {args.idle} idle connections open; "
+          f"medians of {args.repeat} rounds")
     print("| server | busy ops/s alone | with idle | change | p99 ms alone | with idle |"
           " resident bytes per idle connection | before parking |")
     print("|---|---|---|---|---|---|---|---|")
