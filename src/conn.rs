@@ -200,7 +200,23 @@ pub async fn serve(shard: &Rc<Shard>, mut stream: TcpStream, resume: Option<Park
         c.authed = p.authed;
         c.kick_at_ms = p.kick_at_ms;
     }
-    let exit = c.run(shard, &mut stream).await;
+    let (exit, dup) = loop {
+        let exit = c.run(shard, &mut stream).await;
+        if !matches!(exit, Ok(Exit::Park)) {
+            break (exit, -1);
+        }
+        // glommio's TcpStream cannot give its descriptor up: keep a duplicate and drop the
+        // stream (and with it the pending readiness poll, which consumes no data).
+        // SAFETY: duplicating a descriptor the stream owns.
+        let fd = unsafe { libc::fcntl(stream.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
+        if fd >= 0 {
+            break (exit, fd);
+        }
+        // Out of descriptors: this connection stays in its task and never parks.
+        if let (Some(slot), Some(park)) = (c.idle_slot.take(), &shard.park) {
+            park.watch.leave(slot);
+        }
+    };
     if let (Some(slot), Some(park)) = (c.idle_slot, &shard.park) {
         park.watch.leave(slot);
     }
@@ -210,12 +226,8 @@ pub async fn serve(shard: &Rc<Shard>, mut stream: TcpStream, resume: Option<Park
     if let (Ok(Exit::Park), Some(park)) = (&exit, &shard.park) {
         let state = Parked::new(c.proto as u8, c.authed, c.kick_at_ms);
         drop(c);
-        // glommio's TcpStream cannot give its descriptor up: keep a duplicate and drop the
-        // stream (and with it the pending readiness poll, which consumes no data).
-        // SAFETY: duplicating a descriptor the stream owns.
-        let fd = unsafe { libc::fcntl(stream.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
         drop(stream);
-        return fd >= 0 && park.park(fd, state).is_ok();
+        return park.park(dup, state).is_ok();
     }
     let _ = stream.close().await;
     false
