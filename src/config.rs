@@ -93,6 +93,12 @@ pub struct Args {
     #[arg(long = "idle-timeout", default_value_t = 0, value_name = "SECONDS")]
     pub idle_timeout: u64,
 
+    /// Park connections idle this many milliseconds (0: never): the connection gives up its
+    /// task and waits as a bare descriptor in an epoll set, and gets a fresh task when
+    /// bytes arrive (see src/park.rs).
+    #[arg(long = "park-after-ms", default_value_t = 1000, value_name = "MS")]
+    pub park_after_ms: u64,
+
     /// Locked memory glommio reserves per shard for disk I/O, with k/m suffixes. io_uring
     /// needs it locked, so shards x this must stay under `ulimit -l`.
     #[arg(long = "io-memory", default_value = "256k", value_parser = parse_size)]
@@ -216,6 +222,8 @@ pub struct Settings {
     pub no_forward: bool,
     /// `--idle-timeout`: close connections idle this long.
     pub idle_timeout: Option<std::time::Duration>,
+    /// `--park-after-ms`: park connections idle this long.
+    pub park_after: Option<std::time::Duration>,
     /// Capacity of each shard-to-shard channel, in batches.
     pub channel_size: usize,
     /// Injected faults (all off unless built with the `fault-injection` feature).
@@ -359,6 +367,7 @@ impl Settings {
             noop: a.bench_noop,
             no_forward: a.bench_no_forward,
             idle_timeout: (idle_timeout > 0).then(|| Duration::from_secs(idle_timeout)),
+            park_after: (a.park_after_ms > 0).then(|| Duration::from_millis(a.park_after_ms)),
             channel_size: CHANNEL_SIZE,
             faults: Faults::default(),
         };

@@ -13,20 +13,24 @@
 //! prefetch their index buckets and items. Values of 8 KiB and more are sent straight from the
 //! store's memory (`Out`). A connection that stops reading its replies stops being read:
 //! each batch is written in full before more input is read, and copied replies are bounded.
-//! A connection waiting with nothing buffered lends its buffers to the shard's [`BufferPool`].
+//! A connection waiting with nothing buffered lends its buffers to the shard's [`BufferPool`];
+//! one waiting longer than `--park-after-ms` parks: it gives up its task and waits as a bare
+//! descriptor ([`crate::park`]), and a fresh task resumes it when bytes arrive.
 
 use std::io::ErrorKind;
 use std::mem;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
+use std::time::Duration;
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 
 use crate::engine::{self, KeyOp, ReplySink};
+use crate::park::Parked;
 use crate::protocol::binary;
 use crate::protocol::text::{self, Command, Limits, Parse, Request};
-use crate::shard::{Batch, Inbox, Shard};
+use crate::shard::{unix_now_ms, Batch, Inbox, Shard};
 use crate::stats::{self, Stat};
 
 const READ_BUF: usize = 16 << 10;
@@ -124,20 +128,47 @@ struct Conn {
     proto: Proto,
     /// The client has authenticated (or the server asks for no authentication).
     authed: bool,
+    /// Unix ms when `idle_timeout` closes a connection resumed from parking, if it stays
+    /// idle (0: a full `idle_timeout` from the next wait).
+    kick_at_ms: u64,
+    /// This connection's slot in the shard's [`crate::park::IdleWatch`] (parking on).
+    idle_slot: Option<u32>,
+}
+
+/// How [`Conn::run`] ends.
+enum Exit {
+    Close,
+    /// Idle past `--park-after-ms`: hand the descriptor to the parker.
+    Park,
 }
 
 /// The protocol a connection speaks, chosen by its first byte as memcached does (`-B`
 /// can fix it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 enum Proto {
-    Unknown,
-    Text,
-    Binary,
+    Unknown = 0,
+    Text = 1,
+    Binary = 2,
 }
 
-/// Serves one connection until the client quits, the peer closes, or the server stops.
-pub async fn serve(shard: &Rc<Shard>, mut stream: TcpStream) {
-    let _ = stream.set_nodelay(true);
+impl Proto {
+    fn from_u8(v: u8) -> Proto {
+        match v {
+            1 => Proto::Text,
+            2 => Proto::Binary,
+            _ => Proto::Unknown,
+        }
+    }
+}
+
+/// Serves one connection until the client quits, the peer closes, the server stops, or it
+/// parks (then returns true: the connection stays open, and its counts stay). `resume` is
+/// the state of a parked connection waking up.
+pub async fn serve(shard: &Rc<Shard>, mut stream: TcpStream, resume: Option<Parked>) -> bool {
+    if resume.is_none() {
+        let _ = stream.set_nodelay(true);
+    }
     let mut c = Conn {
         rbuf: shard.buffers.take_read(),
         tiny: Box::new([0; TINY_BUF]),
@@ -161,16 +192,49 @@ pub async fn serve(shard: &Rc<Shard>, mut stream: TcpStream) {
             _ => Proto::Unknown,
         },
         authed: shard.auth.is_none(),
+        kick_at_ms: 0,
+        idle_slot: shard.park.as_ref().map(|p| p.watch.join()),
     };
-    let _ = c.run(shard, &mut stream).await;
+    if let Some(p) = resume {
+        c.proto = Proto::from_u8(p.proto);
+        c.authed = p.authed;
+        c.kick_at_ms = p.kick_at_ms;
+    }
+    let (exit, dup) = loop {
+        let exit = c.run(shard, &mut stream).await;
+        if !matches!(exit, Ok(Exit::Park)) {
+            break (exit, -1);
+        }
+        // glommio's TcpStream cannot give its descriptor up: keep a duplicate and drop the
+        // stream (and with it the pending readiness poll, which consumes no data).
+        // SAFETY: duplicating a descriptor the stream owns.
+        let fd = unsafe { libc::fcntl(stream.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
+        if fd >= 0 {
+            break (exit, fd);
+        }
+        // Out of descriptors: this connection stays in its task and never parks.
+        if let (Some(slot), Some(park)) = (c.idle_slot.take(), &shard.park) {
+            park.watch.leave(slot);
+        }
+    };
+    if let (Some(slot), Some(park)) = (c.idle_slot, &shard.park) {
+        park.watch.leave(slot);
+    }
     if let Some(inbox) = &c.inbox {
         shard.close_inbox(inbox.token);
     }
+    if let (Ok(Exit::Park), Some(park)) = (&exit, &shard.park) {
+        let state = Parked::new(c.proto as u8, c.authed, c.kick_at_ms);
+        drop(c);
+        drop(stream);
+        return park.park(dup, state).is_ok();
+    }
     let _ = stream.close().await;
+    false
 }
 
 impl Conn {
-    async fn run(&mut self, shard: &Rc<Shard>, stream: &mut TcpStream) -> std::io::Result<()> {
+    async fn run(&mut self, shard: &Rc<Shard>, stream: &mut TcpStream) -> std::io::Result<Exit> {
         loop {
             let next = self.process(shard);
             if !self.out.refs.is_empty() {
@@ -184,7 +248,7 @@ impl Conn {
                 }
             }
             if self.out.overflow {
-                return Ok(());
+                return Ok(Exit::Close);
             }
             self.settle(shard).await;
             shard.after_writes();
@@ -196,7 +260,7 @@ impl Conn {
                 self.out.clear();
             }
             match next {
-                Next::Close => return Ok(()),
+                Next::Close => return Ok(Exit::Close),
                 Next::Settle => continue,
                 Next::Yield => {
                     glommio::yield_if_needed().await;
@@ -211,22 +275,57 @@ impl Conn {
                 let pool = &shard.buffers;
                 pool.put(mem::take(&mut self.rbuf), mem::take(&mut self.out.buf));
                 pool.put_out(mem::take(&mut self.spare));
-                let r = match shard.settings.idle_timeout {
-                    None => stream.read(&mut self.tiny[..]).await,
-                    Some(limit) => {
-                        let tiny = &mut self.tiny[..];
-                        let read = async { Some(stream.read(tiny).await) };
-                        let timer = async {
-                            glommio::timer::sleep(limit).await;
-                            None
-                        };
-                        match futures_lite::future::or(read, timer).await {
-                            Some(r) => r,
-                            None => {
-                                // memcached's idle_timeout: an idle connection is closed.
-                                shard.counters.incr(Stat::IdleKicks);
-                                return Ok(());
-                            }
+                // The idle kick is a timer; parking is signalled by the shard's idle watch
+                // (no timer per wait, see crate::park::IdleWatch).
+                let kick = shard.settings.idle_timeout.map(|limit| {
+                    match mem::take(&mut self.kick_at_ms) {
+                        0 => limit,
+                        at => Duration::from_millis(at.saturating_sub(unix_now_ms())),
+                    }
+                });
+                let park = match (self.idle_slot, &shard.park) {
+                    (Some(slot), Some(p)) if self.parkable(shard) => {
+                        p.watch.wait_start(slot);
+                        Some((&p.watch, slot))
+                    }
+                    _ => None,
+                };
+                let r = if kick.is_none() && park.is_none() {
+                    stream.read(&mut self.tiny[..]).await
+                } else {
+                    let kick_at = kick.map(|k| unix_now_ms() + k.as_millis() as u64);
+                    let tiny = &mut self.tiny[..];
+                    let read = async { Ok(stream.read(tiny).await) };
+                    let timer = async {
+                        match kick {
+                            Some(k) => glommio::timer::sleep(k).await,
+                            None => futures_lite::future::pending().await,
+                        }
+                        Err(Exit::Close)
+                    };
+                    let parked = async {
+                        match park {
+                            Some((watch, slot)) => watch.expired(slot).await,
+                            None => futures_lite::future::pending().await,
+                        }
+                        Err(Exit::Park)
+                    };
+                    let woke =
+                        futures_lite::future::or(read, futures_lite::future::or(timer, parked))
+                            .await;
+                    if let Some((watch, slot)) = park {
+                        watch.wait_end(slot);
+                    }
+                    match woke {
+                        Ok(r) => r,
+                        Err(Exit::Park) => {
+                            self.kick_at_ms = kick_at.unwrap_or(0);
+                            return Ok(Exit::Park);
+                        }
+                        Err(Exit::Close) => {
+                            // memcached's idle_timeout: an idle connection is closed.
+                            shard.counters.incr(Stat::IdleKicks);
+                            return Ok(Exit::Close);
                         }
                     }
                 };
@@ -257,11 +356,24 @@ impl Conn {
                 Err(e) => return Err(e),
             };
             if n == 0 {
-                return Ok(());
+                return Ok(Exit::Close);
             }
             self.end += n;
             shard.counters.add(Stat::BytesRead, n as u64);
         }
+    }
+
+    /// Whether an idle connection may park: nothing buffered, to write or to discard, no
+    /// forwarded work outstanding, and the server not stopping. State a parked connection
+    /// keeps is only `proto`, `authed` and the idle deadline ([`Parked`]): a protocol loop
+    /// that holds more between requests must refuse parking here while it does.
+    fn parkable(&self, shard: &Shard) -> bool {
+        self.start == self.end
+            && self.swallow == 0
+            && self.out.is_empty()
+            && self.out.refs.is_empty()
+            && self.splices.is_empty()
+            && !shard.stopping()
     }
 
     /// Keeps the unparsed bytes at the front and room after them: at least the length a
@@ -750,6 +862,7 @@ fn general_stats(p: &mut Stats, shard: &Shard, now: u32) {
         format_args!("{}.{:06}", system.0, system.1),
     );
     p.stat("max_connections", shard.settings.conn_limit);
+    p.stat("parked_connections", shard.parked_total());
     for &s in stats::Stat::ALL {
         match s {
             Stat::CurrItems

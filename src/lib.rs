@@ -16,6 +16,7 @@
 //! - [`protocol`]: the text, meta and binary protocol parsers and memcached's number parsing;
 //!   pure, no I/O.
 //! - [`conn`]: one connection: read buffer, request handling, reply assembly, writes.
+//! - [`park`]: idle connections parked as bare descriptors in an epoll set, without a task.
 //! - [`shard`]: the only module that knows about cores, executors and channels: start-up,
 //!   pinned executors, the request/reply meshes, [`shard::shard_for`], shutdown.
 //! - [`engine`]: single-key operations ([`engine::KeyOp`]) applied to a store, their reply
@@ -31,6 +32,7 @@ pub mod auth;
 pub mod config;
 pub mod conn;
 pub mod engine;
+pub mod park;
 pub mod protocol;
 pub mod shard;
 pub mod stats;

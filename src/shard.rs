@@ -37,6 +37,7 @@ use glommio::{LocalExecutorBuilder, Placement};
 use crate::config::Settings;
 use crate::conn;
 use crate::engine::{self, KeyOp};
+use crate::park::{Parked, Parker, ShardPark};
 use crate::protocol::text::Limits;
 use crate::stats::{Counters, Stat};
 use crate::store::Store;
@@ -117,6 +118,8 @@ pub struct Shard {
     pub buffers: conn::BufferPool,
     /// The accepted users, when `-S` or `--auth-file` asks for authentication.
     pub auth: Option<Arc<crate::auth::Auth>>,
+    /// Parked idle connections, when `--park-after-ms` is not 0.
+    pub park: Option<ShardPark>,
 }
 
 /// A connection's place to receive the replies of its forwarded batches.
@@ -187,6 +190,23 @@ impl Shard {
 
     pub fn untrack_conn(&self, slot: usize) {
         self.conn_fds.borrow_mut()[slot] = None;
+    }
+
+    /// Parked connections on all shards.
+    pub fn parked_total(&self) -> usize {
+        self.park.as_ref().map_or(0, |p| p.count_all())
+    }
+
+    /// Closes the parked connections `close` picks, as closed connections are counted;
+    /// returns how many.
+    fn close_parked(&self, close: impl FnMut(&Parked) -> bool) -> usize {
+        let Some(park) = &self.park else { return 0 };
+        let n = park.close_where(close);
+        if n > 0 {
+            self.counters.sub(Stat::CurrConnections, n as u64);
+            self.open_conns.fetch_sub(n, Ordering::Relaxed);
+        }
+        n
     }
 
     /// Sends a batch to its owner shard; waits while that channel is full.
@@ -281,6 +301,11 @@ impl Shard {
         for fd in self.conn_fds.borrow().iter().flatten() {
             // SAFETY: as above; the pending read returns end-of-stream.
             unsafe { libc::shutdown(*fd, libc::SHUT_RD) };
+        }
+        // Parked connections have nothing read and nothing to finish: closed now.
+        let n = self.close_parked(|_| true);
+        if n > 0 {
+            log::debug!("shard {}: closed {n} parked connections", self.id);
         }
     }
 }
@@ -488,6 +513,17 @@ pub fn run(settings: Settings) -> Result<(), String> {
     let mut stop_writers = Vec::new();
     let mut handles = Vec::new();
     let (exit_tx, exit_rx) = std::sync::mpsc::channel::<usize>();
+    let mut parking = match settings.park_after {
+        Some(_) => {
+            let (parker, wakes) = Parker::start(shards)
+                .map_err(|e| format!("cannot start the parking thread: {e}"))?;
+            wakes
+                .into_iter()
+                .map(|w| Some((parker.clone(), w)))
+                .collect()
+        }
+        None => vec![None; shards],
+    };
     for (id, fds) in listeners.into_iter().enumerate() {
         let (ours, theirs) = std::os::unix::net::UnixStream::pair()
             .map_err(|e| format!("cannot create a control socket: {e}"))?;
@@ -507,6 +543,7 @@ pub fn run(settings: Settings) -> Result<(), String> {
             addrs: addrs.clone(),
             cpu,
             stop_fd,
+            park: parking[id].take(),
             exit: ExitNotice {
                 id,
                 tx: exit_tx.clone(),
@@ -617,6 +654,8 @@ struct ShardStart {
     addrs: Vec<SocketAddr>,
     cpu: usize,
     stop_fd: RawFd,
+    /// The parker and the read end of this shard's wake socket.
+    park: Option<(Arc<Parker>, RawFd)>,
     exit: ExitNotice,
     req_mesh: Option<MeshBuilder<Batch, glommio::channels::channel_mesh::Full>>,
     rep_mesh: Option<MeshBuilder<Batch, glommio::channels::channel_mesh::Full>>,
@@ -664,6 +703,10 @@ impl ShardStart {
             tasks: self.tasks.clone(),
             buffers: Default::default(),
             auth: self.auth.clone(),
+            park: self
+                .park
+                .as_ref()
+                .map(|(parker, _)| ShardPark::new(parker.clone(), self.id)),
             counters,
             all_counters: self.counters.clone(),
             open_conns: self.open_conns,
@@ -752,6 +795,23 @@ impl ShardStart {
         };
 
         let gate = Rc::new(Gate::new());
+        let mut parking = Vec::new();
+        if let Some((_, wake_fd)) = self.park {
+            parking.push(glommio::spawn_local(unpark_loop(
+                shard.clone(),
+                gate.clone(),
+                wake_fd,
+            )));
+            let tq = glommio::executor().create_task_queue(
+                glommio::Shares::Static(50),
+                glommio::Latency::NotImportant,
+                "park-sweep",
+            );
+            parking.push(
+                glommio::spawn_local_into(park_sweep(shard.clone()), tq)
+                    .expect("park-sweep queue exists"),
+            );
+        }
         let mut accepts = Vec::new();
         for (fd, addr) in self.listeners.iter().zip(&self.addrs) {
             // SAFETY: the listening socket was created for this shard alone.
@@ -783,6 +843,7 @@ impl ShardStart {
             t.await;
         }
         drop(watcher);
+        drop(parking);
         drop(background);
     }
 }
@@ -893,23 +954,99 @@ async fn accept_loop(shard: Rc<Shard>, gate: Rc<Gate>, listener: TcpListener) {
             let _ = futures_lite::AsyncWriteExt::close(&mut s).await;
             continue;
         }
-        let fd = stream.as_raw_fd();
-        let slot = shard.track_conn(fd);
         shard.counters.incr(Stat::CurrConnections);
         shard.counters.incr(Stat::TotalConnections);
-        let task_shard = shard.clone();
-        let spawned = gate.spawn(async move {
-            conn::serve(&task_shard, stream).await;
-            task_shard.untrack_conn(slot);
+        if spawn_conn(&shard, &gate, stream, None).is_err() {
+            break;
+        }
+    }
+}
+
+/// Runs a connection in a task of the gate: a new one (`resume` is `None`, counted by the
+/// caller) or a parked one waking. The counts fall when it closes, not when it parks.
+fn spawn_conn(
+    shard: &Rc<Shard>,
+    gate: &Gate,
+    stream: glommio::net::TcpStream,
+    resume: Option<Parked>,
+) -> Result<(), ()> {
+    let slot = shard.track_conn(stream.as_raw_fd());
+    let task_shard = shard.clone();
+    let spawned = gate.spawn(async move {
+        let parked = conn::serve(&task_shard, stream, resume).await;
+        task_shard.untrack_conn(slot);
+        if !parked {
             task_shard.counters.sub(Stat::CurrConnections, 1);
             task_shard.open_conns.fetch_sub(1, Ordering::Relaxed);
-        });
-        match spawned {
-            Ok(task) => {
-                task.detach();
-            }
-            Err(_) => break,
         }
+    });
+    match spawned {
+        Ok(task) => {
+            task.detach();
+            Ok(())
+        }
+        Err(_) => {
+            // The gate is closing (stop); the stream was dropped with the future.
+            shard.untrack_conn(slot);
+            shard.counters.sub(Stat::CurrConnections, 1);
+            shard.open_conns.fetch_sub(1, Ordering::Relaxed);
+            Err(())
+        }
+    }
+}
+
+/// Wakes parked connections: each byte on the wake socket means the parking thread has
+/// put ready fds on this shard's list; each gets a fresh connection task.
+async fn unpark_loop(shard: Rc<Shard>, gate: Rc<Gate>, wake_fd: RawFd) {
+    let park = shard.park.as_ref().expect("parking is on");
+    // SAFETY: the wake socket's read end was handed to this shard alone.
+    let mut wake = unsafe { UnixStream::from_raw_fd(wake_fd) };
+    let mut bytes = [0u8; 64];
+    loop {
+        match wake.read(&mut bytes).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        for fd in park.take_ready() {
+            let Some(state) = park.unpark(fd) else {
+                continue; // closed since (sweep or stop): a stale event
+            };
+            // SAFETY: unparked, so this fd is ours alone.
+            let stream = unsafe { glommio::net::TcpStream::from_raw_fd(fd) };
+            if spawn_conn(&shard, &gate, stream, Some(state)).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Every half `--park-after-ms`, tells connections idle long enough to park
+/// ([`crate::park::IdleWatch`]); once a second, closes parked connections whose
+/// `idle_timeout` has passed (counted in `idle_kicks`) and returns memory freed by parking
+/// to the system. In a low-priority queue.
+async fn park_sweep(shard: Rc<Shard>) {
+    let park = shard.park.as_ref().expect("parking is on");
+    let period = (shard.settings.park_after.expect("parking is on") / 2)
+        .clamp(Duration::from_millis(5), Duration::from_secs(1));
+    let mut last = std::time::Instant::now();
+    loop {
+        glommio::timer::sleep(period).await;
+        if shard.stopping() {
+            return;
+        }
+        park.watch.tick();
+        if last.elapsed() < Duration::from_secs(1) {
+            continue;
+        }
+        last = std::time::Instant::now();
+        if shard.settings.idle_timeout.is_some() {
+            let now = unix_now_ms();
+            let kicked = shard.close_parked(|p| p.kick_at_ms != 0 && p.kick_at_ms <= now);
+            if kicked > 0 {
+                shard.counters.add(Stat::IdleKicks, kicked as u64);
+            }
+        }
+        park.maybe_trim();
     }
 }
 
