@@ -248,3 +248,35 @@ fn parking_and_waking_many_connections_leaks_nothing() {
     let st = stats(addr);
     assert!(st["total_connections"].parse::<u64>().unwrap() >= 400);
 }
+
+#[test]
+fn a_parked_binary_connection_wakes_in_the_binary_protocol() {
+    use corecached::protocol::binary::{request, HEADER_LEN};
+    let server = CorecachedServer::start(&["--threads", "2", "--park-after-ms", "50"]);
+    let addr = server.addr();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let exchange = |s: &mut TcpStream, req: &[u8]| -> Vec<u8> {
+        s.write_all(req).unwrap();
+        let mut head = [0u8; HEADER_LEN];
+        s.read_exact(&mut head).unwrap();
+        let body = u32::from_be_bytes(head[8..12].try_into().unwrap()) as usize;
+        let mut rest = vec![0u8; body];
+        s.read_exact(&mut rest).unwrap();
+        let mut all = head.to_vec();
+        all.extend(rest);
+        all
+    };
+    // SET k = "hi" with flags 7, then park.
+    let set = request(0x01, 1, 0, &[0, 0, 0, 7, 0, 0, 0, 0], b"bk", b"hi");
+    let reply = exchange(&mut s, &set);
+    assert_eq!(&reply[..2], &[0x81, 0x01]);
+    assert_eq!(&reply[6..8], &[0, 0], "set status");
+    wait_stat(addr, "parked_connections", 1);
+    // Woken by a GETK: the connection still speaks binary (no text `ERROR`).
+    let reply = exchange(&mut s, &request(0x0c, 2, 0, &[], b"bk", &[]));
+    assert_eq!(&reply[..2], &[0x81, 0x0c], "a binary response");
+    assert_eq!(&reply[6..8], &[0, 0], "get status");
+    assert_eq!(&reply[12..16], &2u32.to_be_bytes(), "opaque");
+    assert_eq!(&reply[HEADER_LEN..], b"\0\0\0\x07bkhi", "flags, key, value");
+}
