@@ -542,4 +542,4 @@ fn verbosity<'a>(t: &Tokens<'a>, used: usize) -> Parse<'a> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

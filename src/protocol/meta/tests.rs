@@ -3,7 +3,6 @@
 //! outcomes. Forwarded requests are parsed again with `reparse` and must come out equal.
 
 use super::*;
-use crate::protocol::text::parse as text_parse;
 
 const LIMITS: Limits = Limits {
     item_size_max: 1024,
@@ -16,6 +15,7 @@ fn s(b: &[u8]) -> String {
 
 /// One line per outcome.
 fn summary(req: &Request<'_>) -> String {
+    assert!(!req.noreply, "meta requests never carry noreply");
     match &req.cmd {
         Command::Meta(m) => {
             let mut out = format!("{:?} key={}", m.cmd, s(m.key()));
@@ -83,55 +83,10 @@ fn summary(req: &Request<'_>) -> String {
     }
 }
 
-/// Feeds `input` `chunk` bytes at a time, parsing after each feed as a connection does
-/// (swallowing what an error or too-large value says), and returns every outcome.
+/// Feeds `input` `chunk` bytes at a time, as a connection does (the text parser's table
+/// driver: swallows, and every meta request's raw bytes re-parsed), and returns every outcome.
 fn drive(input: &[u8], chunk: usize) -> Vec<String> {
-    let mut got = Vec::new();
-    let mut buf: Vec<u8> = Vec::new();
-    let mut swallow = 0usize;
-    let mut fed = 0;
-    'feed: while fed < input.len() {
-        let n = chunk.min(input.len() - fed);
-        buf.extend_from_slice(&input[fed..fed + n]);
-        fed += n;
-        loop {
-            let k = swallow.min(buf.len());
-            buf.drain(..k);
-            swallow -= k;
-            if swallow > 0 || buf.is_empty() {
-                continue 'feed;
-            }
-            match text_parse(&buf, &LIMITS) {
-                Parse::Incomplete { need } => {
-                    if let Some(need) = need {
-                        assert!(need > buf.len(), "need {need} with {} buffered", buf.len());
-                    }
-                    continue 'feed;
-                }
-                Parse::Close => {
-                    got.push("Close".to_string());
-                    break 'feed;
-                }
-                Parse::Done(req, used) => {
-                    assert!(used > 0 && used <= buf.len());
-                    assert!(!req.noreply, "meta requests never carry noreply");
-                    got.push(summary(&req));
-                    match &req.cmd {
-                        Command::Meta(m) => {
-                            assert_eq!(m.raw, &buf[..used], "raw is the whole request");
-                            let again = reparse(m.raw, &LIMITS);
-                            assert_eq!(&again, m, "reparse gives the same request");
-                            swallow = m.swallow();
-                        }
-                        Command::ErrorSwallow { swallow: s, .. } => swallow = *s,
-                        _ => {}
-                    }
-                    buf.drain(..used);
-                }
-            }
-        }
-    }
-    got
+    crate::protocol::text::tests::drive_with(input, chunk, &LIMITS, summary)
 }
 
 fn check(cases: &[(&[u8], &[&str])]) {

@@ -62,6 +62,19 @@ fn summary(req: &Request<'_>) -> String {
 /// Feeds `input` `chunk` bytes at a time, parsing after each feed as a connection does
 /// (swallowing after a too-large value), and returns every outcome.
 fn drive(input: &[u8], chunk: usize) -> Vec<String> {
+    drive_with(input, chunk, &LIMITS, summary)
+}
+
+/// Feeds `input` `chunk` bytes at a time, parsing after each feed as a connection does
+/// (swallowing what a too-large value or an error says), and returns every outcome as
+/// `summary` writes it. A meta request's raw bytes must be what it used and parse again
+/// to the same request. The meta parser's tables use it too.
+pub(crate) fn drive_with(
+    input: &[u8],
+    chunk: usize,
+    limits: &Limits,
+    summary: fn(&Request<'_>) -> String,
+) -> Vec<String> {
     let mut got = Vec::new();
     let mut buf: Vec<u8> = Vec::new();
     let mut swallow = 0usize;
@@ -77,7 +90,7 @@ fn drive(input: &[u8], chunk: usize) -> Vec<String> {
             if swallow > 0 || buf.is_empty() {
                 continue 'feed;
             }
-            match parse(&buf, &LIMITS) {
+            match parse(&buf, limits) {
                 Parse::Incomplete { need } => {
                     if let Some(need) = need {
                         assert!(need > buf.len(), "need {need} with {} buffered", buf.len());
@@ -95,8 +108,16 @@ fn drive(input: &[u8], chunk: usize) -> Vec<String> {
                         buf.len()
                     );
                     got.push(summary(&req));
-                    if let Command::TooLarge { swallow: s, .. } = req.cmd {
-                        swallow = s;
+                    match &req.cmd {
+                        Command::TooLarge { swallow: s, .. }
+                        | Command::ErrorSwallow { swallow: s, .. } => swallow = *s,
+                        Command::Meta(m) => {
+                            assert_eq!(m.raw, &buf[..used], "raw is the whole request");
+                            let again = super::super::meta::reparse(m.raw, limits);
+                            assert_eq!(&again, m, "reparse gives the same request");
+                            swallow = m.swallow();
+                        }
+                        _ => {}
                     }
                     buf.drain(..used);
                 }
