@@ -178,11 +178,24 @@ fn line_length_dependent(buf: &[u8], limits: &Limits) -> bool {
     buf[LINE_LIMIT..].contains(&b'\n') && parse(&buf[..=LINE_LIMIT], limits) == Parse::Close
 }
 
-/// Feeds `input` to the parser as a connection receiving it in reads that end at `cuts`
-/// (positions in the stream; the last read ends at the end), parsing after each read,
-/// discarding `swallow` bytes after a too-large value, stopping at `Close`. Every parse is
-/// done twice, the second time on a copy (it must be a pure function) and checked with [`check_parse`].
-pub fn drive(input: &[u8], cuts: &[usize], limits: &Limits) -> Run {
+/// What one parse tells the feeder.
+enum Step {
+    /// More input is needed.
+    More,
+    /// An outcome that used `used` bytes, then discards the next `swallow`; `close` ends the
+    /// connection after it.
+    Took {
+        outcome: String,
+        used: usize,
+        swallow: usize,
+        close: bool,
+    },
+}
+
+/// Feeds `input` as a connection receives it, in reads that end at `cuts` (positions in the
+/// stream; the last read ends at the end): after each read, `step` parses the unread bytes
+/// until it needs more; swallowed bytes are discarded whenever they arrive.
+fn feed(input: &[u8], cuts: &[usize], mut step: impl FnMut(&[u8], &mut Run) -> Step) -> Run {
     let mut ends: Vec<usize> = cuts
         .iter()
         .copied()
@@ -208,31 +221,21 @@ pub fn drive(input: &[u8], cuts: &[usize], limits: &Limits) -> Run {
             if swallow > 0 || pos == buf.len() {
                 continue 'feed;
             }
-            let rest = &buf[pos..];
-            if line_length_dependent(rest, limits) {
-                run.length_dependent = true;
-            }
-            let p = parse(rest, limits);
-            // Same bytes at another address, same result.
-            let copy = rest.to_vec();
-            assert_eq!(p, parse(&copy, limits), "parse is not a pure function");
-            check_parse(rest, &p, limits);
-            match p {
-                Parse::Incomplete { .. } => continue 'feed,
-                Parse::Close => {
-                    run.outcomes.push("Close".into());
-                    run.closed = true;
-                    break 'feed;
-                }
-                Parse::Done(req, used) => {
-                    run.outcomes.push(summary(&req, used));
-                    match &req.cmd {
-                        Command::TooLarge { swallow: s, .. }
-                        | Command::ErrorSwallow { swallow: s, .. } => swallow = *s,
-                        Command::Meta(m) => swallow = m.swallow(),
-                        _ => {}
-                    }
+            match step(&buf[pos..], &mut run) {
+                Step::More => continue 'feed,
+                Step::Took {
+                    outcome,
+                    used,
+                    swallow: s,
+                    close,
+                } => {
+                    run.outcomes.push(outcome);
                     pos += used;
+                    swallow = s;
+                    if close {
+                        run.closed = true;
+                        break 'feed;
+                    }
                 }
             }
         }
@@ -240,6 +243,44 @@ pub fn drive(input: &[u8], cuts: &[usize], limits: &Limits) -> Run {
     run.buffered = buf.len() - pos;
     run.swallowing = swallow;
     run
+}
+
+/// Feeds `input` to the text parser as a connection receiving it in reads that end at `cuts`,
+/// discarding `swallow` bytes after a too-large value or an error, stopping at `Close`.
+/// Every parse is done twice, the second time on a copy (it must be a pure function) and
+/// checked with [`check_parse`].
+pub fn drive(input: &[u8], cuts: &[usize], limits: &Limits) -> Run {
+    feed(input, cuts, |rest, run| {
+        if line_length_dependent(rest, limits) {
+            run.length_dependent = true;
+        }
+        let p = parse(rest, limits);
+        // Same bytes at another address, same result.
+        let copy = rest.to_vec();
+        assert_eq!(p, parse(&copy, limits), "parse is not a pure function");
+        check_parse(rest, &p, limits);
+        match p {
+            Parse::Incomplete { .. } => Step::More,
+            Parse::Close => Step::Took {
+                outcome: "Close".into(),
+                used: 0,
+                swallow: 0,
+                close: true,
+            },
+            Parse::Done(req, used) => Step::Took {
+                outcome: summary(&req, used),
+                used,
+                swallow: match &req.cmd {
+                    Command::TooLarge { swallow, .. } | Command::ErrorSwallow { swallow, .. } => {
+                        *swallow
+                    }
+                    Command::Meta(m) => m.swallow(),
+                    _ => 0,
+                },
+                close: false,
+            },
+        }
+    })
 }
 
 /// Drives `input` whole and cut at `cuts`; unless the whole run is length dependent, both
@@ -385,68 +426,37 @@ fn check_bin_parse(buf: &[u8], p: &bin::Parse<'_>) {
 /// Feeds `input` to the binary parser as a connection does (reads ending at `cuts`, the
 /// discarded part of a body swallowed, stopping at a close), checking every parse.
 pub fn drive_binary(input: &[u8], cuts: &[usize], limits: &Limits) -> Run {
-    let mut ends: Vec<usize> = cuts
-        .iter()
-        .copied()
-        .filter(|&c| c > 0 && c < input.len())
-        .collect();
-    ends.sort_unstable();
-    ends.dedup();
-    ends.push(input.len());
-    let mut run = Run::default();
-    let mut buf: Vec<u8> = Vec::new();
-    let mut pos = 0;
-    let mut swallow = 0usize;
-    let mut fed = 0;
-    'feed: for end in ends {
-        buf.drain(..pos);
-        pos = 0;
-        buf.extend_from_slice(&input[fed..end]);
-        fed = end;
-        loop {
-            let k = swallow.min(buf.len() - pos);
-            pos += k;
-            swallow -= k;
-            if swallow > 0 || pos == buf.len() {
-                continue 'feed;
-            }
-            let rest = &buf[pos..];
-            let p = bin::parse(rest, limits);
-            let copy = rest.to_vec();
-            assert_eq!(p, bin::parse(&copy, limits), "parse is not a pure function");
-            check_bin_parse(rest, &p);
-            // What the connection buffers up to must agree with the parse.
-            match (&p, bin::need(rest, limits)) {
-                (bin::Parse::Incomplete { need }, n) => assert_eq!(*need, n, "need disagrees"),
-                (bin::Parse::Packet(pk), n) => assert_eq!(n, Some(pk.used), "need disagrees"),
-                (bin::Parse::Close, _) => {}
-            }
-            match p {
-                bin::Parse::Incomplete { .. } => continue 'feed,
-                bin::Parse::Close => {
-                    run.outcomes.push("Close".into());
-                    run.closed = true;
-                    break 'feed;
-                }
-                bin::Parse::Packet(pk) => {
-                    run.outcomes.push(bin_summary(&pk));
-                    pos += pk.used;
-                    swallow = pk.swallow;
-                    if matches!(
-                        pk.kind,
-                        bin::Kind::Inconsistent | bin::Kind::KeyTooLong | bin::Kind::Invalid
-                    ) {
-                        // memcached answers these and closes the connection.
-                        run.closed = true;
-                        break 'feed;
-                    }
-                }
-            }
+    feed(input, cuts, |rest, _| {
+        let p = bin::parse(rest, limits);
+        let copy = rest.to_vec();
+        assert_eq!(p, bin::parse(&copy, limits), "parse is not a pure function");
+        check_bin_parse(rest, &p);
+        // What the connection buffers up to must agree with the parse.
+        match (&p, bin::need(rest, limits)) {
+            (bin::Parse::Incomplete { need }, n) => assert_eq!(*need, n, "need disagrees"),
+            (bin::Parse::Packet(pk), n) => assert_eq!(n, Some(pk.used), "need disagrees"),
+            (bin::Parse::Close, _) => {}
         }
-    }
-    run.buffered = buf.len() - pos;
-    run.swallowing = swallow;
-    run
+        match p {
+            bin::Parse::Incomplete { .. } => Step::More,
+            bin::Parse::Close => Step::Took {
+                outcome: "Close".into(),
+                used: 0,
+                swallow: 0,
+                close: true,
+            },
+            bin::Parse::Packet(pk) => Step::Took {
+                outcome: bin_summary(&pk),
+                used: pk.used,
+                swallow: pk.swallow,
+                // memcached answers these and closes the connection.
+                close: matches!(
+                    pk.kind,
+                    bin::Kind::Inconsistent | bin::Kind::KeyTooLong | bin::Kind::Invalid
+                ),
+            },
+        }
+    })
 }
 
 /// Drives `input` whole and cut at `cuts`: both must give the same packets (the binary
