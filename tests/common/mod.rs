@@ -8,7 +8,7 @@ pub mod cases;
 pub mod meta_cases;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -264,8 +264,15 @@ pub struct MemcachedServer {
 }
 
 impl MemcachedServer {
-    /// Starts `memcached -u root -l 127.0.0.1 -p PORT -U 0 -t 1 <extra>` on a free
-    /// port, or returns None (with a message) when memcached is not installed.
+    /// Starts `memcached -u root -l 127.0.0.1 -p -1 -U 0 -t 1 <extra>`, or returns
+    /// None (with a message) when memcached is not installed.
+    ///
+    /// `-p -1` makes memcached bind port 0 itself, and `MEMCACHED_PORT_FILENAME`
+    /// makes it write the port it got to a file, renamed into place once it
+    /// listens (how memcached's own test suite finds it). Picking a free port
+    /// here and passing it on would race with every other test binding port 0:
+    /// another server could take the port in between, and then the readiness
+    /// probe would reach that server instead of this memcached.
     pub fn start(extra: &[&str]) -> Option<MemcachedServer> {
         let Some(bin) = memcached_path() else {
             eprintln!(
@@ -274,38 +281,55 @@ impl MemcachedServer {
             );
             return None;
         };
-        for _attempt in 0..10 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("cannot find a free port")
-                .port();
-            let mut child = Command::new(&bin)
-                .args(["-u", "root", "-l", "127.0.0.1", "-p", &port.to_string()])
-                .args(["-U", "0", "-t", "1"])
-                .args(extra)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("cannot spawn memcached");
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            let deadline = Instant::now() + Duration::from_secs(5);
-            loop {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // exited early (port taken?): try another port
-                }
-                if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
-                    return Some(MemcachedServer { child, addr });
-                }
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break;
-                }
-                thread::sleep(Duration::from_millis(10));
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port_file = std::env::temp_dir().join(format!(
+            "corecached-test-memcached-{}-{n}.port",
+            std::process::id()
+        ));
+        let err_file = port_file.with_extension("stderr");
+        let _ = std::fs::remove_file(&port_file);
+        let stderr =
+            std::fs::File::create(&err_file).expect("cannot create memcached's stderr file");
+        let mut child = Command::new(&bin)
+            .args(["-u", "root", "-l", "127.0.0.1", "-p", "-1"])
+            .args(["-U", "0", "-t", "1"])
+            .args(extra)
+            .env("MEMCACHED_PORT_FILENAME", &port_file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("cannot spawn memcached");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let port = loop {
+            // The file appears (by rename) only once it is complete.
+            if let Ok(text) = std::fs::read_to_string(&port_file) {
+                let port = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("TCP INET: "))
+                    .and_then(|p| p.trim().parse::<u16>().ok());
+                let _ = std::fs::remove_file(&port_file);
+                break port
+                    .unwrap_or_else(|| panic!("memcached {extra:?} wrote no TCP port: {text:?}"));
             }
-        }
-        panic!("memcached {extra:?} did not start");
+            if let Ok(Some(status)) = child.try_wait() {
+                let err = std::fs::read_to_string(&err_file).unwrap_or_default();
+                let _ = std::fs::remove_file(&err_file);
+                panic!("memcached {extra:?} exited at start ({status}): {err}");
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("memcached {extra:?} did not report its port within 10 s");
+            }
+            thread::sleep(Duration::from_millis(5));
+        };
+        let _ = std::fs::remove_file(&err_file);
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("memcached {extra:?} reported {addr} but: {e}"));
+        Some(MemcachedServer { child, addr })
     }
 
     pub fn addr(&self) -> SocketAddr {
