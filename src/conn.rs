@@ -328,6 +328,20 @@ impl Conn {
                 Next::Read => {}
             }
             self.make_room();
+            if self.start == self.end && self.swallow == 0 && self.splices.is_empty() {
+                // The next request, read without arming a poll (see `recv_after_others`).
+                match self.recv_after_others(shard, stream.as_raw_fd()).await {
+                    Some(Ok(0)) => return Ok(Exit::Close),
+                    Some(Ok(n)) => {
+                        self.end += n;
+                        shard.counters.add(Stat::BytesRead, n as u64);
+                        continue;
+                    }
+                    Some(Err(e)) if e.kind() == ErrorKind::Interrupted => continue,
+                    Some(Err(e)) => return Err(e),
+                    None => {}
+                }
+            }
             let read = if self.start == self.end {
                 // Nothing buffered: wait with the small buffer and lend the big ones to the
                 // shard, so an idle connection holds almost no memory.
@@ -422,6 +436,30 @@ impl Conn {
         }
     }
 
+    /// Between requests: lets the shard's other ready connections go first, then reads
+    /// whatever this one's client has sent meanwhile with one direct `recv`. None when
+    /// nothing came (or nothing else ran, so nothing could have): the caller then waits
+    /// through glommio.
+    ///
+    /// Waiting through glommio costs a one-shot io_uring poll per request: a submission,
+    /// a completion, and, since glommio's rings run completions as signalled task work,
+    /// often an interrupt of the busy shard by the sender's CPU. With 50 clients at
+    /// pipeline 1 the next request is already there after one turn of the others in
+    /// 9 cases in 10 (measured), so the poll is skipped and so is the interrupt, as
+    /// memcached's epoll skips them while it is busy.
+    async fn recv_after_others(
+        &mut self,
+        shard: &Shard,
+        fd: std::os::fd::RawFd,
+    ) -> Option<std::io::Result<usize>> {
+        let turns = shard.turns.get();
+        futures_lite::future::yield_now().await;
+        if shard.turns.get() == turns {
+            return None;
+        }
+        try_recv(fd, &mut self.rbuf[self.end..])
+    }
+
     /// Whether an idle connection may park: nothing buffered, to write or to discard, no
     /// forwarded work outstanding, and the server not stopping. State a parked connection
     /// keeps is only `proto`, `authed` and the idle deadline ([`Parked`]): a protocol loop
@@ -467,6 +505,7 @@ impl Conn {
     /// Handles the buffered complete requests (at most `-R`).
     fn process(&mut self, shard: &Shard) -> Next {
         // Requests borrow the read buffer while their replies are written into `self`.
+        shard.turns.set(shard.turns.get().wrapping_add(1));
         let rbuf = mem::take(&mut self.rbuf);
         let next = self.process_in(shard, &rbuf);
         self.rbuf = rbuf;
@@ -1273,7 +1312,10 @@ mod tests {
         assert!(matches!(first.cmd, Command::Get { .. }));
         // The view shrinks to what is left; dropping the window drops those two.
         assert_eq!(w.parsed().len(), 2);
-        assert!(matches!(w.parsed()[1].0.cmd, Command::Delete { key: b"ccc" }));
+        assert!(matches!(
+            w.parsed()[1].0.cmd,
+            Command::Delete { key: b"ccc" }
+        ));
         drop(w);
         let mut empty = Window::new();
         assert!(empty.pop_front().is_none());

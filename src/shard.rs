@@ -102,6 +102,9 @@ pub struct Shard {
     pub open_conns: Arc<AtomicUsize>,
     /// Unix time the server started.
     pub started: u32,
+    /// Connection turns taken on this shard (a count that wraps): a connection that
+    /// yielded can tell whether any other ran meanwhile.
+    pub turns: Cell<u64>,
     requests: Option<Senders<Batch>>,
     replies: Option<Senders<Batch>>,
     inboxes: RefCell<Vec<Option<LocalSender<Batch>>>>,
@@ -711,6 +714,7 @@ impl ShardStart {
             all_counters: self.counters.clone(),
             open_conns: self.open_conns,
             started: self.started,
+            turns: Cell::new(0),
             requests,
             replies,
             inboxes: RefCell::new(Vec::new()),
