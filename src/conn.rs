@@ -618,25 +618,31 @@ impl Conn {
     /// Starts loading the index buckets, then the items, of a window's local keys.
     fn prefetch(&self, shard: &Shard, window: &[(Request<'_>, usize)]) {
         let store = shard.store.borrow();
-        let keys = || {
-            window.iter().flat_map(|(req, _)| {
-                let (single, many) = match req.cmd {
-                    Command::Get { keys, .. } => (None, Some(keys.iter())),
-                    Command::Store { key, .. }
-                    | Command::Delete { key }
-                    | Command::Arith { key, .. }
-                    | Command::Touch { key, .. } => (Some(key), None),
-                    Command::Meta(ref m) => (Some(m.key()), None),
-                    _ => (None, None),
-                };
-                single.into_iter().chain(many.into_iter().flatten())
-            })
+        // Each local key is hashed once here: buckets first, then (once they are on their
+        // way) the items their tags point at.
+        let mut hashes = [0u64; 4 * WINDOW];
+        let mut n = 0;
+        let mut bucket = |key: &[u8]| {
+            if n < hashes.len() && shard.owner(key) == shard.id {
+                let h = store.key_hash(key);
+                store.prefetch_bucket_of(h);
+                hashes[n] = h;
+                n += 1;
+            }
         };
-        for key in keys().filter(|k| shard.owner(k) == shard.id) {
-            store.prefetch_bucket(key);
+        for (req, _) in window {
+            match &req.cmd {
+                Command::Get { keys, .. } => keys.iter().for_each(&mut bucket),
+                Command::Store { key, .. }
+                | Command::Delete { key }
+                | Command::Arith { key, .. }
+                | Command::Touch { key, .. } => bucket(key),
+                Command::Meta(m) => bucket(m.key()),
+                _ => {}
+            }
         }
-        for key in keys().filter(|k| shard.owner(k) == shard.id) {
-            store.prefetch_item(key);
+        for &h in &hashes[..n] {
+            store.prefetch_item_of(h);
         }
     }
 

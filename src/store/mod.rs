@@ -538,13 +538,27 @@ impl Store {
 
     /// Starts loading the index bucket `key` hashes to (a hint: nothing changes).
     pub fn prefetch_bucket(&self, key: &[u8]) {
-        self.index.prefetch(self.hash(key));
+        self.prefetch_bucket_of(self.key_hash(key));
     }
 
     /// Starts loading the header of the items whose slot in `key`'s home bucket carries its
     /// tag (a hint; the bucket should already be on its way from [`Store::prefetch_bucket`]).
     pub fn prefetch_item(&self, key: &[u8]) {
-        let h = self.hash(key);
+        self.prefetch_item_of(self.key_hash(key));
+    }
+
+    /// The index hash of `key`, for the `_of` prefetches (which then hash nothing).
+    pub fn key_hash(&self, key: &[u8]) -> u64 {
+        self.hash(key)
+    }
+
+    /// [`Store::prefetch_bucket`] by [`Store::key_hash`].
+    pub fn prefetch_bucket_of(&self, h: u64) {
+        self.index.prefetch(h);
+    }
+
+    /// [`Store::prefetch_item`] by [`Store::key_hash`].
+    pub fn prefetch_item_of(&self, h: u64) {
         self.index.candidates(h, |loc| {
             if self.segs[loc.seg as usize].is_some() {
                 prefetch(self.item(loc).as_ptr());
