@@ -461,6 +461,7 @@ impl Conn {
             let turns = shard.turns.get();
             futures_lite::future::yield_now().await;
             if shard.turns.get() == turns {
+                shard.rounds.refund();
                 return None;
             }
         } else {

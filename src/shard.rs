@@ -120,6 +120,8 @@ pub struct Rounds {
     /// Marked passes so far.
     passes: Cell<u64>,
     waiters: RefCell<Vec<std::task::Waker>>,
+    /// The other of two waiter lists, swapped each pass so neither is reallocated.
+    spare: RefCell<Vec<std::task::Waker>>,
     /// A byte is on its way to the pass task.
     kicked: Cell<bool>,
     /// Write end of the socketpair (non-blocking); None disables direct reads.
@@ -147,6 +149,7 @@ impl Rounds {
             live: Cell::new(0),
             passes: Cell::new(0),
             waiters: RefCell::new(Vec::new()),
+            spare: RefCell::new(Vec::new()),
             kicked: Cell::new(false),
             kick,
             mark: Cell::new(mark),
@@ -166,6 +169,11 @@ impl Rounds {
         }
         self.fast.set(n + 1);
         true
+    }
+
+    /// Gives back a direct read that was not made.
+    pub fn refund(&self) {
+        self.fast.set(self.fast.get().saturating_sub(1));
     }
 
     /// Direct reads allowed per pass.
@@ -200,9 +208,12 @@ impl Rounds {
             self.passes.set(self.passes.get() + 1);
             self.fast.set(0);
             self.kicked.set(false);
-            for w in self.waiters.take() {
+            let mut woken = self.spare.take();
+            std::mem::swap(&mut woken, &mut *self.waiters.borrow_mut());
+            for w in woken.drain(..) {
                 w.wake();
             }
+            *self.spare.borrow_mut() = woken;
         }
     }
 
