@@ -32,6 +32,7 @@ use crate::protocol::binary;
 use crate::protocol::text::{self, Command, Limits, Parse, Request};
 use crate::shard::{unix_now_ms, Batch, Inbox, Shard};
 use crate::stats::{self, Stat};
+use crate::store::PREFETCH_MAX;
 
 const READ_BUF: usize = 16 << 10;
 /// Requests parsed ahead of execution, for prefetching (see `process_in`).
@@ -458,9 +459,9 @@ impl Conn {
             return None;
         }
         if shard.rounds.take_fast() {
-            let turns = shard.turns.get();
+            let turns = shard.rounds.turns();
             futures_lite::future::yield_now().await;
-            if shard.turns.get() == turns {
+            if shard.rounds.turns() == turns {
                 shard.rounds.refund();
                 return None;
             }
@@ -516,7 +517,7 @@ impl Conn {
     /// Handles the buffered complete requests (at most `-R`).
     fn process(&mut self, shard: &Shard) -> Next {
         // Requests borrow the read buffer while their replies are written into `self`.
-        shard.turns.set(shard.turns.get().wrapping_add(1));
+        shard.rounds.turn();
         let rbuf = mem::take(&mut self.rbuf);
         let next = self.process_in(shard, &rbuf);
         self.rbuf = rbuf;
@@ -617,34 +618,27 @@ impl Conn {
     }
 
     /// Starts loading the index buckets, then the items, of a window's local keys.
-    fn prefetch(&self, shard: &Shard, window: &[(Request<'_>, usize)]) {
-        let store = shard.store.borrow();
-        // Each local key is hashed once here: buckets first, then (once they are on their
-        // way) the items their tags point at.
-        let mut hashes = [0u64; 4 * WINDOW];
+    fn prefetch<'w>(&self, shard: &Shard, window: &'w [(Request<'_>, usize)]) {
+        let mut keys: [&'w [u8]; PREFETCH_MAX] = [&[]; PREFETCH_MAX];
         let mut n = 0;
-        let mut bucket = |key: &[u8]| {
-            if n < hashes.len() && shard.owner(key) == shard.id {
-                let h = store.key_hash(key);
-                store.prefetch_bucket_of(h);
-                hashes[n] = h;
+        let mut local = |key: &'w [u8]| {
+            if n < PREFETCH_MAX && shard.owner(key) == shard.id {
+                keys[n] = key;
                 n += 1;
             }
         };
         for (req, _) in window {
             match &req.cmd {
-                Command::Get { keys, .. } => keys.iter().for_each(&mut bucket),
+                Command::Get { keys, .. } => keys.iter().for_each(&mut local),
                 Command::Store { key, .. }
                 | Command::Delete { key }
                 | Command::Arith { key, .. }
-                | Command::Touch { key, .. } => bucket(key),
-                Command::Meta(m) => bucket(m.key()),
+                | Command::Touch { key, .. } => local(key),
+                Command::Meta(m) => local(m.key()),
                 _ => {}
             }
         }
-        for &h in &hashes[..n] {
-            store.prefetch_item_of(h);
-        }
+        shard.store.borrow().prefetch(&keys[..n]);
     }
 
     /// `--bench-noop`: the same connection and I/O path with parsing and the store bypassed.

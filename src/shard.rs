@@ -113,6 +113,9 @@ const FAST_READS_MAX: u32 = 256;
 /// the next ones wait for the reactor's next pass, which a byte on a socketpair read
 /// through the reactor marks.
 pub struct Rounds {
+    /// Connection turns taken on this shard (a count that wraps): a connection that
+    /// yielded can tell whether any other ran meanwhile.
+    turns: Cell<u64>,
     /// Direct reads since the last marked pass.
     fast: Cell<u32>,
     /// Connections with a task on this shard.
@@ -145,6 +148,7 @@ impl Rounds {
             }
         };
         Rounds {
+            turns: Cell::new(0),
             fast: Cell::new(0),
             live: Cell::new(0),
             passes: Cell::new(0),
@@ -154,6 +158,16 @@ impl Rounds {
             kick,
             mark: Cell::new(mark),
         }
+    }
+
+    /// Counts a connection's turn (one `Conn::process`).
+    pub fn turn(&self) {
+        self.turns.set(self.turns.get().wrapping_add(1));
+    }
+
+    /// Turns taken so far.
+    pub fn turns(&self) -> u64 {
+        self.turns.get()
     }
 
     /// Whether direct reads are possible at all.
@@ -267,9 +281,6 @@ pub struct Shard {
     pub open_conns: Arc<AtomicUsize>,
     /// Unix time the server started.
     pub started: u32,
-    /// Connection turns taken on this shard (a count that wraps): a connection that
-    /// yielded can tell whether any other ran meanwhile.
-    pub turns: Cell<u64>,
     /// Direct reads between reactor passes ([`Rounds`]).
     pub rounds: Rounds,
     requests: Option<Senders<Batch>>,
@@ -885,7 +896,6 @@ impl ShardStart {
             all_counters: self.counters.clone(),
             open_conns: self.open_conns,
             started: self.started,
-            turns: Cell::new(0),
             rounds: Rounds::new(),
             requests,
             replies,

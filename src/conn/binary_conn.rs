@@ -75,15 +75,8 @@ impl Conn {
             }
             pos += p.used;
         }
-        if n < 2 {
-            return;
-        }
-        let store = shard.store.borrow();
-        for key in &keys[..n] {
-            store.prefetch_bucket(key);
-        }
-        for key in &keys[..n] {
-            store.prefetch_item(key);
+        if n >= 2 {
+            shard.store.borrow().prefetch(&keys[..n]);
         }
     }
 

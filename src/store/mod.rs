@@ -99,6 +99,9 @@ pub struct PagerStep {
     pub next_expiry: u32,
 }
 
+/// The most keys one [`Store::prefetch`] call uses.
+pub const PREFETCH_MAX: usize = 64;
+
 /// Builds a [`Store`]; tests use it to make tiny ones.
 #[derive(Clone, Debug)]
 pub struct StoreBuilder {
@@ -536,29 +539,23 @@ impl Store {
         src[0] = (b & !FREQ_MASK) | f;
     }
 
-    /// Starts loading the index bucket `key` hashes to (a hint: nothing changes).
-    pub fn prefetch_bucket(&self, key: &[u8]) {
-        self.prefetch_bucket_of(self.key_hash(key));
+    /// Starts loading the index buckets of `keys`, then the headers of the items whose
+    /// slots in those buckets carry their tags (a hint: nothing changes). Each key is
+    /// hashed once; at most [`PREFETCH_MAX`] keys are used.
+    pub fn prefetch(&self, keys: &[&[u8]]) {
+        let mut hashes = [0u64; PREFETCH_MAX];
+        let n = keys.len().min(PREFETCH_MAX);
+        for (h, key) in hashes.iter_mut().zip(&keys[..n]) {
+            *h = self.hash(key);
+            self.index.prefetch(*h);
+        }
+        for &h in &hashes[..n] {
+            self.prefetch_item_of(h);
+        }
     }
 
-    /// Starts loading the header of the items whose slot in `key`'s home bucket carries its
-    /// tag (a hint; the bucket should already be on its way from [`Store::prefetch_bucket`]).
-    pub fn prefetch_item(&self, key: &[u8]) {
-        self.prefetch_item_of(self.key_hash(key));
-    }
-
-    /// The index hash of `key`, for the `_of` prefetches (which then hash nothing).
-    pub fn key_hash(&self, key: &[u8]) -> u64 {
-        self.hash(key)
-    }
-
-    /// [`Store::prefetch_bucket`] by [`Store::key_hash`].
-    pub fn prefetch_bucket_of(&self, h: u64) {
-        self.index.prefetch(h);
-    }
-
-    /// [`Store::prefetch_item`] by [`Store::key_hash`].
-    pub fn prefetch_item_of(&self, h: u64) {
+    /// Starts loading the item headers of the slots in `h`'s home bucket carrying its tag.
+    fn prefetch_item_of(&self, h: u64) {
         self.index.candidates(h, |loc| {
             if self.segs[loc.seg as usize].is_some() {
                 prefetch(self.item(loc).as_ptr());
