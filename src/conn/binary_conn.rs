@@ -56,27 +56,34 @@ impl Conn {
     /// Starts loading the index buckets, then the items, of the local keys of the next
     /// complete packets (as the text path does for a window of requests).
     fn prefetch_binary(&self, shard: &Shard, buf: &[u8]) {
-        let mut keys: [&[u8]; WINDOW] = [&[]; WINDOW];
-        let mut n = 0;
+        let store = shard.store.borrow();
+        let mut prefetch = None;
+        let mut first = None;
         let mut pos = 0;
-        for _ in 0..WINDOW {
+        for i in 0..WINDOW {
             let Parse::Packet(p) = bin::parse(&buf[pos..], &self.limits) else {
                 break;
             };
+            // One packet alone has nothing to overlap with.
+            if i == 1 {
+                let p = prefetch.insert(store.prefetcher());
+                if let Some(key) = first {
+                    p.key(key);
+                }
+            }
             if p.kind == Kind::Valid
                 && bin::is_key_op(p.req.opcode)
                 && shard.owner(p.req.key) == shard.id
             {
-                keys[n] = p.req.key;
-                n += 1;
+                match prefetch.as_mut() {
+                    Some(prefetch) => prefetch.key(p.req.key),
+                    None => first = Some(p.req.key),
+                }
             }
             if p.swallow > 0 || p.kind != Kind::Valid {
                 break;
             }
             pos += p.used;
-        }
-        if n >= 2 {
-            shard.store.borrow().prefetch(&keys[..n]);
         }
     }
 

@@ -187,47 +187,84 @@ impl<'a> Keys<'a> {
 
 /// memcached's `tokenize_command`: split on single spaces, at most 23 tokens, then the
 /// unprocessed rest. `n` counts memcached's terminal token too, so it is memcached's
-/// `ntokens`.
+/// `ntokens`. memcached reads the line as a C string: `len` is where it ends, at the first
+/// NUL.
 struct Tokens<'a> {
     tok: [&'a [u8]; MAX_TOKENS],
     n: usize,
     rest: Option<&'a [u8]>,
+    len: usize,
+}
+
+const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
+const LOW7: u64 = u64::from_ne_bytes([0x7f; 8]);
+
+/// The top bit of each zero byte of `x`, exactly (no borrow runs between bytes).
+fn zero_bytes(x: u64) -> u64 {
+    !(((x & LOW7) + LOW7) | x | LOW7)
+}
+
+/// Eight bytes of `b` from `at`, little-endian, padded past the end with 0xff (neither a
+/// space nor a NUL).
+fn word(b: &[u8], at: usize) -> u64 {
+    match b.get(at..at + 8) {
+        Some(w) => u64::from_le_bytes(w.try_into().unwrap()),
+        None => {
+            let mut w = [0xff; 8];
+            w[..b.len() - at].copy_from_slice(&b[at..]);
+            u64::from_le_bytes(w)
+        }
+    }
 }
 
 impl<'a> Tokens<'a> {
+    /// Splits eight bytes at a time: a word's spaces and NULs are found with bit tricks,
+    /// not byte by byte.
     fn new(line: &'a [u8]) -> Self {
-        let mut tok: [&[u8]; MAX_TOKENS] = [&[]; MAX_TOKENS];
+        let mut t = Tokens {
+            tok: [&[]; MAX_TOKENS],
+            n: 0,
+            rest: None,
+            len: line.len(),
+        };
         let mut n = 0;
-        let mut rest = None;
         let mut start = 0;
-        let mut i = 0;
-        while i < line.len() {
-            if line[i] == b' ' {
+        let mut at = 0;
+        while at < t.len {
+            let w = word(line, at);
+            let mut spaces = zero_bytes(w ^ SPACES);
+            let nul = zero_bytes(w);
+            if nul != 0 {
+                t.len = at + (nul.trailing_zeros() / 8) as usize;
+                spaces &= (1u64 << nul.trailing_zeros()) - 1;
+            }
+            while spaces != 0 {
+                let i = at + (spaces.trailing_zeros() / 8) as usize;
+                spaces &= spaces - 1;
                 if start != i {
-                    tok[n] = &line[start..i];
+                    t.tok[n] = &line[start..i];
                     n += 1;
                     if n == MAX_TOKENS - 1 {
-                        if i + 1 < line.len() {
-                            rest = Some(&line[i + 1..]);
+                        if t.len == line.len() {
+                            t.len = i + memchr::memchr(0, &line[i..]).unwrap_or(line.len() - i);
                         }
-                        start = line.len();
-                        i = line.len();
-                        break;
+                        if i + 1 < t.len {
+                            t.rest = Some(&line[i + 1..t.len]);
+                        }
+                        t.n = n + 1;
+                        return t;
                     }
                 }
                 start = i + 1;
             }
-            i += 1;
+            at += 8;
         }
-        if start < i {
-            tok[n] = &line[start..i];
+        if start < t.len {
+            t.tok[n] = &line[start..t.len];
             n += 1;
         }
-        Tokens {
-            tok,
-            n: n + 1,
-            rest,
-        }
+        t.n = n + 1;
+        t
     }
 
     /// Token `i`, or empty past the end (memcached's terminal token has length 0).
@@ -257,15 +294,13 @@ pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
     let used = nl + 1;
     // memcached strips a '\r' before the '\n' only when the line has another byte before it,
     // and reads the line as a C string, so it ends at the first NUL.
-    let mut line = if nl > 1 && buf[nl - 1] == b'\r' {
+    let line = if nl > 1 && buf[nl - 1] == b'\r' {
         &buf[..nl - 1]
     } else {
         &buf[..nl]
     };
-    if let Some(z) = memchr::memchr(0, line) {
-        line = &line[..z];
-    }
     let t = Tokens::new(line);
+    let line = &line[..t.len];
     let cmd = t.get(0);
     // Every command has at least two tokens (memcached counts the terminal one) and no
     // command is shorter than two bytes.
@@ -354,17 +389,15 @@ fn get<'a>(t: &Tokens<'a>, kind: GetKind, used: usize) -> Parse<'a> {
     // The keys run from the first key token to the end of the line (memcached re-tokenizes
     // the rest of a long line in chunks of 23; the effect is the same).
     let keys = keys_from(t, first);
-    let mut bad_key = false;
-    let mut good_len = keys.len();
-    let mut pos = 0;
-    for k in keys.split(|&b| b == b' ') {
-        if k.len() > KEY_MAX {
-            bad_key = true;
-            good_len = pos;
-            break;
-        }
-        pos += k.len() + 1;
-    }
+    let offset = |k: &[u8]| k.as_ptr() as usize - keys.as_ptr() as usize;
+    // The first key over `KEY_MAX`, if any: among the tokens, else in the unsplit rest.
+    let long = t.tok[first.min(t.n - 1)..t.n - 1]
+        .iter()
+        .copied()
+        .chain(t.rest.into_iter().flat_map(|r| r.split(|&b| b == b' ')))
+        .find(|k| k.len() > KEY_MAX);
+    let bad_key = long.is_some();
+    let good_len = long.map_or(keys.len(), offset);
     done(
         Command::Get {
             kind,

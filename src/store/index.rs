@@ -1,9 +1,10 @@
 //! The hash index: key hash → item location, 8 bytes per slot.
 //!
 //! Buckets of 8 slots (one cache line), probed linearly from the home bucket, so the table
-//! runs at high load (up to 7/8) with short probes. A slot packs a 16-bit tag of the key's
-//! hash (to skip most key comparisons), the segment and the offset. Deleted slots become
-//! tombstones, cleared when the table is rebuilt.
+//! runs at high load (up to 7/8) with short probes. A slot packs a 16-bit tag (15 bits of the
+//! key's hash, to skip most key comparisons), the segment and the offset. A bucket is
+//! scanned without branches per slot. Deleted slots become tombstones, cleared when the
+//! table is rebuilt.
 
 use super::segment::Block;
 
@@ -21,8 +22,10 @@ const EMPTY: u64 = 0;
 const TOMB: u64 = 1;
 const BUCKET: usize = 8;
 
+/// 15 bits of the key's hash, with the top bit set: no tag is 0, the top bits of an empty
+/// slot and of a tombstone.
 fn tag(h: u64) -> u64 {
-    h & 0xffff
+    (h & 0x7fff) | 0x8000
 }
 
 fn pack(h: u64, loc: Loc) -> u64 {
@@ -77,22 +80,31 @@ impl Index {
         ((h as u128 * self.buckets as u128) >> 64) as usize
     }
 
+    /// The slots of bucket `b` (as a bit mask) whose entries carry tag `t`, and whether the
+    /// bucket has an empty slot. Branch-free: where a match sits in a bucket is random, and
+    /// a loop that stops at it mispredicts.
+    fn scan(&self, b: usize, t: u64) -> (u32, bool) {
+        let base = b * BUCKET;
+        let slots: &[u64; BUCKET] = self.slots.words()[base..base + BUCKET].try_into().unwrap();
+        let mut tagged = 0;
+        for (i, &e) in slots.iter().enumerate() {
+            tagged |= ((e >> 48 == t) as u32) << i;
+        }
+        (tagged, slots.contains(&EMPTY))
+    }
+
     /// Finds the slot of the entry with hash `h` for which `is_key` holds.
     pub fn find(&self, h: u64, mut is_key: impl FnMut(Loc) -> bool) -> Option<(usize, Loc)> {
         let t = tag(h);
         let mut b = self.home(h);
         for _ in 0..self.buckets {
-            let base = b * BUCKET;
-            let mut saw_empty = false;
-            for i in base..base + BUCKET {
-                let e = self.slots.words()[i];
-                if e == EMPTY {
-                    saw_empty = true;
-                } else if e != TOMB && e >> 48 == t {
-                    let loc = unpack(e);
-                    if is_key(loc) {
-                        return Some((i, loc));
-                    }
+            let (mut tagged, saw_empty) = self.scan(b, t);
+            while tagged != 0 {
+                let i = b * BUCKET + tagged.trailing_zeros() as usize;
+                tagged &= tagged - 1;
+                let loc = unpack(self.slots.words()[i]);
+                if is_key(loc) {
+                    return Some((i, loc));
                 }
             }
             if saw_empty {
@@ -111,12 +123,12 @@ impl Index {
 
     /// Calls `f` with the location of every entry in the home bucket whose tag matches `h`.
     pub fn candidates(&self, h: u64, mut f: impl FnMut(Loc)) {
-        let t = tag(h);
-        let base = self.home(h) * BUCKET;
-        for &e in &self.slots.words()[base..base + BUCKET] {
-            if e > TOMB && e >> 48 == t {
-                f(unpack(e));
-            }
+        let b = self.home(h);
+        let (mut tagged, _) = self.scan(b, tag(h));
+        while tagged != 0 {
+            let i = b * BUCKET + tagged.trailing_zeros() as usize;
+            tagged &= tagged - 1;
+            f(unpack(self.slots.words()[i]));
         }
     }
 

@@ -99,8 +99,9 @@ pub struct PagerStep {
     pub next_expiry: u32,
 }
 
-/// The most keys one [`Store::prefetch`] call uses.
-pub const PREFETCH_MAX: usize = 64;
+/// How many keys a [`Prefetch`] lets pass between loading a key's index bucket and reading
+/// that bucket to load its item: time for the bucket to arrive.
+const PREFETCH_LAG: usize = 8;
 
 /// Builds a [`Store`]; tests use it to make tiny ones.
 #[derive(Clone, Debug)]
@@ -470,11 +471,22 @@ impl Store {
     fn lookup(&mut self, key: &[u8], now: u32) -> Result<(usize, Loc, Header), Miss> {
         self.tick(now);
         let h = self.hash(key);
-        let found = self.index.find(h, |loc| self.key_at(loc) == key);
-        let Some((slot, loc)) = found else {
+        let mut header = None;
+        let found = self.index.find(h, |loc| {
+            let src = self.item(loc);
+            if segment::key_len(src) != key.len() {
+                return false;
+            }
+            let hdr = segment::read_header(src);
+            let is_key = &src[hdr.key_at..hdr.key_at + hdr.klen] == key;
+            if is_key {
+                header = Some(hdr);
+            }
+            is_key
+        });
+        let (Some((slot, loc)), Some(hdr)) = (found, header) else {
             return Err(Miss::Absent);
         };
-        let hdr = segment::read_header(self.item(loc));
         if let Some(miss) = self.is_dead(&hdr, now) {
             self.reclaim(slot, loc, &hdr);
             return Err(miss);
@@ -539,26 +551,25 @@ impl Store {
         src[0] = (b & !FREQ_MASK) | f;
     }
 
-    /// Starts loading the index buckets of `keys`, then the headers of the items whose
-    /// slots in those buckets carry their tags (a hint: nothing changes). Each key is
-    /// hashed once; at most [`PREFETCH_MAX`] keys are used.
-    pub fn prefetch(&self, keys: &[&[u8]]) {
-        let mut hashes = [0u64; PREFETCH_MAX];
-        let n = keys.len().min(PREFETCH_MAX);
-        for (h, key) in hashes.iter_mut().zip(&keys[..n]) {
-            *h = self.hash(key);
-            self.index.prefetch(*h);
-        }
-        for &h in &hashes[..n] {
-            self.prefetch_item_of(h);
+    /// A prefetcher for keys about to be looked up, fed as they are parsed (see
+    /// [`Prefetch`]).
+    pub fn prefetcher(&self) -> Prefetch<'_> {
+        Prefetch {
+            store: self,
+            ring: [0; PREFETCH_LAG],
+            n: 0,
         }
     }
 
-    /// Starts loading the item headers of the slots in `h`'s home bucket carrying its tag.
+    /// Starts loading the first two cache lines of the items in the slots of `h`'s home
+    /// bucket carrying its tag: the header and key, and the value of a small item (which
+    /// often starts in one line and ends in the next).
     fn prefetch_item_of(&self, h: u64) {
         self.index.candidates(h, |loc| {
             if self.segs[loc.seg as usize].is_some() {
-                prefetch(self.item(loc).as_ptr());
+                let p = self.item(loc).as_ptr();
+                prefetch(p);
+                prefetch(p.wrapping_add(64));
             }
         });
     }
@@ -1316,6 +1327,41 @@ impl Store {
 /// this, not the value alone.
 pub fn memcached_item_size(nkey: usize, flags: u32, vlen: usize, use_cas: bool) -> usize {
     48 + if use_cas { 8 } else { 0 } + nkey + 1 + if flags != 0 { 4 } else { 0 } + vlen + 2
+}
+
+/// Starts loading what lookups of keys about to be used will touch, while the connection
+/// goes on parsing: each key's index bucket at once, then, [`PREFETCH_LAG`] keys later (or
+/// when it is dropped), the item headers that bucket points to with the key's tag. Parsing
+/// the requests in between hides the bucket's latency, and the items arrive while earlier
+/// requests run. Each key is hashed once; nothing in the store changes.
+pub struct Prefetch<'s> {
+    store: &'s Store,
+    /// Hashes of the last keys whose buckets were loaded, by `n % PREFETCH_LAG`.
+    ring: [u64; PREFETCH_LAG],
+    n: usize,
+}
+
+impl Prefetch<'_> {
+    /// Starts loading `key`'s bucket, and the items of the key `PREFETCH_LAG` before it.
+    pub fn key(&mut self, key: &[u8]) {
+        let h = self.store.hash(key);
+        self.store.index.prefetch(h);
+        let i = self.n % PREFETCH_LAG;
+        if self.n >= PREFETCH_LAG {
+            self.store.prefetch_item_of(self.ring[i]);
+        }
+        self.ring[i] = h;
+        self.n += 1;
+    }
+}
+
+impl Drop for Prefetch<'_> {
+    /// Loads the items of the keys whose buckets are loaded but not yet read.
+    fn drop(&mut self) {
+        for k in self.n.saturating_sub(PREFETCH_LAG)..self.n {
+            self.store.prefetch_item_of(self.ring[k % PREFETCH_LAG]);
+        }
+    }
 }
 
 /// A prefetch hint for the cache line at `p`.

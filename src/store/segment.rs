@@ -272,6 +272,11 @@ pub fn set_exptime_in_atime(src: &mut [u8], exptime: u32, now: u32) {
     src[at..at + 4].copy_from_slice(&v.to_le_bytes());
 }
 
+/// The key length of the item at the start of `src`, without decoding the rest.
+pub fn key_len(src: &[u8]) -> usize {
+    src[1] as usize
+}
+
 /// Decodes the header of the item at the start of `src`.
 pub fn read_header(src: &[u8]) -> Header {
     let info = src[0];

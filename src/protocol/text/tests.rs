@@ -373,3 +373,71 @@ fn tokenizer_keeps_the_rest_after_23_tokens() {
         (4, &b"a"[..], &b"c"[..], &b""[..])
     );
 }
+
+/// memcached's `tokenize_command` byte by byte, on a line already cut at its first NUL:
+/// the reference the word-at-a-time [`Tokens`] must match.
+fn reference_tokens(line: &[u8]) -> (Vec<&[u8]>, Option<&[u8]>, usize) {
+    let line = &line[..memchr::memchr(0, line).unwrap_or(line.len())];
+    let mut tok = Vec::new();
+    let mut start = 0;
+    for i in 0..line.len() {
+        if line[i] == b' ' {
+            if start != i {
+                tok.push(&line[start..i]);
+                if tok.len() == MAX_TOKENS - 1 {
+                    let rest = (i + 1 < line.len()).then(|| &line[i + 1..]);
+                    return (tok, rest, line.len());
+                }
+            }
+            start = i + 1;
+        }
+    }
+    if start < line.len() {
+        tok.push(&line[start..]);
+    }
+    (tok, None, line.len())
+}
+
+#[test]
+fn tokens_match_the_byte_by_byte_tokenizer() {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let fixed: [&[u8]; 8] = [
+        b"",
+        b" ",
+        b"get a",
+        b"  get  a  b ",
+        b"get a\0b c",
+        b"\0get",
+        b"a b c d e f g h i j k l m n o p q r s t u v w x y z",
+        b"a b c d e f g h i j k l m n o p q r s t u v w\0x y z",
+    ];
+    let mut lines: Vec<Vec<u8>> = fixed.iter().map(|l| l.to_vec()).collect();
+    // Random lines over an alphabet heavy in spaces and NULs, crossing word boundaries
+    // at every alignment.
+    for _ in 0..20_000 {
+        let len = (next() % 80) as usize;
+        let line = (0..len)
+            .map(|_| match next() % 10 {
+                0..=3 => b' ',
+                4 => 0,
+                _ => b'a' + (next() % 3) as u8,
+            })
+            .collect();
+        lines.push(line);
+    }
+    for line in &lines {
+        let t = Tokens::new(line);
+        let (tok, rest, len) = reference_tokens(line);
+        assert_eq!(
+            (&t.tok[..t.n - 1], t.rest, t.len),
+            (&tok[..], rest, len),
+            "line {line:?}"
+        );
+    }
+}
