@@ -455,6 +455,19 @@ impl Shard {
     /// Runs a batch forwarded by a peer against the local store.
     fn execute(&self, batch: &mut Batch) {
         let now = self.now();
+        if batch.n > 1 {
+            // As a connection does for its window: the lookups start loading first.
+            let store = self.store.borrow();
+            let mut prefetch = store.prefetcher();
+            let mut pos = 0;
+            for _ in 0..batch.n {
+                let (key, used) = engine::encoded_key(&batch.ops[pos..]);
+                if let Some(key) = key {
+                    prefetch.key(key);
+                }
+                pos += used;
+            }
+        }
         let mut store = self.store.borrow_mut();
         batch.out.clear();
         batch.ends.clear();

@@ -261,6 +261,23 @@ const T_FLUSH: u8 = 7;
 const T_META: u8 = 8;
 const T_BIN: u8 = 9;
 
+/// The key of the encoded op at the start of `buf`, for prefetching, and the bytes the op
+/// uses. Forwarded meta and binary requests give no key: finding it means parsing them
+/// again.
+pub fn encoded_key(buf: &[u8]) -> (Option<&[u8]>, usize) {
+    match buf[0] {
+        T_META | T_BIN => {
+            let mut r = Reader { buf, pos: 1 };
+            r.bytes();
+            (None, r.pos)
+        }
+        _ => {
+            let (op, used) = KeyOp::decode(buf);
+            (op.key(), used)
+        }
+    }
+}
+
 /// Runs the encoded op at the start of `buf` (a forwarded one) like [`apply`] and returns
 /// the bytes it used. `check` sees the op first (fault injection).
 pub fn apply_encoded<R: ReplySink>(
@@ -592,6 +609,8 @@ mod tests {
         for op in &ops {
             let (got, used) = KeyOp::decode(&buf[pos..]);
             assert_eq!(&got, op);
+            // What a prefetch pass over a forwarded batch reads.
+            assert_eq!(encoded_key(&buf[pos..]), (op.key(), used));
             pos += used;
         }
         assert_eq!(pos, buf.len());
