@@ -192,6 +192,15 @@ def table(args, tool, results):
     return "\n".join(lines)
 
 
+def prepare(no_build):
+    """Checks that memcached is installed and builds the server and the generator."""
+    if not shutil.which("memcached"):
+        raise SystemExit("memcached is not installed: apt-get install memcached")
+    if not no_build:
+        subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "corecached", "--bin",
+                        "corecached-bench"], cwd=ROOT, check=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["one", "two"], default="one")
@@ -212,11 +221,7 @@ def main():
     ap.add_argument("--no-noop", action="store_true")
     ap.add_argument("--no-build", action="store_true")
     args = ap.parse_args()
-    if not shutil.which("memcached"):
-        raise SystemExit("memcached is not installed: apt-get install memcached")
-    if not args.no_build:
-        subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "corecached", "--bin",
-                        "corecached-bench"], cwd=ROOT, check=True)
+    prepare(args.no_build)
     tools = ["corecached-bench"]
     if args.memtier:
         if not shutil.which("memtier_benchmark"):

@@ -17,7 +17,6 @@ memcached must be installed. Everything listens on 127.0.0.1 and every run is bo
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -66,11 +65,7 @@ def main():
     ap.add_argument("--keys", type=int, default=100_000)
     ap.add_argument("--no-build", action="store_true")
     args = ap.parse_args()
-    if not shutil.which("memcached"):
-        raise SystemExit("memcached is not installed: apt-get install memcached")
-    if not args.no_build:
-        subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "corecached", "--bin",
-                        "corecached-bench"], cwd=compare.ROOT, check=True)
+    compare.prepare(args.no_build)
     opts = argparse.Namespace(mode="one", memory=1024, conn_limit=4096, no_noop=True,
                               protocol="memcache_text", data_size=32, keys=args.keys)
     servers = compare.start_servers(opts)

@@ -561,15 +561,12 @@ impl Store {
         }
     }
 
-    /// Starts loading the first two cache lines of the items in the slots of `h`'s home
-    /// bucket carrying its tag: the header and key, and the value of a small item (which
-    /// often starts in one line and ends in the next).
+    /// Starts loading the headers of the items in the slots of `h`'s home bucket carrying
+    /// its tag.
     fn prefetch_item_of(&self, h: u64) {
         self.index.candidates(h, |loc| {
             if self.segs[loc.seg as usize].is_some() {
-                let p = self.item(loc).as_ptr();
-                prefetch(p);
-                prefetch(p.wrapping_add(64));
+                prefetch(self.item(loc).as_ptr());
             }
         });
     }
