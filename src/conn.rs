@@ -94,7 +94,7 @@ fn prefetch_keys(shard: &Shard, prefetch: &mut Prefetch<'_>, req: &Request<'_>) 
         | Command::Delete { key }
         | Command::Arith { key, .. }
         | Command::Touch { key, .. } => local(key),
-        Command::Meta(m) => local(m.key()),
+        Command::Meta(m) => local(m.key(&mut None)),
         _ => {}
     }
 }
@@ -815,7 +815,8 @@ impl Conn {
             Command::Quit => return Some(Next::Close),
             Command::MetaNoop => self.out.extend_from_slice(b"MN\r\n"),
             Command::Meta(req) => {
-                self.route(shard, shard.owner(req.key()), KeyOp::Meta(req), now);
+                let owner = shard.owner(req.key(&mut None));
+                self.route(shard, owner, KeyOp::Meta(req), now);
                 self.swallow = req.swallow();
             }
             Command::Error(e) => self.line(noreply, e),

@@ -146,9 +146,9 @@ fn check_parse(buf: &[u8], p: &Parse<'_>, limits: &Limits) {
                         "a meta request's raw bytes are not what it used"
                     );
                     assert!(
-                        m.key().len() <= KEY_MAX,
+                        m.key(&mut None).len() <= KEY_MAX,
                         "meta key of {} bytes",
-                        m.key().len()
+                        m.key(&mut None).len()
                     );
                     assert_eq!(
                         &meta::reparse(m.raw, limits),

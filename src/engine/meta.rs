@@ -24,13 +24,27 @@ pub fn execute<R: ReplySink>(
     now: u32,
     sink: &mut R,
 ) {
+    let mut decoded = None;
+    let key = req.key(&mut decoded);
+    let cx = Ctx {
+        store,
+        counters,
+        now,
+    };
     match req.cmd {
-        MetaCmd::Get => get(store, counters, req, now, sink),
-        MetaCmd::Set => set(store, counters, req, now, sink.bytes()),
-        MetaCmd::Delete => delete(store, counters, req, now, sink.bytes()),
-        MetaCmd::Arith => arith(store, counters, req, now, sink.bytes()),
-        MetaCmd::Debug => debug(store, counters, req, now, sink.bytes()),
+        MetaCmd::Get => get(cx, req, key, sink),
+        MetaCmd::Set => set(cx, req, key, sink.bytes()),
+        MetaCmd::Delete => delete(cx, req, key, sink.bytes()),
+        MetaCmd::Arith => arith(cx, req, key, sink.bytes()),
+        MetaCmd::Debug => debug(cx, key, sink.bytes()),
     }
+}
+
+/// What a meta command runs against: the shard's store and counters, at unix time `now`.
+struct Ctx<'s> {
+    store: &'s mut Store,
+    counters: &'s Counters,
+    now: u32,
 }
 
 fn line(out: &mut Vec<u8>, s: &str) {
@@ -70,7 +84,7 @@ fn push_ttl(out: &mut Vec<u8>, exptime: u32, now: u32) {
 
 /// The flags that are answered whatever the outcome: ` O<opaque>` and the key.
 /// False on an over-long opaque.
-fn push_opaque_and_key(out: &mut Vec<u8>, req: &MetaRequest<'_>) -> bool {
+fn push_opaque_and_key(out: &mut Vec<u8>, req: &MetaRequest<'_>, key: &[u8]) -> bool {
     for tok in req.flags() {
         match tok[0] {
             b'O' if tok.len() > MAX_OPAQUE => return false,
@@ -78,7 +92,7 @@ fn push_opaque_and_key(out: &mut Vec<u8>, req: &MetaRequest<'_>) -> bool {
                 out.push(b' ');
                 out.extend_from_slice(tok);
             }
-            b'k' => push_key(out, req.key(), req.key_binary),
+            b'k' => push_key(out, key, req.key_binary),
             _ => {}
         }
     }
@@ -106,15 +120,9 @@ fn final_exptime(
     (exp, false)
 }
 
-fn get<R: ReplySink>(
-    store: &mut Store,
-    counters: &Counters,
-    req: &MetaRequest<'_>,
-    now: u32,
-    sink: &mut R,
-) {
+fn get<R: ReplySink>(cx: Ctx<'_>, req: &MetaRequest<'_>, key: &[u8], sink: &mut R) {
+    let (store, counters, now) = (cx.store, cx.counters, cx.now);
     let f = &req.f;
-    let key = req.key();
     let mut found = store.meta_find(key, now);
     let mut created = false;
     if found.is_none() && f.vivify.is_some() {
@@ -128,7 +136,7 @@ fn get<R: ReplySink>(
         let out = sink.bytes();
         let start = out.len();
         out.extend_from_slice(b"EN");
-        if !push_opaque_and_key(out, req) {
+        if !push_opaque_and_key(out, req, key) {
             out.truncate(start);
             line(out, OPAQUE_TOO_LONG);
         } else if f.quiet {
@@ -231,9 +239,9 @@ fn get<R: ReplySink>(
     }
 }
 
-fn set(store: &mut Store, counters: &Counters, req: &MetaRequest<'_>, now: u32, out: &mut Vec<u8>) {
+fn set(cx: Ctx<'_>, req: &MetaRequest<'_>, key: &[u8], out: &mut Vec<u8>) {
+    let (store, counters, now) = (cx.store, cx.counters, cx.now);
     let f = &req.f;
-    let key = req.key();
     if req.too_large {
         // memcached could not allocate the item: the old one goes, so no stale value stays.
         counters.incr(Stat::StoreTooLarge);
@@ -301,17 +309,12 @@ fn set(store: &mut Store, counters: &Counters, req: &MetaRequest<'_>, now: u32, 
     out.extend_from_slice(b"\r\n");
 }
 
-fn delete(
-    store: &mut Store,
-    counters: &Counters,
-    req: &MetaRequest<'_>,
-    now: u32,
-    out: &mut Vec<u8>,
-) {
+fn delete(cx: Ctx<'_>, req: &MetaRequest<'_>, key: &[u8], out: &mut Vec<u8>) {
+    let (store, counters, now) = (cx.store, cx.counters, cx.now);
     let f = &req.f;
     let exptime = f.ttl.map(|t| store.abs_exptime(t, now));
     let cas = f.has_cas.then_some(f.cas);
-    let code: &[u8] = match store.meta_delete(req.key(), cas, f.invalidate, exptime, now) {
+    let code: &[u8] = match store.meta_delete(key, cas, f.invalidate, exptime, now) {
         MetaDelete::Deleted => {
             counters.incr(Stat::DeleteHits);
             b"HD"
@@ -331,19 +334,13 @@ fn delete(
     }
     out.extend_from_slice(code);
     // The parser refused over-long opaques already.
-    push_opaque_and_key(out, req);
+    push_opaque_and_key(out, req, key);
     out.extend_from_slice(b"\r\n");
 }
 
-fn arith(
-    store: &mut Store,
-    counters: &Counters,
-    req: &MetaRequest<'_>,
-    now: u32,
-    out: &mut Vec<u8>,
-) {
+fn arith(cx: Ctx<'_>, req: &MetaRequest<'_>, key: &[u8], out: &mut Vec<u8>) {
+    let (store, counters, now) = (cx.store, cx.counters, cx.now);
     let f = &req.f;
-    let key = req.key();
     let incr = !matches!(f.mode, b'D' | b'-');
     let start = out.len();
     // The live item when its TTL can still change, the number, its unique and exptime.
@@ -369,14 +366,14 @@ fn arith(
                 line(out, "SERVER_ERROR out of memory");
                 return;
             }
-            MetaArith::CasMismatch => return no_item(out, req, b"EX"),
+            MetaArith::CasMismatch => return no_item(out, req, key, b"EX"),
             MetaArith::NotFound if f.vivify.is_none() => {
                 counters.incr(if incr {
                     Stat::IncrMisses
                 } else {
                     Stat::DecrMisses
                 });
-                return no_item(out, req, b"NF");
+                return no_item(out, req, key, b"NF");
             }
             MetaArith::NotFound => {
                 let (exp, _) = final_exptime(store, req, true, 0, now);
@@ -446,10 +443,10 @@ fn arith(
 }
 
 /// A status without an item: the code, then the opaque and key flags.
-fn no_item(out: &mut Vec<u8>, req: &MetaRequest<'_>, code: &[u8]) {
+fn no_item(out: &mut Vec<u8>, req: &MetaRequest<'_>, key: &[u8], code: &[u8]) {
     let start = out.len();
     out.extend_from_slice(code);
-    if push_opaque_and_key(out, req) {
+    if push_opaque_and_key(out, req, key) {
         out.extend_from_slice(b"\r\n");
     } else {
         out.truncate(start);
@@ -457,15 +454,10 @@ fn no_item(out: &mut Vec<u8>, req: &MetaRequest<'_>, code: &[u8]) {
     }
 }
 
-fn debug(
-    store: &mut Store,
-    counters: &Counters,
-    req: &MetaRequest<'_>,
-    now: u32,
-    out: &mut Vec<u8>,
-) {
+fn debug(cx: Ctx<'_>, key: &[u8], out: &mut Vec<u8>) {
+    let (store, counters, now) = (cx.store, cx.counters, cx.now);
     counters.incr(Stat::CmdMeta);
-    let Some(it) = store.meta_find(req.key(), now) else {
+    let Some(it) = store.meta_find(key, now) else {
         line(out, "EN");
         return;
     };

@@ -14,8 +14,8 @@ pub mod binary;
 pub mod meta;
 
 use crate::protocol::binary::BinRequest;
-use crate::protocol::meta::MetaRequest;
-use crate::protocol::num::push_u64;
+use crate::protocol::meta::{KeyBuf, MetaRequest};
+use crate::protocol::num::{decimal_len, push_u64, write_decimal_raw};
 use crate::protocol::text::{GetKind, Limits, StoreMode, TOO_LARGE};
 use crate::stats::{Counters, Stat};
 use crate::store::{ArithResult, Mode, Store, StoreResult};
@@ -105,6 +105,38 @@ impl ReplySink for Vec<u8> {
     }
 }
 
+/// Writes `VALUE <key> <flags> <bytes>[ <cas>]\r\n`, the line before a get's value, with one
+/// reservation and the numbers written in place.
+pub fn push_value_line(out: &mut Vec<u8>, key: &[u8], flags: u32, len: usize, cas: Option<u64>) {
+    let (fl, ll) = (decimal_len(u64::from(flags)), decimal_len(len as u64));
+    let cl = cas.map_or(0, decimal_len);
+    let n = 6 + key.len() + 1 + fl + 1 + ll + (cl > 0) as usize + cl + 2;
+    out.reserve(n);
+    // SAFETY: `reserve` made room for `n` more bytes; each is written below (the pieces
+    // add up to `n`) before the length takes them in, and each number's length is its
+    // `decimal_len`.
+    unsafe {
+        let mut p = out.as_mut_ptr().add(out.len());
+        p.cast::<[u8; 6]>().write_unaligned(*b"VALUE ");
+        p = p.add(6);
+        std::ptr::copy_nonoverlapping(key.as_ptr(), p, key.len());
+        p = p.add(key.len());
+        *p = b' ';
+        write_decimal_raw(p.add(1), fl, u64::from(flags));
+        p = p.add(1 + fl);
+        *p = b' ';
+        write_decimal_raw(p.add(1), ll, len as u64);
+        p = p.add(1 + ll);
+        if let Some(c) = cas {
+            *p = b' ';
+            write_decimal_raw(p.add(1), cl, c);
+            p = p.add(1 + cl);
+        }
+        p.cast::<[u8; 2]>().write_unaligned(*b"\r\n");
+        out.set_len(out.len() + n);
+    }
+}
+
 /// Runs `op` against `store` at unix time `now` and appends its reply to `sink`, counting
 /// into `counters` (the shard's, which the store also reports into).
 pub fn apply<R: ReplySink>(
@@ -135,18 +167,8 @@ pub fn apply<R: ReplySink>(
             match hit {
                 Some(it) => {
                     counters.incr(hit_stat);
-                    let out = sink.bytes();
-                    out.extend_from_slice(b"VALUE ");
-                    out.extend_from_slice(key);
-                    out.push(b' ');
-                    push_u64(out, u64::from(it.flags));
-                    out.push(b' ');
-                    push_u64(out, it.value.len() as u64);
-                    if kind.returns_cas() {
-                        out.push(b' ');
-                        push_u64(out, it.cas);
-                    }
-                    out.extend_from_slice(b"\r\n");
+                    let cas = kind.returns_cas().then_some(it.cas);
+                    push_value_line(sink.bytes(), key, it.flags, it.value.len(), cas);
                     sink.value(it.value);
                     sink.bytes().extend_from_slice(b"\r\n");
                 }
@@ -273,7 +295,7 @@ pub fn encoded_key(buf: &[u8]) -> (Option<&[u8]>, usize) {
         }
         _ => {
             let (op, used) = KeyOp::decode(buf);
-            (op.key(), used)
+            (op.plain_key(), used)
         }
     }
 }
@@ -390,10 +412,19 @@ impl<'a> Reader<'a> {
 }
 
 impl<'a> KeyOp<'a> {
-    /// The key this op is for (`None` for a flush).
-    pub fn key(&self) -> Option<&'a [u8]> {
+    /// The key this op is for (`None` for a flush); a meta request's base64 key is decoded
+    /// into `decoded`.
+    pub fn key<'s>(&'s self, decoded: &'s mut KeyBuf) -> Option<&'s [u8]> {
+        match self {
+            KeyOp::Meta(req) => Some(req.key(decoded)),
+            _ => self.plain_key(),
+        }
+    }
+
+    /// The key of an op that is not a meta request (`None` for a flush and a meta request).
+    pub fn plain_key(&self) -> Option<&'a [u8]> {
         match *self {
-            KeyOp::Meta(req) => Some(req.key()),
+            KeyOp::Meta(_) => None,
             KeyOp::Bin(req) => Some(req.key),
             KeyOp::Get { key, .. }
             | KeyOp::Store { key, .. }
@@ -610,7 +641,7 @@ mod tests {
             let (got, used) = KeyOp::decode(&buf[pos..]);
             assert_eq!(&got, op);
             // What a prefetch pass over a forwarded batch reads.
-            assert_eq!(encoded_key(&buf[pos..]), (op.key(), used));
+            assert_eq!(encoded_key(&buf[pos..]), (op.plain_key(), used));
             pos += used;
         }
         assert_eq!(pos, buf.len());

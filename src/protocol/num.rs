@@ -107,20 +107,68 @@ pub fn strtol(s: &[u8]) -> Option<i32> {
     strtoll(s).map(|v| v as i32)
 }
 
-/// Writes `v` in decimal.
-pub fn push_u64(out: &mut Vec<u8>, v: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
+/// Two-digit pairs "00" to "99", for writing numbers two digits at a time.
+const PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Most decimal digits of a u64.
+pub const U64_DIGITS: usize = 20;
+
+/// Decimal digits of `v`.
+pub fn decimal_len(v: u64) -> usize {
+    let mut n = 1;
+    let mut x = v;
+    while x >= 100 {
+        x /= 100;
+        n += 2;
+    }
+    n + (x >= 10) as usize
+}
+
+/// Writes `v` in decimal into `dst`, which is exactly [`decimal_len`]`(v)` bytes.
+pub fn write_decimal(dst: &mut [u8], v: u64) {
+    assert_eq!(dst.len(), decimal_len(v));
+    // SAFETY: `dst` is exactly the digits' length, checked above.
+    unsafe { write_decimal_raw(dst.as_mut_ptr(), dst.len(), v) }
+}
+
+/// [`write_decimal`] to a raw pointer.
+///
+/// # Safety
+/// `dst` is valid for writes of `len` bytes, and `len` is [`decimal_len`]`(v)`.
+pub unsafe fn write_decimal_raw(dst: *mut u8, len: usize, v: u64) {
+    let mut i = len;
     let mut v = v;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
+    // SAFETY: pairs are read inside PAIRS (v < 100 each time); digits are written at
+    // `dst .. dst + len`, from the end, one per digit of `v`, which the caller sized.
+    unsafe {
+        while v >= 100 {
+            i -= 2;
+            std::ptr::copy_nonoverlapping(
+                PAIRS.as_ptr().add((v % 100) as usize * 2),
+                dst.add(i),
+                2,
+            );
+            v /= 100;
+        }
+        if v >= 10 {
+            std::ptr::copy_nonoverlapping(PAIRS.as_ptr().add(v as usize * 2), dst.add(i - 2), 2);
+        } else {
+            *dst.add(i - 1) = b'0' + v as u8;
         }
     }
-    out.extend_from_slice(&buf[i..]);
+}
+
+/// Writes `v` in decimal.
+pub fn push_u64(out: &mut Vec<u8>, v: u64) {
+    let mut buf = [0u8; U64_DIGITS];
+    let n = decimal_len(v);
+    write_decimal(&mut buf[..n], v);
+    out.extend_from_slice(&buf[..n]);
 }
 
 #[cfg(test)]
@@ -176,10 +224,14 @@ mod tests {
 
     #[test]
     fn decimal_writer() {
-        for v in [0u64, 7, 10, 12345, u64::MAX] {
+        let mut cases = vec![0u64, 7, 9, 10, 99, 100, 101, 999, 1000, 12345, u64::MAX];
+        cases.extend((0..20).map(|p| 10u64.pow(p)));
+        cases.extend((1..20).map(|p| 10u64.pow(p) - 1));
+        for v in cases {
             let mut out = Vec::new();
             push_u64(&mut out, v);
             assert_eq!(out, v.to_string().into_bytes());
+            assert_eq!(decimal_len(v), out.len(), "{v}");
         }
     }
 }

@@ -18,7 +18,7 @@ fn summary(req: &Request<'_>) -> String {
     assert!(!req.noreply, "meta requests never carry noreply");
     match &req.cmd {
         Command::Meta(m) => {
-            let mut out = format!("{:?} key={}", m.cmd, s(m.key()));
+            let mut out = format!("{:?} key={}", m.cmd, s(m.key(&mut None)));
             if m.key_binary {
                 out.push_str(" b");
             }
