@@ -325,6 +325,14 @@ fn done(cmd: Command<'_>, noreply: bool, used: usize) -> Parse<'_> {
 
 /// Parses the next request at the start of `buf`.
 pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
+    match single_get(buf) {
+        Some(p) => p,
+        None => parse_line(buf, limits),
+    }
+}
+
+/// [`parse`] for every request: the line split into memcached's tokens.
+fn parse_line<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
     let Some(nl) = memchr::memchr(b'\n', buf) else {
         return unterminated(buf);
     };
@@ -388,6 +396,85 @@ pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
         }
     }
 }
+
+/// `get <key>\r\n` or `gets <key>\r\n`, the most common requests, parsed without the
+/// tokenizer: the key is every byte up to the CR LF when none of them is a space, NUL, CR
+/// or LF and there are at most [`KEY_MAX`]. The general path gives the same request for
+/// such a line (test `single_get_matches_the_general_parser`); any other line takes it.
+#[inline(always)]
+fn single_get(buf: &[u8]) -> Option<Parse<'_>> {
+    let (kind, at) = match buf.get(..5)? {
+        [b'g', b'e', b't', b' ', _] => (GetKind::Get, 4),
+        b"gets " => (GetKind::Gets, 5),
+        _ => return None,
+    };
+    let rest = &buf[at..];
+    let n = key_end(rest)?;
+    if n == 0 || rest.get(n..n + 2) != Some(b"\r\n") {
+        return None;
+    }
+    let cmd = Command::Get {
+        kind,
+        exptime: 0,
+        keys: Keys(&rest[..n], true),
+        bad_key: false,
+    };
+    Some(done(cmd, false, at + n + 2))
+}
+
+/// Where the first space, NUL, CR or LF is among the first `KEY_MAX + 1` bytes of `b`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn key_end(b: &[u8]) -> Option<usize> {
+    use std::arch::x86_64::*;
+    let mut at = 0;
+    while at <= KEY_MAX && at < b.len() {
+        let mut tail = [0xffu8; 16];
+        let p = if b.len() - at >= 16 {
+            b[at..].as_ptr()
+        } else {
+            tail[..b.len() - at].copy_from_slice(&b[at..]);
+            tail.as_ptr()
+        };
+        // SAFETY: SSE2 is part of x86_64; `p` has 16 readable bytes (of `b`, or of `tail`).
+        let m = unsafe {
+            let v = _mm_loadu_si128(p as *const __m128i);
+            let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
+            let hit = _mm_or_si128(
+                _mm_or_si128(eq(b' '), eq(0)),
+                _mm_or_si128(eq(b'\r'), eq(b'\n')),
+            );
+            _mm_movemask_epi8(hit) as u32
+        };
+        if m != 0 {
+            let i = at + m.trailing_zeros() as usize;
+            return (i <= KEY_MAX).then_some(i);
+        }
+        at += 16;
+    }
+    None
+}
+
+/// [`key_end`] eight bytes at a time, without SIMD.
+#[cfg(any(test, not(target_arch = "x86_64")))]
+fn key_end_swar(b: &[u8]) -> Option<usize> {
+    const CRS: u64 = u64::from_ne_bytes([b'\r'; 8]);
+    const LFS: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    let mut at = 0;
+    while at <= KEY_MAX && at < b.len() {
+        let w = word(b, at);
+        let m = zero_bytes(w ^ SPACES) | zero_bytes(w) | zero_bytes(w ^ CRS) | zero_bytes(w ^ LFS);
+        if m != 0 {
+            let i = at + (m.trailing_zeros() / 8) as usize;
+            return (i <= KEY_MAX).then_some(i);
+        }
+        at += 8;
+    }
+    None
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+use key_end_swar as key_end;
 
 /// No newline yet. memcached waits for more, except that more than 2048 bytes without a
 /// newline close the connection unless they begin (after at most 100 spaces) a multi-get.

@@ -450,3 +450,91 @@ fn requests_stay_small() {
     println!("Request: {size} bytes");
     assert!(size <= 192, "Request is {size} bytes");
 }
+
+/// A seeded xorshift generator for the randomised tables below.
+fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut x = seed;
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
+#[test]
+fn key_end_finds_the_first_delimiter() {
+    let reference = |b: &[u8]| {
+        b.iter()
+            .take(KEY_MAX + 1)
+            .position(|c| matches!(c, b' ' | 0 | b'\r' | b'\n'))
+    };
+    let mut next = xorshift(0x2545_f491_4f6c_dd1d);
+    let mut cases: Vec<Vec<u8>> = vec![vec![], vec![b'a'; 250], vec![b'a'; 251], vec![b'a'; 300]];
+    for n in [0, 1, 15, 16, 17, 249, 250, 251, 255, 256] {
+        let mut v = vec![b'k'; 300];
+        v[n] = b'\r';
+        cases.push(v);
+    }
+    for _ in 0..20_000 {
+        let len = (next() % 300) as usize;
+        // Delimiters are rare, so they fall at every distance, up to past `KEY_MAX`.
+        let odds = 1 + next() % 300;
+        cases.push(
+            (0..len)
+                .map(|_| match next() % odds {
+                    0 => [b' ', 0, b'\r', b'\n'][(next() % 4) as usize],
+                    _ => [b'a', b'\t', 0xff, 0x80, b'~'][(next() % 5) as usize],
+                })
+                .collect(),
+        );
+    }
+    for b in &cases {
+        assert_eq!(key_end(b), reference(b), "{b:?}");
+        assert_eq!(key_end_swar(b), reference(b), "{b:?}");
+    }
+}
+
+#[test]
+fn single_get_matches_the_general_parser() {
+    let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
+    let (mut fast, mut simple) = (0, 0);
+    for i in 0..50_000 {
+        let prefix: &[u8] = [&b"gets "[..], b"get  ", b"get ", b"get "][(next() % 4) as usize];
+        let len = match next() % 8 {
+            0 => 245 + (next() % 10) as usize,
+            _ => (next() % 40) as usize,
+        };
+        let odds = 1 + next() % 1000;
+        let key: Vec<u8> = (0..len)
+            .map(|_| match next() % odds {
+                0 => [b' ', 0, b'\r', b'\n', b'\t'][(next() % 5) as usize],
+                _ => b'a' + (next() % 26) as u8,
+            })
+            .collect();
+        let end: &[u8] = [&b"\n"[..], b"", b"\r\n", b"\r\n"][(next() % 4) as usize];
+        let mut buf = [prefix, &key, end].concat();
+        if i % 2 == 0 {
+            buf.extend_from_slice(b"get next\r\n");
+        }
+        // What the fast path is for: one key of 1..=250 bytes, none a delimiter, CR LF.
+        let at = prefix.len();
+        let n = buf[at..]
+            .iter()
+            .position(|c| matches!(c, b' ' | 0 | b'\r' | b'\n'));
+        simple += (prefix != b"get  "
+            && n.is_some_and(|n| (1..=KEY_MAX).contains(&n) && buf[at + n..].starts_with(b"\r\n")))
+            as usize;
+        let general = parse_line(&buf, &LIMITS);
+        if let Some(p) = single_get(&buf) {
+            fast += 1;
+            assert_eq!(p, general, "{:?}", String::from_utf8_lossy(&buf));
+        }
+        assert_eq!(parse(&buf, &LIMITS), general, "{buf:?}");
+    }
+    assert!(simple > 10_000, "only {simple} simple gets generated");
+    assert_eq!(
+        fast, simple,
+        "the fast path took {fast} of {simple} simple gets"
+    );
+}
