@@ -44,9 +44,17 @@ const WINDOW: usize = 32;
 /// instructions, measured with callgrind). Requests are run in place, by reference, so
 /// each is written once.
 struct Window<'a> {
-    slots: [mem::MaybeUninit<(Request<'a>, usize)>; WINDOW],
+    slots: [mem::MaybeUninit<Parsed<'a>>; WINDOW],
     /// Slots `..len` hold requests.
     len: usize,
+}
+
+/// A request in a window: the bytes it used, and its key's hash when prefetching computed
+/// it (a `get` of one local key), so the lookup need not hash the key again.
+struct Parsed<'a> {
+    req: Request<'a>,
+    used: usize,
+    hash: Option<u64>,
 }
 
 // A request borrows everything it holds: a window drops nothing.
@@ -66,29 +74,42 @@ impl<'a> Window<'a> {
 
     /// Panics when full (the caller stops at `WINDOW`).
     fn push(&mut self, req: Request<'a>, used: usize) {
-        self.slots[self.len].write((req, used));
+        self.slots[self.len].write(Parsed {
+            req,
+            used,
+            hash: None,
+        });
         self.len += 1;
     }
 
     /// The requests, with the bytes each used.
-    fn parsed(&self) -> &[(Request<'a>, usize)] {
+    fn parsed(&self) -> &[Parsed<'a>] {
         let live = &self.slots[..self.len];
         // SAFETY: slots ..len were written by `push`; MaybeUninit<T> has T's layout.
-        unsafe {
-            &*(live as *const [mem::MaybeUninit<(Request<'a>, usize)>]
-                as *const [(Request<'a>, usize)])
-        }
+        unsafe { &*(live as *const [mem::MaybeUninit<Parsed<'a>>] as *const [Parsed<'a>]) }
+    }
+
+    /// Records the key hash of request `i`.
+    fn set_hash(&mut self, i: usize, hash: Option<u64>) {
+        assert!(i < self.len);
+        // SAFETY: slot `i` was written by `push` (checked above).
+        unsafe { self.slots[i].assume_init_mut().hash = hash };
     }
 }
 
-/// Feeds the local keys of `req` to a prefetcher.
-fn prefetch_keys(shard: &Shard, prefetch: &mut Prefetch<'_>, req: &Request<'_>) {
+/// Feeds the local keys of `req` to a prefetcher. Returns the hash of the key of a `get`
+/// with one local key.
+fn prefetch_keys(shard: &Shard, prefetch: &mut Prefetch<'_>, req: &Request<'_>) -> Option<u64> {
     let mut local = |key: &[u8]| {
         if shard.owner(key) == shard.id {
             prefetch.key(key);
         }
     };
     match &req.cmd {
+        Command::Get { keys, .. } if keys.is_single() => {
+            let key = keys.0;
+            return (shard.owner(key) == shard.id).then(|| prefetch.key(key));
+        }
         Command::Get { keys, .. } => keys.iter().for_each(local),
         Command::Store { key, .. }
         | Command::Delete { key }
@@ -97,6 +118,7 @@ fn prefetch_keys(shard: &Shard, prefetch: &mut Prefetch<'_>, req: &Request<'_>) 
         Command::Meta(m) => local(m.key(&mut None)),
         _ => {}
     }
+    None
 }
 
 /// An idle connection's read buffer.
@@ -591,13 +613,15 @@ impl Conn {
                         pos += used;
                         // From the second request on (one alone has nothing to overlap
                         // with), the keys' lookups start loading while parsing goes on.
-                        let parsed = window.parsed();
-                        if parsed.len() == 2 {
+                        let n = window.len();
+                        if n == 2 {
                             let p = prefetch.insert(store.prefetcher());
-                            prefetch_keys(shard, p, &parsed[0].0);
+                            let h = prefetch_keys(shard, p, &window.parsed()[0].req);
+                            window.set_hash(0, h);
                         }
                         if let Some(p) = prefetch.as_mut() {
-                            prefetch_keys(shard, p, &parsed[parsed.len() - 1].0);
+                            let h = prefetch_keys(shard, p, &window.parsed()[n - 1].req);
+                            window.set_hash(n - 1, h);
                         }
                         if last {
                             break;
@@ -608,11 +632,11 @@ impl Conn {
             drop(prefetch);
             drop(store);
             let n = window.len();
-            for (req, used) in window.parsed() {
+            for Parsed { req, used, hash } in window.parsed() {
                 if matches!(req.cmd, Command::Stats { .. }) && !self.splices.is_empty() {
                     return Next::Settle;
                 }
-                let next = self.handle(shard, req, now);
+                let next = self.handle(shard, req, *hash, now);
                 self.start += used;
                 if let Some(next) = next {
                     return next;
@@ -712,7 +736,14 @@ impl Conn {
     }
 
     /// Handles one request; returns how the pass must end, if it must.
-    fn handle(&mut self, shard: &Shard, req: &Request<'_>, now: u32) -> Option<Next> {
+    /// `hash` is the key's hash for a `get` of one local key, when prefetching computed it.
+    fn handle(
+        &mut self,
+        shard: &Shard,
+        req: &Request<'_>,
+        hash: Option<u64>,
+        now: u32,
+    ) -> Option<Next> {
         let noreply = req.noreply;
         match &req.cmd {
             Command::Get {
@@ -733,6 +764,7 @@ impl Conn {
                         kind: *kind,
                         exptime: *exptime,
                         key,
+                        hash: hash.filter(|_| keys.is_single()),
                     };
                     self.route(shard, shard.owner(key), op, now);
                 }
@@ -1317,12 +1349,16 @@ mod tests {
             pos += used;
         }
         assert_eq!(w.len(), 3);
-        let used: Vec<usize> = w.parsed().iter().map(|(_, u)| *u).collect();
+        let used: Vec<usize> = w.parsed().iter().map(|p| p.used).collect();
         assert_eq!(used, [7, 8, 12]);
-        assert!(matches!(w.parsed()[0].0.cmd, Command::Get { .. }));
+        assert!(matches!(w.parsed()[0].req.cmd, Command::Get { .. }));
         assert!(matches!(
-            w.parsed()[2].0.cmd,
+            w.parsed()[2].req.cmd,
             Command::Delete { key: b"ccc" }
         ));
+        // Hashes are recorded per request and start absent.
+        w.set_hash(1, Some(7));
+        let hashes: Vec<Option<u64>> = w.parsed().iter().map(|p| p.hash).collect();
+        assert_eq!(hashes, [None, Some(7), None]);
     }
 }

@@ -76,7 +76,9 @@ impl Conn {
                 && shard.owner(p.req.key) == shard.id
             {
                 match prefetch.as_mut() {
-                    Some(prefetch) => prefetch.key(p.req.key),
+                    Some(prefetch) => {
+                        prefetch.key(p.req.key);
+                    }
                     None => first = Some(p.req.key),
                 }
             }

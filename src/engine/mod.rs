@@ -35,6 +35,9 @@ pub enum KeyOp<'a> {
         kind: GetKind,
         exptime: i32,
         key: &'a [u8],
+        /// The store's hash of `key`, when the connection computed it already (to
+        /// prefetch); never forwarded.
+        hash: Option<u64>,
     },
     Store {
         mode: StoreMode,
@@ -149,7 +152,12 @@ pub fn apply<R: ReplySink>(
     match *op {
         KeyOp::Meta(req) => meta::execute(store, counters, req, now, sink),
         KeyOp::Bin(req) => binary::execute(store, counters, req, now, sink),
-        KeyOp::Get { kind, exptime, key } => {
+        KeyOp::Get {
+            kind,
+            exptime,
+            key,
+            hash,
+        } => {
             let hit = if kind.touches() {
                 counters.incr(Stat::CmdTouch);
                 let exp = store.abs_exptime(exptime, now);
@@ -157,7 +165,7 @@ pub fn apply<R: ReplySink>(
             } else {
                 // memcached counts gat/gats as touches only, not as gets.
                 counters.incr(Stat::CmdGet);
-                store.get(key, now)
+                store.get_hashed(key, hash, now)
             };
             let (hit_stat, miss_stat) = if kind.touches() {
                 (Stat::TouchHits, Stat::TouchMisses)
@@ -447,7 +455,9 @@ impl<'a> KeyOp<'a> {
                 buf.push(T_BIN);
                 put_bytes(buf, req.raw);
             }
-            KeyOp::Get { kind, exptime, key } => {
+            KeyOp::Get {
+                kind, exptime, key, ..
+            } => {
                 buf.push(T_GET);
                 buf.push(get_kind_code(kind));
                 buf.extend_from_slice(&exptime.to_le_bytes());
@@ -524,6 +534,7 @@ impl<'a> KeyOp<'a> {
                     kind,
                     exptime,
                     key: r.bytes(),
+                    hash: None,
                 }
             }
             T_STORE => {
@@ -600,6 +611,7 @@ mod tests {
                 kind: GetKind::Gats,
                 exptime: -5,
                 key: b"k1",
+                hash: None,
             },
             KeyOp::Store {
                 mode: StoreMode::Cas,
@@ -670,6 +682,7 @@ mod tests {
                     kind,
                     exptime: 0,
                     key: b"k",
+                    hash: None,
                 },
                 1000,
                 &mut out,

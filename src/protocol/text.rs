@@ -182,6 +182,11 @@ pub const TOO_LARGE: &str = "SERVER_ERROR object too large for cache";
 pub struct Keys<'a>(pub &'a [u8], bool);
 
 impl<'a> Keys<'a> {
+    /// Exactly one key (then it is `self.0`).
+    pub fn is_single(&self) -> bool {
+        self.1
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> {
         let (one, many): (Option<&'a [u8]>, &'a [u8]) = match self.1 {
             true => (Some(self.0), &[]),

@@ -469,8 +469,20 @@ impl Store {
 
     /// Finds `key`'s live item; drops it if it expired or was flushed.
     fn lookup(&mut self, key: &[u8], now: u32) -> Result<(usize, Loc, Header), Miss> {
+        self.lookup_hashed(key, None, now)
+    }
+
+    /// [`Store::lookup`] with `key`'s hash, when the caller has it.
+    #[inline]
+    fn lookup_hashed(
+        &mut self,
+        key: &[u8],
+        hash: Option<u64>,
+        now: u32,
+    ) -> Result<(usize, Loc, Header), Miss> {
         self.tick(now);
-        let h = self.hash(key);
+        let h = hash.unwrap_or_else(|| self.hash(key));
+        debug_assert_eq!(h, self.hash(key));
         let mut header = None;
         let found = self.index.find(h, |loc| {
             let src = self.item(loc);
@@ -573,7 +585,12 @@ impl Store {
 
     /// Looks up a live item for `get`, counting expired and flushed misses.
     pub fn get(&mut self, key: &[u8], now: u32) -> Option<ItemRef<'_>> {
-        match self.lookup(key, now) {
+        self.get_hashed(key, None, now)
+    }
+
+    /// [`Store::get`] with `key`'s hash, when the caller has it (from [`Prefetch::key`]).
+    pub fn get_hashed(&mut self, key: &[u8], hash: Option<u64>, now: u32) -> Option<ItemRef<'_>> {
+        match self.lookup_hashed(key, hash, now) {
             Ok((_, loc, hdr)) => {
                 self.touch_freq(loc);
                 Some(self.view(loc, &hdr))
@@ -1340,7 +1357,8 @@ pub struct Prefetch<'s> {
 
 impl Prefetch<'_> {
     /// Starts loading `key`'s bucket, and the items of the key `PREFETCH_LAG` before it.
-    pub fn key(&mut self, key: &[u8]) {
+    /// Returns `key`'s hash, for [`Store::get_hashed`].
+    pub fn key(&mut self, key: &[u8]) -> u64 {
         let h = self.store.hash(key);
         self.store.index.prefetch(h);
         let i = self.n % PREFETCH_LAG;
@@ -1349,6 +1367,7 @@ impl Prefetch<'_> {
         }
         self.ring[i] = h;
         self.n += 1;
+        h
     }
 }
 
