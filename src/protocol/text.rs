@@ -7,6 +7,8 @@
 //! arguments are validated, the 2048-byte line limit that only `get`/`gets` may exceed, and the
 //! data block that is swallowed after a too-large value.
 
+use std::mem;
+
 use super::num::{strtol, strtoul, strtoull};
 
 /// Longest key memcached accepts (`KEY_MAX_LENGTH`).
@@ -187,13 +189,36 @@ impl<'a> Keys<'a> {
         self.1
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> {
-        let (one, many): (Option<&'a [u8]>, &'a [u8]) = match self.1 {
-            true => (Some(self.0), &[]),
-            false => (None, self.0),
-        };
-        one.into_iter()
-            .chain(many.split(|&b| b == b' ').filter(|k| !k.is_empty()))
+    pub fn iter(&self) -> KeyIter<'a> {
+        KeyIter {
+            rest: self.0,
+            single: self.1,
+        }
+    }
+}
+
+/// The keys of [`Keys`], in order.
+#[derive(Clone, Debug)]
+pub struct KeyIter<'a> {
+    rest: &'a [u8],
+    /// `rest` is one key.
+    single: bool,
+}
+
+impl<'a> Iterator for KeyIter<'a> {
+    type Item = &'a [u8];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.single {
+            self.single = false;
+            return Some(mem::take(&mut self.rest));
+        }
+        let start = self.rest.iter().position(|&b| b != b' ')?;
+        let r = &self.rest[start..];
+        let end = memchr::memchr(b' ', r).unwrap_or(r.len());
+        self.rest = &r[end..];
+        Some(&r[..end])
     }
 }
 

@@ -538,3 +538,26 @@ fn single_get_matches_the_general_parser() {
         "the fast path took {fast} of {simple} simple gets"
     );
 }
+
+#[test]
+fn keys_split_on_spaces() {
+    let mut next = xorshift(0x1234_5678_9abc_def1);
+    for _ in 0..10_000 {
+        let len = (next() % 40) as usize;
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| match next() % 3 {
+                0 => b' ',
+                _ => b'a' + (next() % 3) as u8,
+            })
+            .collect();
+        let want: Vec<&[u8]> = bytes
+            .split(|&b| b == b' ')
+            .filter(|k| !k.is_empty())
+            .collect();
+        let got: Vec<&[u8]> = Keys(&bytes, false).iter().collect();
+        assert_eq!(got, want, "{bytes:?}");
+    }
+    // One key, as the tokenizer found it, is yielded once and whole.
+    let got: Vec<&[u8]> = Keys(b"key", true).iter().collect();
+    assert_eq!(got, [b"key"]);
+}
