@@ -573,12 +573,18 @@ impl Store {
         }
     }
 
-    /// Starts loading the headers of the items in the slots of `h`'s home bucket carrying
-    /// its tag.
+    /// Starts loading the items in the slots of `h`'s home bucket carrying its tag: the
+    /// cache line each starts in, and the next one when it starts more than 16 bytes in.
     fn prefetch_item_of(&self, h: u64) {
         self.index.candidates(h, |loc| {
             if self.segs[loc.seg as usize].is_some() {
-                prefetch(self.item(loc).as_ptr());
+                let p = self.item(loc).as_ptr();
+                prefetch(p);
+                // An item that starts late in its line spills its key and value into the
+                // next one.
+                if (p as usize) & 63 > 16 {
+                    prefetch(p.wrapping_add(64));
+                }
             }
         });
     }
