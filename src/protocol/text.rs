@@ -329,8 +329,8 @@ impl<'a> Tokens<'a> {
     /// The tokens (memcached's terminal token not included).
     fn toks(&self) -> &[&'a [u8]] {
         let written = &self.tok[..self.n - 1];
-        // SAFETY: `new` writes tokens `..n - 1` before it returns; MaybeUninit<T> has T's
-        // layout.
+        // SAFETY: `split` writes tokens `..n - 1` before it sets `n`; MaybeUninit<T> has
+        // T's layout.
         unsafe { &*(written as *const [std::mem::MaybeUninit<&'a [u8]>] as *const [&'a [u8]]) }
     }
 

@@ -278,13 +278,8 @@ mod tests {
         // Buckets of random tags, with empties, tombstones and one tag made common, against
         // the obvious loop.
         let mut idx = Index::with_capacity(64 * 7);
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = super::super::tests::Rng(0x9e37_79b9_7f4a_7c15);
+        let mut next = move || rng.next();
         for round in 0..2000 {
             let b = round % idx.buckets;
             let common = tag(next());

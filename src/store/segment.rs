@@ -113,17 +113,6 @@ impl Block {
         // SAFETY: as above, and `&mut self` makes the access unique.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
     }
-
-    /// The block as 64-bit words (it is 2 MiB aligned; a trailing partial word is left out).
-    pub fn words(&self) -> &[u64] {
-        // SAFETY: aligned, initialized (zeroed) memory of at least `len / 8` words.
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr() as *const u64, self.len / 8) }
-    }
-
-    pub fn words_mut(&mut self) -> &mut [u64] {
-        // SAFETY: as above, unique through `&mut self`.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr() as *mut u64, self.len / 8) }
-    }
 }
 
 impl Drop for Block {

@@ -326,9 +326,9 @@ fn mixed_sizes_do_not_starve_each_other() {
 }
 
 /// A small deterministic generator, so failures replay.
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;

@@ -400,13 +400,7 @@ fn reference_tokens(line: &[u8]) -> (Vec<&[u8]>, Option<&[u8]>, usize) {
 
 #[test]
 fn tokens_match_the_byte_by_byte_tokenizer() {
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
     let fixed: [&[u8]; 8] = [
         b"",
         b" ",
