@@ -908,6 +908,10 @@ impl Conn {
         }
         if !self.splices.is_empty() {
             let mut fin = mem::take(&mut self.spare);
+            if fin.capacity() == 0 {
+                // Lent to the pool while this connection waited for input.
+                fin = shard.buffers.take_out();
+            }
             fin.clear();
             let mut prev = 0;
             for s in &self.splices {

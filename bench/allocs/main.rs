@@ -8,6 +8,8 @@
 //!
 //!     cargo run --release --bin corecached-allocs            # corecached
 //!     cargo run --release --bin corecached-allocs -- noop    # the I/O layer alone
+//!     cargo run --release --bin corecached-allocs -- routed  # two shards: about half the
+//!                                                            # keys are forwarded
 //!
 //! The load: pipelines of 16 requests (1 set, 15 gets of 32-byte values) over 1,000 keys, on
 //! one connection; 20,000 pipelines of warm-up, then 20,000 measured (320,000 requests).
@@ -53,7 +55,13 @@ const DEPTH: usize = 16;
 const ROUNDS: usize = 20_000;
 
 fn main() {
-    let noop = std::env::args().nth(1).as_deref() == Some("noop");
+    let mode = std::env::args().nth(1).unwrap_or_default();
+    let noop = mode == "noop";
+    let routed = mode == "routed";
+    if !matches!(mode.as_str(), "" | "noop" | "routed") {
+        eprintln!("usage: corecached-allocs [noop | routed]");
+        std::process::exit(2);
+    }
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -63,14 +71,15 @@ fn main() {
         "-p".into(),
         port.to_string(),
         "-t".into(),
-        "1".into(),
+        if routed { "2" } else { "1" }.into(),
         "-m".into(),
         "64".into(),
     ];
     if noop {
         argv.push("--bench-noop".into());
     }
-    let settings = corecached::config::Settings::parse_from(argv, 1).expect("settings");
+    let settings = corecached::config::Settings::parse_from(argv, if routed { 2 } else { 1 })
+        .expect("settings");
     std::thread::spawn(move || corecached::shard::run(settings));
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut s = loop {
@@ -124,7 +133,11 @@ fn main() {
     let requests = (ROUNDS * DEPTH) as f64;
     println!(
         "{}: {} allocations in {} requests = {:.4} per request",
-        if noop { "noop responder" } else { "corecached" },
+        match mode.as_str() {
+            "noop" => "noop responder",
+            "routed" => "corecached, 2 shards (about half the requests forwarded)",
+            _ => "corecached",
+        },
         after - before,
         ROUNDS * DEPTH,
         (after - before) as f64 / requests
