@@ -14,14 +14,20 @@ PIPE=${1:-16}
 ROUNDS=${2:-3}
 cargo build --release --quiet --bin corecached --bin corecached-bench
 B=target/release
-cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-run() { # port pid -> "ops us_per_op"
+cpu() { awk '{print $14, $15}' "/proc/$1/stat"; }
+run() { # port pid -> "ops us_per_op user_us_per_op"
     local c0 c1 ops
     c0=$(cpu "$2")
     ops=$($B/corecached-bench -p "$1" -t 1 -c 50 --pipeline "$PIPE" -d 32 --ratio 1:10 \
         --key-maximum 99999 --test-time 4 --hide-histogram | awk '/^Totals/ {print $2}')
     c1=$(cpu "$2")
-    python3 -c "print('%.0f %.3f' % ($ops, ($c1 - $c0) / $(getconf CLK_TCK) * 1e6 / ($ops * 4)))"
+    # shellcheck disable=SC2086 # c0 and c1 are two numbers each (user, kernel ticks)
+    python3 -c '
+import sys
+ops, u0, s0, u1, s1, tck = map(float, sys.argv[1:])
+per = 1e6 / tck / (ops * 4)
+print("%.0f %.3f %.3f" % (ops, (u1 - u0 + s1 - s0) * per, (u1 - u0) * per))
+' "$ops" $c0 $c1 "$(getconf CLK_TCK)"
 }
 $B/corecached -p 23501 -t 2 --cpus 0,1 & A=$!
 $B/corecached -p 23502 -t 2 --cpus 0,1 --bench-no-forward & N=$!
@@ -42,9 +48,14 @@ args = sys.argv[2:]
 cut = args.index("--")
 fwd = [tuple(map(float, a.split())) for a in args[:cut]]
 loc = [tuple(map(float, a.split())) for a in args[cut + 1:]]
-f = statistics.median(u for _, u in fwd)
-l = statistics.median(u for _, u in loc)
-print(f"pipeline {pipe}: routed {f:.3f} us/request ({statistics.median(o for o, _ in fwd):,.0f} ops/s), "
-      f"no forwarding {l:.3f} us/request ({statistics.median(o for o, _ in loc):,.0f} ops/s)")
-print(f"forwarding adds {f - l:.3f} us per request on average, {2 * (f - l):.3f} us per forwarded request")
+def med(rows, i):
+    return statistics.median(r[i] for r in rows)
+f, l = med(fwd, 1), med(loc, 1)
+fu, lu = med(fwd, 2), med(loc, 2)
+print(f"pipeline {pipe}: routed {f:.3f} us/request ({med(fwd, 0):,.0f} ops/s), "
+      f"no forwarding {l:.3f} us/request ({med(loc, 0):,.0f} ops/s)")
+print(f"  user space: routed {fu:.3f}, no forwarding {lu:.3f}; "
+      f"kernel: routed {f - fu:.3f}, no forwarding {l - lu:.3f} us/request")
+print(f"forwarding adds {f - l:.3f} us per request on average, {2 * (f - l):.3f} us per forwarded "
+      f"request ({2 * (fu - lu):.3f} user, {2 * ((f - fu) - (l - lu)):.3f} kernel)")
 PY

@@ -121,6 +121,11 @@ fn prefetch_keys(shard: &Shard, prefetch: &mut Prefetch<'_>, req: &Request<'_>) 
     None
 }
 
+/// Whether a parsed request looks up more than one key (`get k1 k2 ...`).
+fn has_many_keys(p: &Parsed<'_>) -> bool {
+    matches!(&p.req.cmd, Command::Get { keys, .. } if !keys.is_single())
+}
+
 /// An idle connection's read buffer.
 const TINY_BUF: usize = 512;
 /// Buffers a shard keeps for its connections to borrow.
@@ -611,15 +616,19 @@ impl Conn {
                         };
                         window.push(req, used);
                         pos += used;
-                        // From the second request on (one alone has nothing to overlap
-                        // with), the keys' lookups start loading while parsing goes on.
+                        // From the second request on, or from a first one with several
+                        // keys (a lone one-key request has nothing to overlap with), the
+                        // keys' lookups start loading while parsing goes on.
                         let n = window.len();
-                        if n == 2 {
+                        if prefetch.is_none() && (n == 2 || has_many_keys(&window.parsed()[0])) {
                             let p = prefetch.insert(store.prefetcher());
                             let h = prefetch_keys(shard, p, &window.parsed()[0].req);
                             window.set_hash(0, h);
-                        }
-                        if let Some(p) = prefetch.as_mut() {
+                            if n == 2 {
+                                let h = prefetch_keys(shard, p, &window.parsed()[1].req);
+                                window.set_hash(1, h);
+                            }
+                        } else if let Some(p) = prefetch.as_mut() {
                             let h = prefetch_keys(shard, p, &window.parsed()[n - 1].req);
                             window.set_hash(n - 1, h);
                         }
