@@ -32,7 +32,7 @@ use crate::protocol::binary;
 use crate::protocol::text::{self, Command, Limits, Parse, Request};
 use crate::shard::{unix_now_ms, Batch, Inbox, Shard};
 use crate::stats::{self, Stat};
-use crate::store::Prefetch;
+use crate::store::{key_hash, Prefetch};
 
 const READ_BUF: usize = 16 << 10;
 /// Requests parsed ahead of execution, for prefetching (see `process_in`).
@@ -98,24 +98,29 @@ impl<'a> Window<'a> {
 }
 
 /// Feeds the local keys of `req` to a prefetcher. Returns the hash of the key of a `get`
-/// with one local key.
+/// with one key, local or not.
 fn prefetch_keys(shard: &Shard, prefetch: &mut Prefetch<'_>, req: &Request<'_>) -> Option<u64> {
     let mut local = |key: &[u8]| {
-        if shard.owner(key) == shard.id {
-            prefetch.key(key);
+        let h = key_hash(key);
+        if shard.owner_of_hash(h) == shard.id {
+            prefetch.hashed(h);
         }
+        h
     };
     match &req.cmd {
-        Command::Get { keys, .. } if keys.is_single() => {
-            let key = keys.0;
-            return (shard.owner(key) == shard.id).then(|| prefetch.key(key));
-        }
-        Command::Get { keys, .. } => keys.iter().for_each(local),
+        Command::Get { keys, .. } if keys.is_single() => return Some(local(keys.0)),
+        Command::Get { keys, .. } => keys.iter().for_each(|k| {
+            local(k);
+        }),
         Command::Store { key, .. }
         | Command::Delete { key }
         | Command::Arith { key, .. }
-        | Command::Touch { key, .. } => local(key),
-        Command::Meta(m) => local(m.key(&mut None)),
+        | Command::Touch { key, .. } => {
+            local(key);
+        }
+        Command::Meta(m) => {
+            local(m.key(&mut None));
+        }
         _ => {}
     }
     None
@@ -769,13 +774,19 @@ impl Conn {
                     return None;
                 }
                 for key in keys.iter() {
+                    // One hash per key routes it, and finds it on its shard (it travels
+                    // with a forwarded get).
+                    let h = match hash {
+                        Some(h) if keys.is_single() => h,
+                        _ => key_hash(key),
+                    };
                     let op = KeyOp::Get {
                         kind: *kind,
                         exptime: *exptime,
                         key,
-                        hash: hash.filter(|_| keys.is_single()),
+                        hash: Some(h),
                     };
-                    self.route(shard, shard.owner(key), op, now);
+                    self.route(shard, shard.owner_of_hash(h), op, now);
                 }
                 self.out.extend_from_slice(b"END\r\n");
             }

@@ -45,20 +45,21 @@ use crate::tasks::{
     self, Evictor, ExpiryPager, Next, Registry, State, StatsUpkeep, Task, TaskHandle, TaskInfo,
 };
 
-/// The fixed-seed hasher keys are routed with. Changing the seeds moves every key.
-const ROUTER: ahash::RandomState = ahash::RandomState::with_seeds(
-    0x9e37_79b9_7f4a_7c15,
-    0xbf58_476d_1ce4_e5b9,
-    0x94d0_49bb_1331_11eb,
-    0x2545_f491_4f6c_dd1d,
-);
-
-/// The shard that owns `key`: a fixed-seed ahash of the key modulo the shard count.
+/// The shard that owns `key`: see [`shard_of_hash`].
 pub fn shard_for(key: &[u8], shards: usize) -> usize {
     if shards <= 1 {
         return 0;
     }
-    (ROUTER.hash_one(key) % shards as u64) as usize
+    shard_of_hash(crate::store::key_hash(key), shards)
+}
+
+/// The shard that owns a key of hash `h` ([`crate::store::key_hash`]): bits 16..32 of the
+/// hash scaled to the shard count. The store's index uses the top bits for the bucket and
+/// the low 15 for the tag, so every shard still fills all of its buckets, and the key is
+/// hashed once for routing, prefetching and the lookup.
+#[inline]
+pub fn shard_of_hash(h: u64, shards: usize) -> usize {
+    ((((h >> 16) & 0xffff) * shards as u64) >> 16) as usize
 }
 
 /// The unit of cross-shard work: every op one connection's read batch has for one peer, and,
@@ -323,6 +324,15 @@ impl Shard {
         shard_for(key, self.settings.shards)
     }
 
+    /// [`Shard::owner`] of a key of hash `h` ([`crate::store::key_hash`]).
+    #[inline]
+    pub fn owner_of_hash(&self, h: u64) -> usize {
+        if self.settings.no_forward || self.settings.shards <= 1 {
+            return self.id;
+        }
+        shard_of_hash(h, self.settings.shards)
+    }
+
     /// Current unix time in seconds.
     pub fn now(&self) -> u32 {
         unix_now()
@@ -464,8 +474,12 @@ impl Shard {
             let mut pos = 0;
             for _ in 0..batch.n {
                 let (key, used) = engine::encoded_key(&batch.ops[pos..]);
-                if let Some(key) = key {
-                    prefetch.key(key);
+                match key {
+                    Some((_, Some(h))) => prefetch.hashed(h),
+                    Some((key, None)) => {
+                        prefetch.key(key);
+                    }
+                    None => {}
                 }
                 pos += used;
             }
@@ -1258,7 +1272,7 @@ async fn park_sweep(shard: Rc<Shard>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{shard_for, Rounds, FAST_READS_MAX, FAST_READS_MIN};
+    use super::{shard_for, shard_of_hash, Rounds, FAST_READS_MAX, FAST_READS_MIN};
     use std::rc::Rc;
 
     /// The allowance runs out, a wait for the next pass ends (its wake goes through the
@@ -1341,6 +1355,29 @@ mod tests {
     }
 
     #[test]
+    fn a_shards_keys_spread_over_index_buckets_and_tags() {
+        // The index takes a key's bucket from the top bits of its hash and its tag from the
+        // low ones: the keys of one shard must not all share those bits.
+        for shards in [2, 3, 4, 8] {
+            let (mut n, mut top, mut low) = (0usize, 0usize, 0usize);
+            for i in 0..40_000 {
+                let h = crate::store::key_hash(format!("key:{i}").as_bytes());
+                if shard_of_hash(h, shards) == 0 {
+                    n += 1;
+                    top += (h >> 63) as usize;
+                    low += (h & 1) as usize;
+                }
+            }
+            for ones in [top, low] {
+                assert!(
+                    ones > n * 45 / 100 && ones < n * 55 / 100,
+                    "{shards} shards: {ones} of {n}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn shard_for_is_fixed_across_runs() {
         // The seed is fixed: these never change (a change would move every stored key).
         let got: Vec<usize> = ["a", "b", "foo", "key:1", ""]
@@ -1355,6 +1392,7 @@ mod tests {
         assert_eq!(got, FIXED.to_vec());
     }
 
-    /// `shard_for(k, 1000)` for "a", "b", "foo", "key:1", "" as first computed.
-    const FIXED: [usize; 5] = [260, 786, 114, 813, 66];
+    /// `shard_for(k, 1000)` for "a", "b", "foo", "key:1", "" as first computed (since
+    /// routing takes bits 16..32 of the store's key hash).
+    const FIXED: [usize; 5] = [379, 223, 62, 959, 979];
 }

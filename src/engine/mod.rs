@@ -290,11 +290,16 @@ const T_TOUCH: u8 = 6;
 const T_FLUSH: u8 = 7;
 const T_META: u8 = 8;
 const T_BIN: u8 = 9;
+/// A get that carries its key's hash, so the owner does not hash the key again.
+const T_GET_HASHED: u8 = 10;
 
-/// The key of the encoded op at the start of `buf`, for prefetching, and the bytes the op
-/// uses. Forwarded meta and binary requests give no key: finding it means parsing them
-/// again.
-pub fn encoded_key(buf: &[u8]) -> (Option<&[u8]>, usize) {
+/// A forwarded op's key, with its hash ([`crate::store::key_hash`]) when the op carries it.
+pub type EncodedKey<'a> = (&'a [u8], Option<u64>);
+
+/// The key of the encoded op at the start of `buf`, for prefetching, with its hash when the
+/// op carries it, and the bytes the op uses. Forwarded meta and binary requests give no
+/// key: finding it means parsing them again.
+pub fn encoded_key(buf: &[u8]) -> (Option<EncodedKey<'_>>, usize) {
     match buf[0] {
         T_META | T_BIN => {
             let mut r = Reader { buf, pos: 1 };
@@ -303,7 +308,11 @@ pub fn encoded_key(buf: &[u8]) -> (Option<&[u8]>, usize) {
         }
         _ => {
             let (op, used) = KeyOp::decode(buf);
-            (op.plain_key(), used)
+            let hash = match op {
+                KeyOp::Get { hash, .. } => hash,
+                _ => None,
+            };
+            (op.plain_key().map(|k| (k, hash)), used)
         }
     }
 }
@@ -456,11 +465,17 @@ impl<'a> KeyOp<'a> {
                 put_bytes(buf, req.raw);
             }
             KeyOp::Get {
-                kind, exptime, key, ..
+                kind,
+                exptime,
+                key,
+                hash,
             } => {
-                buf.push(T_GET);
+                buf.push(if hash.is_some() { T_GET_HASHED } else { T_GET });
                 buf.push(get_kind_code(kind));
                 buf.extend_from_slice(&exptime.to_le_bytes());
+                if let Some(h) = hash {
+                    buf.extend_from_slice(&h.to_le_bytes());
+                }
                 put_bytes(buf, key);
             }
             KeyOp::Store {
@@ -527,14 +542,15 @@ impl<'a> KeyOp<'a> {
     pub fn decode(buf: &'a [u8]) -> (KeyOp<'a>, usize) {
         let mut r = Reader { buf, pos: 0 };
         let op = match r.u8() {
-            T_GET => {
+            tag @ (T_GET | T_GET_HASHED) => {
                 let kind = get_kind_from(r.u8());
                 let exptime = r.u32() as i32;
+                let hash = (tag == T_GET_HASHED).then(|| r.u64());
                 KeyOp::Get {
                     kind,
                     exptime,
                     key: r.bytes(),
-                    hash: None,
+                    hash,
                 }
             }
             T_STORE => {
@@ -613,6 +629,12 @@ mod tests {
                 key: b"k1",
                 hash: None,
             },
+            KeyOp::Get {
+                kind: GetKind::Get,
+                exptime: 0,
+                key: b"hashed",
+                hash: Some(crate::store::key_hash(b"hashed")),
+            },
             KeyOp::Store {
                 mode: StoreMode::Cas,
                 key: b"key",
@@ -653,7 +675,14 @@ mod tests {
             let (got, used) = KeyOp::decode(&buf[pos..]);
             assert_eq!(&got, op);
             // What a prefetch pass over a forwarded batch reads.
-            assert_eq!(encoded_key(&buf[pos..]), (op.plain_key(), used));
+            let hash = match op {
+                KeyOp::Get { hash, .. } => *hash,
+                _ => None,
+            };
+            assert_eq!(
+                encoded_key(&buf[pos..]),
+                (op.plain_key().map(|k| (k, hash)), used)
+            );
             pos += used;
         }
         assert_eq!(pos, buf.len());

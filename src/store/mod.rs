@@ -103,6 +103,22 @@ pub struct PagerStep {
 /// that bucket to load its item: time for the bucket to arrive.
 const PREFETCH_LAG: usize = 8;
 
+/// The fixed seeds of [`key_hash`]. Changing them moves every key to another shard.
+const KEY_HASH: ahash::RandomState = ahash::RandomState::with_seeds(
+    0x243f_6a88_85a3_08d3,
+    0x1319_8a2e_0370_7344,
+    0xa409_3822_299f_31d0,
+    0x082e_fa98_ec4e_6c89,
+);
+
+/// A key's hash, computed once per key and used three ways: its top bits pick the index
+/// bucket, its low 15 bits are the bucket tag, and bits 16..32 pick the key's shard
+/// ([`crate::shard::shard_of_hash`]), so the three are independent.
+#[inline]
+pub fn key_hash(key: &[u8]) -> u64 {
+    KEY_HASH.hash_one(key)
+}
+
 /// Builds a [`Store`]; tests use it to make tiny ones.
 #[derive(Clone, Debug)]
 pub struct StoreBuilder {
@@ -200,12 +216,6 @@ impl StoreBuilder {
             seg_count: 0,
             seg_size: self.segment_size,
             index,
-            hasher: ahash::RandomState::with_seeds(
-                0x243f_6a88_85a3_08d3,
-                0x1319_8a2e_0370_7344,
-                0xa409_3822_299f_31d0,
-                0x082e_fa98_ec4e_6c89,
-            ),
             mem_limit: self.mem_limit,
             item_size_max: self.item_size_max,
             evict: self.evict,
@@ -265,7 +275,6 @@ pub struct Store {
     seg_count: usize,
     seg_size: usize,
     index: Index,
-    hasher: ahash::RandomState,
     mem_limit: usize,
     item_size_max: usize,
     evict: bool,
@@ -382,7 +391,7 @@ impl Store {
     }
 
     fn hash(&self, key: &[u8]) -> u64 {
-        self.hasher.hash_one(key)
+        key_hash(key)
     }
 
     fn seg(&self, id: u32) -> &Seg {
@@ -1365,7 +1374,13 @@ impl Prefetch<'_> {
     /// Starts loading `key`'s bucket, and the items of the key `PREFETCH_LAG` before it.
     /// Returns `key`'s hash, for [`Store::get_hashed`].
     pub fn key(&mut self, key: &[u8]) -> u64 {
-        let h = self.store.hash(key);
+        let h = key_hash(key);
+        self.hashed(h);
+        h
+    }
+
+    /// [`Prefetch::key`] for a key whose hash ([`key_hash`]) is known.
+    pub fn hashed(&mut self, h: u64) {
         self.store.index.prefetch(h);
         let i = self.n % PREFETCH_LAG;
         if self.n >= PREFETCH_LAG {
@@ -1373,7 +1388,6 @@ impl Prefetch<'_> {
         }
         self.ring[i] = h;
         self.n += 1;
-        h
     }
 }
 
