@@ -492,22 +492,22 @@ impl Store {
         self.tick(now);
         let h = hash.unwrap_or_else(|| self.hash(key));
         debug_assert_eq!(h, self.hash(key));
-        let mut header = None;
+        // Keys are compared before any header is decoded, and only the match's is: a
+        // decoded header is 56 bytes, and carrying one out of the closure cost a copy and a
+        // store-forwarding stall per lookup.
         let found = self.index.find(h, |loc| {
             let src = self.item(loc);
             if segment::key_len(src) != key.len() {
                 return false;
             }
-            let hdr = segment::read_header(src);
-            let is_key = &src[hdr.key_at..hdr.key_at + hdr.klen] == key;
-            if is_key {
-                header = Some(hdr);
-            }
-            is_key
+            let at = segment::key_offset(src);
+            src.get(at..at + key.len())
+                .is_some_and(|k| segment::same_key(k, key))
         });
-        let (Some((slot, loc)), Some(hdr)) = (found, header) else {
+        let Some((slot, loc)) = found else {
             return Err(Miss::Absent);
         };
+        let hdr = segment::read_header(self.item(loc));
         if let Some(miss) = self.is_dead(&hdr, now) {
             self.reclaim(slot, loc, &hdr);
             return Err(miss);
@@ -561,6 +561,21 @@ impl Store {
         src[0] = (b & !FREQ_MASK) | f | FETCHED;
     }
 
+    /// [`Store::touch_freq`] for an item whose header was just read: the header says
+    /// where the atime is and whether it holds the exptime instead.
+    #[inline]
+    fn touch_read(&mut self, loc: Loc, hdr: &Header) {
+        let now = self.now;
+        let src = self.item_mut(loc);
+        let b = hdr.info;
+        if b & FETCHED != 0 && !hdr.exp_in_atime {
+            let at = hdr.atime_at();
+            src[at..at + 4].copy_from_slice(&(now & segment::ATIME_MASK).to_le_bytes());
+        }
+        let f = (b & FREQ_MASK).saturating_add(1).min(FREQ_MASK);
+        src[0] = (b & !FREQ_MASK) | f | FETCHED;
+    }
+
     /// memcached's `do_item_update` (a failed `add` bumps the existing item): one step more
     /// frequent and accessed now, but not marked fetched.
     fn touch_update(&mut self, loc: Loc) {
@@ -607,7 +622,7 @@ impl Store {
     pub fn get_hashed(&mut self, key: &[u8], hash: Option<u64>, now: u32) -> Option<ItemRef<'_>> {
         match self.lookup_hashed(key, hash, now) {
             Ok((_, loc, hdr)) => {
-                self.touch_freq(loc);
+                self.touch_read(loc, &hdr);
                 Some(self.view(loc, &hdr))
             }
             Err(miss) => {

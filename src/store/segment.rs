@@ -158,6 +158,28 @@ impl Header {
     pub fn freq(&self) -> u8 {
         self.info & FREQ_MASK
     }
+    /// Offset of the atime field from the item's start: the fields between it and the key
+    /// are the optional exptime and flags.
+    pub fn atime_at(&self) -> usize {
+        self.key_at
+            - 4
+            - 4 * ((self.info & HAS_EXPTIME != 0) as usize)
+            - 4 * ((self.info & HAS_FLAGS != 0) as usize)
+    }
+}
+
+/// Whether two keys of the same length are equal. Keys are short: two overlapping 8-byte
+/// compares cover 8 to 16 bytes without a call to `memcmp`.
+#[inline]
+pub fn same_key(a: &[u8], b: &[u8]) -> bool {
+    debug_assert_eq!(a.len(), b.len());
+    let n = a.len();
+    if (8..=16).contains(&n) && b.len() == n {
+        let w = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
+        w(a, 0) == w(b, 0) && w(a, n - 8) == w(b, n - 8)
+    } else {
+        a == b
+    }
 }
 
 fn varint_len(mut v: usize) -> usize {
@@ -266,6 +288,18 @@ pub fn key_len(src: &[u8]) -> usize {
     src[1] as usize
 }
 
+/// Offset of the key from the item's start, without decoding the rest of the header: a
+/// lookup compares keys first and decodes only the item that matches.
+#[inline]
+pub fn key_offset(src: &[u8]) -> usize {
+    let info = src[0];
+    cas_at(src)
+        + 6
+        + 4
+        + 4 * ((info & HAS_EXPTIME != 0) as usize)
+        + 4 * ((info & HAS_FLAGS != 0) as usize)
+}
+
 /// The most bytes a header takes: info, key length, a value length in up to 10 varint
 /// bytes, CAS, atime, exptime and flags.
 const HEADER_MAX: usize = 2 + 10 + 6 + 4 + 4 + 4;
@@ -350,6 +384,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn same_key_agrees_with_slice_equality() {
+        let a: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for n in 0..=40 {
+            for flip in 0..n {
+                let mut b = a[..n].to_vec();
+                assert!(same_key(&a[..n], &b), "len {n}");
+                b[flip] ^= 1;
+                assert!(!same_key(&a[..n], &b), "len {n}, byte {flip} differs");
+            }
+        }
+    }
+
+    #[test]
     fn header_round_trip() {
         let mut buf = vec![0u8; 512];
         for (vlen, flags, exptime, kb) in [
@@ -384,6 +431,8 @@ mod tests {
                 ),
                 (3, vlen, flags, exptime, CAS_MAX, ATIME_MASK, kb)
             );
+            assert_eq!(h.atime_at(), cas_at(&buf) + 6);
+            assert_eq!(key_offset(&buf), h.key_at);
             set_atime(&mut buf, 77);
             assert_eq!(
                 (read_header(&buf).atime, read_header(&buf).key_binary),
