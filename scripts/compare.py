@@ -189,6 +189,20 @@ def table(args, tool, results):
                          f"CPU per op {c['us_per_op'] / o['us_per_op']:.2f}x, ops per "
                          f"server-core-second {c['per_core_s'] / o['per_core_s']:.2f}x, p99 "
                          f"{c['p99'] / o['p99']:.2f}x")
+    # Rounds are interleaved, so each round's ratio compares runs a few seconds apart: on a
+    # shared machine whose speed drifts from minute to minute, the spread of these paired
+    # ratios says how far one table's medians can be trusted.
+    for other in ("memcached", "noop"):
+        if "corecached" in results and other in results:
+            pairs = list(zip(results["corecached"], results[other]))
+            core = sorted(c["per_core_s"] / o["per_core_s"] for c, o in pairs if o["per_core_s"])
+            p99 = sorted(c["p99"] / o["p99"] for c, o in pairs if o["p99"])
+            if core and p99:
+                lines.append(f"- per round, corecached / {other}: ops per server-core-second "
+                             f"{' '.join(f'{x:.2f}' for x in core)} (median "
+                             f"{statistics.median(core):.2f}x); p99 "
+                             f"{' '.join(f'{x:.2f}' for x in p99)} (median "
+                             f"{statistics.median(p99):.2f}x)")
     return "\n".join(lines)
 
 

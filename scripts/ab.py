@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""A/B of server builds: user and kernel CPU per request, ops/s and p99, rounds interleaved.
+
+Each server runs pinned to CPU 0 (for --threads 1) and is prefilled with 100,000 keys; then,
+round after round, each is driven in turn by corecached-bench on CPU 1. CPU time comes from
+/proc/PID/stat (utime, stime) around each run. Use it to tell whether a change moved user
+time, which compare.py's totals mix with the kernel's loopback cost.
+
+    scripts/ab.py target/release/corecached /tmp/old-corecached
+    scripts/ab.py target/release/corecached:--bench-noop "memcached:-U 0 -u nobody" --pipeline 1
+
+A server is `path[:flags]`; `-p PORT -t THREADS -l 127.0.0.1` are added. Everything listens on
+127.0.0.1 and every run stops after --time seconds.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare import free_port, wait_port  # noqa: E402  (the harness's helpers)
+
+GEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "target",
+                   "release", "corecached-bench")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu(pid):
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(f[11]), int(f[12])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("servers", nargs="+")
+    ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--time", type=int, default=4)
+    ap.add_argument("--pipeline", type=int, default=16)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--gen", default="", help="more corecached-bench options")
+    a = ap.parse_args()
+    procs = []
+    try:
+        for spec in a.servers:
+            exe, _, flags = spec.partition(":")
+            port = free_port()
+            cmd = [exe, "-l", "127.0.0.1", "-p", str(port), "-t", str(a.threads)] + flags.split()
+            if a.threads == 1:
+                cmd = ["taskset", "-c", "0"] + cmd
+            p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append((spec, port, p))
+            wait_port(port, p)
+            subprocess.run([GEN, "-s", "127.0.0.1", "-p", str(port), "-t", "1", "-c", "10",
+                            "--pipeline", "32", "-d", "32", "--key-maximum", "99999",
+                            "--prefill-only"], stdout=subprocess.DEVNULL, check=True, timeout=300)
+        res = {spec: [] for spec, _, _ in procs}
+        for _ in range(a.rounds):
+            for spec, port, p in procs:
+                u0, s0 = cpu(p.pid)
+                out = subprocess.run(
+                    ["taskset", "-c", "1", GEN, "-s", "127.0.0.1", "-p", str(port), "-t", "1",
+                     "-c", str(a.clients), "--pipeline", str(a.pipeline), "-d", "32", "--ratio",
+                     "1:10", "--key-maximum", "99999", "--test-time", str(a.time),
+                     "--hide-histogram"] + a.gen.split(),
+                    capture_output=True, text=True, timeout=a.time + 60).stdout
+                u1, s1 = cpu(p.pid)
+                tot = [line for line in out.splitlines() if line.startswith("Totals")][0].split()
+                ops = float(tot[1])
+                n = ops * a.time
+                res[spec].append((ops, (u1 - u0) / TICK / n * 1e6, (s1 - s0) / TICK / n * 1e6,
+                                  float(tot[6])))
+    finally:
+        for _, _, p in procs:
+            p.kill()
+            p.wait()
+    for spec, rs in res.items():
+        med = [statistics.median(x[i] for x in rs) for i in range(4)]
+        print(f"{spec}: ops/s {med[0]:,.0f}, user {med[1]:.3f} + kernel {med[2]:.3f} = "
+              f"{med[1] + med[2]:.3f} us/request, p99 {med[3]:.3f} ms; user per round "
+              f"{' '.join('%.3f' % x[1] for x in rs)}")
+
+
+if __name__ == "__main__":
+    main()
