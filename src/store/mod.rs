@@ -315,6 +315,11 @@ enum Miss {
     Flushed,
 }
 
+/// An item's info byte one access more frequent (at most [`FREQ_MASK`]).
+fn bumped(info: u8) -> u8 {
+    (info & !FREQ_MASK) | (info & FREQ_MASK).saturating_add(1).min(FREQ_MASK)
+}
+
 impl Store {
     pub fn builder() -> StoreBuilder {
         StoreBuilder::default()
@@ -557,8 +562,7 @@ impl Store {
         if b & FETCHED != 0 {
             segment::set_atime(src, now);
         }
-        let f = (b & FREQ_MASK).saturating_add(1).min(FREQ_MASK);
-        src[0] = (b & !FREQ_MASK) | f | FETCHED;
+        src[0] = bumped(b) | FETCHED;
     }
 
     /// [`Store::touch_freq`] for an item whose header was just read: the header says
@@ -572,8 +576,7 @@ impl Store {
             let at = hdr.atime_at();
             src[at..at + 4].copy_from_slice(&(now & segment::ATIME_MASK).to_le_bytes());
         }
-        let f = (b & FREQ_MASK).saturating_add(1).min(FREQ_MASK);
-        src[0] = (b & !FREQ_MASK) | f | FETCHED;
+        src[0] = bumped(b) | FETCHED;
     }
 
     /// memcached's `do_item_update` (a failed `add` bumps the existing item): one step more
@@ -583,8 +586,7 @@ impl Store {
         let src = self.item_mut(loc);
         segment::set_atime(src, now);
         let b = src[0];
-        let f = (b & FREQ_MASK).saturating_add(1).min(FREQ_MASK);
-        src[0] = (b & !FREQ_MASK) | f;
+        src[0] = bumped(b);
     }
 
     /// A prefetcher for keys about to be looked up, fed as they are parsed (see

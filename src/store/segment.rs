@@ -161,10 +161,7 @@ impl Header {
     /// Offset of the atime field from the item's start: the fields between it and the key
     /// are the optional exptime and flags.
     pub fn atime_at(&self) -> usize {
-        self.key_at
-            - 4
-            - 4 * ((self.info & HAS_EXPTIME != 0) as usize)
-            - 4 * ((self.info & HAS_FLAGS != 0) as usize)
+        self.key_at - 4 - optional_len(self.info)
     }
 }
 
@@ -292,12 +289,12 @@ pub fn key_len(src: &[u8]) -> usize {
 /// lookup compares keys first and decodes only the item that matches.
 #[inline]
 pub fn key_offset(src: &[u8]) -> usize {
-    let info = src[0];
-    cas_at(src)
-        + 6
-        + 4
-        + 4 * ((info & HAS_EXPTIME != 0) as usize)
-        + 4 * ((info & HAS_FLAGS != 0) as usize)
+    cas_at(src) + 6 + 4 + optional_len(src[0])
+}
+
+/// Bytes the optional exptime and flags fields take, between the atime and the key.
+fn optional_len(info: u8) -> usize {
+    4 * ((info & HAS_EXPTIME != 0) as usize) + 4 * ((info & HAS_FLAGS != 0) as usize)
 }
 
 /// The most bytes a header takes: info, key length, a value length in up to 10 varint
