@@ -4,7 +4,8 @@
 Each server runs pinned to CPU 0 (for --threads 1) and is prefilled with 100,000 keys; then,
 round after round, each is driven in turn by corecached-bench on CPU 1. CPU time comes from
 /proc/PID/stat (utime, stime) around each run. Use it to tell whether a change moved user
-time, which compare.py's totals mix with the kernel's loopback cost.
+time, which compare.py's totals mix with the kernel's loopback cost. Interrupts per request are
+CPU 0's rescheduling and function-call interrupts (/proc/interrupts RES and CAL) over the run.
 
     scripts/ab.py target/release/corecached /tmp/old-corecached
     scripts/ab.py target/release/corecached:--bench-noop "memcached:-U 0 -u nobody" --pipeline 1
@@ -30,6 +31,16 @@ TICK = os.sysconf("SC_CLK_TCK")
 def cpu(pid):
     f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return int(f[11]), int(f[12])
+
+
+def ipis():
+    """Rescheduling and function-call interrupts taken by CPU 0 so far."""
+    n = 0
+    for line in open("/proc/interrupts"):
+        f = line.split()
+        if f and f[0] in ("RES:", "CAL:"):
+            n += int(f[1])
+    return n
 
 
 def main():
@@ -61,6 +72,7 @@ def main():
         for _ in range(a.rounds):
             for spec, port, p in procs:
                 u0, s0 = cpu(p.pid)
+                i0 = ipis()
                 out = subprocess.run(
                     ["taskset", "-c", "1", GEN, "-s", "127.0.0.1", "-p", str(port), "-t", "1",
                      "-c", str(a.clients), "--pipeline", str(a.pipeline), "-d", "32", "--ratio",
@@ -68,19 +80,21 @@ def main():
                      "--hide-histogram"] + a.gen.split(),
                     capture_output=True, text=True, timeout=a.time + 60).stdout
                 u1, s1 = cpu(p.pid)
+                i1 = ipis()
                 tot = [line for line in out.splitlines() if line.startswith("Totals")][0].split()
                 ops = float(tot[1])
                 n = ops * a.time
                 res[spec].append((ops, (u1 - u0) / TICK / n * 1e6, (s1 - s0) / TICK / n * 1e6,
-                                  float(tot[6])))
+                                  float(tot[6]), (i1 - i0) / n))
     finally:
         for _, _, p in procs:
             p.kill()
             p.wait()
     for spec, rs in res.items():
-        med = [statistics.median(x[i] for x in rs) for i in range(4)]
+        med = [statistics.median(x[i] for x in rs) for i in range(5)]
         print(f"{spec}: ops/s {med[0]:,.0f}, user {med[1]:.3f} + kernel {med[2]:.3f} = "
-              f"{med[1] + med[2]:.3f} us/request, p99 {med[3]:.3f} ms; user per round "
+              f"{med[1] + med[2]:.3f} us/request, p99 {med[3]:.3f} ms, CPU 0's rescheduling and "
+              f"call interrupts {med[4]:.3f}/request; user per round "
               f"{' '.join('%.3f' % x[1] for x in rs)}")
 
 

@@ -23,7 +23,7 @@ use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::time::Duration;
 
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use futures_lite::AsyncWriteExt;
 use glommio::net::TcpStream;
 
 use crate::engine::{self, KeyOp, ReplySink};
@@ -301,7 +301,7 @@ pub async fn serve(shard: &Rc<Shard>, mut stream: TcpStream, resume: Option<Park
             break (exit, -1);
         }
         // glommio's TcpStream cannot give its descriptor up: keep a duplicate and drop the
-        // stream (and with it the pending readiness poll, which consumes no data).
+        // stream (and with it the pending peek, which consumes no data).
         // SAFETY: duplicating a descriptor the stream owns.
         let fd = unsafe { libc::fcntl(stream.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
         if fd >= 0 {
@@ -400,11 +400,11 @@ impl Conn {
                     _ => None,
                 };
                 let r = if kick.is_none() && park.is_none() {
-                    stream.read(&mut self.tiny[..]).await
+                    recv_ready(stream, &mut self.tiny[..]).await
                 } else {
                     let kick_at = kick.map(|k| unix_now_ms() + k.as_millis() as u64);
                     let tiny = &mut self.tiny[..];
-                    let read = async { Ok(stream.read(tiny).await) };
+                    let read = async { Ok(recv_ready(stream, tiny).await) };
                     let timer = async {
                         match kick {
                             Some(k) => glommio::timer::sleep(k).await,
@@ -457,7 +457,7 @@ impl Conn {
                     Err(e) => Err(e),
                 }
             } else {
-                stream.read(&mut self.rbuf[self.end..]).await
+                recv_ready(stream, &mut self.rbuf[self.end..]).await
             };
             let n = match read {
                 Ok(n) => n,
@@ -477,14 +477,14 @@ impl Conn {
     /// nothing came (or nothing else ran, so nothing could have): the caller then waits
     /// through glommio.
     ///
-    /// Waiting through glommio costs a one-shot io_uring poll per request: a submission,
+    /// Waiting through the reactor costs an io_uring operation per request: a submission,
     /// a completion, and, since glommio's rings run completions as signalled task work,
     /// often an interrupt of the busy shard by the sender's CPU. With 50 clients at
     /// pipeline 1 the next request is already there after one turn of the others in
-    /// 9 cases in 10 (measured), so the poll is skipped and so is the interrupt, as
+    /// 9 cases in 10 (measured), so the wait is skipped and so is the interrupt, as
     /// memcached's epoll skips them while it is busy. The shard bounds how many such reads
     /// happen between two passes of its reactor ([`crate::shard::Rounds`]), so connections
-    /// that do wait on a poll, and forwarded batches, are not starved.
+    /// that do wait through the reactor, and forwarded batches, are not starved.
     async fn recv_after_others(
         &mut self,
         shard: &Shard,
@@ -1315,6 +1315,25 @@ impl Out {
 }
 
 /// A non-blocking `recv` straight on the socket: `None` when nothing is there.
+/// Reads what the socket holds, waiting through the reactor until it holds something.
+///
+/// Not glommio's `read`: after a read that leaves its buffer part empty, that arms a
+/// readiness poll for the next one, which this connection then never waits on (its next
+/// request is read directly, see `Conn::recv_after_others`), but whose completion still
+/// costs a ring entry and, on a busy shard, an interrupt from the sender's CPU. Here the
+/// wait is a one-byte `MSG_PEEK` receive through the reactor, and nothing stays armed after
+/// it. Dropping the future mid-wait consumes nothing.
+async fn recv_ready(stream: &TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+    let fd = stream.as_raw_fd();
+    loop {
+        if let Some(r) = try_recv(fd, buf) {
+            return r;
+        }
+        let mut probe = [0u8; 1];
+        stream.peek(&mut probe).await?;
+    }
+}
+
 fn try_recv(fd: std::os::fd::RawFd, buf: &mut [u8]) -> Option<std::io::Result<usize>> {
     // SAFETY: `buf` is valid for writes of its length; MSG_DONTWAIT never blocks.
     let n = unsafe {
@@ -1384,5 +1403,62 @@ mod tests {
         w.set_hash(1, Some(7));
         let hashes: Vec<Option<u64>> = w.parsed().iter().map(|p| p.hash).collect();
         assert_eq!(hashes, [None, Some(7), None]);
+    }
+
+    /// A wait dropped before anything arrives consumes nothing; bytes already there are read
+    /// without waiting; a wait ends when bytes come, and at end of stream with 0.
+    #[test]
+    fn recv_ready_reads_whole_and_cancels_cleanly() {
+        use std::io::Write;
+        let ex = glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
+            .io_memory(64 << 10)
+            .make()
+            .expect("an executor (io_uring and locked memory)");
+        ex.run(async {
+            let listener = glommio::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let mut client = std::net::TcpStream::connect(addr).unwrap();
+            let server = listener.accept().await.unwrap();
+            let mut buf = [0u8; 64];
+            // Nothing sent: the wait is armed, then dropped when the other branch wins.
+            let dropped = futures_lite::future::or(
+                async { Some(recv_ready(&server, &mut buf).await) },
+                async {
+                    futures_lite::future::yield_now().await;
+                    None
+                },
+            )
+            .await;
+            assert!(dropped.is_none(), "read with nothing sent: {dropped:?}");
+            client.write_all(b"get a\r\nget bb\r\n").unwrap();
+            let mut got = Vec::new();
+            for _ in 0..100 {
+                let n = recv_ready(&server, &mut buf).await.unwrap();
+                assert!(n > 0, "end of stream before the bytes sent");
+                got.extend_from_slice(&buf[..n]);
+                if got.len() >= 15 {
+                    break;
+                }
+            }
+            assert_eq!(got, b"get a\r\nget bb\r\n");
+            // The next wait ends when bytes arrive from another thread.
+            let writer = std::thread::spawn(move || {
+                client.write_all(b"version\r\n").unwrap();
+                client
+            });
+            let n = recv_ready(&server, &mut buf).await.unwrap();
+            assert_eq!(&buf[..n], &b"version\r\n"[..n]);
+            assert!(n > 0);
+            let client = writer.join().unwrap();
+            let mut rest = n;
+            while rest < 9 {
+                let m = recv_ready(&server, &mut buf[rest..]).await.unwrap();
+                assert!(m > 0, "end of stream inside \"version\\r\\n\"");
+                rest += m;
+            }
+            assert_eq!(&buf[..9], b"version\r\n");
+            drop(client);
+            assert_eq!(recv_ready(&server, &mut buf).await.unwrap(), 0);
+        });
     }
 }
