@@ -23,7 +23,7 @@ use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::time::Duration;
 
-use futures_lite::AsyncWriteExt;
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 
 use crate::engine::{self, KeyOp, ReplySink};
@@ -364,18 +364,20 @@ impl Conn {
                 Next::Read => {}
             }
             self.make_room();
+            let mut wait = Wait::Poll;
             if self.start == self.end && self.swallow == 0 && self.splices.is_empty() {
                 // The next request, read without arming a poll (see `recv_after_others`).
                 match self.recv_after_others(shard, stream.as_raw_fd()).await {
-                    Some(Ok(0)) => return Ok(Exit::Close),
-                    Some(Ok(n)) => {
+                    Direct::Read(Ok(0)) => return Ok(Exit::Close),
+                    Direct::Read(Ok(n)) => {
                         self.end += n;
                         shard.counters.add(Stat::BytesRead, n as u64);
                         continue;
                     }
-                    Some(Err(e)) if e.kind() == ErrorKind::Interrupted => continue,
-                    Some(Err(e)) => return Err(e),
-                    None => {}
+                    Direct::Read(Err(e)) if e.kind() == ErrorKind::Interrupted => continue,
+                    Direct::Read(Err(e)) => return Err(e),
+                    Direct::Missed => wait = Wait::Peek,
+                    Direct::Idle => {}
                 }
             }
             let read = if self.start == self.end {
@@ -400,11 +402,11 @@ impl Conn {
                     _ => None,
                 };
                 let r = if kick.is_none() && park.is_none() {
-                    recv_ready(stream, &mut self.tiny[..]).await
+                    recv_ready(stream, &mut self.tiny[..], wait).await
                 } else {
                     let kick_at = kick.map(|k| unix_now_ms() + k.as_millis() as u64);
                     let tiny = &mut self.tiny[..];
-                    let read = async { Ok(recv_ready(stream, tiny).await) };
+                    let read = async { Ok(recv_ready(stream, tiny, wait).await) };
                     let timer = async {
                         match kick {
                             Some(k) => glommio::timer::sleep(k).await,
@@ -457,7 +459,7 @@ impl Conn {
                     Err(e) => Err(e),
                 }
             } else {
-                recv_ready(stream, &mut self.rbuf[self.end..]).await
+                recv_ready(stream, &mut self.rbuf[self.end..], Wait::Poll).await
             };
             let n = match read {
                 Ok(n) => n,
@@ -473,9 +475,9 @@ impl Conn {
     }
 
     /// Between requests: lets the shard's other ready connections go first, then reads
-    /// whatever this one's client has sent meanwhile with one direct `recv`. None when
-    /// nothing came (or nothing else ran, so nothing could have): the caller then waits
-    /// through glommio.
+    /// whatever this one's client has sent meanwhile with one direct `recv`. When nothing
+    /// came ([`Direct::Missed`]), or nothing else ran, so nothing could have
+    /// ([`Direct::Idle`]), the caller waits through the reactor ([`recv_ready`]).
     ///
     /// Waiting through the reactor costs an io_uring operation per request: a submission,
     /// a completion, and, since glommio's rings run completions as signalled task work,
@@ -485,26 +487,25 @@ impl Conn {
     /// memcached's epoll skips them while it is busy. The shard bounds how many such reads
     /// happen between two passes of its reactor ([`crate::shard::Rounds`]), so connections
     /// that do wait through the reactor, and forwarded batches, are not starved.
-    async fn recv_after_others(
-        &mut self,
-        shard: &Shard,
-        fd: std::os::fd::RawFd,
-    ) -> Option<std::io::Result<usize>> {
+    async fn recv_after_others(&mut self, shard: &Shard, fd: std::os::fd::RawFd) -> Direct {
         if !shard.rounds.enabled() {
-            return None;
+            return Direct::Idle;
         }
         if shard.rounds.take_fast() {
             let turns = shard.rounds.turns();
             futures_lite::future::yield_now().await;
             if shard.rounds.turns() == turns {
                 shard.rounds.refund();
-                return None;
+                return Direct::Idle;
             }
         } else {
             // This pass's direct reads are used up: let the reactor run first.
             shard.rounds.next_pass().await;
         }
-        try_recv(fd, &mut self.rbuf[self.end..])
+        match try_recv(fd, &mut self.rbuf[self.end..]) {
+            Some(r) => Direct::Read(r),
+            None => Direct::Missed,
+        }
     }
 
     /// Whether an idle connection may park: nothing buffered, to write or to discard, no
@@ -1314,26 +1315,67 @@ impl Out {
     }
 }
 
-/// A non-blocking `recv` straight on the socket: `None` when nothing is there.
+/// What [`Conn::recv_after_others`] found.
+enum Direct {
+    /// It read (or the socket failed).
+    Read(std::io::Result<usize>),
+    /// Other connections ran and the client had sent nothing meanwhile: the shard is busy.
+    Missed,
+    /// No direct read was made: nothing else ran, or direct reads are off.
+    Idle,
+}
+
+/// How [`recv_ready`] waits.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Wait {
+    /// A readiness poll through the reactor, then the read.
+    Poll,
+    /// A one-byte `MSG_PEEK` receive through the reactor, then the read.
+    Peek,
+}
+
 /// Reads what the socket holds, waiting through the reactor until it holds something.
+/// Dropping the future mid-wait consumes nothing: the pending wait is a poll or a peek.
 ///
-/// Not glommio's `read`: after a read that leaves its buffer part empty, that arms a
-/// readiness poll for the next one, which this connection then never waits on (its next
-/// request is read directly, see `Conn::recv_after_others`), but whose completion still
-/// costs a ring entry and, on a busy shard, an interrupt from the sender's CPU. Here the
-/// wait is a one-byte `MSG_PEEK` receive through the reactor, and nothing stays armed after
-/// it. Dropping the future mid-wait consumes nothing.
-async fn recv_ready(stream: &TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+/// Not glommio's `read` on the whole buffer: after a read that leaves its buffer part empty,
+/// that arms a poll for the next read at once, and this connection never waits on that one
+/// (its next request is read directly, see `Conn::recv_after_others`), but the poll still
+/// completes when the next bytes come, costing a ring entry and, on a busy shard, an
+/// interrupt from the sender's CPU. So glommio reads one byte, which fills its buffer and
+/// arms nothing, and the rest is read directly.
+///
+/// [`Wait::Peek`] is for a busy shard, where the connection's direct read found nothing: the
+/// peek goes through glommio's latency ring, whose completions end the running task queue's
+/// turn, so a client that sent late is served in the current pass of the others rather than
+/// after it (pipeline 1, 50 clients, one shard: p99 0.76x-0.92x memcached's against
+/// 1.05x-1.29x with a poll). Its completion takes the socket's lock, which the sender's CPU
+/// may still hold; on an idle shard every request would pay that (with two shards at
+/// pipeline 1, 9 % of the server's CPU spun on it), so an idle shard polls.
+/// bench/RESULTS.md, *Session 9*.
+async fn recv_ready(stream: &mut TcpStream, buf: &mut [u8], wait: Wait) -> std::io::Result<usize> {
+    debug_assert!(!buf.is_empty(), "a read needs room (Conn::make_room)");
     let fd = stream.as_raw_fd();
-    loop {
-        if let Some(r) = try_recv(fd, buf) {
-            return r;
+    if wait == Wait::Peek {
+        loop {
+            let mut probe = [0u8; 1];
+            stream.peek(&mut probe).await?;
+            if let Some(r) = try_recv(fd, buf) {
+                return r;
+            }
         }
-        let mut probe = [0u8; 1];
-        stream.peek(&mut probe).await?;
+    }
+    let n = stream.read(&mut buf[..1]).await?;
+    if n == 0 || buf.len() == 1 {
+        return Ok(n);
+    }
+    // An error here is left for the next read to report.
+    match try_recv(fd, &mut buf[1..]) {
+        Some(Ok(more)) => Ok(1 + more),
+        _ => Ok(1),
     }
 }
 
+/// A non-blocking `recv` straight on the socket: `None` when nothing is there.
 fn try_recv(fd: std::os::fd::RawFd, buf: &mut [u8]) -> Option<std::io::Result<usize>> {
     // SAFETY: `buf` is valid for writes of its length; MSG_DONTWAIT never blocks.
     let n = unsafe {
@@ -1405,8 +1447,9 @@ mod tests {
         assert_eq!(hashes, [None, Some(7), None]);
     }
 
-    /// A wait dropped before anything arrives consumes nothing; bytes already there are read
-    /// without waiting; a wait ends when bytes come, and at end of stream with 0.
+    /// Both ways of waiting: a wait dropped before anything arrives consumes nothing; bytes
+    /// already there are read without waiting; a wait ends when bytes come, and at end of
+    /// stream with 0.
     #[test]
     fn recv_ready_reads_whole_and_cancels_cleanly() {
         use std::io::Write;
@@ -1417,48 +1460,52 @@ mod tests {
         ex.run(async {
             let listener = glommio::net::TcpListener::bind("127.0.0.1:0").unwrap();
             let addr = listener.local_addr().unwrap();
-            let mut client = std::net::TcpStream::connect(addr).unwrap();
-            let server = listener.accept().await.unwrap();
-            let mut buf = [0u8; 64];
-            // Nothing sent: the wait is armed, then dropped when the other branch wins.
-            let dropped = futures_lite::future::or(
-                async { Some(recv_ready(&server, &mut buf).await) },
-                async {
-                    futures_lite::future::yield_now().await;
-                    None
-                },
-            )
-            .await;
-            assert!(dropped.is_none(), "read with nothing sent: {dropped:?}");
-            client.write_all(b"get a\r\nget bb\r\n").unwrap();
-            let mut got = Vec::new();
-            for _ in 0..100 {
-                let n = recv_ready(&server, &mut buf).await.unwrap();
-                assert!(n > 0, "end of stream before the bytes sent");
-                got.extend_from_slice(&buf[..n]);
-                if got.len() >= 15 {
-                    break;
+            for wait in [Wait::Poll, Wait::Peek] {
+                let mut client = std::net::TcpStream::connect(addr).unwrap();
+                let mut server = listener.accept().await.unwrap();
+                let mut buf = [0u8; 64];
+                // Nothing sent: the wait is armed, then dropped when the other branch wins.
+                let dropped = futures_lite::future::or(
+                    async { Some(recv_ready(&mut server, &mut buf, wait).await) },
+                    async {
+                        futures_lite::future::yield_now().await;
+                        None
+                    },
+                )
+                .await;
+                assert!(
+                    dropped.is_none(),
+                    "{wait:?}: read with nothing sent: {dropped:?}"
+                );
+                client.write_all(b"get a\r\nget bb\r\n").unwrap();
+                let mut got = Vec::new();
+                for _ in 0..100 {
+                    let n = recv_ready(&mut server, &mut buf, wait).await.unwrap();
+                    assert!(n > 0, "{wait:?}: end of stream before the bytes sent");
+                    got.extend_from_slice(&buf[..n]);
+                    if got.len() >= 15 {
+                        break;
+                    }
                 }
+                assert_eq!(got, b"get a\r\nget bb\r\n", "{wait:?}");
+                // The next wait ends when bytes arrive from another thread.
+                let writer = std::thread::spawn(move || {
+                    client.write_all(b"version\r\n").unwrap();
+                    client
+                });
+                let mut got = Vec::new();
+                for _ in 0..100 {
+                    let n = recv_ready(&mut server, &mut buf, wait).await.unwrap();
+                    assert!(n > 0, "{wait:?}: end of stream inside \"version\\r\\n\"");
+                    got.extend_from_slice(&buf[..n]);
+                    if got.len() >= 9 {
+                        break;
+                    }
+                }
+                assert_eq!(got, b"version\r\n", "{wait:?}");
+                drop(writer.join().unwrap());
+                assert_eq!(recv_ready(&mut server, &mut buf, wait).await.unwrap(), 0);
             }
-            assert_eq!(got, b"get a\r\nget bb\r\n");
-            // The next wait ends when bytes arrive from another thread.
-            let writer = std::thread::spawn(move || {
-                client.write_all(b"version\r\n").unwrap();
-                client
-            });
-            let n = recv_ready(&server, &mut buf).await.unwrap();
-            assert_eq!(&buf[..n], &b"version\r\n"[..n]);
-            assert!(n > 0);
-            let client = writer.join().unwrap();
-            let mut rest = n;
-            while rest < 9 {
-                let m = recv_ready(&server, &mut buf[rest..]).await.unwrap();
-                assert!(m > 0, "end of stream inside \"version\\r\\n\"");
-                rest += m;
-            }
-            assert_eq!(&buf[..9], b"version\r\n");
-            drop(client);
-            assert_eq!(recv_ready(&server, &mut buf).await.unwrap(), 0);
         });
     }
 }
