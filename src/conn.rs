@@ -228,6 +228,8 @@ struct Conn {
     kick_at_ms: u64,
     /// This connection's slot in the shard's [`crate::park::IdleWatch`] (parking on).
     idle_slot: Option<u32>,
+    /// Requests handled in the last turn: one means the client waits for each reply.
+    turn_reqs: u32,
 }
 
 /// How [`Conn::run`] ends.
@@ -289,6 +291,7 @@ pub async fn serve(shard: &Rc<Shard>, mut stream: TcpStream, resume: Option<Park
         authed: shard.auth.is_none(),
         kick_at_ms: 0,
         idle_slot: shard.park.as_ref().map(|p| p.watch.join()),
+        turn_reqs: 0,
     };
     if let Some(p) = resume {
         c.proto = Proto::from_u8(p.proto);
@@ -376,8 +379,10 @@ impl Conn {
                     }
                     Direct::Read(Err(e)) if e.kind() == ErrorKind::Interrupted => continue,
                     Direct::Read(Err(e)) => return Err(e),
-                    Direct::Missed => wait = Wait::Peek,
-                    Direct::Idle => {}
+                    // A client that waits for each reply is served as soon as its next
+                    // request comes; one that pipelines is not held up by a pass.
+                    Direct::Missed if self.turn_reqs <= 1 => wait = Wait::Peek,
+                    Direct::Missed | Direct::Idle => {}
                 }
             }
             let read = if self.start == self.end {
@@ -554,6 +559,7 @@ impl Conn {
     fn process(&mut self, shard: &Shard) -> Next {
         // Requests borrow the read buffer while their replies are written into `self`.
         shard.rounds.turn();
+        self.turn_reqs = 0;
         let rbuf = mem::take(&mut self.rbuf);
         let next = self.process_in(shard, &rbuf);
         self.rbuf = rbuf;
@@ -657,6 +663,7 @@ impl Conn {
                     return next;
                 }
                 handled += 1;
+                self.turn_reqs += 1;
             }
             if close {
                 return Next::Close;
@@ -708,6 +715,7 @@ impl Conn {
                 }
             };
             self.start += used;
+            self.turn_reqs += 1;
         }
     }
 
@@ -1344,13 +1352,14 @@ enum Wait {
 /// interrupt from the sender's CPU. So glommio reads one byte, which fills its buffer and
 /// arms nothing, and the rest is read directly.
 ///
-/// [`Wait::Peek`] is for a busy shard, where the connection's direct read found nothing: the
-/// peek goes through glommio's latency ring, whose completions end the running task queue's
-/// turn, so a client that sent late is served in the current pass of the others rather than
-/// after it (pipeline 1, 50 clients, one shard: p99 0.76x-0.92x memcached's against
-/// 1.05x-1.29x with a poll). Its completion takes the socket's lock, which the sender's CPU
-/// may still hold; on an idle shard every request would pay that (with two shards at
-/// pipeline 1, 9 % of the server's CPU spun on it), so an idle shard polls.
+/// [`Wait::Peek`] is for a client that waits for each reply (its last turn held one request)
+/// on a busy shard, where its direct read found nothing: the peek goes through glommio's
+/// latency ring, whose completions end the running task queue's turn, so a client that sent
+/// late is served in the current pass of the others rather than after it (pipeline 1, 50
+/// clients, one shard: p99 0.76x-0.92x memcached's against 1.05x-1.29x with a poll). Its
+/// completion takes the socket's lock, which the sender's CPU may still hold (2 shards at
+/// pipeline 16: 9.9 % of the server's CPU spun on it). A pipelining client is not held up
+/// by one pass, and on an idle shard every request would pay the lock: those poll.
 /// bench/RESULTS.md, *Session 9*.
 async fn recv_ready(stream: &mut TcpStream, buf: &mut [u8], wait: Wait) -> std::io::Result<usize> {
     debug_assert!(!buf.is_empty(), "a read needs room (Conn::make_room)");

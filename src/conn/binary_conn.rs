@@ -47,6 +47,7 @@ impl Conn {
             self.start += p.used;
             self.swallow = p.swallow;
             handled += 1;
+            self.turn_reqs += 1;
             if let Some(next) = self.handle_packet(shard, &p, now) {
                 return next;
             }
