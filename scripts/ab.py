@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A/B of server builds: user and kernel CPU per request, ops/s and p99, rounds interleaved.
 
-Each server runs pinned to CPU 0 (for --threads 1) and is prefilled with 100,000 keys; then,
+Each server runs pinned to CPU 0 (for --threads 1) and is prefilled with --keys keys (100,000) of
+--data-size bytes (32); then,
 round after round, each is driven in turn by corecached-bench on CPU 1. CPU time comes from
 /proc/PID/stat (utime, stime) around each run. Use it to tell whether a change moved user
 time, which compare.py's totals mix with the kernel's loopback cost. Interrupts per request are
@@ -52,6 +53,8 @@ def main():
     ap.add_argument("--pipeline", type=int, default=16)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--data-size", type=int, default=32)
+    ap.add_argument("--keys", type=int, default=100_000)
     ap.add_argument("--gen", default="", help="more corecached-bench options")
     a = ap.parse_args()
     procs = []
@@ -66,7 +69,7 @@ def main():
             procs.append((spec, port, p))
             wait_port(port, p)
             subprocess.run([GEN, "-s", "127.0.0.1", "-p", str(port), "-t", "1", "-c", "10",
-                            "--pipeline", "32", "-d", "32", "--key-maximum", "99999",
+                            "--pipeline", "32", "-d", str(a.data_size), "--key-maximum", str(a.keys - 1),
                             "--prefill-only"], stdout=subprocess.DEVNULL, check=True, timeout=300)
         res = {spec: [] for spec, _, _ in procs}
         for _ in range(a.rounds):
@@ -75,8 +78,8 @@ def main():
                 i0 = ipis()
                 out = subprocess.run(
                     ["taskset", "-c", "1", GEN, "-s", "127.0.0.1", "-p", str(port), "-t", "1",
-                     "-c", str(a.clients), "--pipeline", str(a.pipeline), "-d", "32", "--ratio",
-                     "1:10", "--key-maximum", "99999", "--test-time", str(a.time),
+                     "-c", str(a.clients), "--pipeline", str(a.pipeline), "-d", str(a.data_size), "--ratio",
+                     "1:10", "--key-maximum", str(a.keys - 1), "--test-time", str(a.time),
                      "--hide-histogram"] + a.gen.split(),
                     capture_output=True, text=True, timeout=a.time + 60).stdout
                 u1, s1 = cpu(p.pid)

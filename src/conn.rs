@@ -304,7 +304,7 @@ pub async fn serve(shard: &Rc<Shard>, mut stream: TcpStream, resume: Option<Park
             break (exit, -1);
         }
         // glommio's TcpStream cannot give its descriptor up: keep a duplicate and drop the
-        // stream (and with it the pending peek, which consumes no data).
+        // stream (and with it the pending wait, a poll or a peek, which consumes no data).
         // SAFETY: duplicating a descriptor the stream owns.
         let fd = unsafe { libc::fcntl(stream.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
         if fd >= 0 {
@@ -464,7 +464,9 @@ impl Conn {
                     Err(e) => Err(e),
                 }
             } else {
-                recv_ready(stream, &mut self.rbuf[self.end..], Wait::Poll).await
+                // The rest of a request (a large value, say): glommio's read, whose early
+                // poll (see `recv_ready`) the next part's read does wait on.
+                stream.read(&mut self.rbuf[self.end..]).await
             };
             let n = match read {
                 Ok(n) => n,
@@ -1456,6 +1458,25 @@ mod tests {
         assert_eq!(hashes, [None, Some(7), None]);
     }
 
+    /// Reads with `recv_ready` until at least `n` bytes came (at most 100 reads); end of
+    /// stream before that fails the test.
+    async fn read_at_least(server: &mut TcpStream, wait: Wait, n: usize) -> Vec<u8> {
+        let mut buf = [0u8; 64];
+        let mut got = Vec::new();
+        for _ in 0..100 {
+            let k = recv_ready(server, &mut buf, wait).await.unwrap();
+            assert!(
+                k > 0,
+                "{wait:?}: end of stream after {got:?}, {n} bytes expected"
+            );
+            got.extend_from_slice(&buf[..k]);
+            if got.len() >= n {
+                break;
+            }
+        }
+        got
+    }
+
     /// Both ways of waiting: a wait dropped before anything arrives consumes nothing; bytes
     /// already there are read without waiting; a wait ends when bytes come, and at end of
     /// stream with 0.
@@ -1487,30 +1508,14 @@ mod tests {
                     "{wait:?}: read with nothing sent: {dropped:?}"
                 );
                 client.write_all(b"get a\r\nget bb\r\n").unwrap();
-                let mut got = Vec::new();
-                for _ in 0..100 {
-                    let n = recv_ready(&mut server, &mut buf, wait).await.unwrap();
-                    assert!(n > 0, "{wait:?}: end of stream before the bytes sent");
-                    got.extend_from_slice(&buf[..n]);
-                    if got.len() >= 15 {
-                        break;
-                    }
-                }
+                let got = read_at_least(&mut server, wait, 15).await;
                 assert_eq!(got, b"get a\r\nget bb\r\n", "{wait:?}");
                 // The next wait ends when bytes arrive from another thread.
                 let writer = std::thread::spawn(move || {
                     client.write_all(b"version\r\n").unwrap();
                     client
                 });
-                let mut got = Vec::new();
-                for _ in 0..100 {
-                    let n = recv_ready(&mut server, &mut buf, wait).await.unwrap();
-                    assert!(n > 0, "{wait:?}: end of stream inside \"version\\r\\n\"");
-                    got.extend_from_slice(&buf[..n]);
-                    if got.len() >= 9 {
-                        break;
-                    }
-                }
+                let got = read_at_least(&mut server, wait, 9).await;
                 assert_eq!(got, b"version\r\n", "{wait:?}");
                 drop(writer.join().unwrap());
                 assert_eq!(recv_ready(&mut server, &mut buf, wait).await.unwrap(), 0);

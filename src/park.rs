@@ -28,8 +28,8 @@
 //! active path gains two writes to a slot per idle wait ([`IdleWatch`]), no timer and no
 //! allocation.
 //!
-//! No lost wake-up: the pending wait is a one-byte `MSG_PEEK` receive through the reactor
-//! (`conn::recv_ready`), so cancelling it consumes no data; epoll is level-triggered, so bytes that arrived before `EPOLL_CTL_ADD` fire at once.
+//! No lost wake-up: the pending wait is a readiness poll or a one-byte `MSG_PEEK` receive
+//! through the reactor (`conn::recv_ready`), so cancelling it consumes no data; epoll is level-triggered, so bytes that arrived before `EPOLL_CTL_ADD` fire at once.
 //! Stale events are harmless: a ready fd whose table entry is gone (closed by the sweep or
 //! the stop) is ignored, and a spurious wake of a reused fd number only makes a connection
 //! wait again in a task, until it parks again.
