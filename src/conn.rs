@@ -143,13 +143,44 @@ mod text_auth;
 /// buffered lends its read and reply buffers here and borrows them back when bytes arrive,
 /// so 10,000 idle connections hold 10,000 small buffers, not 10,000 big ones, and a busy
 /// connection borrows without allocating.
-#[derive(Debug, Default)]
+///
+/// Buffers grown by large values (a `set` of 100 KiB read whole, a reply the socket did
+/// not take at once) are kept too, up to [`BufferPool::new`]'s budget: a fresh one costs a
+/// page fault per 4 KiB touched, which with 100 KiB values was about a tenth of the
+/// server's CPU (perf, `scripts/ab.py --data-size 102400`).
+#[derive(Debug)]
 pub struct BufferPool {
     read: std::cell::RefCell<Vec<Vec<u8>>>,
     out: std::cell::RefCell<Vec<Vec<u8>>>,
+    /// Grown read buffers, every byte initialized (`len` is their size).
+    big_read: std::cell::RefCell<Vec<Vec<u8>>>,
+    /// Grown reply buffers, empty.
+    big_out: std::cell::RefCell<Vec<Vec<u8>>>,
+    /// Capacity held in the two big lists.
+    big_bytes: std::cell::Cell<usize>,
+    /// Most capacity the big lists may hold.
+    big_budget: usize,
 }
 
+/// Most bytes of grown buffers a shard keeps for reuse.
+const BIG_POOL_BYTES: usize = 8 << 20;
+/// The largest buffer kept for reuse.
+const BIG_MAX: usize = 2 << 20;
+
 impl BufferPool {
+    /// A shard's pool. Grown buffers it keeps are bounded by a sixteenth of the shard's
+    /// memory limit (`-m` over the shards) and by [`BIG_POOL_BYTES`], so with a small `-m`
+    /// the process stays near its limit (tests/store.rs holds it to 4 MiB over).
+    pub fn new(shard_mem: usize) -> BufferPool {
+        BufferPool {
+            read: Default::default(),
+            out: Default::default(),
+            big_read: Default::default(),
+            big_out: Default::default(),
+            big_bytes: Default::default(),
+            big_budget: (shard_mem / 16).min(BIG_POOL_BYTES),
+        }
+    }
     /// A read buffer: `READ_BUF` initialized bytes.
     fn take_read(&self) -> Vec<u8> {
         self.read
@@ -166,20 +197,67 @@ impl BufferPool {
             .unwrap_or_else(|| Vec::with_capacity(READ_BUF))
     }
 
-    /// Takes back a read and a reply buffer; ones grown by large values are dropped.
+    /// A read buffer of at least `len` initialized bytes.
+    fn take_big_read(&self, len: usize) -> Vec<u8> {
+        let mut v = self
+            .take_big(&self.big_read, len, |v| v.len())
+            .unwrap_or_default();
+        if v.len() < len {
+            v.resize(len, 0);
+        }
+        v
+    }
+
+    /// An empty reply buffer with room for at least `len` bytes.
+    fn take_big_out(&self, len: usize) -> Vec<u8> {
+        self.take_big(&self.big_out, len, |v| v.capacity())
+            .unwrap_or_else(|| Vec::with_capacity(len.next_power_of_two().min(len.max(BIG_MAX))))
+    }
+
+    fn take_big(
+        &self,
+        list: &std::cell::RefCell<Vec<Vec<u8>>>,
+        len: usize,
+        size: impl Fn(&Vec<u8>) -> usize,
+    ) -> Option<Vec<u8>> {
+        let mut list = list.borrow_mut();
+        let i = list.iter().position(|v| size(v) >= len)?;
+        let v = list.swap_remove(i);
+        self.big_bytes.set(self.big_bytes.get() - v.capacity());
+        Some(v)
+    }
+
+    fn put_big(&self, list: &std::cell::RefCell<Vec<Vec<u8>>>, v: Vec<u8>) {
+        let cap = v.capacity();
+        if cap <= BIG_MAX && self.big_bytes.get() + cap <= self.big_budget {
+            self.big_bytes.set(self.big_bytes.get() + cap);
+            list.borrow_mut().push(v);
+        }
+    }
+
+    /// Takes back a read and a reply buffer.
     fn put(&self, rbuf: Vec<u8>, out: Vec<u8>) {
+        self.put_read(rbuf);
+        self.put_out(out);
+    }
+
+    fn put_read(&self, rbuf: Vec<u8>) {
+        if rbuf.len() > READ_BUF {
+            return self.put_big(&self.big_read, rbuf);
+        }
         let mut read = self.read.borrow_mut();
         if rbuf.len() == READ_BUF && read.len() < POOL_MAX {
             read.push(rbuf);
         }
-        drop(read);
-        self.put_out(out);
     }
 
     fn put_out(&self, mut out: Vec<u8>) {
+        out.clear();
+        if out.capacity() > 4 * READ_BUF {
+            return self.put_big(&self.big_out, out);
+        }
         let mut pool = self.out.borrow_mut();
-        if (READ_BUF..=4 * READ_BUF).contains(&out.capacity()) && pool.len() < POOL_MAX {
-            out.clear();
+        if out.capacity() >= READ_BUF && pool.len() < POOL_MAX {
             pool.push(out);
         }
     }
@@ -339,10 +417,10 @@ impl Conn {
                 // Referenced values must leave before anything can change the store: now,
                 // unless forwarded work is pending, in which case they are copied.
                 if self.splices.is_empty() {
-                    let sent = self.out.send_now(stream.as_raw_fd())?;
+                    let sent = self.out.send_now(stream.as_raw_fd(), &shard.buffers)?;
                     shard.counters.add(Stat::BytesWritten, sent as u64);
                 } else {
-                    self.out.materialize();
+                    self.out.materialize(&shard.buffers);
                 }
             }
             if self.out.overflow {
@@ -366,7 +444,7 @@ impl Conn {
                 }
                 Next::Read => {}
             }
-            self.make_room();
+            self.make_room(&shard.buffers);
             let mut wait = Wait::Poll;
             if self.start == self.end && self.swallow == 0 && self.splices.is_empty() {
                 // The next request, read without arming a poll (see `recv_after_others`).
@@ -531,7 +609,7 @@ impl Conn {
     /// Keeps the unparsed bytes at the front and room after them: at least the length a
     /// pending storage command needs, so a large value is read straight into place and each
     /// byte is moved at most once.
-    fn make_room(&mut self) {
+    fn make_room(&mut self, pool: &BufferPool) {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
@@ -553,7 +631,9 @@ impl Conn {
         let need = need.unwrap_or(self.end + 1);
         if need > self.rbuf.len() || self.end == self.rbuf.len() {
             let grow = need.max(self.rbuf.len() * 2);
-            self.rbuf.resize(grow, 0);
+            let mut big = pool.take_big_read(grow);
+            big[..self.end].copy_from_slice(&self.rbuf[..self.end]);
+            pool.put_read(mem::replace(&mut self.rbuf, big));
         }
     }
 
@@ -727,7 +807,7 @@ impl Conn {
             shard.inject_panic(&op);
             if !matches!(op, KeyOp::Get { .. }) && !self.out.refs.is_empty() {
                 // This op may move or evict items: referenced values are copied first.
-                self.out.materialize();
+                self.out.materialize(&shard.buffers);
             }
             engine::apply(
                 &mut shard.store.borrow_mut(),
@@ -740,7 +820,7 @@ impl Conn {
             // Splices are offsets into the reply bytes: values still referenced before this
             // point are copied in now, so later copies cannot shift them.
             if !self.out.refs.is_empty() {
-                self.out.materialize();
+                self.out.materialize(&shard.buffers);
             }
             let b = &mut self.batches[owner];
             op.encode(&mut b.ops);
@@ -1219,13 +1299,13 @@ impl Out {
     }
 
     /// Copies every referenced value into the reply bytes.
-    fn materialize(&mut self) {
-        self.keep_from(0);
+    fn materialize(&mut self, pool: &BufferPool) {
+        self.keep_from(0, pool);
     }
 
     /// Replaces the reply with its part from byte `from` of the full reply (bytes and
     /// referenced values in order), copied, with no references left.
-    fn keep_from(&mut self, from: usize) {
+    fn keep_from(&mut self, from: usize, pool: &BufferPool) {
         let total = self.buf.len() + self.refs.iter().map(|r| r.len).sum::<usize>();
         if total - from > OUT_LIMIT {
             // A client that asks for this much and does not read it is not served further:
@@ -1235,7 +1315,13 @@ impl Out {
             self.refs.clear();
             return;
         }
-        let mut out = Vec::with_capacity((total - from).max(READ_BUF));
+        let need = total - from;
+        let mut out = if need > 4 * READ_BUF {
+            pool.take_big_out(need)
+        } else {
+            pool.take_out()
+        };
+        out.reserve(need);
         let mut pos = 0; // position in the full reply
         let mut prev = 0; // position in `buf`
         let push = |out: &mut Vec<u8>, piece: &[u8], pos: &mut usize| {
@@ -1251,14 +1337,14 @@ impl Out {
             prev = r.at;
         }
         push(&mut out, &self.buf[prev..], &mut pos);
-        self.buf = out;
+        pool.put_out(mem::replace(&mut self.buf, out));
         self.refs.clear();
     }
 
     /// Sends the whole reply without waiting (`sendmsg`, the values straight from the
     /// store); what the socket does not take now is copied and left for a normal write.
     /// Returns the bytes sent.
-    fn send_now(&mut self, fd: std::os::fd::RawFd) -> std::io::Result<usize> {
+    fn send_now(&mut self, fd: std::os::fd::RawFd, pool: &BufferPool) -> std::io::Result<usize> {
         let mut iov = mem::take(&mut self.iov);
         iov.clear();
         let mut prev = 0;
@@ -1319,7 +1405,7 @@ impl Out {
             self.buf.clear();
             self.refs.clear();
         } else {
-            self.keep_from(sent);
+            self.keep_from(sent, pool);
         }
         Ok(sent)
     }
@@ -1521,5 +1607,40 @@ mod tests {
                 assert_eq!(recv_ready(&mut server, &mut buf, wait).await.unwrap(), 0);
             }
         });
+    }
+
+    #[test]
+    fn buffer_pool_reuses_grown_buffers_within_its_budget() {
+        // 16 MiB of -m for the shard: a budget of 1 MiB.
+        let pool = BufferPool::new(16 << 20);
+        assert_eq!(pool.big_budget, 1 << 20);
+        let mut grown = pool.take_big_read(200 << 10);
+        assert!(grown.len() >= 200 << 10, "read buffers come initialized");
+        grown[0] = 7;
+        let ptr = grown.as_ptr();
+        pool.put_read(grown);
+        // A smaller request is served by the kept buffer: same memory, nothing allocated.
+        let again = pool.take_big_read(150 << 10);
+        assert_eq!(again.as_ptr(), ptr);
+        assert_eq!(again[0], 7);
+        pool.put_read(again);
+        // A reply buffer comes back empty with room for what was asked.
+        let mut out = pool.take_big_out(300 << 10);
+        assert!(out.is_empty() && out.capacity() >= 300 << 10);
+        out.extend_from_slice(b"VALUE");
+        let cap = out.capacity();
+        pool.put_out(out);
+        assert_eq!(pool.big_bytes.get(), (200 << 10) + cap);
+        // Past the budget, or past BIG_MAX, a buffer is dropped, not kept.
+        pool.put_read(vec![0; 400 << 10]);
+        pool.put_out(Vec::with_capacity(BIG_MAX + 1));
+        assert_eq!(pool.big_bytes.get(), (200 << 10) + cap);
+        assert!(pool.take_big_out(1).is_empty());
+        assert_eq!(pool.big_bytes.get(), 200 << 10);
+        // Small buffers keep their own lists.
+        pool.put(vec![0; READ_BUF], Vec::with_capacity(READ_BUF));
+        assert_eq!(pool.read.borrow().len(), 1);
+        assert_eq!(pool.out.borrow().len(), 1);
+        assert_eq!(pool.big_bytes.get(), 200 << 10);
     }
 }

@@ -915,7 +915,7 @@ impl ShardStart {
             pager_info: infos[0].clone(),
             evictor: handles[1].clone(),
             tasks: self.tasks.clone(),
-            buffers: Default::default(),
+            buffers: conn::BufferPool::new(self.settings.shard_mem()),
             auth: self.auth.clone(),
             park: self
                 .park
