@@ -243,6 +243,13 @@ pub struct Faults {
     pub panic_key: Option<Vec<u8>>,
 }
 
+impl Faults {
+    /// Whether any fault is injected.
+    pub fn active(&self) -> bool {
+        self.slow_shard.is_some() || self.reorder || self.panic_key.is_some()
+    }
+}
+
 impl Settings {
     /// Memory share of one shard.
     pub fn shard_mem(&self) -> usize {

@@ -572,13 +572,14 @@ impl Conn {
     /// memcached's epoll skips them while it is busy. The shard bounds how many such reads
     /// happen between two passes of its reactor ([`crate::shard::Rounds`]), so connections
     /// that do wait through the reactor, and forwarded batches, are not starved.
-    async fn recv_after_others(&mut self, shard: &Shard, fd: std::os::fd::RawFd) -> Direct {
+    async fn recv_after_others(&mut self, shard: &Rc<Shard>, fd: std::os::fd::RawFd) -> Direct {
         if !shard.rounds.enabled() {
             return Direct::Idle;
         }
         if shard.rounds.take_fast() {
             let turns = shard.rounds.turns();
             futures_lite::future::yield_now().await;
+            shard.take_peer_batches();
             if shard.rounds.turns() == turns {
                 shard.rounds.refund();
                 return Direct::Idle;
@@ -1130,7 +1131,9 @@ fn general_stats(p: &mut Stats, shard: &Shard, now: u32) {
             | Stat::SegmentsCompacted
             | Stat::StoreMemory
             | Stat::ShardCpuUserUs
-            | Stat::ShardCpuSystemUs => continue,
+            | Stat::ShardCpuSystemUs
+            | Stat::PeerBatches
+            | Stat::PeerBatchesBetweenTurns => continue,
             _ => {}
         }
         p.stat(s.name(), stats::sum(all, s));
@@ -1168,6 +1171,8 @@ fn shard_stats(p: &mut Stats, shard: &Shard) {
             Stat::CmdSet,
             Stat::ShardCpuUserUs,
             Stat::ShardCpuSystemUs,
+            Stat::PeerBatches,
+            Stat::PeerBatchesBetweenTurns,
         ] {
             p.stat(&format!("shard{id}:{}", s.name()), c.get(s));
         }

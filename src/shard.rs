@@ -23,13 +23,14 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_lite::AsyncReadExt;
 use glommio::channels::channel_mesh::{MeshBuilder, Receivers, Senders};
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
+use glommio::channels::shared_channel::ConnectedReceiver;
 use glommio::net::{TcpListener, UnixStream};
 use glommio::sync::Gate;
 use glommio::{LocalExecutorBuilder, Placement};
@@ -88,6 +89,65 @@ impl Batch {
     pub fn reply(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         &self.out[start..self.ends[i] as usize]
+    }
+}
+
+/// Batches on each mesh channel, counted by their sender after each send and by their
+/// receiver after each receive, so that a busy shard can take a peer's batch without a
+/// reactor pass.
+///
+/// glommio notices a message on a shared channel only when the receiving executor polls its
+/// reactor, and a busy shard polls it about once per turn of its connections
+/// ([`Rounds`]). So a forwarded request waited for a pass of its owner, and its reply for a
+/// pass of the sender. Between turns, a connection looks at its shard's counts
+/// ([`Shard::take_peer_batches`]) and runs or delivers what is there.
+///
+/// A count above zero means the channel holds a batch: the receiver, whose thread alone
+/// decrements, pops before it decrements, and a sender increments only after its push. (It
+/// may read below zero for a moment when a receive overtakes the sender's increment.) So a
+/// receive made because of a count finds its batch at once and never leaves a waker with
+/// the reactor for a channel that stays empty.
+pub struct InFlight {
+    shards: usize,
+    counts: Vec<PaddedCount>,
+}
+
+/// One channel's count, on its own cache line (its sender and receiver run on two cores).
+#[repr(align(64))]
+#[derive(Default)]
+struct PaddedCount(AtomicIsize);
+
+/// The two meshes.
+#[derive(Clone, Copy)]
+enum MeshKind {
+    Requests = 0,
+    Replies = 1,
+}
+
+impl InFlight {
+    pub fn new(shards: usize) -> InFlight {
+        InFlight {
+            shards,
+            counts: (0..2 * shards * shards)
+                .map(|_| Default::default())
+                .collect(),
+        }
+    }
+
+    fn count(&self, mesh: MeshKind, from: usize, to: usize) -> &AtomicIsize {
+        &self.counts[(mesh as usize * self.shards + to) * self.shards + from].0
+    }
+
+    fn sent(&self, mesh: MeshKind, from: usize, to: usize) {
+        self.count(mesh, from, to).fetch_add(1, Ordering::Release);
+    }
+
+    fn received(&self, mesh: MeshKind, from: usize, to: usize) {
+        self.count(mesh, from, to).fetch_sub(1, Ordering::Relaxed);
+    }
+
+    fn waiting(&self, mesh: MeshKind, from: usize, to: usize) -> bool {
+        self.count(mesh, from, to).load(Ordering::Acquire) > 0
     }
 }
 
@@ -286,6 +346,13 @@ pub struct Shard {
     pub rounds: Rounds,
     requests: Option<Senders<Batch>>,
     replies: Option<Senders<Batch>>,
+    in_flight: Arc<InFlight>,
+    /// This shard's receivers of each peer's requests and replies (`None` for itself).
+    request_rx: Vec<Option<ConnectedReceiver<Batch>>>,
+    reply_rx: Vec<Option<ConnectedReceiver<Batch>>>,
+    /// Wakers of the tasks that receive each peer's requests and replies
+    /// (`[MeshKind as usize * shards + peer]`): the context of a connection's receive.
+    rx_wakers: RefCell<Vec<Option<std::task::Waker>>>,
     inboxes: RefCell<Vec<Option<LocalSender<Batch>>>>,
     free_inboxes: RefCell<Vec<u32>>,
     /// File descriptors of open connections, shut down for reading at stop.
@@ -414,6 +481,90 @@ impl Shard {
                 self.id
             );
         }
+        self.in_flight.sent(MeshKind::Requests, self.id, peer);
+    }
+
+    /// Takes the batches peers have put on this shard's channels (see [`InFlight`]): hands
+    /// replies to their connections, and runs requests and sends their replies back, here
+    /// and now, as the receiving tasks would at the reactor's next pass. Connections call it
+    /// between turns. Off under fault injection, whose faults live in those tasks.
+    pub fn take_peer_batches(self: &Rc<Self>) {
+        let n = self.shards();
+        if n == 1 || self.settings.faults.active() {
+            return;
+        }
+        for peer in (0..n).filter(|&p| p != self.id) {
+            while self.in_flight.waiting(MeshKind::Replies, peer, self.id) {
+                let Some(batch) = self.receive(MeshKind::Replies, peer) else {
+                    break;
+                };
+                self.deliver(batch);
+            }
+            while self.in_flight.waiting(MeshKind::Requests, peer, self.id) {
+                let Some(mut batch) = self.receive(MeshKind::Requests, peer) else {
+                    break;
+                };
+                self.counters.incr(Stat::PeerBatchesBetweenTurns);
+                self.execute(&mut batch);
+                let replies = self.replies.as_ref().expect("peers");
+                match replies.try_send_to(peer, batch) {
+                    Ok(()) => self.in_flight.sent(MeshKind::Replies, self.id, peer),
+                    Err(glommio::GlommioError::WouldBlock(glommio::ResourceType::Channel(
+                        batch,
+                    ))) => {
+                        // The reply channel is full: a task waits for room.
+                        let shard = self.clone();
+                        glommio::spawn_local(async move {
+                            if replies_of(&shard).send_to(peer, batch).await.is_ok() {
+                                shard.in_flight.sent(MeshKind::Replies, shard.id, peer);
+                            }
+                        })
+                        .detach();
+                    }
+                    Err(_) => {} // closed: the server is stopping
+                }
+            }
+        }
+    }
+
+    /// Receives one batch from `peer` on `mesh` if one is there, in the context of the
+    /// task that receives that channel (any waker left with the reactor is that task's).
+    fn receive(&self, mesh: MeshKind, peer: usize) -> Option<Batch> {
+        let wakers = self.rx_wakers.borrow();
+        let waker = wakers.get(mesh as usize * self.shards() + peer)?.as_ref()?;
+        let rx = match mesh {
+            MeshKind::Requests => &self.request_rx[peer],
+            MeshKind::Replies => &self.reply_rx[peer],
+        };
+        let mut cx = std::task::Context::from_waker(waker);
+        let fut = std::pin::pin!(rx.as_ref()?.recv());
+        match std::future::Future::poll(fut, &mut cx) {
+            std::task::Poll::Ready(Some(batch)) => {
+                self.in_flight.received(mesh, peer, self.id);
+                Some(batch)
+            }
+            _ => None,
+        }
+    }
+
+    /// Hands a reply batch to the connection waiting for it.
+    fn deliver(&self, batch: Batch) {
+        let inboxes = self.inboxes.borrow();
+        if let Some(Some(tx)) = inboxes.get(batch.token as usize) {
+            let _ = tx.try_send(batch);
+        }
+    }
+
+    /// Records the running task as the one receiving `peer`'s batches on `mesh`.
+    async fn register_receiver(&self, mesh: MeshKind, peer: usize) {
+        let waker =
+            futures_lite::future::poll_fn(|cx| std::task::Poll::Ready(cx.waker().clone())).await;
+        let n = self.shards();
+        let mut wakers = self.rx_wakers.borrow_mut();
+        if wakers.is_empty() {
+            wakers.resize(2 * n, None);
+        }
+        wakers[mesh as usize * n + peer] = Some(waker);
     }
 
     /// Wakes engine tasks that writes have given work: the pager when an item now expires
@@ -466,6 +617,7 @@ impl Shard {
 
     /// Runs a batch forwarded by a peer against the local store.
     fn execute(&self, batch: &mut Batch) {
+        self.counters.incr(Stat::PeerBatches);
         let now = self.now();
         if batch.n > 1 {
             // As a connection does for its window: the lookups start loading first.
@@ -724,6 +876,7 @@ pub fn run(settings: Settings) -> Result<(), String> {
         Arc::new((0..shards).map(|_| std::sync::OnceLock::new()).collect());
     let req_mesh = MeshBuilder::<Batch, _>::full(shards, settings.channel_size);
     let rep_mesh = MeshBuilder::<Batch, _>::full(shards, settings.channel_size);
+    let in_flight = Arc::new(InFlight::new(shards));
     let mut stop_writers = Vec::new();
     let mut handles = Vec::new();
     let (exit_tx, exit_rx) = std::sync::mpsc::channel::<usize>();
@@ -764,6 +917,7 @@ pub fn run(settings: Settings) -> Result<(), String> {
             },
             req_mesh: (shards > 1).then(|| req_mesh.clone()),
             rep_mesh: (shards > 1).then(|| rep_mesh.clone()),
+            in_flight: in_flight.clone(),
         };
         let handle = LocalExecutorBuilder::new(Placement::Fixed(cpu))
             .name(&format!("shard-{id}"))
@@ -873,6 +1027,7 @@ struct ShardStart {
     exit: ExitNotice,
     req_mesh: Option<MeshBuilder<Batch, glommio::channels::channel_mesh::Full>>,
     rep_mesh: Option<MeshBuilder<Batch, glommio::channels::channel_mesh::Full>>,
+    in_flight: Arc<InFlight>,
 }
 
 impl ShardStart {
@@ -928,6 +1083,10 @@ impl ShardStart {
             rounds: Rounds::new(),
             requests,
             replies,
+            in_flight: self.in_flight.clone(),
+            request_rx: receivers(request_rx, self.settings.shards),
+            reply_rx: receivers(reply_rx, self.settings.shards),
+            rx_wakers: RefCell::new(Vec::new()),
             inboxes: RefCell::new(Vec::new()),
             free_inboxes: RefCell::new(Vec::new()),
             conn_fds: RefCell::new(Vec::new()),
@@ -947,53 +1106,54 @@ impl ShardStart {
 
         // Peer work: run forwarded batches, hand replies to waiting connections.
         let mut peer_tasks = Vec::new();
-        if let Some(mut rx) = request_rx {
-            for (peer, stream) in rx.streams() {
-                let shard = shard.clone();
-                peer_tasks.push(glommio::spawn_local(async move {
-                    let faults = &shard.settings.faults;
-                    let replies = shard.replies.as_ref().expect("peers");
-                    while let Some(mut batch) = stream.recv().await {
-                        if faults.slow_shard == Some(shard.id) {
-                            glommio::timer::sleep(faults.delay).await;
-                        }
-                        shard.execute(&mut batch);
-                        if faults.reorder {
-                            // Fault injection: if another batch arrives soon, it is answered
-                            // first.
-                            let next =
-                                futures_lite::future::or(async { stream.recv().await }, async {
-                                    glommio::timer::sleep(Duration::from_millis(2)).await;
-                                    None
-                                })
-                                .await;
-                            if let Some(mut second) = next {
-                                shard.execute(&mut second);
-                                if replies.send_to(peer, second).await.is_err() {
-                                    break;
-                                }
-                            }
-                        }
-                        if replies.send_to(peer, batch).await.is_err() {
-                            break;
-                        }
-                    }
-                }));
-            }
-        }
         let mut drain_tasks = Vec::new();
-        if let Some(mut rx) = reply_rx {
-            for (_, stream) in rx.streams() {
-                let shard = shard.clone();
-                drain_tasks.push(glommio::spawn_local(async move {
-                    while let Some(batch) = stream.recv().await {
-                        let inboxes = shard.inboxes.borrow();
-                        if let Some(Some(tx)) = inboxes.get(batch.token as usize) {
-                            let _ = tx.try_send(batch);
+        for peer in (0..self.settings.shards).filter(|&p| p != self.id) {
+            let shard2 = shard.clone();
+            peer_tasks.push(glommio::spawn_local(async move {
+                let shard = shard2;
+                let faults = &shard.settings.faults;
+                let replies = replies_of(&shard);
+                let stream = shard.request_rx[peer].as_ref().expect("peer");
+                shard.register_receiver(MeshKind::Requests, peer).await;
+                while let Some(mut batch) = stream.recv().await {
+                    shard.in_flight.received(MeshKind::Requests, peer, shard.id);
+                    if faults.slow_shard == Some(shard.id) {
+                        glommio::timer::sleep(faults.delay).await;
+                    }
+                    shard.execute(&mut batch);
+                    if faults.reorder {
+                        // Fault injection: if another batch arrives soon, it is answered
+                        // first.
+                        let next = futures_lite::future::or(async { stream.recv().await }, async {
+                            glommio::timer::sleep(Duration::from_millis(2)).await;
+                            None
+                        })
+                        .await;
+                        if let Some(mut second) = next {
+                            shard.in_flight.received(MeshKind::Requests, peer, shard.id);
+                            shard.execute(&mut second);
+                            if replies.send_to(peer, second).await.is_err() {
+                                break;
+                            }
+                            shard.in_flight.sent(MeshKind::Replies, shard.id, peer);
                         }
                     }
-                }));
-            }
+                    if replies.send_to(peer, batch).await.is_err() {
+                        break;
+                    }
+                    shard.in_flight.sent(MeshKind::Replies, shard.id, peer);
+                }
+            }));
+            let shard2 = shard.clone();
+            drain_tasks.push(glommio::spawn_local(async move {
+                let shard = shard2;
+                let stream = shard.reply_rx[peer].as_ref().expect("peer");
+                shard.register_receiver(MeshKind::Replies, peer).await;
+                while let Some(batch) = stream.recv().await {
+                    shard.in_flight.received(MeshKind::Replies, peer, shard.id);
+                    shard.deliver(batch);
+                }
+            }));
         }
 
         // Stop watcher: one byte (or end of stream) on the control socket.
@@ -1127,6 +1287,21 @@ pub fn unix_now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// A mesh's receivers, indexed by the peer they receive from.
+fn receivers(rx: Option<Receivers<Batch>>, shards: usize) -> Vec<Option<ConnectedReceiver<Batch>>> {
+    let mut all: Vec<Option<ConnectedReceiver<Batch>>> = (0..shards).map(|_| None).collect();
+    if let Some(mut rx) = rx {
+        for (peer, stream) in rx.streams() {
+            all[peer] = Some(stream);
+        }
+    }
+    all
+}
+
+fn replies_of(shard: &Shard) -> &Senders<Batch> {
+    shard.replies.as_ref().expect("peers")
 }
 
 async fn join(
@@ -1272,8 +1447,37 @@ async fn park_sweep(shard: Rc<Shard>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{shard_for, shard_of_hash, Rounds, FAST_READS_MAX, FAST_READS_MIN};
+    use super::{
+        shard_for, shard_of_hash, InFlight, MeshKind, Rounds, FAST_READS_MAX, FAST_READS_MIN,
+    };
     use std::rc::Rc;
+
+    /// Each channel has its own count; a receive that overtakes its sender's increment
+    /// reads as nothing waiting, never as a batch.
+    #[test]
+    fn in_flight_counts_each_channel_apart() {
+        let f = InFlight::new(3);
+        f.sent(MeshKind::Requests, 0, 2);
+        f.sent(MeshKind::Requests, 0, 2);
+        assert!(f.waiting(MeshKind::Requests, 0, 2));
+        for (mesh, from, to) in [
+            (MeshKind::Replies, 0, 2),
+            (MeshKind::Requests, 2, 0),
+            (MeshKind::Requests, 1, 2),
+            (MeshKind::Requests, 0, 1),
+        ] {
+            assert!(!f.waiting(mesh, from, to));
+        }
+        f.received(MeshKind::Requests, 0, 2);
+        assert!(f.waiting(MeshKind::Requests, 0, 2));
+        f.received(MeshKind::Requests, 0, 2);
+        assert!(!f.waiting(MeshKind::Requests, 0, 2));
+        // The receiver popped before the sender counted its send.
+        f.received(MeshKind::Replies, 1, 0);
+        assert!(!f.waiting(MeshKind::Replies, 1, 0));
+        f.sent(MeshKind::Replies, 1, 0);
+        assert!(!f.waiting(MeshKind::Replies, 1, 0));
+    }
 
     /// The allowance runs out, a wait for the next pass ends (its wake goes through the
     /// reactor), and the pass gives the allowance back. Several waiters share one pass.

@@ -68,6 +68,8 @@ stats! {
     StoreMemory => "store_memory",
     ShardCpuUserUs => "shard_cpu_user_us",
     ShardCpuSystemUs => "shard_cpu_system_us",
+    PeerBatches => "peer_batches",
+    PeerBatchesBetweenTurns => "peer_batches_between_turns",
 }
 
 /// One shard's counters. Written only by the owning shard.

@@ -6,8 +6,9 @@ mod common;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::thread;
+use std::time::{Duration, Instant};
 
-use common::{exchange, show_short, CorecachedServer};
+use common::{exchange, show_short, stats_on, CorecachedServer};
 use corecached::shard::shard_for;
 
 const SHARDS: usize = 2;
@@ -171,6 +172,49 @@ fn concurrent_pipelined_batches() {
     for h in handles {
         h.join().expect("a connection's batch failed");
     }
+}
+
+/// A busy shard also takes its peers' batches between its connections' turns
+/// (`Shard::take_peer_batches`), not only in the task that receives them. Batches taken
+/// either way are answered alike: connections that keep both shards busy get every reply
+/// right, and `stats shards` shows batches taken between turns.
+#[test]
+fn peer_batches_taken_between_turns_are_answered() {
+    let server = CorecachedServer::start(&["--threads", "2"]);
+    let addr = server.addr();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for round in 0..100u64 {
+        let handles: Vec<_> = (0..8u64)
+            .map(|t| {
+                thread::spawn(move || {
+                    check_batch(addr, &format!("xs_turn{round}_{t}_"), 1000 + round * 8 + t)
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().expect("a connection's batch failed");
+        }
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        let st = stats_on(&mut s, "shards");
+        let sum = |name: &str| -> u64 {
+            (0..SHARDS)
+                .map(|i| st[&format!("shard{i}:{name}")].parse::<u64>().unwrap())
+                .sum()
+        };
+        let (all, between) = (sum("peer_batches"), sum("peer_batches_between_turns"));
+        assert!(all > 0, "no batch was forwarded: {st:?}");
+        assert!(
+            between <= all,
+            "{between} of {all} batches taken between turns"
+        );
+        if between > 0 {
+            return;
+        }
+        if Instant::now() > deadline {
+            break;
+        }
+    }
+    panic!("no peer batch was taken between turns in 100 rounds or 30 s of 8 connections");
 }
 
 /// Sets 70 of 100 keys, then returns the keys in a shuffled request order plus
