@@ -123,3 +123,27 @@ fn a_slow_reader_gets_every_byte() {
         );
     }
 }
+
+/// Buffers grown by large values go back to the shard's pool while their connection waits,
+/// and other connections take them again: replies stay exact whatever a reused buffer held.
+#[test]
+fn reused_large_buffers_hold_no_stale_bytes() {
+    let server = CorecachedServer::start(&["--threads", "1", "-m", "64"]);
+    let mut conns: Vec<TcpStream> = (0..3).map(|_| connect(server.addr())).collect();
+    let sizes = [300_000usize, 20_000, 150_000, 1, 90_000, 600_000, 9_000];
+    for round in 0..21 {
+        let c = &mut conns[round % 3];
+        let len = sizes[round % sizes.len()];
+        let key = format!("reuse{round}");
+        c.write_all(&set_req(&key, len)).unwrap();
+        assert_eq!(read_exact_reply(c, 8), b"STORED\r\n", "round {round}");
+        // This round's value and the one before, whose size differs, in one reply.
+        let before = round.saturating_sub(1);
+        let prev = format!("reuse{before}");
+        c.write_all(format!("get {key} {prev}\r\n").as_bytes())
+            .unwrap();
+        let want = value_reply(&[(&key, len), (&prev, sizes[before % sizes.len()])]);
+        let got = read_exact_reply(c, want.len());
+        assert!(got == want, "round {round}: reply differs");
+    }
+}
