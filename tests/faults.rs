@@ -47,7 +47,42 @@ fn replies_stay_complete_and_ordered_under_reordering_delays_and_full_channels()
         "--fault-delay-ms",
         "1",
     ]);
+    eight_clients_over_both_shards(server.addr());
+}
+
+/// Channels of one batch and no other fault: busy shards take their peers' batches between
+/// connections' turns too (`Shard::take_peer_batches`), and a reply that finds its channel
+/// full waits in a task of its own. Every reply still comes back whole and in order.
+#[test]
+fn replies_stay_complete_and_ordered_with_full_channels_and_batches_taken_between_turns() {
+    let server = CorecachedServer::start(&["--threads", "2", "--fault-channel-size", "1"]);
     let addr = server.addr();
+    eight_clients_over_both_shards(addr);
+    let mut s = connect(addr);
+    s.write_all(b"stats shards\r\n").unwrap();
+    let mut reply = Vec::new();
+    let mut b = [0u8; 4096];
+    while !reply.ends_with(b"END\r\n") {
+        let n = s.read(&mut b).unwrap();
+        assert!(n > 0, "connection closed during stats");
+        reply.extend_from_slice(&b[..n]);
+    }
+    let text = String::from_utf8(reply).unwrap();
+    let sum = |name: &str| -> u64 {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("STAT shard"))
+            .filter_map(|l| l.split_once(' '))
+            .filter(|(k, _)| k.ends_with(&format!(":{name}")))
+            .map(|(_, v)| v.parse::<u64>().unwrap())
+            .sum()
+    };
+    assert!(sum("peer_batches") > 0, "{text}");
+    assert!(sum("peer_batches_between_turns") > 0, "{text}");
+}
+
+/// Eight connections, each 10 rounds of 20 sets, gets and incrs over keys on both shards in
+/// one write; every reply must come back whole and in request order.
+fn eight_clients_over_both_shards(addr: SocketAddr) {
     std::thread::scope(|scope| {
         for c in 0..8 {
             scope.spawn(move || {
