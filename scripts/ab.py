@@ -10,6 +10,12 @@ CPU 0's rescheduling and function-call interrupts (/proc/interrupts RES and CAL)
 
     scripts/ab.py target/release/corecached /tmp/old-corecached
     scripts/ab.py target/release/corecached:--bench-noop "memcached:-U 0 -u nobody" --pipeline 1
+    scripts/ab.py --cross-shard target/release/corecached /tmp/old-corecached
+
+--cross-shard runs each corecached build twice, `-t 2 --cpus 0,1` routed and with
+--bench-no-forward, the generator unpinned (as scripts/cross-shard-cost.sh does for one build),
+and prints the CPU each forwarded request adds: each pair of rounds' difference in CPU per
+request, times 2 (half the keys live on the other shard), and their median.
 
 A server is `path[:flags]`; `-p PORT -t THREADS -l 127.0.0.1` are added. Everything listens on
 127.0.0.1 and every run stops after --time seconds.
@@ -56,17 +62,28 @@ def main():
     ap.add_argument("--data-size", type=int, default=32)
     ap.add_argument("--keys", type=int, default=100_000)
     ap.add_argument("--gen", default="", help="more corecached-bench options")
+    ap.add_argument("--cross-shard", action="store_true",
+                    help="each build routed and --bench-no-forward, 2 shards (see above)")
     a = ap.parse_args()
+    runs = []  # (label, executable, flags) of every server started
+    for spec in a.servers:
+        exe, _, flags = spec.partition(":")
+        if a.cross_shard:
+            runs.append((spec + " routed", exe, flags + " --cpus 0,1"))
+            runs.append((spec + " no-forward", exe, flags + " --cpus 0,1 --bench-no-forward"))
+        else:
+            runs.append((spec, exe, flags))
+    if a.cross_shard:
+        a.threads = 2
     procs = []
     try:
-        for spec in a.servers:
-            exe, _, flags = spec.partition(":")
+        for label, exe, flags in runs:
             port = free_port()
             cmd = [exe, "-l", "127.0.0.1", "-p", str(port), "-t", str(a.threads)] + flags.split()
             if a.threads == 1:
                 cmd = ["taskset", "-c", "0"] + cmd
             p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            procs.append((spec, port, p))
+            procs.append((label, port, p))
             wait_port(port, p)
             subprocess.run([GEN, "-s", "127.0.0.1", "-p", str(port), "-t", "1", "-c", "10",
                             "--pipeline", "32", "-d", str(a.data_size), "--key-maximum", str(a.keys - 1),
@@ -76,8 +93,9 @@ def main():
             for spec, port, p in procs:
                 u0, s0 = cpu(p.pid)
                 i0 = ipis()
+                pin = [] if a.cross_shard else ["taskset", "-c", "1"]
                 out = subprocess.run(
-                    ["taskset", "-c", "1", GEN, "-s", "127.0.0.1", "-p", str(port), "-t", "1",
+                    pin + [GEN, "-s", "127.0.0.1", "-p", str(port), "-t", "1",
                      "-c", str(a.clients), "--pipeline", str(a.pipeline), "-d", str(a.data_size), "--ratio",
                      "1:10", "--key-maximum", str(a.keys - 1), "--test-time", str(a.time),
                      "--hide-histogram"] + a.gen.split(),
@@ -99,6 +117,14 @@ def main():
               f"{med[1] + med[2]:.3f} us/request, p99 {med[3]:.3f} ms, CPU 0's rescheduling and "
               f"call interrupts {med[4]:.3f}/request; user per round "
               f"{' '.join('%.3f' % x[1] for x in rs)}")
+    if a.cross_shard:
+        for spec in a.servers:
+            routed, local = res[spec + " routed"], res[spec + " no-forward"]
+            pairs = sorted(2 * ((r[1] + r[2]) - (n[1] + n[2])) for r, n in zip(routed, local))
+            upairs = [2 * (r[1] - n[1]) for r, n in zip(routed, local)]
+            print(f"{spec}: forwarding adds {statistics.median(pairs):.3f} us per forwarded "
+                  f"request (median of paired rounds; user {statistics.median(upairs):.3f}); "
+                  f"pairs {' '.join('%.2f' % x for x in pairs)}")
 
 
 if __name__ == "__main__":

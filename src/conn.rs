@@ -181,6 +181,7 @@ impl BufferPool {
             big_budget: (shard_mem / 16).min(BIG_POOL_BYTES),
         }
     }
+
     /// A read buffer: `READ_BUF` initialized bytes.
     fn take_read(&self) -> Vec<u8> {
         self.read
