@@ -209,10 +209,19 @@ impl BufferPool {
         v
     }
 
-    /// An empty reply buffer with room for at least `len` bytes.
-    fn take_big_out(&self, len: usize) -> Vec<u8> {
-        self.take_big(&self.big_out, len, |v| v.capacity())
-            .unwrap_or_else(|| Vec::with_capacity(len.next_power_of_two().min(len.max(BIG_MAX))))
+    /// An empty reply buffer with room for at least `len` bytes: a small one, or a grown
+    /// one kept from earlier (or, failing that, a new one of the next power of two).
+    fn take_out_for(&self, len: usize) -> Vec<u8> {
+        let mut out = if len <= 4 * READ_BUF {
+            self.take_out()
+        } else {
+            self.take_big(&self.big_out, len, |v| v.capacity())
+                .unwrap_or_else(|| {
+                    Vec::with_capacity(len.next_power_of_two().min(BIG_MAX).max(len))
+                })
+        };
+        out.reserve(len);
+        out
     }
 
     fn take_big(
@@ -1321,13 +1330,7 @@ impl Out {
             self.refs.clear();
             return;
         }
-        let need = total - from;
-        let mut out = if need > 4 * READ_BUF {
-            pool.take_big_out(need)
-        } else {
-            pool.take_out()
-        };
-        out.reserve(need);
+        let mut out = pool.take_out_for(total - from);
         let mut pos = 0; // position in the full reply
         let mut prev = 0; // position in `buf`
         let push = |out: &mut Vec<u8>, piece: &[u8], pos: &mut usize| {
@@ -1631,7 +1634,7 @@ mod tests {
         assert_eq!(again[0], 7);
         pool.put_read(again);
         // A reply buffer comes back empty with room for what was asked.
-        let mut out = pool.take_big_out(300 << 10);
+        let mut out = pool.take_out_for(300 << 10);
         assert!(out.is_empty() && out.capacity() >= 300 << 10);
         out.extend_from_slice(b"VALUE");
         let cap = out.capacity();
@@ -1641,7 +1644,7 @@ mod tests {
         pool.put_read(vec![0; 400 << 10]);
         pool.put_out(Vec::with_capacity(BIG_MAX + 1));
         assert_eq!(pool.big_bytes.get(), (200 << 10) + cap);
-        assert!(pool.take_big_out(1).is_empty());
+        assert!(pool.take_out_for(4 * READ_BUF + 1).is_empty());
         assert_eq!(pool.big_bytes.get(), 200 << 10);
         // Small buffers keep their own lists.
         pool.put(vec![0; READ_BUF], Vec::with_capacity(READ_BUF));

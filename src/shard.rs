@@ -506,20 +506,15 @@ impl Shard {
                 };
                 self.counters.incr(Stat::PeerBatchesBetweenTurns);
                 self.execute(&mut batch);
-                let replies = self.replies.as_ref().expect("peers");
-                match replies.try_send_to(peer, batch) {
+                match replies_of(self).try_send_to(peer, batch) {
                     Ok(()) => self.in_flight.sent(MeshKind::Replies, self.id, peer),
                     Err(glommio::GlommioError::WouldBlock(glommio::ResourceType::Channel(
                         batch,
                     ))) => {
                         // The reply channel is full: a task waits for room.
                         let shard = self.clone();
-                        glommio::spawn_local(async move {
-                            if replies_of(&shard).send_to(peer, batch).await.is_ok() {
-                                shard.in_flight.sent(MeshKind::Replies, shard.id, peer);
-                            }
-                        })
-                        .detach();
+                        glommio::spawn_local(async move { shard.reply(peer, batch).await })
+                            .detach();
                     }
                     Err(_) => {} // closed: the server is stopping
                 }
@@ -527,24 +522,44 @@ impl Shard {
         }
     }
 
+    /// This shard's receiver of `peer`'s batches on `mesh`.
+    fn rx(&self, mesh: MeshKind, peer: usize) -> &ConnectedReceiver<Batch> {
+        let rx = match mesh {
+            MeshKind::Requests => &self.request_rx[peer],
+            MeshKind::Replies => &self.reply_rx[peer],
+        };
+        rx.as_ref().expect("a receiver for every peer")
+    }
+
+    /// Waits for the next batch from `peer` on `mesh` (None once the peer has closed it),
+    /// and counts its receipt.
+    async fn next_batch(&self, mesh: MeshKind, peer: usize) -> Option<Batch> {
+        let batch = self.rx(mesh, peer).recv().await?;
+        self.in_flight.received(mesh, peer, self.id);
+        Some(batch)
+    }
+
     /// Receives one batch from `peer` on `mesh` if one is there, in the context of the
     /// task that receives that channel (any waker left with the reactor is that task's).
     fn receive(&self, mesh: MeshKind, peer: usize) -> Option<Batch> {
         let wakers = self.rx_wakers.borrow();
         let waker = wakers.get(mesh as usize * self.shards() + peer)?.as_ref()?;
-        let rx = match mesh {
-            MeshKind::Requests => &self.request_rx[peer],
-            MeshKind::Replies => &self.reply_rx[peer],
-        };
         let mut cx = std::task::Context::from_waker(waker);
-        let fut = std::pin::pin!(rx.as_ref()?.recv());
+        let fut = std::pin::pin!(self.next_batch(mesh, peer));
         match std::future::Future::poll(fut, &mut cx) {
-            std::task::Poll::Ready(Some(batch)) => {
-                self.in_flight.received(mesh, peer, self.id);
-                Some(batch)
-            }
-            _ => None,
+            std::task::Poll::Ready(batch) => batch,
+            std::task::Poll::Pending => None,
         }
+    }
+
+    /// Sends `peer` the replies of its batch, waiting for room, and counts the send;
+    /// false once the channel is closed (the server is stopping).
+    async fn reply(&self, peer: usize, batch: Batch) -> bool {
+        if replies_of(self).send_to(peer, batch).await.is_err() {
+            return false;
+        }
+        self.in_flight.sent(MeshKind::Replies, self.id, peer);
+        true
     }
 
     /// Hands a reply batch to the connection waiting for it.
@@ -1106,17 +1121,12 @@ impl ShardStart {
 
         // Peer work: run forwarded batches, hand replies to waiting connections.
         let mut peer_tasks = Vec::new();
-        let mut drain_tasks = Vec::new();
         for peer in (0..self.settings.shards).filter(|&p| p != self.id) {
-            let shard2 = shard.clone();
+            let shard = shard.clone();
             peer_tasks.push(glommio::spawn_local(async move {
-                let shard = shard2;
                 let faults = &shard.settings.faults;
-                let replies = replies_of(&shard);
-                let stream = shard.request_rx[peer].as_ref().expect("peer");
                 shard.register_receiver(MeshKind::Requests, peer).await;
-                while let Some(mut batch) = stream.recv().await {
-                    shard.in_flight.received(MeshKind::Requests, peer, shard.id);
+                while let Some(mut batch) = shard.next_batch(MeshKind::Requests, peer).await {
                     if faults.slow_shard == Some(shard.id) {
                         glommio::timer::sleep(faults.delay).await;
                     }
@@ -1124,33 +1134,33 @@ impl ShardStart {
                     if faults.reorder {
                         // Fault injection: if another batch arrives soon, it is answered
                         // first.
-                        let next = futures_lite::future::or(async { stream.recv().await }, async {
-                            glommio::timer::sleep(Duration::from_millis(2)).await;
-                            None
-                        })
+                        let next = futures_lite::future::or(
+                            shard.next_batch(MeshKind::Requests, peer),
+                            async {
+                                glommio::timer::sleep(Duration::from_millis(2)).await;
+                                None
+                            },
+                        )
                         .await;
                         if let Some(mut second) = next {
-                            shard.in_flight.received(MeshKind::Requests, peer, shard.id);
                             shard.execute(&mut second);
-                            if replies.send_to(peer, second).await.is_err() {
+                            if !shard.reply(peer, second).await {
                                 break;
                             }
-                            shard.in_flight.sent(MeshKind::Replies, shard.id, peer);
                         }
                     }
-                    if replies.send_to(peer, batch).await.is_err() {
+                    if !shard.reply(peer, batch).await {
                         break;
                     }
-                    shard.in_flight.sent(MeshKind::Replies, shard.id, peer);
                 }
             }));
-            let shard2 = shard.clone();
+        }
+        let mut drain_tasks = Vec::new();
+        for peer in (0..self.settings.shards).filter(|&p| p != self.id) {
+            let shard = shard.clone();
             drain_tasks.push(glommio::spawn_local(async move {
-                let shard = shard2;
-                let stream = shard.reply_rx[peer].as_ref().expect("peer");
                 shard.register_receiver(MeshKind::Replies, peer).await;
-                while let Some(batch) = stream.recv().await {
-                    shard.in_flight.received(MeshKind::Replies, peer, shard.id);
+                while let Some(batch) = shard.next_batch(MeshKind::Replies, peer).await {
                     shard.deliver(batch);
                 }
             }));
