@@ -113,13 +113,14 @@ impl ReplySink for Vec<u8> {
 /// place.
 pub const SHORT_VALUE: usize = 256;
 
-/// Copies `src` to `dst` without a call for the short lengths of keys and small values:
-/// two overlapping loads and stores cover any length from 4 to 32 bytes.
+/// Copies `src` to `dst` without a call for the short lengths of keys, small values and
+/// reply lines: two overlapping loads and stores cover any length from 4 to 64 bytes, three
+/// single bytes any length from 1 to 3.
 ///
 /// # Safety
 /// `dst` is valid for writes of `src.len()` bytes and does not overlap `src`.
 #[inline(always)]
-unsafe fn copy_short(dst: *mut u8, src: &[u8]) {
+pub(crate) unsafe fn copy_short(dst: *mut u8, src: &[u8]) {
     /// Copies `n` bytes (`W <= n <= 2W`) as two `W`-byte halves, at 0 and at `n - W`.
     #[inline(always)]
     unsafe fn halves<const W: usize>(dst: *mut u8, s: *const u8, n: usize) {
@@ -138,9 +139,16 @@ unsafe fn copy_short(dst: *mut u8, src: &[u8]) {
     // each size class passes `halves` a width with W <= n <= 2W.
     unsafe {
         match n {
+            33..=64 => halves::<32>(dst, s, n),
             16..=32 => halves::<16>(dst, s, n),
             8..=15 => halves::<8>(dst, s, n),
             4..=7 => halves::<4>(dst, s, n),
+            1..=3 => {
+                *dst = *s;
+                *dst.add(n / 2) = *s.add(n / 2);
+                *dst.add(n - 1) = *s.add(n - 1);
+            }
+            0 => {}
             _ => std::ptr::copy_nonoverlapping(s, dst, n),
         }
     }
@@ -359,6 +367,8 @@ const T_META: u8 = 8;
 const T_BIN: u8 = 9;
 /// A get that carries its key's hash, so the owner does not hash the key again.
 const T_GET_HASHED: u8 = 10;
+/// Bytes before a hashed get's key: tag, kind, exptime, hash, key length.
+const GET_HASHED_HEAD: usize = 18;
 
 /// A forwarded op's key, with its hash ([`crate::store::key_hash`]) when the op carries it.
 pub type EncodedKey<'a> = (&'a [u8], Option<u64>);
@@ -367,6 +377,13 @@ pub type EncodedKey<'a> = (&'a [u8], Option<u64>);
 /// op carries it, and the bytes the op uses. Forwarded meta and binary requests give no
 /// key: finding it means parsing them again.
 pub fn encoded_key(buf: &[u8]) -> (Option<EncodedKey<'_>>, usize) {
+    if buf[0] == T_GET_HASHED {
+        // Read in place: no op is built.
+        let hash = u64::from_le_bytes(buf[6..14].try_into().unwrap());
+        let n = u32::from_le_bytes(buf[14..18].try_into().unwrap()) as usize;
+        let end = GET_HASHED_HEAD + n;
+        return (Some((&buf[GET_HASHED_HEAD..end], Some(hash))), end);
+    }
     match buf[0] {
         T_META | T_BIN => {
             let mut r = Reader { buf, pos: 1 };
@@ -535,14 +552,28 @@ impl<'a> KeyOp<'a> {
                 kind,
                 exptime,
                 key,
-                hash,
+                hash: Some(h),
             } => {
-                buf.push(if hash.is_some() { T_GET_HASHED } else { T_GET });
+                // The common forwarded op, its fixed part written in one piece.
+                let mut head = [0u8; GET_HASHED_HEAD];
+                head[0] = T_GET_HASHED;
+                head[1] = get_kind_code(kind);
+                head[2..6].copy_from_slice(&exptime.to_le_bytes());
+                head[6..14].copy_from_slice(&h.to_le_bytes());
+                head[14..18].copy_from_slice(&(key.len() as u32).to_le_bytes());
+                buf.reserve(GET_HASHED_HEAD + key.len());
+                buf.extend_from_slice(&head);
+                buf.extend_from_slice(key);
+            }
+            KeyOp::Get {
+                kind,
+                exptime,
+                key,
+                hash: None,
+            } => {
+                buf.push(T_GET);
                 buf.push(get_kind_code(kind));
                 buf.extend_from_slice(&exptime.to_le_bytes());
-                if let Some(h) = hash {
-                    buf.extend_from_slice(&h.to_le_bytes());
-                }
                 put_bytes(buf, key);
             }
             KeyOp::Store {
@@ -606,6 +637,7 @@ impl<'a> KeyOp<'a> {
     /// Reads one op from the start of `buf`, returning it and the bytes it used.
     /// `buf` must hold what [`KeyOp::encode`] wrote for a text-protocol op (meta and
     /// binary ops are read by [`apply_encoded`]).
+    #[inline(always)]
     pub fn decode(buf: &'a [u8]) -> (KeyOp<'a>, usize) {
         let mut r = Reader { buf, pos: 0 };
         let op = match r.u8() {
