@@ -165,6 +165,10 @@ pub struct BufferPool {
     big_budget: usize,
     /// Most buffers each small list may hold.
     small_max: usize,
+    /// The shortest each small list has been since the last [`BufferPool::trim`]: that
+    /// many buffers were not needed in that time.
+    read_low: std::cell::Cell<usize>,
+    out_low: std::cell::Cell<usize>,
 }
 
 /// Most bytes of grown buffers a shard keeps for reuse.
@@ -192,23 +196,43 @@ impl BufferPool {
             big_bytes: Default::default(),
             big_budget: (shard_mem / 16).min(BIG_POOL_BYTES),
             small_max: ((shard_mem / 16).min(POOL_BYTES_MAX) / READ_BUF).max(POOL_MIN),
+            read_low: Default::default(),
+            out_low: Default::default(),
         }
+    }
+
+    /// Frees the small buffers that have sat unused since the last call (down to
+    /// [`POOL_MIN`] of each kind) and returns how many. The shard calls it about once a
+    /// second: a burst of connections can fill the pool (each keeps its buffers until the
+    /// others have had a turn), and the steady load keeps what it uses.
+    pub fn trim(&self) -> usize {
+        let mut freed = 0;
+        for (list, low) in [(&self.read, &self.read_low), (&self.out, &self.out_low)] {
+            let mut list = list.borrow_mut();
+            let surplus = low.get().min(list.len().saturating_sub(POOL_MIN));
+            let keep = list.len() - surplus;
+            list.truncate(keep);
+            list.shrink_to_fit();
+            freed += surplus;
+            low.set(list.len());
+        }
+        freed
     }
 
     /// A read buffer: `READ_BUF` initialized bytes.
     fn take_read(&self) -> Vec<u8> {
-        self.read
-            .borrow_mut()
-            .pop()
-            .unwrap_or_else(|| vec![0; READ_BUF])
+        let mut list = self.read.borrow_mut();
+        let b = list.pop();
+        self.read_low.set(self.read_low.get().min(list.len()));
+        b.unwrap_or_else(|| vec![0; READ_BUF])
     }
 
     /// An empty reply buffer with room for `READ_BUF` bytes.
     fn take_out(&self) -> Vec<u8> {
-        self.out
-            .borrow_mut()
-            .pop()
-            .unwrap_or_else(|| Vec::with_capacity(READ_BUF))
+        let mut list = self.out.borrow_mut();
+        let b = list.pop();
+        self.out_low.set(self.out_low.get().min(list.len()));
+        b.unwrap_or_else(|| Vec::with_capacity(READ_BUF))
     }
 
     /// A read buffer of at least `len` initialized bytes.
@@ -368,13 +392,17 @@ pub async fn serve(shard: &Rc<Shard>, mut stream: TcpStream, resume: Option<Park
         let _ = stream.set_nodelay(true);
     }
     let mut c = Conn {
-        rbuf: shard.buffers.take_read(),
+        // No buffers yet: the first wait is with the small one, and bytes borrow them from
+        // the shard (see `run`), so a burst of new connections that each send one request
+        // does not hold a pair of 16 KiB buffers apiece until then, nor leave the pool
+        // grown to its limit by buffers it never needed together.
+        rbuf: Vec::new(),
         tiny: Box::new([0; TINY_BUF]),
         start: 0,
         end: 0,
         swallow: 0,
         out: Out {
-            buf: shard.buffers.take_out(),
+            buf: Vec::new(),
             refs: Vec::new(),
             iov: Vec::new(),
             overflow: false,
@@ -469,8 +497,13 @@ impl Conn {
             }
             self.make_room(&shard.buffers);
             let mut wait = Wait::Poll;
-            if self.start == self.end && self.swallow == 0 && self.splices.is_empty() {
+            if self.start == self.end
+                && self.swallow == 0
+                && self.splices.is_empty()
+                && !self.rbuf.is_empty()
+            {
                 // The next request, read without arming a poll (see `recv_after_others`).
+                // (Not before the first: a new connection has no read buffer yet.)
                 match self.recv_after_others(shard, stream.as_raw_fd()).await {
                     Direct::Read(Ok(0)) => return Ok(Exit::Close),
                     Direct::Read(Ok(n)) => {
@@ -1692,6 +1725,30 @@ mod tests {
         assert_eq!(pool.read.borrow().len(), 1);
         assert_eq!(pool.out.borrow().len(), 1);
         assert_eq!(pool.big_bytes.get(), 200 << 10);
+    }
+
+    #[test]
+    fn buffer_pool_frees_what_went_unused_since_the_last_trim() {
+        let pool = BufferPool::new(64 << 20); // keeps up to 256 of each
+        for _ in 0..200 {
+            pool.put(vec![0; READ_BUF], Vec::with_capacity(READ_BUF));
+        }
+        // Nothing was watched before the first call: it frees nothing.
+        assert_eq!(pool.trim(), 0);
+        // Busy: 150 of each lent at once and given back, so 50 of each sat unused.
+        let r: Vec<_> = (0..150).map(|_| pool.take_read()).collect();
+        let o: Vec<_> = (0..150).map(|_| pool.take_out()).collect();
+        for (r, o) in r.into_iter().zip(o) {
+            pool.put(r, o);
+        }
+        assert_eq!(pool.trim(), 2 * 50);
+        assert_eq!(pool.read.borrow().len(), 150);
+        assert_eq!(pool.out.borrow().len(), 150);
+        // Idle: all of them unused, freed down to POOL_MIN.
+        assert_eq!(pool.trim(), 2 * (150 - POOL_MIN));
+        assert_eq!(pool.read.borrow().len(), POOL_MIN);
+        assert_eq!(pool.out.borrow().len(), POOL_MIN);
+        assert_eq!(pool.trim(), 0);
     }
 
     #[test]

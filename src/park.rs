@@ -54,6 +54,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
+/// Returns memory the process has freed to the system (glibc keeps freed memory in the
+/// middle of its arenas otherwise).
+pub fn release_free_memory() {
+    // SAFETY: glibc's malloc_trim takes its own locks.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    unsafe {
+        libc::malloc_trim(0)
+    };
+}
+
 /// Connections parked since the last trim that make the sweep call `malloc_trim`.
 pub const TRIM_AFTER: usize = 64;
 
@@ -418,11 +428,7 @@ impl ShardPark {
     pub fn maybe_trim(&self) {
         if self.since_trim.get() >= TRIM_AFTER {
             self.since_trim.set(0);
-            // SAFETY: glibc's malloc_trim takes its own locks.
-            #[cfg(all(target_os = "linux", target_env = "gnu"))]
-            unsafe {
-                libc::malloc_trim(0)
-            };
+            release_free_memory();
         }
     }
 }

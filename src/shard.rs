@@ -1198,16 +1198,16 @@ impl ShardStart {
                 gate.clone(),
                 wake_fd,
             )));
-            let tq = glommio::executor().create_task_queue(
-                glommio::Shares::Static(50),
-                glommio::Latency::NotImportant,
-                "park-sweep",
-            );
-            parking.push(
-                glommio::spawn_local_into(park_sweep(shard.clone()), tq)
-                    .expect("park-sweep queue exists"),
-            );
         }
+        let tq = glommio::executor().create_task_queue(
+            glommio::Shares::Static(50),
+            glommio::Latency::NotImportant,
+            "conn-sweep",
+        );
+        parking.push(
+            glommio::spawn_local_into(conn_sweep(shard.clone()), tq)
+                .expect("conn-sweep queue exists"),
+        );
         let mut accepts = Vec::new();
         for (fd, addr) in self.listeners.iter().zip(&self.addrs) {
             // SAFETY: the listening socket was created for this shard alone.
@@ -1431,33 +1431,44 @@ async fn unpark_loop(shard: Rc<Shard>, gate: Rc<Gate>, wake_fd: RawFd) {
     }
 }
 
-/// Every half `--park-after-ms`, tells connections idle long enough to park
-/// ([`crate::park::IdleWatch`]); once a second, closes parked connections whose
+/// The shard's housekeeping for connections, in a low-priority queue. With parking on,
+/// every half `--park-after-ms` it tells connections idle long enough to park
+/// ([`crate::park::IdleWatch`]), and once a second closes parked connections whose
 /// `idle_timeout` has passed (counted in `idle_kicks`) and returns memory freed by parking
-/// to the system. In a low-priority queue.
-async fn park_sweep(shard: Rc<Shard>) {
-    let park = shard.park.as_ref().expect("parking is on");
-    let period = (shard.settings.park_after.expect("parking is on") / 2)
-        .clamp(Duration::from_millis(5), Duration::from_secs(1));
+/// to the system. Always, once a second, it frees the spare connection buffers that went
+/// unused ([`crate::conn::BufferPool::trim`]).
+async fn conn_sweep(shard: Rc<Shard>) {
+    let park = shard.park.as_ref();
+    let period = match shard.settings.park_after {
+        Some(after) => (after / 2).clamp(Duration::from_millis(5), Duration::from_secs(1)),
+        None => Duration::from_secs(1),
+    };
     let mut last = std::time::Instant::now();
     loop {
         glommio::timer::sleep(period).await;
         if shard.stopping() {
             return;
         }
-        park.watch.tick();
+        if let Some(park) = park {
+            park.watch.tick();
+        }
         if last.elapsed() < Duration::from_secs(1) {
             continue;
         }
         last = std::time::Instant::now();
-        if shard.settings.idle_timeout.is_some() {
+        if park.is_some() && shard.settings.idle_timeout.is_some() {
             let now = unix_now_ms();
             let kicked = shard.close_parked(|p| p.kick_at_ms != 0 && p.kick_at_ms <= now);
             if kicked > 0 {
                 shard.counters.add(Stat::IdleKicks, kicked as u64);
             }
         }
-        park.maybe_trim();
+        // 1 MiB or more of buffers freed is worth giving back to the system at once.
+        if shard.buffers.trim() >= 64 {
+            crate::park::release_free_memory();
+        } else if let Some(park) = park {
+            park.maybe_trim();
+        }
     }
 }
 
