@@ -487,7 +487,7 @@ impl Store {
     }
 
     /// [`Store::lookup`] with `key`'s hash, when the caller has it.
-    #[inline]
+    #[inline(always)]
     fn lookup_hashed(
         &mut self,
         key: &[u8],

@@ -302,6 +302,7 @@ fn optional_len(info: u8) -> usize {
 const HEADER_MAX: usize = 2 + 10 + 6 + 4 + 4 + 4;
 
 /// Decodes the header of the item at the start of `src`.
+#[inline(always)]
 pub fn read_header(src: &[u8]) -> Header {
     match src.first_chunk::<HEADER_MAX>() {
         Some(h) => decode_header(h),
