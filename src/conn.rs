@@ -221,18 +221,23 @@ impl BufferPool {
 
     /// A read buffer: `READ_BUF` initialized bytes.
     fn take_read(&self) -> Vec<u8> {
-        let mut list = self.read.borrow_mut();
-        let b = list.pop();
-        self.read_low.set(self.read_low.get().min(list.len()));
-        b.unwrap_or_else(|| vec![0; READ_BUF])
+        Self::pop_small(&self.read, &self.read_low).unwrap_or_else(|| vec![0; READ_BUF])
     }
 
     /// An empty reply buffer with room for `READ_BUF` bytes.
     fn take_out(&self) -> Vec<u8> {
-        let mut list = self.out.borrow_mut();
+        Self::pop_small(&self.out, &self.out_low).unwrap_or_else(|| Vec::with_capacity(READ_BUF))
+    }
+
+    /// A spare small buffer, if any, noting how low the list went (for [`BufferPool::trim`]).
+    fn pop_small(
+        list: &std::cell::RefCell<Vec<Vec<u8>>>,
+        low: &std::cell::Cell<usize>,
+    ) -> Option<Vec<u8>> {
+        let mut list = list.borrow_mut();
         let b = list.pop();
-        self.out_low.set(self.out_low.get().min(list.len()));
-        b.unwrap_or_else(|| Vec::with_capacity(READ_BUF))
+        low.set(low.get().min(list.len()));
+        b
     }
 
     /// A read buffer of at least `len` initialized bytes.
@@ -1538,7 +1543,6 @@ async fn recv_ready(stream: &mut TcpStream, buf: &mut [u8], wait: Wait) -> std::
     }
 }
 
-/// A non-blocking `recv` straight on the socket: `None` when nothing is there.
 /// Appends `s` to `v`, short pieces without a call to `memcpy` (a splice copies many
 /// reply lines of a few dozen bytes each).
 #[inline(always)]
@@ -1556,6 +1560,7 @@ fn append_reserved(v: &mut Vec<u8>, s: &[u8]) {
     }
 }
 
+/// A non-blocking `recv` straight on the socket: `None` when nothing is there.
 fn try_recv(fd: std::os::fd::RawFd, buf: &mut [u8]) -> Option<std::io::Result<usize>> {
     // SAFETY: `buf` is valid for writes of its length; MSG_DONTWAIT never blocks.
     let n = unsafe {
