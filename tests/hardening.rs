@@ -230,13 +230,16 @@ fn a_connection_storm_leaves_no_descriptor_or_connection_behind() {
     stats(&mut check);
     let fds_before = fd_count(server.pid());
     let rss_before = server.rss();
+    let connected = std::sync::atomic::AtomicU64::new(0);
     std::thread::scope(|scope| {
         for t in 0..4 {
+            let connected = &connected;
             scope.spawn(move || {
                 for i in 0..750 {
                     let Ok(mut s) = TcpStream::connect(addr) else {
                         continue;
                     };
+                    connected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let req: &[u8] = match (i + t) % 4 {
                         0 => b"set storm 0 0 5\r\nhello\r\nget storm\r\n",
                         1 => b"set half 0 0 10\r\nabc",
@@ -254,17 +257,24 @@ fn a_connection_storm_leaves_no_descriptor_or_connection_behind() {
             });
         }
     });
-    // Wait (bounded) until only the checking connection is left.
+    // Every connect that succeeded reached the server; some may still wait in the listen
+    // queue when the storm ends (a client closes before the shard accepts it), so wait
+    // (bounded) until the server has accepted all of them and only the checking one is left.
+    let connected = connected.into_inner();
+    assert!(
+        connected >= 1500,
+        "only {connected} of 3000 connects succeeded"
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let st = stats(&mut check);
-        if st["curr_connections"] == "1" {
-            assert!(st["total_connections"].parse::<u64>().unwrap() >= 3001);
+        let total: u64 = st["total_connections"].parse().unwrap();
+        if st["curr_connections"] == "1" && total > connected {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "connections left: {}",
+            "connections left: {}, accepted {total} of {connected} + 1",
             st["curr_connections"]
         );
         std::thread::sleep(Duration::from_millis(50));
