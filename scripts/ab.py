@@ -61,6 +61,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--data-size", type=int, default=32)
     ap.add_argument("--keys", type=int, default=100_000)
+    ap.add_argument("--ratio", default="1:10", help="SET:GET of the measured load")
     ap.add_argument("--gen", default="", help="more corecached-bench options")
     ap.add_argument("--cross-shard", action="store_true",
                     help="each build routed and --bench-no-forward, 2 shards (see above)")
@@ -97,7 +98,7 @@ def main():
                 out = subprocess.run(
                     pin + [GEN, "-s", "127.0.0.1", "-p", str(port), "-t", "1",
                      "-c", str(a.clients), "--pipeline", str(a.pipeline), "-d", str(a.data_size), "--ratio",
-                     "1:10", "--key-maximum", str(a.keys - 1), "--test-time", str(a.time),
+                     a.ratio, "--key-maximum", str(a.keys - 1), "--test-time", str(a.time),
                      "--hide-histogram"] + a.gen.split(),
                     capture_output=True, text=True, timeout=a.time + 60).stdout
                 u1, s1 = cpu(p.pid)

@@ -84,6 +84,11 @@ impl Index {
         self.len == 0
     }
 
+    /// Tombstones: slots of removed entries not yet cleared by a rebuild.
+    pub fn tombs(&self) -> usize {
+        self.tombs
+    }
+
     /// Bytes the table occupies.
     pub fn bytes(&self) -> usize {
         self.buckets * BUCKET_BYTES
@@ -217,6 +222,16 @@ impl Index {
             }
             b = if b + 1 == self.buckets { 0 } else { b + 1 };
         }
+    }
+
+    /// The location in `slot`, if it holds an entry (none past the table: a slot taken
+    /// before a rebuild may be).
+    pub fn loc_at(&self, slot: usize) -> Option<Loc> {
+        if slot / BUCKET >= self.buckets {
+            return None;
+        }
+        let bk = self.bucket(slot / BUCKET);
+        (Self::tag_of(bk, slot % BUCKET) > TOMB).then(|| Self::loc_of(bk, slot % BUCKET))
     }
 
     /// Points the entry in `slot` (from [`Index::find`]) at a new location.

@@ -7,7 +7,7 @@
 
 use super::index::Loc;
 use super::segment::{self, Header, FETCHED, STALE, WIN_SENT};
-use super::{memcached_item_size, Miss, Mode, Store, StoreResult};
+use super::{memcached_item_size, Miss, Mode, Prior, Store, StoreResult};
 use crate::protocol::num::{push_u64, strtoull};
 use crate::stats::Stat;
 
@@ -159,7 +159,8 @@ impl Store {
         now: u32,
     ) -> Option<MetaItem> {
         let bits = if win { WIN_SENT } else { 0 };
-        if self.write_ext(key, 0, exptime, &[], bits, false) != StoreResult::Stored {
+        if self.write_ext(key, 0, exptime, &[], bits, false, Prior::Unknown) != StoreResult::Stored
+        {
             return None;
         }
         self.just_written(key, now)
@@ -192,7 +193,7 @@ impl Store {
         data: &[u8],
         now: u32,
     ) -> StoreResult {
-        let old = self.lookup(key, now).ok();
+        let (old, prior) = self.lookup_prior(key, now);
         let result = match old {
             Some((_, loc, hdr)) => {
                 let old_cas = if self.use_cas { hdr.cas } else { 0 };
@@ -203,12 +204,12 @@ impl Store {
                     }
                     Mode::Cas if cas != 0 && cas == old_cas => {
                         self.counters.incr(Stat::CasHits);
-                        self.write_ext(key, flags, exptime, &[data], 0, key_binary)
+                        self.write_ext(key, flags, exptime, &[data], 0, key_binary, prior)
                     }
                     Mode::Cas if cas != 0 && invalidate && cas < old_cas => {
                         self.counters.incr(Stat::CasHits);
                         let bits = STALE | (hdr.info & WIN_SENT);
-                        self.write_ext(key, flags, hdr.exptime, &[data], bits, key_binary)
+                        self.write_ext(key, flags, hdr.exptime, &[data], bits, key_binary, prior)
                     }
                     Mode::Cas => {
                         self.counters.incr(Stat::CasBadval);
@@ -221,13 +222,13 @@ impl Store {
                         self.store(mode, key, flags, exptime, 0, data, now)
                     }
                     Mode::Set | Mode::Replace => {
-                        self.write_ext(key, flags, exptime, &[data], 0, key_binary)
+                        self.write_ext(key, flags, exptime, &[data], 0, key_binary, prior)
                     }
                 }
             }
             None => match mode {
                 Mode::Add | Mode::Set => {
-                    self.write_ext(key, flags, exptime, &[data], 0, key_binary)
+                    self.write_ext(key, flags, exptime, &[data], 0, key_binary, prior)
                 }
                 Mode::Cas => {
                     self.counters.incr(Stat::CasMisses);

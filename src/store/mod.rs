@@ -308,6 +308,18 @@ pub struct Store {
     counters: Arc<Counters>,
 }
 
+/// What a lookup just before a write found of the written key, so that linking the new
+/// item needs no second hash or probe (see [`Store::link`]).
+#[derive(Clone, Copy, Debug)]
+enum Prior {
+    /// Not looked up: hash and probe.
+    Unknown,
+    /// No live item had the key.
+    Absent { hash: u64 },
+    /// The key's live item was at `loc`, in index slot `slot`.
+    At { hash: u64, slot: usize, loc: Loc },
+}
+
 /// Why a looked-up key is not there.
 enum Miss {
     Absent,
@@ -486,6 +498,17 @@ impl Store {
         self.lookup_hashed(key, None, now)
     }
 
+    /// [`Store::lookup`] for a write that may follow: also what it found, as a [`Prior`]
+    /// for [`Store::write_ext`], so the write neither hashes the key again nor probes the
+    /// index again.
+    fn lookup_prior(&mut self, key: &[u8], now: u32) -> (Option<(usize, Loc, Header)>, Prior) {
+        let hash = self.hash(key);
+        match self.lookup_hashed(key, Some(hash), now) {
+            Ok((slot, loc, hdr)) => (Some((slot, loc, hdr)), Prior::At { hash, slot, loc }),
+            Err(_) => (None, Prior::Absent { hash }),
+        }
+    }
+
     /// [`Store::lookup`] with `key`'s hash, when the caller has it.
     #[inline(always)]
     fn lookup_hashed(
@@ -523,6 +546,12 @@ impl Store {
     /// Removes the item in index `slot` at `loc` and marks it dead in its segment.
     fn unlink(&mut self, slot: usize, loc: Loc, hdr: &Header) {
         self.index.remove(slot);
+        self.retire(loc, hdr);
+    }
+
+    /// Marks the item at `loc` dead in its segment and uncounts it; its index entry is the
+    /// caller's to remove or repoint.
+    fn retire(&mut self, loc: Loc, hdr: &Header) {
         let len = hdr.total_len();
         self.item_mut(loc)[0] |= DEAD;
         let seg = self.seg_mut(loc.seg);
@@ -700,7 +729,7 @@ impl Store {
             dst[p..p + hdr.vlen].copy_from_slice(&body[hdr.klen..]);
             dst[0] |= hdr.info & KEPT_BITS;
             let new_hdr = segment::read_header(dst);
-            self.link(&body[..hdr.klen], new, len);
+            self.link(&body[..hdr.klen], new, len, Prior::Unknown);
             self.hint_expiry(exptime);
             (new, new_hdr)
         });
@@ -755,7 +784,7 @@ impl Store {
         data: &[u8],
         now: u32,
     ) -> StoreResult {
-        let old = self.lookup(key, now).ok();
+        let (old, prior) = self.lookup_prior(key, now);
         let result = match (mode, old) {
             (Mode::Add, Some((_, loc, _))) => {
                 // memcached bumps an existing item on a failed add.
@@ -770,7 +799,7 @@ impl Store {
             (Mode::Cas, Some((_, _, hdr))) => {
                 if self.use_cas && cas != 0 && hdr.cas == cas {
                     self.counters.incr(Stat::CasHits);
-                    self.write(key, flags, exptime, &[data])
+                    self.write_ext(key, flags, exptime, &[data], 0, false, prior)
                 } else {
                     self.counters.incr(Stat::CasBadval);
                     StoreResult::Exists
@@ -798,11 +827,13 @@ impl Store {
                 } else {
                     [data, &old_value]
                 };
-                let r = self.write(key, hdr.flags, hdr.exptime, &parts);
+                let r = self.write_ext(key, hdr.flags, hdr.exptime, &parts, 0, false, prior);
                 self.scratch = old_value;
                 r
             }
-            (Mode::Set | Mode::Add | Mode::Replace, _) => self.write(key, flags, exptime, &[data]),
+            (Mode::Set | Mode::Add | Mode::Replace, _) => {
+                self.write_ext(key, flags, exptime, &[data], 0, false, prior)
+            }
         };
         if result == StoreResult::NoMemory {
             self.counters.incr(Stat::StoreNoMemory);
@@ -817,10 +848,12 @@ impl Store {
 
     /// Writes a new version of `key` (value = the parts, concatenated) and links it.
     fn write(&mut self, key: &[u8], flags: u32, exptime: u32, parts: &[&[u8]]) -> StoreResult {
-        self.write_ext(key, flags, exptime, parts, 0, false)
+        self.write_ext(key, flags, exptime, parts, 0, false, Prior::Unknown)
     }
 
-    /// [`Store::write`] with info `bits` set on the new item and its key marked binary.
+    /// [`Store::write`] with info `bits` set on the new item, its key marked binary, and
+    /// what a lookup just before found of the key ([`Prior`]).
+    #[allow(clippy::too_many_arguments)]
     fn write_ext(
         &mut self,
         key: &[u8],
@@ -829,6 +862,7 @@ impl Store {
         parts: &[&[u8]],
         bits: u8,
         key_binary: bool,
+        prior: Prior,
     ) -> StoreResult {
         let vlen: usize = parts.iter().map(|p| p.len()).sum();
         let len = segment::item_len(key.len(), vlen, flags, exptime);
@@ -852,21 +886,46 @@ impl Store {
             dst[p..p + part.len()].copy_from_slice(part);
             p += part.len();
         }
-        self.link(key, loc, len);
+        self.link(key, loc, len, prior);
         self.hint_expiry(exptime);
         self.counters.incr(Stat::TotalItems);
         StoreResult::Stored
     }
 
-    /// Points `key` at its new item at `loc`, unlinking any older version.
-    fn link(&mut self, key: &[u8], loc: Loc, len: usize) {
-        let h = self.hash(key);
-        let found = self.index.find(h, |l| l != loc && self.key_at(l) == key);
-        if let Some((slot, old)) = found {
-            let hdr = segment::read_header(self.item(old));
-            self.unlink(slot, old, &hdr);
+    /// Points `key` at its new item at `loc`, retiring any older version: its index entry
+    /// is repointed (no tombstone left behind), found from `prior` when the index has not
+    /// moved it since, else by a probe.
+    fn link(&mut self, key: &[u8], loc: Loc, len: usize, prior: Prior) {
+        let find = |s: &Self, h: u64| s.index.find(h, |l| l != loc && s.key_at(l) == key);
+        let (h, found) = match prior {
+            // Between a lookup and its write the index can only lose entries (eviction)
+            // or move them (a rebuild): a key that was absent still is.
+            Prior::Absent { hash } => {
+                debug_assert!(find(self, hash).is_none());
+                (hash, None)
+            }
+            Prior::At {
+                hash,
+                slot,
+                loc: was,
+            } if self.index.loc_at(slot) == Some(was) => {
+                debug_assert_eq!(find(self, hash), Some((slot, was)));
+                (hash, Some((slot, was)))
+            }
+            Prior::At { hash, .. } => (hash, find(self, hash)),
+            Prior::Unknown => {
+                let h = self.hash(key);
+                (h, find(self, h))
+            }
+        };
+        match found {
+            Some((slot, old)) => {
+                let hdr = segment::read_header(self.item(old));
+                self.retire(old, &hdr);
+                self.index.relocate(slot, loc);
+            }
+            None => self.index.insert(h, loc),
         }
-        self.index.insert(h, loc);
         let seg = self.seg_mut(loc.seg);
         seg.live_items += 1;
         seg.live_bytes += len;
@@ -1345,7 +1404,14 @@ impl Store {
                         seg: id as u32,
                         off: off as u32,
                     };
-                    assert_eq!(self.slot_of(loc), self.slot_of(loc), "indexed");
+                    // Indexed, once: what its key finds is this item.
+                    let key = self.key_at(loc);
+                    let found = self.index.find(self.hash(key), |l| self.key_at(l) == key);
+                    assert_eq!(
+                        found.map(|(_, l)| l),
+                        Some(loc),
+                        "segment {id} item at {off}"
+                    );
                     items += 1;
                     bytes += hdr.total_len();
                 }

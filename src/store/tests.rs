@@ -65,6 +65,39 @@ fn storage_modes() {
     s.check_invariants();
 }
 
+/// An overwrite repoints its key's index entry: no tombstone, no second entry, whatever
+/// the storage command, and the item is what a get then finds.
+#[test]
+fn overwrites_repoint_the_index_entry() {
+    let mut s = big();
+    for i in 0..200u32 {
+        let v = i.to_string().into_bytes();
+        let mode = [Mode::Set, Mode::Replace, Mode::Append, Mode::Prepend][i as usize % 4];
+        let r = s.store(mode, b"k", 0, 0, 0, &v, NOW);
+        assert_eq!(r, StoreResult::Stored, "step {i}");
+        if i % 4 == 0 {
+            assert_eq!(value(&mut s, b"k", NOW), Some(v), "step {i}");
+        }
+        let cas = s.get(b"k", NOW).unwrap().cas;
+        assert_eq!(
+            s.store(Mode::Cas, b"k", 0, 0, cas, b"c", NOW),
+            StoreResult::Stored
+        );
+    }
+    assert_eq!((s.index.len(), s.index.tombs()), (1, 0));
+    assert_eq!(value(&mut s, b"k", NOW), Some(b"c".to_vec()));
+    s.check_invariants();
+    // A delete still leaves its tombstone; the next set of the key is a new entry.
+    assert!(s.delete(b"k", NOW));
+    assert_eq!((s.index.len(), s.index.tombs()), (0, 1));
+    assert_eq!(
+        s.store(Mode::Set, b"k", 0, 0, 0, b"n", NOW),
+        StoreResult::Stored
+    );
+    assert_eq!(s.index.len(), 1);
+    s.check_invariants();
+}
+
 #[test]
 fn cas_rules() {
     let mut s = big();
