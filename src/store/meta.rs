@@ -171,7 +171,7 @@ impl Store {
     fn just_written(&mut self, key: &[u8], now: u32) -> Option<MetaItem> {
         self.tick(now);
         let h = self.hash(key);
-        let (_, loc) = self.index.find(h, |loc| self.key_at(loc) == key)?;
+        let (_, loc) = self.find_key(h, key)?;
         let hdr = segment::read_header(self.item(loc));
         Some(MetaItem { loc, hdr })
     }

@@ -509,6 +509,24 @@ impl Store {
         }
     }
 
+    /// The index slot and location of `key`'s entry (its hash is `h`), live or not.
+    ///
+    /// Keys are compared before any header is decoded, and only the match's is decoded, by
+    /// the caller: a decoded header is 56 bytes, and carrying one out of the probe's closure
+    /// cost a copy and a store-forwarding stall per lookup.
+    #[inline(always)]
+    fn find_key(&self, h: u64, key: &[u8]) -> Option<(usize, Loc)> {
+        self.index.find(h, |loc| {
+            let src = self.item(loc);
+            if segment::key_len(src) != key.len() {
+                return false;
+            }
+            let at = segment::key_offset(src);
+            src.get(at..at + key.len())
+                .is_some_and(|k| segment::same_key(k, key))
+        })
+    }
+
     /// [`Store::lookup`] with `key`'s hash, when the caller has it.
     #[inline(always)]
     fn lookup_hashed(
@@ -520,19 +538,7 @@ impl Store {
         self.tick(now);
         let h = hash.unwrap_or_else(|| self.hash(key));
         debug_assert_eq!(h, self.hash(key));
-        // Keys are compared before any header is decoded, and only the match's is: a
-        // decoded header is 56 bytes, and carrying one out of the closure cost a copy and a
-        // store-forwarding stall per lookup.
-        let found = self.index.find(h, |loc| {
-            let src = self.item(loc);
-            if segment::key_len(src) != key.len() {
-                return false;
-            }
-            let at = segment::key_offset(src);
-            src.get(at..at + key.len())
-                .is_some_and(|k| segment::same_key(k, key))
-        });
-        let Some((slot, loc)) = found else {
+        let Some((slot, loc)) = self.find_key(h, key) else {
             return Err(Miss::Absent);
         };
         let hdr = segment::read_header(self.item(loc));
@@ -896,7 +902,8 @@ impl Store {
     /// is repointed (no tombstone left behind), found from `prior` when the index has not
     /// moved it since, else by a probe.
     fn link(&mut self, key: &[u8], loc: Loc, len: usize, prior: Prior) {
-        let find = |s: &Self, h: u64| s.index.find(h, |l| l != loc && s.key_at(l) == key);
+        // The new item is not indexed yet: what the key finds is an older version.
+        let find = |s: &Self, h: u64| s.find_key(h, key);
         let (h, found) = match prior {
             // Between a lookup and its write the index can only lose entries (eviction)
             // or move them (a rebuild): a key that was absent still is.
@@ -920,6 +927,7 @@ impl Store {
         };
         match found {
             Some((slot, old)) => {
+                debug_assert_ne!(old, loc);
                 let hdr = segment::read_header(self.item(old));
                 self.retire(old, &hdr);
                 self.index.relocate(slot, loc);
@@ -1406,7 +1414,7 @@ impl Store {
                     };
                     // Indexed, once: what its key finds is this item.
                     let key = self.key_at(loc);
-                    let found = self.index.find(self.hash(key), |l| self.key_at(l) == key);
+                    let found = self.find_key(self.hash(key), key);
                     assert_eq!(
                         found.map(|(_, l)| l),
                         Some(loc),
