@@ -47,7 +47,7 @@ fn replies_stay_complete_and_ordered_under_reordering_delays_and_full_channels()
         "--fault-delay-ms",
         "1",
     ]);
-    eight_clients_over_both_shards(server.addr());
+    eight_clients_over_both_shards(clients_on_both_shards(server.addr(), 8));
 }
 
 /// Channels of one batch and no other fault: busy shards take their peers' batches between
@@ -57,7 +57,15 @@ fn replies_stay_complete_and_ordered_under_reordering_delays_and_full_channels()
 fn replies_stay_complete_and_ordered_with_full_channels_and_batches_taken_between_turns() {
     let server = CorecachedServer::start(&["--threads", "2", "--fault-channel-size", "1"]);
     let addr = server.addr();
-    eight_clients_over_both_shards(addr);
+    eight_clients_over_both_shards(clients_on_both_shards(addr, 8));
+    let text = shard_stats(addr);
+    let sum = |name: &str| -> u64 { per_shard(&text, name).iter().sum() };
+    assert!(sum("peer_batches") > 0, "{text}");
+    assert!(sum("peer_batches_between_turns") > 0, "{text}");
+}
+
+/// `stats shards`, read on a connection of its own.
+fn shard_stats(addr: SocketAddr) -> String {
     let mut s = connect(addr);
     s.write_all(b"stats shards\r\n").unwrap();
     let mut reply = Vec::new();
@@ -67,26 +75,51 @@ fn replies_stay_complete_and_ordered_with_full_channels_and_batches_taken_betwee
         assert!(n > 0, "connection closed during stats");
         reply.extend_from_slice(&b[..n]);
     }
-    let text = String::from_utf8(reply).unwrap();
-    let sum = |name: &str| -> u64 {
-        text.lines()
-            .filter_map(|l| l.strip_prefix("STAT shard"))
-            .filter_map(|l| l.split_once(' '))
-            .filter(|(k, _)| k.ends_with(&format!(":{name}")))
-            .map(|(_, v)| v.parse::<u64>().unwrap())
-            .sum()
-    };
-    assert!(sum("peer_batches") > 0, "{text}");
-    assert!(sum("peer_batches_between_turns") > 0, "{text}");
+    String::from_utf8(reply).unwrap()
 }
 
-/// Eight connections, each 10 rounds of 20 sets, gets and incrs over keys on both shards in
+/// Statistic `name` of each shard, in shard order, from a `stats shards` reply.
+fn per_shard(text: &str, name: &str) -> Vec<u64> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("STAT shard"))
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(k, _)| k.ends_with(&format!(":{name}")))
+        .map(|(_, v)| v.parse::<u64>().unwrap())
+        .collect()
+}
+
+/// `n` connections, at least two of them on each of the server's two shards. The kernel
+/// spreads connections over the shards' listening sockets by their addresses, so all of a
+/// few can land on one shard; then every batch goes one way and the shard without
+/// connections never takes one between turns. Connections are opened again until both
+/// shards hold some (bounded: 50 tries).
+fn clients_on_both_shards(addr: SocketAddr, n: usize) -> Vec<TcpStream> {
+    for _ in 0..50 {
+        let conns: Vec<TcpStream> = (0..n).map(|_| connect(addr)).collect();
+        // Wait (bounded) until the shards hold exactly these and the stats connection:
+        // every one accepted, earlier tries' and stats connections closed.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let per = loop {
+            let per = per_shard(&shard_stats(addr), "curr_connections");
+            if per.iter().sum::<u64>() as usize == n + 1 || Instant::now() > deadline {
+                break per;
+            }
+            std::thread::yield_now();
+        };
+        assert_eq!(per.len(), 2, "two shards");
+        if per.iter().all(|&c| c >= 2) {
+            return conns;
+        }
+    }
+    panic!("50 tries of {n} connections never left two on each shard");
+}
+
+/// Each connection makes 10 rounds of 20 sets, gets and incrs over keys on both shards in
 /// one write; every reply must come back whole and in request order.
-fn eight_clients_over_both_shards(addr: SocketAddr) {
+fn eight_clients_over_both_shards(conns: Vec<TcpStream>) {
     std::thread::scope(|scope| {
-        for c in 0..8 {
+        for (c, mut s) in conns.into_iter().enumerate() {
             scope.spawn(move || {
-                let mut s = connect(addr);
                 let a = keys_on(0, &format!("c{c}-a"), 20);
                 let b = keys_on(1, &format!("c{c}-b"), 20);
                 for round in 0..10 {
