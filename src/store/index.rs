@@ -53,6 +53,48 @@ fn unpack(e: u64) -> Loc {
     }
 }
 
+/// [`Index::probe`].
+pub struct Probe<'a> {
+    index: &'a Index,
+    t: u16,
+    /// The bucket being looked at.
+    b: usize,
+    /// Its slots with tag `t` not yet returned.
+    tagged: u32,
+    /// Whether it has an empty slot (the probe ends with it).
+    saw_empty: bool,
+    /// Buckets left to look at, this one included.
+    left: usize,
+}
+
+impl Iterator for Probe<'_> {
+    type Item = (usize, Loc);
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<(usize, Loc)> {
+        loop {
+            if self.tagged != 0 {
+                let i = self.tagged.trailing_zeros() as usize;
+                self.tagged &= self.tagged - 1;
+                return Some((
+                    self.b * BUCKET + i,
+                    Index::loc_of(self.index.bucket(self.b), i),
+                ));
+            }
+            self.left -= 1;
+            if self.saw_empty || self.left == 0 {
+                return None;
+            }
+            self.b = if self.b + 1 == self.index.buckets {
+                0
+            } else {
+                self.b + 1
+            };
+            (self.tagged, self.saw_empty) = self.index.scan(self.b, self.t);
+        }
+    }
+}
+
 /// The hash index. It stores no keys: callers confirm a match by reading the key at the
 /// location.
 #[derive(Debug)]
@@ -167,25 +209,27 @@ impl Index {
     }
 
     /// Finds the slot of the entry with hash `h` for which `is_key` holds.
+    #[inline(always)]
     pub fn find(&self, h: u64, mut is_key: impl FnMut(Loc) -> bool) -> Option<(usize, Loc)> {
+        self.probe(h).find(|&(_, loc)| is_key(loc))
+    }
+
+    /// The slots (and their locations) whose tag matches hash `h`, in probe order, up to
+    /// the first bucket with an empty slot: the candidates for `h`'s key. A loop over them
+    /// inlines the caller's key test, where a closure passed to a probe stayed a call.
+    #[inline(always)]
+    pub fn probe(&self, h: u64) -> Probe<'_> {
         let t = tag(h);
-        let mut b = self.home(h);
-        for _ in 0..self.buckets {
-            let (mut tagged, saw_empty) = self.scan(b, t);
-            while tagged != 0 {
-                let i = tagged.trailing_zeros() as usize;
-                tagged &= tagged - 1;
-                let loc = Self::loc_of(self.bucket(b), i);
-                if is_key(loc) {
-                    return Some((b * BUCKET + i, loc));
-                }
-            }
-            if saw_empty {
-                return None;
-            }
-            b = if b + 1 == self.buckets { 0 } else { b + 1 };
+        let b = self.home(h);
+        let (tagged, saw_empty) = self.scan(b, t);
+        Probe {
+            index: self,
+            t,
+            b,
+            tagged,
+            saw_empty,
+            left: self.buckets,
         }
-        None
     }
 
     /// Starts loading the home bucket of hash `h`.

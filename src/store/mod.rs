@@ -516,15 +516,24 @@ impl Store {
     /// cost a copy and a store-forwarding stall per lookup.
     #[inline(always)]
     fn find_key(&self, h: u64, key: &[u8]) -> Option<(usize, Loc)> {
-        self.index.find(h, |loc| {
-            let src = self.item(loc);
-            if segment::key_len(src) != key.len() {
-                return false;
+        for (slot, loc) in self.index.probe(h) {
+            if self.holds_key(loc, key) {
+                return Some((slot, loc));
             }
-            let at = segment::key_offset(src);
-            src.get(at..at + key.len())
-                .is_some_and(|k| segment::same_key(k, key))
-        })
+        }
+        None
+    }
+
+    /// Whether the item at `loc` has key `key`: [`Store::find_key`]'s test.
+    #[inline(always)]
+    fn holds_key(&self, loc: Loc, key: &[u8]) -> bool {
+        let src = self.item(loc);
+        if segment::key_len(src) != key.len() {
+            return false;
+        }
+        let at = segment::key_offset(src);
+        src.get(at..at + key.len())
+            .is_some_and(|k| segment::same_key(k, key))
     }
 
     /// [`Store::lookup`] with `key`'s hash, when the caller has it.
