@@ -333,6 +333,9 @@ impl std::future::Future for NextPass<'_> {
 /// Per-executor state shared by the shard's tasks.
 pub struct Shard {
     pub id: usize,
+    /// Shards keys are spread over: `settings.shards`, or 1 with `--bench-no-forward`
+    /// (kept here: [`Shard::owner_of_hash`] runs twice per request).
+    routed: usize,
     pub settings: Arc<Settings>,
     pub store: Rc<RefCell<Store>>,
     pub counters: Arc<Counters>,
@@ -385,19 +388,19 @@ impl Shard {
     /// The shard that owns `key`.
     #[inline]
     pub fn owner(&self, key: &[u8]) -> usize {
-        if self.settings.no_forward {
+        if self.routed <= 1 {
             return self.id;
         }
-        shard_for(key, self.settings.shards)
+        shard_for(key, self.routed)
     }
 
     /// [`Shard::owner`] of a key of hash `h` ([`crate::store::key_hash`]).
     #[inline]
     pub fn owner_of_hash(&self, h: u64) -> usize {
-        if self.settings.no_forward || self.settings.shards <= 1 {
+        if self.routed <= 1 {
             return self.id;
         }
-        shard_of_hash(h, self.settings.shards)
+        shard_of_hash(h, self.routed)
     }
 
     /// Current unix time in seconds.
@@ -1085,6 +1088,11 @@ impl ShardStart {
         let _ = self.tasks[self.id].set(infos.clone());
         let shard = Rc::new(Shard {
             id: self.id,
+            routed: if self.settings.no_forward {
+                1
+            } else {
+                self.settings.shards
+            },
             settings: self.settings.clone(),
             store,
             pager: handles[0].clone(),
