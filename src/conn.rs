@@ -180,11 +180,11 @@ const BIG_MAX: usize = 2 << 20;
 
 impl BufferPool {
     /// A shard's pool. Grown buffers it keeps are bounded by a sixteenth of the shard's
-    /// memory limit (`-m` over the shards) and by [`BIG_POOL_BYTES`], so with a small `-m`
+    /// memory limit (`-m` over the shards) and by `BIG_POOL_BYTES`, so with a small `-m`
     /// the process stays near its limit (tests/store.rs holds it to 4 MiB over).
     ///
-    /// Small buffers: as many as that sixteenth holds (at most [`POOL_BYTES_MAX`]), at
-    /// least [`POOL_MIN`], of each kind. A shard whose busy connections outnumber what it
+    /// Small buffers: as many as that sixteenth holds (at most `POOL_BYTES_MAX`), at
+    /// least `POOL_MIN`, of each kind. A shard whose busy connections outnumber what it
     /// keeps frees buffers as connections go idle and allocates them again, zeroed, as
     /// they wake: with 200 connections at pipeline 16, 2 shards, `memset` and `malloc`
     /// took about 25 ns per request (perf) when it kept 64. memcached's read buffer cache
@@ -204,7 +204,7 @@ impl BufferPool {
     }
 
     /// Frees the small buffers that have sat unused since the last call (down to
-    /// [`POOL_MIN`] of each kind) and returns how many. The shard calls it about once a
+    /// `POOL_MIN` of each kind) and returns how many. The shard calls it about once a
     /// second: a burst of connections can fill the pool (each keeps its buffers until the
     /// others have had a turn), and the steady load keeps what it uses.
     pub fn trim(&self) -> usize {

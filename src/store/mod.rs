@@ -1459,7 +1459,7 @@ pub fn memcached_item_size(nkey: usize, flags: u32, vlen: usize, use_cas: bool) 
 }
 
 /// Starts loading what lookups of keys about to be used will touch, while the connection
-/// goes on parsing: each key's index bucket at once, then, [`PREFETCH_LAG`] keys later (or
+/// goes on parsing: each key's index bucket at once, then, `PREFETCH_LAG` keys later (or
 /// when it is dropped), the item headers that bucket points to with the key's tag. Parsing
 /// the requests in between hides the bucket's latency, and the items arrive while earlier
 /// requests run. Each key is hashed once; nothing in the store changes.
