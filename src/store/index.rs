@@ -368,6 +368,32 @@ mod tests {
     }
 
     #[test]
+    fn a_probe_wraps_past_the_last_bucket_and_ends_in_a_full_table() {
+        // Two buckets, every entry's home the last one: entries overflow into bucket 0.
+        let mut idx = Index::with_capacity(14);
+        assert_eq!(idx.buckets, 2);
+        let last: u64 = !0x7fff;
+        let (a, b) = (last | 0x1234, last | 0x0042);
+        assert_eq!(idx.home(a), 1);
+        let entry = |k: u32| Loc { seg: 0, off: k };
+        for k in 0..16u32 {
+            idx.insert(if k % 2 == 0 { a } else { b }, entry(k));
+            // Every probe yields exactly the entries with its tag, in probe order: the home
+            // bucket's slots, then the next bucket's, wrapping to bucket 0.
+            let want: Vec<(usize, Loc)> = (0..=k)
+                .filter(|k| k % 2 == 0)
+                .map(|k| ((8 + k as usize) % 16, entry(k)))
+                .collect();
+            assert_eq!(idx.probe(a).collect::<Vec<_>>(), want, "after {k}");
+        }
+        // Full: no empty slot ends the probe, which stops after every bucket.
+        assert_eq!(idx.len(), 16);
+        assert_eq!(idx.probe(b).count(), 8);
+        assert_eq!(idx.find(a, |l| l.off == 99), None);
+        assert_eq!(idx.find(b, |l| l.off == 15), Some((7, entry(15))));
+    }
+
+    #[test]
     fn insert_find_remove_rebuild() {
         // Locations stand for keys: the "key" of loc is its offset.
         let h = |k: u32| ahash::RandomState::with_seeds(1, 2, 3, 4).hash_one(k);
