@@ -81,7 +81,8 @@ impl Iterator for Probe<'_> {
                     Index::loc_of(self.index.bucket(self.b), i),
                 ));
             }
-            self.left -= 1;
+            // Saturating: `next` after the end stays at the end.
+            self.left = self.left.saturating_sub(1);
             if self.saw_empty || self.left == 0 {
                 return None;
             }
@@ -389,6 +390,8 @@ mod tests {
         // Full: no empty slot ends the probe, which stops after every bucket.
         assert_eq!(idx.len(), 16);
         assert_eq!(idx.probe(b).count(), 8);
+        let mut ended = idx.probe(b).skip(8);
+        assert_eq!((ended.next(), ended.next()), (None, None));
         assert_eq!(idx.find(a, |l| l.off == 99), None);
         assert_eq!(idx.find(b, |l| l.off == 15), Some((7, entry(15))));
     }

@@ -512,8 +512,9 @@ impl Store {
     /// The index slot and location of `key`'s entry (its hash is `h`), live or not.
     ///
     /// Keys are compared before any header is decoded, and only the match's is decoded, by
-    /// the caller: a decoded header is 56 bytes, and carrying one out of the probe's closure
-    /// cost a copy and a store-forwarding stall per lookup.
+    /// the caller: a decoded header is 56 bytes, and carrying one out of a probe's closure
+    /// cost a copy and a store-forwarding stall per lookup (decoding each candidate's header
+    /// in this loop instead made no difference, callgrind).
     #[inline(always)]
     fn find_key(&self, h: u64, key: &[u8]) -> Option<(usize, Loc)> {
         for (slot, loc) in self.index.probe(h) {
