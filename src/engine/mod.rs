@@ -449,7 +449,18 @@ pub fn apply_encoded<R: ReplySink>(
         _ => {
             let (op, used) = KeyOp::decode(buf);
             check(&op);
-            apply(store, counters, &op, now, sink);
+            if let KeyOp::Get {
+                kind,
+                exptime,
+                key,
+                hash,
+            } = op
+            {
+                // A forwarded get runs as a local one does, without apply's dispatch.
+                get(store, counters, kind, exptime, key, hash, now, sink);
+            } else {
+                apply(store, counters, &op, now, sink);
+            }
             used
         }
     }
