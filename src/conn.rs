@@ -870,31 +870,17 @@ impl Conn {
     fn route(&mut self, shard: &Shard, owner: usize, op: KeyOp<'_>, now: u32) {
         if owner == shard.id {
             shard.inject_panic(&op);
-            let store = &mut shard.store.borrow_mut();
-            if let KeyOp::Get {
-                kind,
-                exptime,
-                key,
-                hash,
-            } = op
-            {
-                engine::get(
-                    store,
-                    &shard.counters,
-                    kind,
-                    exptime,
-                    key,
-                    hash,
-                    now,
-                    &mut self.out,
-                );
-                return;
-            }
-            if !self.out.refs.is_empty() {
+            if !matches!(op, KeyOp::Get { .. }) && !self.out.refs.is_empty() {
                 // This op may move or evict items: referenced values are copied first.
                 self.out.materialize(&shard.buffers);
             }
-            engine::apply(store, &shard.counters, &op, now, &mut self.out);
+            engine::apply(
+                &mut shard.store.borrow_mut(),
+                &shard.counters,
+                &op,
+                now,
+                &mut self.out,
+            );
         } else {
             // Splices are offsets into the reply bytes: values still referenced before this
             // point are copied in now, so later copies cannot shift them.
