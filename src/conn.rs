@@ -1207,6 +1207,8 @@ fn general_stats(p: &mut Stats, shard: &Shard, now: u32) {
             | Stat::StoreMemory
             | Stat::ShardCpuUserUs
             | Stat::ShardCpuSystemUs
+            | Stat::ShardLoopPasses
+            | Stat::ShardTasksRun
             | Stat::PeerBatches
             | Stat::PeerBatchesBetweenTurns => continue,
             _ => {}
@@ -1246,6 +1248,8 @@ fn shard_stats(p: &mut Stats, shard: &Shard) {
             Stat::CmdSet,
             Stat::ShardCpuUserUs,
             Stat::ShardCpuSystemUs,
+            Stat::ShardLoopPasses,
+            Stat::ShardTasksRun,
             Stat::PeerBatches,
             Stat::PeerBatchesBetweenTurns,
         ] {

@@ -68,6 +68,8 @@ stats! {
     StoreMemory => "store_memory",
     ShardCpuUserUs => "shard_cpu_user_us",
     ShardCpuSystemUs => "shard_cpu_system_us",
+    ShardLoopPasses => "shard_loop_passes",
+    ShardTasksRun => "shard_tasks_run",
     PeerBatches => "peer_batches",
     PeerBatchesBetweenTurns => "peer_batches_between_turns",
 }
@@ -126,6 +128,8 @@ impl Counters {
                     | Stat::StoreMemory
                     | Stat::ShardCpuUserUs
                     | Stat::ShardCpuSystemUs
+                    | Stat::ShardLoopPasses
+                    | Stat::ShardTasksRun
             ) {
                 self.set(s, 0);
             }

@@ -299,7 +299,7 @@ impl Task for StatsUpkeep {
         "stats_upkeep"
     }
     fn description(&self) -> &'static str {
-        "samples the shard thread's CPU time once a second"
+        "samples the shard thread's CPU time and its executor's counts once a second"
     }
     fn queue(&self) -> Queue {
         Queue::NonIo
@@ -318,6 +318,11 @@ impl Task for StatsUpkeep {
         use crate::stats::Stat;
         self.counters.set(Stat::ShardCpuUserUs, us(ru.ru_utime));
         self.counters.set(Stat::ShardCpuSystemUs, us(ru.ru_stime));
+        // glommio hands over its counts since the last call and starts them again at 0.
+        let ex = glommio::executor().executor_stats();
+        self.counters
+            .add(Stat::ShardLoopPasses, ex.scheduler_runs());
+        self.counters.add(Stat::ShardTasksRun, ex.tasks_executed());
         Next::Snooze(Duration::from_secs(1))
     }
 }

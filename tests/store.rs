@@ -148,6 +148,58 @@ fn no_evictions_flag_answers_out_of_memory() {
     assert!(first.starts_with(b"VALUE big0 0 100000\r\n"));
 }
 
+/// `stats shards` carries each shard's executor counts, which its stats task adds up from
+/// glommio's (glommio hands over its counts since the last call): passes of the executor's
+/// loop and tasks run, both counted and both only growing.
+#[test]
+fn stats_shards_counts_executor_passes_and_tasks() {
+    let server = CorecachedServer::start(&["--threads", "2"]);
+    let addr = server.addr();
+    let counts = |shards: &HashMap<String, String>, name: &str| -> Vec<u64> {
+        (0..2)
+            .map(|s| shards[&format!("shard{s}:{name}")].parse::<u64>().unwrap())
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let first = loop {
+        let shards = stats(addr, "shards");
+        let (passes, tasks) = (
+            counts(&shards, "shard_loop_passes"),
+            counts(&shards, "shard_tasks_run"),
+        );
+        if passes.iter().chain(&tasks).all(|&n| n > 0) {
+            break (passes, tasks);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no counts after 10 s: {shards:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // The stats task adds at most once a second: wait for both shards' next additions.
+    loop {
+        let shards = stats(addr, "shards");
+        let (passes, tasks) = (
+            counts(&shards, "shard_loop_passes"),
+            counts(&shards, "shard_tasks_run"),
+        );
+        for s in 0..2 {
+            assert!(
+                passes[s] >= first.0[s] && tasks[s] >= first.1[s],
+                "{first:?} then {shards:?}"
+            );
+        }
+        if (0..2).all(|s| passes[s] > first.0[s] && tasks[s] > first.1[s]) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "counts stopped at {first:?}: {shards:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn stats_tasks_lists_the_engine_tasks_of_every_shard() {
     let server = CorecachedServer::start(&["--threads", "2"]);
