@@ -1207,7 +1207,7 @@ fn general_stats(p: &mut Stats, shard: &Shard, now: u32) {
             | Stat::StoreMemory
             | Stat::ShardCpuUserUs
             | Stat::ShardCpuSystemUs
-            | Stat::ShardLoopPasses
+            | Stat::ShardSchedulerRuns
             | Stat::ShardTasksRun
             | Stat::PeerBatches
             | Stat::PeerBatchesBetweenTurns => continue,
@@ -1248,7 +1248,7 @@ fn shard_stats(p: &mut Stats, shard: &Shard) {
             Stat::CmdSet,
             Stat::ShardCpuUserUs,
             Stat::ShardCpuSystemUs,
-            Stat::ShardLoopPasses,
+            Stat::ShardSchedulerRuns,
             Stat::ShardTasksRun,
             Stat::PeerBatches,
             Stat::PeerBatchesBetweenTurns,

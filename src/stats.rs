@@ -68,7 +68,7 @@ stats! {
     StoreMemory => "store_memory",
     ShardCpuUserUs => "shard_cpu_user_us",
     ShardCpuSystemUs => "shard_cpu_system_us",
-    ShardLoopPasses => "shard_loop_passes",
+    ShardSchedulerRuns => "shard_scheduler_runs",
     ShardTasksRun => "shard_tasks_run",
     PeerBatches => "peer_batches",
     PeerBatchesBetweenTurns => "peer_batches_between_turns",
@@ -128,7 +128,7 @@ impl Counters {
                     | Stat::StoreMemory
                     | Stat::ShardCpuUserUs
                     | Stat::ShardCpuSystemUs
-                    | Stat::ShardLoopPasses
+                    | Stat::ShardSchedulerRuns
                     | Stat::ShardTasksRun
             ) {
                 self.set(s, 0);

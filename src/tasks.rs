@@ -321,7 +321,7 @@ impl Task for StatsUpkeep {
         // glommio hands over its counts since the last call and starts them again at 0.
         let ex = glommio::executor().executor_stats();
         self.counters
-            .add(Stat::ShardLoopPasses, ex.scheduler_runs());
+            .add(Stat::ShardSchedulerRuns, ex.scheduler_runs());
         self.counters.add(Stat::ShardTasksRun, ex.tasks_executed());
         Next::Snooze(Duration::from_secs(1))
     }

@@ -149,10 +149,10 @@ fn no_evictions_flag_answers_out_of_memory() {
 }
 
 /// `stats shards` carries each shard's executor counts, which its stats task adds up from
-/// glommio's (glommio hands over its counts since the last call): passes of the executor's
-/// loop and tasks run, both counted and both only growing.
+/// glommio's (glommio hands over its counts since the last call): scheduler runs and tasks
+/// run, both counted and both only growing.
 #[test]
-fn stats_shards_counts_executor_passes_and_tasks() {
+fn stats_shards_counts_scheduler_runs_and_tasks() {
     let server = CorecachedServer::start(&["--threads", "2"]);
     let addr = server.addr();
     let counts = |shards: &HashMap<String, String>, name: &str| -> Vec<u64> {
@@ -164,7 +164,7 @@ fn stats_shards_counts_executor_passes_and_tasks() {
     let first = loop {
         let shards = stats(addr, "shards");
         let (passes, tasks) = (
-            counts(&shards, "shard_loop_passes"),
+            counts(&shards, "shard_scheduler_runs"),
             counts(&shards, "shard_tasks_run"),
         );
         if passes.iter().chain(&tasks).all(|&n| n > 0) {
@@ -180,7 +180,7 @@ fn stats_shards_counts_executor_passes_and_tasks() {
     loop {
         let shards = stats(addr, "shards");
         let (passes, tasks) = (
-            counts(&shards, "shard_loop_passes"),
+            counts(&shards, "shard_scheduler_runs"),
             counts(&shards, "shard_tasks_run"),
         );
         for s in 0..2 {
