@@ -26,13 +26,14 @@ use std::time::Duration;
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 
+use crate::engine::reply::{Held, Reply, MAX_HELD, PIN_FROM};
 use crate::engine::{self, KeyOp, ReplySink};
 use crate::park::Parked;
 use crate::protocol::binary;
 use crate::protocol::text::{self, Command, Limits, Parse, Request};
 use crate::shard::{unix_now_ms, Batch, Inbox, Shard};
 use crate::stats::{self, Stat};
-use crate::store::{key_hash, Prefetch};
+use crate::store::{key_hash, Prefetch, StoreValue};
 
 const READ_BUF: usize = 16 << 10;
 /// Requests parsed ahead of execution, for prefetching (see `process_in`).
@@ -171,6 +172,14 @@ pub struct BufferPool {
     /// many buffers were not needed in that time.
     read_low: std::cell::Cell<usize>,
     out_low: std::cell::Cell<usize>,
+    /// Copied reply bytes that connections whose sockets are full still hold.
+    reply_waiting: std::cell::Cell<usize>,
+    /// Past this many, replies hold values in place instead of copying them
+    /// ([`BufferPool::replies_over_budget`]).
+    reply_budget: usize,
+    /// KiB that read buffers grown past [`READ_BUF`] may hold, all connections together.
+    read_budget: Rc<glommio::sync::Semaphore>,
+    read_budget_kib: u64,
 }
 
 /// Most bytes of grown buffers a shard keeps for reuse.
@@ -200,7 +209,35 @@ impl BufferPool {
             small_max: ((shard_mem / 16).min(POOL_BYTES_MAX) / READ_BUF).max(POOL_MIN),
             read_low: Default::default(),
             out_low: Default::default(),
+            reply_waiting: Default::default(),
+            reply_budget: Self::budget(shard_mem),
+            read_budget: Rc::new(glommio::sync::Semaphore::new(
+                (Self::budget(shard_mem) >> 10) as u64,
+            )),
+            read_budget_kib: (Self::budget(shard_mem) >> 10) as u64,
         }
+    }
+
+    /// Each of the two per-shard budgets for memory outside the store: an eighth of the
+    /// shard's `-m`, at least 1 MiB (a largest default item).
+    pub fn budget(shard_mem: usize) -> usize {
+        (shard_mem / 8).max(1 << 20)
+    }
+
+    /// Whether the copied replies waiting on full sockets use the shard's budget up: then
+    /// passes stop early and values are held, not copied.
+    pub fn replies_over_budget(&self) -> bool {
+        self.reply_waiting.get() >= self.reply_budget
+    }
+
+    /// Copied reply bytes waiting on full sockets (`stats`).
+    pub fn reply_bytes_waiting(&self) -> usize {
+        self.reply_waiting.get()
+    }
+
+    /// KiB of grown read buffers held now (`stats`).
+    pub fn read_kib_held(&self) -> u64 {
+        self.read_budget_kib - self.read_budget.available()
     }
 
     /// Frees the small buffers that have sat unused since the last call (down to
@@ -321,8 +358,12 @@ impl BufferPool {
 enum Next {
     /// Every complete request is handled; read more.
     Read,
-    /// `-R` requests handled: write, let others run, then go on with the buffered input.
+    /// `-R` requests handled, or the reply reached the connection's share: write, let
+    /// others run, then go on with the buffered input.
     Yield,
+    /// The reply reached the connection's share in the middle of a multi-key `get`: write,
+    /// then go on with the same request from `get_resume`.
+    Drain,
     /// A request must see the effects of every earlier one (`stats`): settle forwarded
     /// work first, then go on.
     Settle,
@@ -333,6 +374,8 @@ enum Next {
 /// Where a forwarded op's reply goes in `out`.
 struct Splice {
     at: usize,
+    /// Values held in `out` before this point: they come before the spliced reply.
+    held_before: u32,
     peer: u32,
     op: u32,
 }
@@ -347,6 +390,7 @@ struct Conn {
     swallow: usize,
     out: Out,
     spare: Vec<u8>,
+    spare_held: Vec<Held>,
     /// Work for each peer, indexed by shard (the own entry stays empty).
     batches: Vec<Batch>,
     splices: Vec<Splice>,
@@ -362,6 +406,13 @@ struct Conn {
     idle_slot: Option<u32>,
     /// Requests handled in the last turn: one means the client waits for each reply.
     turn_reqs: u32,
+    /// Keys of the current multi-key `get` already answered: a pass that filled the reply
+    /// stops in the middle of it and goes on from here after a write.
+    get_resume: usize,
+    /// Gets forwarded in this pass (their replies are copied on their owners).
+    forwarded_gets: u32,
+    /// The share of the read budget that the grown read buffer holds.
+    read_permit: Option<(glommio::sync::StaticPermit, u64)>,
 }
 
 /// How [`Conn::run`] ends.
@@ -409,12 +460,13 @@ pub async fn serve(shard: &Rc<Shard>, mut stream: TcpStream, resume: Option<Park
         end: 0,
         swallow: 0,
         out: Out {
-            buf: Vec::new(),
-            refs: Vec::new(),
+            reply: Reply::default(),
             iov: Vec::new(),
+            sent: 0,
             overflow: false,
         },
         spare: Vec::new(),
+        spare_held: Vec::new(),
         batches: (0..shard.shards()).map(|_| Batch::default()).collect(),
         splices: Vec::new(),
         inbox: (shard.shards() > 1).then(|| shard.open_inbox()),
@@ -428,6 +480,9 @@ pub async fn serve(shard: &Rc<Shard>, mut stream: TcpStream, resume: Option<Park
         kick_at_ms: 0,
         idle_slot: shard.park.as_ref().map(|p| p.watch.join()),
         turn_reqs: 0,
+        get_resume: 0,
+        forwarded_gets: 0,
+        read_permit: None,
     };
     if let Some(p) = resume {
         c.proto = Proto::from_u8(p.proto);
@@ -471,38 +526,25 @@ impl Conn {
     async fn run(&mut self, shard: &Rc<Shard>, stream: &mut TcpStream) -> std::io::Result<Exit> {
         loop {
             let next = self.process(shard);
-            if !self.out.refs.is_empty() {
-                // Referenced values must leave before anything can change the store: now,
-                // unless forwarded work is pending, in which case they are copied.
-                if self.splices.is_empty() {
-                    let sent = self.out.send_now(stream.as_raw_fd(), &shard.buffers)?;
-                    shard.counters.add(Stat::BytesWritten, sent as u64);
-                } else {
-                    self.out.materialize(&shard.buffers);
-                }
-            }
-            if self.out.overflow {
-                return Ok(Exit::Close);
-            }
             self.settle(shard).await;
             shard.after_writes();
-            if !self.out.is_empty() {
-                stream.write_all(&self.out).await?;
-                shard
-                    .counters
-                    .add(Stat::BytesWritten, self.out.len() as u64);
-                self.out.clear();
+            self.flush(shard, stream).await?;
+            if self.out.overflow {
+                return Ok(Exit::Close);
             }
             match next {
                 Next::Close => return Ok(Exit::Close),
                 Next::Settle => continue,
-                Next::Yield => {
+                Next::Yield | Next::Drain => {
                     glommio::yield_if_needed().await;
                     continue;
                 }
                 Next::Read => {}
             }
-            self.make_room(&shard.buffers);
+            if let Some(grow) = self.make_room() {
+                self.reserve_read(&shard.buffers, grow).await;
+                self.grow_rbuf(&shard.buffers, grow);
+            }
             let mut wait = Wait::Poll;
             if self.start == self.end
                 && self.swallow == 0
@@ -530,7 +572,11 @@ impl Conn {
                 // Nothing buffered: wait with the small buffer and lend the big ones to the
                 // shard, so an idle connection holds almost no memory.
                 let pool = &shard.buffers;
-                pool.put(mem::take(&mut self.rbuf), mem::take(&mut self.out.buf));
+                pool.put(
+                    mem::take(&mut self.rbuf),
+                    mem::take(&mut self.out.reply.buf),
+                );
+                self.read_permit = None;
                 pool.put_out(mem::take(&mut self.spare));
                 // The idle kick is a timer; parking is signalled by the shard's idle watch
                 // (no timer per wait, see crate::park::IdleWatch).
@@ -587,7 +633,7 @@ impl Conn {
                     }
                 };
                 self.rbuf = pool.take_read();
-                self.out.buf = pool.take_out();
+                self.out.reply.buf = pool.take_out();
                 match r {
                     Ok(n) if n == TINY_BUF => {
                         // A pipeline filled the small buffer: take the rest of what is
@@ -620,6 +666,54 @@ impl Conn {
             self.end += n;
             shard.counters.add(Stat::BytesRead, n as u64);
         }
+    }
+
+    /// Sends the pass's replies: straight away what the socket takes, then, while it is
+    /// full, a chunk at a time through the reactor. Held values stay pinned until sent, so
+    /// a client that does not read costs its own copied bytes and pins, nothing more, and
+    /// is not read meanwhile.
+    async fn flush(&mut self, shard: &Shard, stream: &mut TcpStream) -> std::io::Result<()> {
+        if !self.out.pending() {
+            return Ok(());
+        }
+        if self.out.len() > OUT_LIMIT {
+            // A client that asks for this much copied and does not read it is not served
+            // further: the connection closes rather than the server buffering without bound.
+            self.out.overflow = true;
+            self.out.finish();
+            return Ok(());
+        }
+        let fd = stream.as_raw_fd();
+        let mut chunk = Vec::new();
+        let mut waiting = 0;
+        let result = loop {
+            match self.out.send_now(fd) {
+                Ok(n) => shard.counters.add(Stat::BytesWritten, n as u64),
+                Err(e) => break Err(e),
+            }
+            if self.out.all_sent() {
+                break Ok(());
+            }
+            if chunk.capacity() == 0 {
+                chunk = shard.buffers.take_out();
+                waiting = self.out.capacity() + chunk.capacity();
+                let pool = &shard.buffers;
+                pool.reply_waiting.set(pool.reply_waiting.get() + waiting);
+            }
+            self.out.next_chunk(&mut chunk);
+            if let Err(e) = stream.write_all(&chunk).await {
+                break Err(e);
+            }
+            self.out.sent += chunk.len();
+            shard.counters.add(Stat::BytesWritten, chunk.len() as u64);
+        };
+        if chunk.capacity() != 0 {
+            shard.buffers.put_out(chunk);
+            let pool = &shard.buffers;
+            pool.reply_waiting.set(pool.reply_waiting.get() - waiting);
+        }
+        self.out.finish();
+        result
     }
 
     /// Between requests: lets the shard's other ready connections go first, then reads
@@ -664,20 +758,19 @@ impl Conn {
     fn parkable(&self, shard: &Shard) -> bool {
         self.start == self.end
             && self.swallow == 0
-            && self.out.is_empty()
-            && self.out.refs.is_empty()
+            && !self.out.pending()
             && self.splices.is_empty()
             && !shard.stopping()
     }
 
-    /// Keeps the unparsed bytes at the front and room after them: at least the length a
-    /// pending storage command needs, so a large value is read straight into place and each
-    /// byte is moved at most once.
-    fn make_room(&mut self, pool: &BufferPool) {
+    /// Keeps the unparsed bytes at the front and says how large the read buffer must grow
+    /// to have room after them: at least the length a pending storage command needs, so a
+    /// large value is read straight into place and each byte is moved at most once.
+    fn make_room(&mut self) -> Option<usize> {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
-            return;
+            return None;
         }
         if self.start > 0 {
             self.rbuf.copy_within(self.start..self.end, 0);
@@ -693,12 +786,30 @@ impl Conn {
             }
         };
         let need = need.unwrap_or(self.end + 1);
-        if need > self.rbuf.len() || self.end == self.rbuf.len() {
-            let grow = need.max(self.rbuf.len() * 2);
-            let mut big = pool.take_big_read(grow);
-            big[..self.end].copy_from_slice(&self.rbuf[..self.end]);
-            pool.put_read(mem::replace(&mut self.rbuf, big));
+        (need > self.rbuf.len() || self.end == self.rbuf.len())
+            .then(|| need.max(self.rbuf.len() * 2))
+    }
+
+    /// Holds the share of the shard's read budget that a read buffer of `len` bytes
+    /// needs, waiting (not reading) until other connections' partial requests give it
+    /// back: bytes of requests still arriving are bounded per shard
+    /// ([`BufferPool::budget`]). A request larger than the whole budget waits for all of it.
+    async fn reserve_read(&mut self, pool: &BufferPool, len: usize) {
+        let kib = (len.saturating_sub(READ_BUF).div_ceil(1024) as u64).min(pool.read_budget_kib);
+        if self.read_permit.as_ref().map_or(0, |p| p.1) >= kib {
+            return;
         }
+        self.read_permit = None;
+        if let Ok(p) = pool.read_budget.acquire_static_permit(kib).await {
+            self.read_permit = Some((p, kib));
+        }
+    }
+
+    /// Moves the buffered bytes into a read buffer of at least `len` bytes.
+    fn grow_rbuf(&mut self, pool: &BufferPool, len: usize) {
+        let mut big = pool.take_big_read(len);
+        big[..self.end].copy_from_slice(&self.rbuf[..self.end]);
+        pool.put_read(mem::replace(&mut self.rbuf, big));
     }
 
     /// Handles the buffered complete requests (at most `-R`).
@@ -706,6 +817,14 @@ impl Conn {
         // Requests borrow the read buffer while their replies are written into `self`.
         shard.rounds.turn();
         self.turn_reqs = 0;
+        self.forwarded_gets = 0;
+        // Over the shard's reply budget every value is held in place where the store
+        // allows, so waiting replies stop growing the server's memory.
+        self.out.reply.pin_from = if shard.buffers.replies_over_budget() {
+            1
+        } else {
+            PIN_FROM
+        };
         let rbuf = mem::take(&mut self.rbuf);
         let next = self.process_in(shard, &rbuf);
         self.rbuf = rbuf;
@@ -804,12 +923,18 @@ impl Conn {
                     return Next::Settle;
                 }
                 let next = self.handle(shard, req, *hash, now);
+                if let Some(Next::Drain) = next {
+                    return Next::Drain;
+                }
                 self.start += used;
                 if let Some(next) = next {
                     return next;
                 }
                 handled += 1;
                 self.turn_reqs += 1;
+                if self.out_full(shard) {
+                    return Next::Yield;
+                }
             }
             if close {
                 return Next::Close;
@@ -870,10 +995,6 @@ impl Conn {
     fn route(&mut self, shard: &Shard, owner: usize, op: KeyOp<'_>, now: u32) {
         if owner == shard.id {
             shard.inject_panic(&op);
-            if !matches!(op, KeyOp::Get { .. }) && !self.out.refs.is_empty() {
-                // This op may move or evict items: referenced values are copied first.
-                self.out.materialize(&shard.buffers);
-            }
             engine::apply(
                 &mut shard.store.borrow_mut(),
                 &shard.counters,
@@ -882,20 +1003,34 @@ impl Conn {
                 &mut self.out,
             );
         } else {
-            // Splices are offsets into the reply bytes: values still referenced before this
-            // point are copied in now, so later copies cannot shift them.
-            if !self.out.refs.is_empty() {
-                self.out.materialize(&shard.buffers);
+            if let KeyOp::Get { .. } = op {
+                self.forwarded_gets += 1;
             }
             let b = &mut self.batches[owner];
             op.encode(&mut b.ops);
             self.splices.push(Splice {
                 at: self.out.len(),
+                held_before: self.out.reply.held.len() as u32,
                 peer: owner as u32,
                 op: b.n,
             });
             b.n += 1;
         }
+    }
+
+    /// Whether this pass's reply holds the connection's share: then the pass ends and the
+    /// reply is written before more requests run. The share is [`CONN_SHARE`] while the
+    /// shard's waiting replies are within budget, [`CONN_SHARE_OVER`] once they are not;
+    /// a forwarded get counts as a largest copied value (its owner copies it).
+    #[inline]
+    fn out_full(&self, shard: &Shard) -> bool {
+        let share = if shard.buffers.replies_over_budget() {
+            CONN_SHARE_OVER
+        } else {
+            CONN_SHARE
+        };
+        self.out.len() + self.forwarded_gets as usize * PIN_FROM >= share
+            || self.out.reply.held.len() >= MAX_HELD / 2
     }
 
     fn line(&mut self, noreply: bool, s: &str) {
@@ -929,7 +1064,8 @@ impl Conn {
                         .extend_from_slice(b"CLIENT_ERROR bad command line format\r\n");
                     return None;
                 }
-                for key in keys.iter() {
+                let skip = mem::take(&mut self.get_resume);
+                for (i, key) in keys.iter().enumerate().skip(skip) {
                     // One hash per key routes it, and finds it on its shard (it travels
                     // with a forwarded get).
                     let h = match hash {
@@ -943,6 +1079,10 @@ impl Conn {
                         hash: Some(h),
                     };
                     self.route(shard, shard.owner_of_hash(h), op, now);
+                    if self.out_full(shard) {
+                        self.get_resume = i + 1;
+                        return Some(Next::Drain);
+                    }
                 }
                 self.out.extend_from_slice(b"END\r\n");
             }
@@ -1080,40 +1220,86 @@ impl Conn {
                 .await
                 .expect("inbox open while the connection lives");
             // Written on the owner's core: their lines load together before the splice.
-            crate::store::prefetch_slice(&b.out);
+            crate::store::prefetch_slice(&b.out.buf);
             crate::store::prefetch_slice(&b.ends);
             let owner = b.owner;
             self.batches[owner] = b;
         }
         if !self.splices.is_empty() {
-            let mut fin = mem::take(&mut self.spare);
-            if fin.capacity() == 0 {
-                // Lent to the pool while this connection waited for input.
-                fin = shard.buffers.take_out();
-            }
-            fin.clear();
-            // Room for all of it at once: every reply of every batch sent is spliced in.
-            let replies: usize = self
-                .batches
-                .iter()
-                .filter(|b| b.n > 0)
-                .map(|b| b.out.len())
-                .sum();
-            fin.reserve(self.out.len() + replies);
-            let mut prev = 0;
-            for s in &self.splices {
-                append_reserved(&mut fin, &self.out[prev..s.at]);
-                append_reserved(&mut fin, self.batches[s.peer as usize].reply(s.op as usize));
-                prev = s.at;
-            }
-            append_reserved(&mut fin, &self.out[prev..]);
-            self.spare = mem::replace(&mut self.out.buf, fin);
-            self.splices.clear();
+            self.splice(shard);
         }
         for b in &mut self.batches {
             b.ops.clear();
             b.n = 0;
         }
+    }
+
+    /// Puts the peers' replies in their places in `out`, in request order, with the values
+    /// they hold: after a splice, `out` is the whole reply of the pass.
+    fn splice(&mut self, shard: &Shard) {
+        // Room for all of it at once: every reply of every batch sent is spliced in.
+        let replies: usize = self
+            .batches
+            .iter()
+            .filter(|b| b.n > 0)
+            .map(|b| b.out.buf.len())
+            .sum();
+        let mut fin = mem::take(&mut self.spare);
+        if fin.capacity() == 0 {
+            // Lent to the pool while this connection waited for input.
+            fin = shard.buffers.take_out_for(self.out.len() + replies);
+        }
+        fin.clear();
+        fin.reserve(self.out.len() + replies);
+        let mut fin_held = mem::take(&mut self.spare_held);
+        fin_held.clear();
+        for b in self.batches.iter_mut().filter(|b| b.n > 0) {
+            // Taken from the end, in order.
+            b.out.held.reverse();
+        }
+        let reply = &mut self.out.reply;
+        let mut own = reply.held.drain(..);
+        let mut own_taken = 0;
+        let mut prev = 0;
+        for s in &self.splices {
+            let base = fin.len();
+            append_reserved(&mut fin, &reply.buf[prev..s.at]);
+            while own_taken < s.held_before {
+                let h = own.next().expect("held_before counts held values");
+                fin_held.push(Held {
+                    at: base + h.at - prev,
+                    value: h.value,
+                });
+                own_taken += 1;
+            }
+            let b = &mut self.batches[s.peer as usize];
+            let op = s.op as usize;
+            let start = if op == 0 { 0 } else { b.ends[op - 1] as usize };
+            let base = fin.len();
+            append_reserved(&mut fin, b.reply(op));
+            // A value may end its op's reply (binary): the count, not the offset, says
+            // which op holds it.
+            while b.held_taken < b.held_ends[op] {
+                let h = b.out.held.pop().expect("held_ends counts held values");
+                fin_held.push(Held {
+                    at: base + h.at - start,
+                    value: h.value,
+                });
+                b.held_taken += 1;
+            }
+            prev = s.at;
+        }
+        let base = fin.len();
+        append_reserved(&mut fin, &reply.buf[prev..]);
+        for h in own {
+            fin_held.push(Held {
+                at: base + h.at - prev,
+                value: h.value,
+            });
+        }
+        self.spare = mem::replace(&mut reply.buf, fin);
+        self.spare_held = mem::replace(&mut reply.held, fin_held);
+        self.splices.clear();
     }
 
     /// `stats` and its groups, summed over every shard.
@@ -1313,138 +1499,84 @@ fn settings_stats(p: &mut Stats, shard: &Shard) {
     );
 }
 
-/// Values at least this large are sent from the store's memory instead of being copied
-/// into the reply buffer (memcached sends them from the item with `sendmsg` too).
-const LARGE_VALUE: usize = 8 << 10;
-/// Most values referenced at once.
-const MAX_REFS: usize = 4096;
+/// Copied reply bytes a connection gathers in a pass before it writes them, while the
+/// shard's waiting replies are within budget.
+const CONN_SHARE: usize = 256 << 10;
+/// The same once they are over it.
+const CONN_SHARE_OVER: usize = 8 << 10;
+
 /// Iovecs per `sendmsg` (the kernel's `IOV_MAX`).
 const IOV_MAX: usize = 1024;
 /// Most reply bytes a connection may have copied and waiting to be sent. A reply made of
-/// references is not bounded by it as long as the client reads.
+/// held values is not bounded by it as long as the client reads.
 const OUT_LIMIT: usize = 64 << 20;
+/// Bytes a connection writes through the reactor when its socket is full: the wait for
+/// room, copied from the reply so that nothing borrowed is held across it.
+const CHUNK: usize = 16 << 10;
 
-/// A connection's reply bytes, with large values referenced in place.
-///
-/// Safety contract: a referenced value points into the shard's store, which stays valid
-/// until the store next allocates (a write may evict or move items) or the task awaits
-/// (other tasks may write). So references are sent by [`Out::send_now`] before the
-/// connection awaits, or copied by [`Out::materialize`] before a local write or an await.
+/// A connection's replies: bytes, with large values held pinned in the store (see
+/// [`crate::engine::reply`]), and how much of them went out.
 struct Out {
-    buf: Vec<u8>,
-    refs: Vec<ValueRef>,
+    reply: Reply,
     iov: Vec<libc::iovec>,
+    /// Bytes of the whole reply already sent.
+    sent: usize,
     /// Set when a reply went over [`OUT_LIMIT`]: the connection closes.
     overflow: bool,
-}
-
-/// A value that belongs at offset `at` of the reply bytes.
-struct ValueRef {
-    at: usize,
-    ptr: *const u8,
-    len: usize,
 }
 
 impl std::ops::Deref for Out {
     type Target = Vec<u8>;
     fn deref(&self) -> &Vec<u8> {
-        &self.buf
+        &self.reply.buf
     }
 }
 
 impl std::ops::DerefMut for Out {
     fn deref_mut(&mut self) -> &mut Vec<u8> {
-        &mut self.buf
+        &mut self.reply.buf
     }
 }
 
 impl ReplySink for Out {
     fn bytes(&mut self) -> &mut Vec<u8> {
-        &mut self.buf
+        &mut self.reply.buf
     }
-    fn value(&mut self, v: &[u8]) {
-        if v.len() >= LARGE_VALUE && self.refs.len() < MAX_REFS {
-            self.refs.push(ValueRef {
-                at: self.buf.len(),
-                ptr: v.as_ptr(),
-                len: v.len(),
-            });
-        } else {
-            self.buf.extend_from_slice(v);
-        }
+    #[inline]
+    fn value(&mut self, v: StoreValue<'_>) {
+        self.reply.value(v)
     }
 }
 
 impl Out {
-    /// The referenced value `r`.
-    fn value(r: &ValueRef) -> &[u8] {
-        // SAFETY: the contract above: the store has not changed since `r` was taken.
-        unsafe { std::slice::from_raw_parts(r.ptr, r.len) }
+    /// Whether anything is left to send.
+    fn pending(&self) -> bool {
+        !self.reply.is_empty()
     }
 
-    /// Copies every referenced value into the reply bytes.
-    fn materialize(&mut self, pool: &BufferPool) {
-        self.keep_from(0, pool);
+    /// Forgets the reply once sent (its pins with it).
+    fn finish(&mut self) {
+        self.reply.clear();
+        self.sent = 0;
     }
 
-    /// Replaces the reply with its part from byte `from` of the full reply (bytes and
-    /// referenced values in order), copied, with no references left.
-    fn keep_from(&mut self, from: usize, pool: &BufferPool) {
-        let total = self.buf.len() + self.refs.iter().map(|r| r.len).sum::<usize>();
-        if total - from > OUT_LIMIT {
-            // A client that asks for this much and does not read it is not served further:
-            // the connection closes rather than the server buffering without bound.
-            self.overflow = true;
-            self.buf.clear();
-            self.refs.clear();
-            return;
-        }
-        let mut out = pool.take_out_for(total - from);
-        let mut pos = 0; // position in the full reply
-        let mut prev = 0; // position in `buf`
-        let push = |out: &mut Vec<u8>, piece: &[u8], pos: &mut usize| {
-            let end = *pos + piece.len();
-            if end > from {
-                out.extend_from_slice(&piece[from.saturating_sub(*pos)..]);
-            }
-            *pos = end;
-        };
-        for r in &self.refs {
-            push(&mut out, &self.buf[prev..r.at], &mut pos);
-            push(&mut out, Self::value(r), &mut pos);
-            prev = r.at;
-        }
-        push(&mut out, &self.buf[prev..], &mut pos);
-        pool.put_out(mem::replace(&mut self.buf, out));
-        self.refs.clear();
-    }
-
-    /// Sends the whole reply without waiting (`sendmsg`, the values straight from the
-    /// store); what the socket does not take now is copied and left for a normal write.
-    /// Returns the bytes sent.
-    fn send_now(&mut self, fd: std::os::fd::RawFd, pool: &BufferPool) -> std::io::Result<usize> {
+    /// Sends what the socket takes now of the rest of the reply, without waiting
+    /// (`sendmsg`, held values straight from the store). Returns the bytes sent.
+    fn send_now(&mut self, fd: std::os::fd::RawFd) -> std::io::Result<usize> {
         let mut iov = mem::take(&mut self.iov);
         iov.clear();
-        let mut prev = 0;
-        let slice = |s: &[u8], iov: &mut Vec<libc::iovec>| {
-            if !s.is_empty() {
-                iov.push(libc::iovec {
-                    iov_base: s.as_ptr() as *mut libc::c_void,
-                    iov_len: s.len(),
-                });
-            }
-        };
-        for r in &self.refs {
-            slice(&self.buf[prev..r.at], &mut iov);
-            slice(Self::value(r), &mut iov);
-            prev = r.at;
-        }
-        slice(&self.buf[prev..], &mut iov);
+        self.reply.pieces_from(self.sent, |s| {
+            iov.push(libc::iovec {
+                iov_base: s.as_ptr() as *mut libc::c_void,
+                iov_len: s.len(),
+            })
+        });
         let total: usize = iov.iter().map(|v| v.iov_len).sum();
         let mut sent = 0;
         let mut first = 0;
         while sent < total {
-            // SAFETY: a zeroed msghdr pointing at `iov`, whose buffers are live (see above).
+            // SAFETY: a zeroed msghdr pointing at `iov`, whose buffers are the reply's bytes
+            // and pinned values, unchanged while `self` is borrowed.
             let n = unsafe {
                 let mut msg: libc::msghdr = mem::zeroed();
                 msg.msg_iov = iov[first..].as_mut_ptr();
@@ -1479,13 +1611,22 @@ impl Out {
             }
         }
         self.iov = iov;
-        if sent == total {
-            self.buf.clear();
-            self.refs.clear();
-        } else {
-            self.keep_from(sent, pool);
-        }
+        self.sent += sent;
         Ok(sent)
+    }
+
+    /// Whether every byte went.
+    fn all_sent(&self) -> bool {
+        self.sent >= self.reply.total_len()
+    }
+
+    /// Copies up to [`CHUNK`] bytes of what is still to send into `chunk`.
+    fn next_chunk(&self, chunk: &mut Vec<u8>) {
+        chunk.clear();
+        self.reply.pieces_from(self.sent, |s| {
+            let room = CHUNK - chunk.len();
+            chunk.extend_from_slice(&s[..s.len().min(room)]);
+        });
     }
 }
 

@@ -37,6 +37,7 @@ use glommio::{LocalExecutorBuilder, Placement};
 
 use crate::config::Settings;
 use crate::conn;
+use crate::engine::reply::Reply;
 use crate::engine::{self, KeyOp};
 use crate::park::{Parked, Parker, ShardPark};
 use crate::protocol::text::Limits;
@@ -78,17 +79,21 @@ pub struct Batch {
     pub ops: Vec<u8>,
     /// Number of ops in `ops`.
     pub n: u32,
-    /// Reply bytes of all ops, back to back.
-    pub out: Vec<u8>,
-    /// End offset in `out` of each op's reply.
+    /// Replies of all ops, back to back; large values held pinned in the owner's store.
+    pub out: Reply,
+    /// End offset in `out.buf` of each op's reply.
     pub ends: Vec<u32>,
+    /// Values held in `out` up to the end of each op's reply.
+    pub held_ends: Vec<u32>,
+    /// Held values the waiting connection has taken (while splicing).
+    pub held_taken: u32,
 }
 
 impl Batch {
-    /// The reply bytes of op `i`.
+    /// The reply bytes of op `i`, without its held values.
     pub fn reply(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.out[start..self.ends[i] as usize]
+        &self.out.buf[start..self.ends[i] as usize]
     }
 }
 
@@ -662,7 +667,15 @@ impl Shard {
         }
         let mut store = self.store.borrow_mut();
         batch.out.clear();
+        // As the asking connection's own replies (`conn::Conn::process`).
+        batch.out.pin_from = if self.buffers.replies_over_budget() {
+            1
+        } else {
+            engine::reply::PIN_FROM
+        };
         batch.ends.clear();
+        batch.held_ends.clear();
+        batch.held_taken = 0;
         let mut pos = 0;
         let limits = self.limits();
         for _ in 0..batch.n {
@@ -675,7 +688,8 @@ impl Shard {
                 &mut batch.out,
                 |op| self.inject_panic(op),
             );
-            batch.ends.push(batch.out.len() as u32);
+            batch.ends.push(batch.out.buf.len() as u32);
+            batch.held_ends.push(batch.out.held.len() as u32);
         }
         drop(store);
         self.after_writes();

@@ -18,7 +18,15 @@ use corecached::protocol::num::{push_u64, strtoull};
 use corecached::protocol::text::{parse, Command, Limits, Parse, Request, KEY_MAX, LINE_LIMIT};
 use corecached::stats::Stat;
 use corecached::store::index::Index;
-use corecached::store::{ArithResult, ItemRef, Mode, Store, StoreResult};
+use corecached::store::{ArithResult, Mode, Store, StoreResult};
+
+/// What the store returned of an item, copied out of it.
+struct Seen<'a> {
+    flags: u32,
+    exptime: u32,
+    cas: u64,
+    value: &'a [u8],
+}
 
 // ---------------------------------------------------------------------------------------------
 // Parser
@@ -801,7 +809,7 @@ impl StoreCheck {
         }
     }
 
-    fn compare(&self, key: &[u8], it: &ItemRef<'_>, e: &Entry, what: &str) {
+    fn compare(&self, key: &[u8], it: &Seen<'_>, e: &Entry, what: &str) {
         let cas = if self.cfg.use_cas { e.cas } else { 0 };
         if it.value != e.value.as_slice()
             || it.flags != e.flags
@@ -865,7 +873,7 @@ impl StoreCheck {
                     Some((value, flags, exptime, cas)) => {
                         self.tally.hits += 1;
                         let e = self.observe(&key, true, "get").expect("present");
-                        let it = ItemRef {
+                        let it = Seen {
                             flags,
                             exptime,
                             cas,
@@ -891,7 +899,7 @@ impl StoreCheck {
                     Some((value, flags, got_exp, cas)) => {
                         let mut e = self.observe(&key, true, "gat").expect("present");
                         e.exptime = exptime;
-                        let it = ItemRef {
+                        let it = Seen {
                             flags,
                             exptime: got_exp,
                             cas,

@@ -51,6 +51,9 @@ impl Conn {
             if let Some(next) = self.handle_packet(shard, &p, now) {
                 return next;
             }
+            if self.out_full(shard) {
+                return Next::Yield;
+            }
         }
     }
 

@@ -202,7 +202,7 @@ fn get_or_touch<R: ReplySink>(
             out.extend_from_slice(&it.flags.to_be_bytes());
             out.extend_from_slice(&req.key[..klen]);
             if return_value {
-                sink.value(it.value);
+                sink.value(it.stored());
             }
         }
         None => {

@@ -234,7 +234,7 @@ fn get<R: ReplySink>(cx: Ctx<'_>, req: &MetaRequest<'_>, key: &[u8], sink: &mut 
         counters.incr(Stat::GetHits);
     }
     if f.value {
-        sink.value(store.meta_value(&it));
+        sink.value(store.meta_stored(&it));
         sink.bytes().extend_from_slice(b"\r\n");
     }
 }

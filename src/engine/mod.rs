@@ -12,13 +12,14 @@
 
 pub mod binary;
 pub mod meta;
+pub mod reply;
 
 use crate::protocol::binary::BinRequest;
 use crate::protocol::meta::{KeyBuf, MetaRequest};
 use crate::protocol::num::{decimal_len, push_u64, write_decimal_raw};
 use crate::protocol::text::{GetKind, Limits, StoreMode, TOO_LARGE};
 use crate::stats::{Counters, Stat};
-use crate::store::{ArithResult, Mode, Store, StoreResult};
+use crate::store::{ArithResult, Mode, Store, StoreResult, StoreValue};
 
 /// One operation on one key (or, for `Flush`, on a whole shard).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,12 +94,13 @@ fn line(out: &mut Vec<u8>, noreply: bool, s: &[u8]) {
     }
 }
 
-/// Where replies are written. A value may be referenced in place rather than copied, by a
-/// sink that sends it before the store can change (see `conn`); the default copies.
+/// Where replies are written. A value may be held in place rather than copied, by a sink
+/// that pins it ([`StoreValue::pin`]: the store then leaves it as it is until the pin
+/// drops); the default copies.
 pub trait ReplySink {
     fn bytes(&mut self) -> &mut Vec<u8>;
-    fn value(&mut self, v: &[u8]) {
-        self.bytes().extend_from_slice(v);
+    fn value(&mut self, v: StoreValue<'_>) {
+        self.bytes().extend_from_slice(v.bytes());
     }
 }
 
@@ -247,7 +249,7 @@ fn get<R: ReplySink>(
                 push_value(sink.bytes(), key, it.flags, it.value, cas);
             } else {
                 push_value_line(sink.bytes(), key, it.flags, it.value.len(), cas);
-                sink.value(it.value);
+                sink.value(it.stored());
                 sink.bytes().extend_from_slice(b"\r\n");
             }
         }

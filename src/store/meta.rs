@@ -131,6 +131,11 @@ impl Store {
         &self.item(it.loc)[it.hdr.value_at()..it.hdr.value_at() + it.hdr.vlen]
     }
 
+    /// [`Store::meta_value`] as a [`super::StoreValue`], for a reply that may pin it.
+    pub fn meta_stored(&self, it: &MetaItem) -> super::StoreValue<'_> {
+        super::StoreValue::new(self.meta_value(it), it.loc.seg, &self.pins)
+    }
+
     /// Sets the item's expiry (it may move).
     pub fn meta_set_exptime(&mut self, it: &mut MetaItem, exptime: u32) {
         let (loc, hdr) = self.set_exptime_at(it.loc, it.hdr, exptime);
@@ -310,7 +315,7 @@ impl Store {
         let mut digits = Vec::with_capacity(20);
         push_u64(&mut digits, value);
         let n = digits.len();
-        if n <= hdr.vlen {
+        if n <= hdr.vlen && !self.pinned(it.loc.seg) {
             let new_cas = self.new_cas();
             let now = self.now;
             let at = hdr.value_at();

@@ -28,9 +28,11 @@
 
 pub mod index;
 mod meta;
+pub mod pins;
 pub mod segment;
 
 pub use meta::{MetaArith, MetaDelete, MetaInfo, MetaItem};
+pub use pins::{PinnedValue, StoreValue};
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -47,7 +49,7 @@ pub const REALTIME_MAXDELTA: i64 = 60 * 60 * 24 * 30;
 pub const SEGMENT_SIZE: usize = 1 << 20;
 
 /// A live item, borrowed from its segment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub struct ItemRef<'a> {
     pub flags: u32,
     /// Absolute unix time at which the item expires; 0 never.
@@ -55,7 +57,26 @@ pub struct ItemRef<'a> {
     /// The unique a client sees (0 when CAS is off).
     pub cas: u64,
     pub value: &'a [u8],
+    /// The value's segment, for [`ItemRef::stored`].
+    seg: u32,
+    pins: &'a Arc<pins::Pins>,
 }
+
+impl<'a> ItemRef<'a> {
+    /// The value as a [`StoreValue`]: what a reply that keeps it past this borrow pins.
+    pub fn stored(&self) -> StoreValue<'a> {
+        StoreValue::new(self.value, self.seg, self.pins)
+    }
+}
+
+impl PartialEq for ItemRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.flags, self.exptime, self.cas, self.value)
+            == (other.flags, other.exptime, other.cas, other.value)
+    }
+}
+
+impl Eq for ItemRef<'_> {}
 
 /// Outcome of a storage command, named after memcached's replies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -205,8 +226,11 @@ impl StoreBuilder {
         let counters = self.counters.unwrap_or_default();
         counters.set(Stat::StoreMemory, index.bytes() as u64);
         let max_segs = (self.mem_limit / self.segment_size).clamp(1, MAX_SEGMENTS);
+        let arena = Block::new(max_segs * self.segment_size).expect("mapping the store's arena");
+        let pins = Arc::new(pins::Pins::new(max_segs, arena.base()));
         Store {
-            arena: Block::new(max_segs * self.segment_size).expect("mapping the store's arena"),
+            arena: std::mem::ManuallyDrop::new(arena),
+            pins,
             segs: (0..max_segs).map(|_| None).collect(),
             free_ids: (0..max_segs as u32).rev().collect(),
             small: VecDeque::new(),
@@ -263,7 +287,10 @@ struct Seg {
 #[derive(Debug)]
 pub struct Store {
     /// Every segment's memory: segment `i` is bytes `i * seg_size ..` of the arena.
-    arena: Block,
+    /// Unmapped on drop unless a value is still pinned (see `Drop`).
+    arena: std::mem::ManuallyDrop<Block>,
+    /// Which segments replies hold values of ([`pins`]).
+    pins: Arc<pins::Pins>,
     segs: Vec<Option<Seg>>,
     free_ids: Vec<u32>,
     /// Closed segments of each FIFO, oldest first.
@@ -594,7 +621,20 @@ impl Store {
             exptime: hdr.exptime,
             cas: if self.use_cas { hdr.cas } else { 0 },
             value: &src[hdr.value_at()..hdr.value_at() + hdr.vlen],
+            seg: loc.seg,
+            pins: &self.pins,
         }
+    }
+
+    /// Whether a reply holds a value in segment `id`: then the segment is not compacted,
+    /// evicted, emptied or freed, and no value in it is written ([`pins`]).
+    fn pinned(&self, id: u32) -> bool {
+        self.pins.is_pinned(id)
+    }
+
+    /// Segments that replies hold values of now.
+    pub fn pinned_segments(&self) -> usize {
+        self.pins.pinned_segments()
     }
 
     /// Marks an item read: fetched, and one step more frequent (at most 3). As memcached's
@@ -1134,7 +1174,7 @@ impl Store {
         let pick = |store: &Store, q: &VecDeque<u32>| {
             q.iter().take(16).position(|&id| {
                 let s = store.seg(id);
-                s.live_bytes * 2 < s.used
+                s.live_bytes * 2 < s.used && !store.pinned(id)
             })
         };
         let (queue, pos) = if let Some(p) = pick(self, &self.small) {
@@ -1161,19 +1201,7 @@ impl Store {
 
     /// Evicts one segment (S3-FIFO); false if there is none to evict.
     fn evict_one(&mut self) -> bool {
-        let small_target = (self.seg_count / 10).max(1);
-        let victim = if (self.small.len() >= small_target || self.main.is_empty())
-            && !self.small.is_empty()
-        {
-            self.small.pop_front()
-        } else if let Some(id) = self.main.pop_front() {
-            Some(id)
-        } else if let Some(id) = self.small_head.take() {
-            Some(id)
-        } else {
-            self.main_head.take()
-        };
-        let Some(id) = victim else {
+        let Some(id) = self.pick_victim() else {
             return false;
         };
         self.counters.incr(Stat::SegmentsEvicted);
@@ -1222,6 +1250,40 @@ impl Store {
             self.main_head = Some(id);
         }
         true
+    }
+
+    /// Takes S3-FIFO's next victim out of its queue: the oldest small segment while the
+    /// small queue holds its share, else the oldest main one, else a head. A pinned segment
+    /// is passed over and keeps its place.
+    fn pick_victim(&mut self) -> Option<u32> {
+        let small_target = (self.seg_count / 10).max(1);
+        let small_first =
+            (self.small.len() >= small_target || self.main.is_empty()) && !self.small.is_empty();
+        let order = if small_first {
+            [Queue::Small, Queue::Main]
+        } else {
+            [Queue::Main, Queue::Small]
+        };
+        for q in order {
+            let list = match q {
+                Queue::Small => &self.small,
+                Queue::Main => &self.main,
+            };
+            if let Some(pos) = list.iter().position(|&id| !self.pinned(id)) {
+                return match q {
+                    Queue::Small => self.small.remove(pos),
+                    Queue::Main => self.main.remove(pos),
+                };
+            }
+        }
+        for q in [Queue::Small, Queue::Main] {
+            if let Some(id) = *self.head(q) {
+                if !self.pinned(id) {
+                    return self.head(q).take();
+                }
+            }
+        }
+        None
     }
 
     /// Two distinct segments, mutably.
@@ -1279,7 +1341,9 @@ impl Store {
         };
         let mut digits = Vec::with_capacity(20);
         push_u64(&mut digits, result);
-        if digits.len() <= hdr.vlen {
+        // In place only when no reply holds the value (memcached: `refcount == 2`); else a
+        // new item of the number's length.
+        if digits.len() <= hdr.vlen && !self.pinned(loc.seg) {
             digits.resize(hdr.vlen, b' ');
             let cas = self.new_cas();
             let at = hdr.value_at();
@@ -1390,6 +1454,10 @@ impl Store {
     /// Gives back a segment whose items are all gone: closed segments are freed; a head is
     /// emptied in place.
     fn release_empty(&mut self, id: u32) {
+        if self.pinned(id) {
+            // A reply still sends a (dead) value from it: a later pass frees it.
+            return;
+        }
         if self.small_head == Some(id) || self.main_head == Some(id) {
             self.epochs += 1;
             let epoch = self.epochs;
@@ -1449,6 +1517,17 @@ impl Store {
         assert_eq!(self.counters.get(Stat::CurrItems) as usize, live_items);
         assert_eq!(self.counters.get(Stat::Bytes) as usize, live_bytes);
         assert!(self.mem_used() <= self.mem_limit, "over budget");
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // A pinned value may outlive its store (a peer's reply in flight at shutdown): the
+        // arena then stays mapped rather than leave the pin dangling.
+        if !self.pins.any() {
+            // SAFETY: dropped once, here, and not used after.
+            unsafe { std::mem::ManuallyDrop::drop(&mut self.arena) };
+        }
     }
 }
 

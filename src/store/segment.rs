@@ -104,6 +104,11 @@ impl Block {
         }
     }
 
+    /// The first byte, for pointers that must not derive from a borrow of the block.
+    pub fn base(&self) -> NonNull<u8> {
+        self.ptr
+    }
+
     pub fn bytes(&self) -> &[u8] {
         // SAFETY: the mapping is `len` bytes, readable, and lives as long as `self`.
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }

@@ -94,7 +94,12 @@ impl CorecachedServer {
     /// until every shard has printed `listening on 127.0.0.1:<port>`.
     pub fn start(args: &[&str]) -> CorecachedServer {
         let shards = thread_count(args);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_corecached"))
+        // CORECACHED_BIN runs the tests against another build (an older commit's, to see a
+        // regression test fail there).
+        let bin = std::env::var_os("CORECACHED_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_corecached")));
+        let mut child = Command::new(bin)
             .args(["-p", "0", "-l", "127.0.0.1", "-v"])
             .args(args)
             .stdin(Stdio::null())
