@@ -411,6 +411,8 @@ struct Conn {
     get_resume: usize,
     /// Gets forwarded in this pass (their replies are copied on their owners).
     forwarded_gets: u32,
+    /// Bytes this connection counts in the shard's copied replies waiting to be sent.
+    reply_counted: usize,
     /// The share of the read budget that the grown read buffer holds.
     read_permit: Option<(glommio::sync::StaticPermit, u64)>,
 }
@@ -482,6 +484,7 @@ pub async fn serve(shard: &Rc<Shard>, mut stream: TcpStream, resume: Option<Park
         turn_reqs: 0,
         get_resume: 0,
         forwarded_gets: 0,
+        reply_counted: 0,
         read_permit: None,
     };
     if let Some(p) = resume {
@@ -526,6 +529,9 @@ impl Conn {
     async fn run(&mut self, shard: &Rc<Shard>, stream: &mut TcpStream) -> std::io::Result<Exit> {
         loop {
             let next = self.process(shard);
+            // The pass's copies count against the shard's budget from now until sent:
+            // other connections run their passes while this one waits for its peers.
+            self.count_reply(&shard.buffers, self.out.capacity());
             self.settle(shard).await;
             shard.after_writes();
             self.flush(shard, stream).await?;
@@ -674,6 +680,7 @@ impl Conn {
     /// is not read meanwhile.
     async fn flush(&mut self, shard: &Shard, stream: &mut TcpStream) -> std::io::Result<()> {
         if !self.out.pending() {
+            self.count_reply(&shard.buffers, 0);
             return Ok(());
         }
         if self.out.len() > OUT_LIMIT {
@@ -681,11 +688,11 @@ impl Conn {
             // further: the connection closes rather than the server buffering without bound.
             self.out.overflow = true;
             self.out.finish();
+            self.count_reply(&shard.buffers, 0);
             return Ok(());
         }
         let fd = stream.as_raw_fd();
         let mut chunk = Vec::new();
-        let mut waiting = 0;
         let result = loop {
             match self.out.send_now(fd) {
                 Ok(n) => shard.counters.add(Stat::BytesWritten, n as u64),
@@ -696,9 +703,7 @@ impl Conn {
             }
             if chunk.capacity() == 0 {
                 chunk = shard.buffers.take_out();
-                waiting = self.out.capacity() + chunk.capacity();
-                let pool = &shard.buffers;
-                pool.reply_waiting.set(pool.reply_waiting.get() + waiting);
+                self.count_reply(&shard.buffers, self.out.capacity() + chunk.capacity());
             }
             self.out.next_chunk(&mut chunk);
             if let Err(e) = stream.write_all(&chunk).await {
@@ -709,11 +714,18 @@ impl Conn {
         };
         if chunk.capacity() != 0 {
             shard.buffers.put_out(chunk);
-            let pool = &shard.buffers;
-            pool.reply_waiting.set(pool.reply_waiting.get() - waiting);
         }
         self.out.finish();
+        self.count_reply(&shard.buffers, 0);
         result
+    }
+
+    /// Sets this connection's part of the shard's copied replies waiting to be sent
+    /// ([`BufferPool::replies_over_budget`]) to `bytes`.
+    fn count_reply(&mut self, pool: &BufferPool, bytes: usize) {
+        let w = &pool.reply_waiting;
+        w.set(w.get() - self.reply_counted + bytes);
+        self.reply_counted = bytes;
     }
 
     /// Between requests: lets the shard's other ready connections go first, then reads
@@ -820,11 +832,9 @@ impl Conn {
         self.forwarded_gets = 0;
         // Over the shard's reply budget every value is held in place where the store
         // allows, so waiting replies stop growing the server's memory.
-        self.out.reply.pin_from = if shard.buffers.replies_over_budget() {
-            1
-        } else {
-            PIN_FROM
-        };
+        self.out
+            .reply
+            .set_over_budget(shard.buffers.replies_over_budget());
         let rbuf = mem::take(&mut self.rbuf);
         let next = self.process_in(shard, &rbuf);
         self.rbuf = rbuf;

@@ -667,12 +667,13 @@ impl Shard {
         }
         let mut store = self.store.borrow_mut();
         batch.out.clear();
-        // As the asking connection's own replies (`conn::Conn::process`).
-        batch.out.pin_from = if self.buffers.replies_over_budget() {
-            1
-        } else {
-            engine::reply::PIN_FROM
-        };
+        // As the asking connection's own replies (`conn::Conn::process`), except that a
+        // large value is never copied: the asking shard's budget for copies is not known
+        // here, and it counts a forwarded get as one value under the pin threshold.
+        batch
+            .out
+            .set_over_budget(self.buffers.replies_over_budget());
+        batch.out.no_copies = true;
         batch.ends.clear();
         batch.held_ends.clear();
         batch.held_taken = 0;

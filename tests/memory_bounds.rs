@@ -122,6 +122,16 @@ fn clients_that_do_not_read_their_replies_hold_memory_within_the_budget() {
             b"STORED\r\n"
         );
     }
+    // And 100 distinct values of 300 KB, more segments than a shard may pin within its
+    // limit: asked for by clients that do not read, they are pinned past it rather than
+    // copied once the copies are over budget.
+    for i in 0..100 {
+        let req = format!("set d{i} 0 0 300000\r\n{}\r\n", "d".repeat(300_000));
+        assert_eq!(
+            roundtrip(&mut admin, req.as_bytes(), b"\r\n"),
+            b"STORED\r\n"
+        );
+    }
     let conns = 200;
     let gets = format!("get{}\r\n", " big".repeat(60));
     let smalls: String = (0..100).map(|i| format!(" s{i}")).collect();
@@ -129,7 +139,14 @@ fn clients_that_do_not_read_their_replies_hold_memory_within_the_budget() {
     let mut held = Vec::new();
     for i in 0..conns {
         let mut c = small_window_client(addr);
-        let req = if i % 2 == 0 { &gets } else { &smalls };
+        let distinct: String = (0..20)
+            .map(|k| format!(" d{}", (i + k * 7) % 100))
+            .collect();
+        let req = match i % 3 {
+            0 => gets.clone(),
+            1 => smalls.clone(),
+            _ => format!("get{distinct}\r\n"),
+        };
         c.write_all(req.as_bytes()).unwrap();
         held.push(c);
     }

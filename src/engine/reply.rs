@@ -31,6 +31,8 @@ pub struct Reply {
     pub held: Vec<Held>,
     /// Values of at least this many bytes are pinned, when the store allows.
     pub pin_from: usize,
+    /// Copies are over their budget: values are pinned even past the store's limit.
+    pub no_copies: bool,
 }
 
 impl Default for Reply {
@@ -39,6 +41,7 @@ impl Default for Reply {
             buf: Vec::new(),
             held: Vec::new(),
             pin_from: PIN_FROM,
+            no_copies: false,
         }
     }
 }
@@ -50,7 +53,11 @@ impl ReplySink for Reply {
 
     fn value(&mut self, v: StoreValue<'_>) {
         if v.len() >= self.pin_from && self.held.len() < MAX_HELD {
-            if let Some(value) = v.pin() {
+            let pinned = match v.pin() {
+                None if self.no_copies => Some(v.pin_past_limit()),
+                p => p,
+            };
+            if let Some(value) = pinned {
                 self.held.push(Held {
                     at: self.buf.len(),
                     value,
@@ -63,6 +70,14 @@ impl ReplySink for Reply {
 }
 
 impl Reply {
+    /// Sets how values are held for the next replies: from [`PIN_FROM`] bytes while the
+    /// shard's copies are within budget; every value, past the store's pin limit if need
+    /// be, once they are not.
+    pub fn set_over_budget(&mut self, over: bool) {
+        self.pin_from = if over { 1 } else { PIN_FROM };
+        self.no_copies = over;
+    }
+
     /// Bytes of the whole reply, held values included.
     pub fn total_len(&self) -> usize {
         self.buf.len() + self.held.iter().map(|h| h.value.len()).sum::<usize>()

@@ -16,7 +16,8 @@
 //! Counts are atomic because a value read for a peer shard's connection is pinned on its
 //! owner and released on the peer's thread. A shard pins at most a quarter of its segments
 //! (at least none), so eviction always has segments to choose from; past that, a value is
-//! copied instead ([`StoreValue::pin`] says no).
+//! copied instead ([`StoreValue::pin`] says no), unless the copies are over their budget
+//! ([`StoreValue::pin_past_limit`]).
 
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -76,12 +77,12 @@ impl Pins {
         self.pinned_segments() != 0
     }
 
-    /// Adds a pin to `seg`, unless that would pin one segment more than the limit.
-    /// Only the owning shard's thread pins, so the check and the increment cannot race
-    /// with another pin; a concurrent unpin only makes room.
-    fn pin(&self, seg: u32) -> bool {
+    /// Adds a pin to `seg`, unless that would pin one segment more than the limit (and
+    /// `force` is off). Only the owning shard's thread pins, so the check and the increment
+    /// cannot race with another pin; a concurrent unpin only makes room.
+    fn pin(&self, seg: u32, force: bool) -> bool {
         let c = &self.counts[seg as usize];
-        if c.load(Ordering::Relaxed) == 0 {
+        if c.load(Ordering::Relaxed) == 0 && !force {
             if self.pinned.load(Ordering::Relaxed) >= self.limit {
                 return false;
             }
@@ -133,7 +134,19 @@ impl<'a> StoreValue<'a> {
     /// Pins the value's segment; `None` when the store has pinned as many segments as it
     /// may (the caller copies the value instead).
     pub fn pin(&self) -> Option<PinnedValue> {
-        if !self.pins.pin(self.seg) {
+        self.pin_with(false)
+    }
+
+    /// Pins the value's segment past the limit. For a caller that may not copy (its
+    /// budget for copies is used up): the pin then holds memory inside `-m`, and writes
+    /// that find nothing to evict are refused, as memcached refuses them when every item
+    /// is referenced.
+    pub fn pin_past_limit(&self) -> PinnedValue {
+        self.pin_with(true).expect("a forced pin")
+    }
+
+    fn pin_with(&self, force: bool) -> Option<PinnedValue> {
+        if !self.pins.pin(self.seg, force) {
             return None;
         }
         let off = self.bytes.as_ptr() as usize - self.pins.base.as_ptr() as usize;
