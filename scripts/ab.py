@@ -11,6 +11,11 @@ CPU 0's rescheduling and function-call interrupts (/proc/interrupts RES and CAL)
     scripts/ab.py target/release/corecached /tmp/old-corecached
     scripts/ab.py target/release/corecached:--bench-noop "memcached:-U 0 -u nobody" --pipeline 1
     scripts/ab.py --cross-shard target/release/corecached /tmp/old-corecached
+    scripts/ab.py --memtier target/release/corecached /tmp/old-corecached --pipeline 1
+
+--memtier drives the measured rounds with memtier_benchmark (on PATH; built by hand from its
+public source, it is not packaged) instead of the project's generator, with the same options:
+memtier is the judge of per-core targets (the generator sends in bursts).
 
 --cross-shard runs each corecached build twice, `-t 2 --cpus 0,1` routed and with
 --bench-no-forward, the generator unpinned (as scripts/cross-shard-cost.sh does for one build),
@@ -63,6 +68,8 @@ def main():
     ap.add_argument("--keys", type=int, default=100_000)
     ap.add_argument("--ratio", default="1:10", help="SET:GET of the measured load")
     ap.add_argument("--gen", default="", help="more corecached-bench options")
+    ap.add_argument("--memtier", action="store_true",
+                    help="measure with memtier_benchmark instead of corecached-bench")
     ap.add_argument("--cross-shard", action="store_true",
                     help="each build routed and --bench-no-forward, 2 shards (see above)")
     a = ap.parse_args()
@@ -95,8 +102,10 @@ def main():
                 u0, s0 = cpu(p.pid)
                 i0 = ipis()
                 pin = [] if a.cross_shard else ["taskset", "-c", "1"]
+                tool = ["memtier_benchmark", "-P", "memcache_text", "--key-pattern", "R:R"] \
+                    if a.memtier else [GEN]
                 out = subprocess.run(
-                    pin + [GEN, "-s", "127.0.0.1", "-p", str(port), "-t", "1",
+                    pin + tool + ["-s", "127.0.0.1", "-p", str(port), "-t", "1",
                      "-c", str(a.clients), "--pipeline", str(a.pipeline), "-d", str(a.data_size), "--ratio",
                      a.ratio, "--key-maximum", str(a.keys - 1), "--test-time", str(a.time),
                      "--hide-histogram"] + a.gen.split(),
