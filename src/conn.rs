@@ -11,8 +11,11 @@
 //! At most `-R` requests are handled per pass before the connection yields, as memcached's
 //! `reqs_per_event`. A pass parses a window of requests before running them, so the store can
 //! prefetch their index buckets and items. Values of 8 KiB and more are sent straight from the
-//! store's memory (`Out`). A connection that stops reading its replies stops being read:
-//! each batch is written in full before more input is read, and copied replies are bounded.
+//! store's memory, pinned there until sent ([`crate::engine::reply`]). A connection that stops
+//! reading its replies stops being read: each pass's replies are written in full before more
+//! input is read. Memory outside the store is bounded per shard ([`BufferPool::budget`]): a
+//! pass's copied replies (past the budget, values are pinned instead and passes stop early)
+//! and read buffers grown for requests still arriving (past it, a connection waits unread).
 //! A connection waiting with nothing buffered lends its buffers to the shard's [`BufferPool`];
 //! one waiting longer than `--park-after-ms` parks: it gives up its task and waits as a bare
 //! descriptor ([`crate::park`]), and a fresh task resumes it when bytes arrive.

@@ -20,8 +20,10 @@
 //! - [`shard`]: the only module that knows about cores, executors and channels: start-up,
 //!   pinned executors, the request/reply meshes, [`shard::shard_for`], shutdown.
 //! - [`engine`]: single-key operations ([`engine::KeyOp`]) applied to a store, their reply
-//!   bytes, and their encoding for forwarding.
+//!   bytes ([`engine::reply`]: large values held pinned in the store), and their encoding for
+//!   forwarding.
 //! - [`store`]: a shard's items, expiry, CAS and memory accounting; knows nothing of sockets.
+//!   [`store::pins`]: the segments a reply holds values of, which the store leaves as they are.
 //! - [`stats`]: per-shard counters with memcached's names, summed for `stats`.
 //! - [`tasks`]: engine background tasks (ep-engine's GlobalTask model): the expiry pager and
 //!   eviction maintenance, run by each shard in low-priority task queues.
