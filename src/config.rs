@@ -101,6 +101,16 @@ pub struct Args {
     #[arg(long = "park-after-ms", default_value_t = 1000, value_name = "MS")]
     pub park_after_ms: u64,
 
+    /// On SIGTERM or SIGINT, how long connections may take to finish the requests they have
+    /// read (and send their replies) before they are closed; a second signal closes them
+    /// at once. The process then exits 0.
+    #[arg(
+        long = "shutdown-timeout",
+        default_value_t = 5.0,
+        value_name = "SECONDS"
+    )]
+    pub shutdown_timeout: f64,
+
     /// I/O buffer memory glommio registers (locks) per shard, with k/m suffixes, at least
     /// 64k [default: 256k, less to fit `ulimit -l`; given, it must fit].
     #[arg(long = "io-memory", value_parser = parse_size)]
@@ -231,6 +241,8 @@ pub struct Settings {
     pub idle_timeout: Option<std::time::Duration>,
     /// `--park-after-ms`: park connections idle this long.
     pub park_after: Option<std::time::Duration>,
+    /// `--shutdown-timeout`: how long a stop waits for connections before closing them.
+    pub shutdown_timeout: Duration,
     /// Capacity of each shard-to-shard channel, in batches.
     pub channel_size: usize,
     /// Injected faults (all off unless built with the `fault-injection` feature).
@@ -362,6 +374,15 @@ impl Settings {
         let shards = geometry.shards;
         let mut cpus = cpus;
         cpus.truncate(shards);
+        let shutdown_timeout = Duration::try_from_secs_f64(a.shutdown_timeout)
+            .ok()
+            .filter(|d| *d <= Duration::from_secs(24 * 3600))
+            .ok_or_else(|| {
+                format!(
+                    "--shutdown-timeout {}: expected seconds, from 0 to 86400",
+                    a.shutdown_timeout
+                )
+            })?;
         let mut addrs = Vec::new();
         for host in a.listen.split(',').map(str::trim).filter(|h| !h.is_empty()) {
             let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -398,6 +419,7 @@ impl Settings {
             no_forward: a.bench_no_forward,
             idle_timeout: (idle_timeout > 0).then(|| Duration::from_secs(idle_timeout)),
             park_after: (a.park_after_ms > 0).then(|| Duration::from_millis(a.park_after_ms)),
+            shutdown_timeout,
             channel_size: channel_size(shards),
             faults: Faults::default(),
             warnings: geometry.warning.into_iter().collect(),
@@ -503,6 +525,9 @@ mod tests {
         assert_eq!((s.io_memory, s.io_memory_auto), (256 << 10, true));
         assert_eq!(s.channel_size, 64);
         assert!(s.warnings.is_empty());
+        assert_eq!(s.shutdown_timeout, Duration::from_secs(5));
+        let s = parse(&["--shutdown-timeout", "0.5"]).unwrap();
+        assert_eq!(s.shutdown_timeout, Duration::from_millis(500));
     }
 
     /// Shares too small for two largest items: fewer shards, on the first CPUs, and a
@@ -617,6 +642,8 @@ mod tests {
             (&["-l", "localhost"][..], "localhost"),
             (&["-m", "1", "-I", "1m"][..], "-I"),
             (&["-m", "1", "-o", "hashpower=24"][..], "hashpower"),
+            (&["--shutdown-timeout=-1"][..], "--shutdown-timeout"),
+            (&["--shutdown-timeout", "1e9"][..], "--shutdown-timeout"),
             (&["-S"][..], "-Y/--auth-file"),
             (&["-S", "-Y", "f", "-B", "ascii"][..], "-B ascii"),
             (&["-S", "-Y", "f", "-B", "auto"][..], "-B auto"),

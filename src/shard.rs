@@ -698,6 +698,25 @@ impl Shard {
             log::debug!("shard {}: closed {n} parked connections", self.id);
         }
     }
+
+    /// Shutdown timeout: shuts down both directions of every connection still open, so
+    /// their pending reads and writes fail and their tasks end, however little their
+    /// clients read.
+    fn close_all(&self) {
+        let fds = self.conn_fds.borrow();
+        let mut n = 0;
+        for fd in fds.iter().flatten() {
+            // SAFETY: a socket of a live connection of this shard (untracked before it closes).
+            unsafe { libc::shutdown(*fd, libc::SHUT_RDWR) };
+            n += 1;
+        }
+        if n > 0 {
+            log::info!(
+                "shard {}: closed {n} connections still open at the shutdown timeout",
+                self.id
+            );
+        }
+    }
 }
 
 pub fn unix_now() -> u32 {
@@ -946,6 +965,8 @@ pub fn run(mut settings: Settings) -> Result<(), String> {
     }
 
     let mut stopped = false;
+    // Past this, shards still running are left behind: the process exits.
+    let mut give_up: Option<std::time::Instant> = None;
     loop {
         let timeout = libc::timespec {
             tv_sec: 0,
@@ -964,9 +985,17 @@ pub fn run(mut settings: Settings) -> Result<(), String> {
                 },
                 None => log::info!("SIGHUP: no -Y/--auth-file to re-read; ignored"),
             }
-        } else if sig > 0 && !stopped {
-            log::info!("signal {sig}: stopping; finishing requests already read");
-            stopped = true;
+        } else if sig > 0 {
+            if stopped {
+                log::info!("signal {sig} again: closing the connections still open");
+            } else {
+                log::info!(
+                    "signal {sig}: stopping; finishing requests already read (at most {:?})",
+                    settings.shutdown_timeout
+                );
+                stopped = true;
+                give_up = Some(std::time::Instant::now() + settings.shutdown_timeout + STOP_GRACE);
+            }
             for w in &mut stop_writers {
                 use std::io::Write;
                 let _ = w.write_all(b"s");
@@ -989,8 +1018,19 @@ pub fn run(mut settings: Settings) -> Result<(), String> {
         if handles.iter().all(Option::is_none) {
             return Ok(());
         }
+        if give_up.is_some_and(|t| std::time::Instant::now() > t) {
+            let left = handles.iter().filter(|h| h.is_some()).count();
+            log::warn!(
+                "{left} shards still running {STOP_GRACE:?} after --shutdown-timeout closed their connections; exiting"
+            );
+            return Ok(());
+        }
     }
 }
+
+/// How long shards may take to end after the shutdown timeout has closed their
+/// connections, before the process exits without them.
+const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// Reads the password file (`-Y`), logs who must authenticate, and warns when the server is
 /// reachable from the network without authentication.
@@ -1192,6 +1232,13 @@ impl ShardStart {
                 let mut b = [0u8; 1];
                 let _ = ctl.read(&mut b).await;
                 shard.stop(&listener_fds);
+                // What has not finished by the timeout, or by a second signal, is closed.
+                let again = async {
+                    let _ = ctl.read(&mut b).await;
+                };
+                let timeout = glommio::timer::sleep(shard.settings.shutdown_timeout);
+                futures_lite::future::or(again, timeout).await;
+                shard.close_all();
             })
         };
 
