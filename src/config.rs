@@ -18,7 +18,9 @@ pub struct Args {
     #[arg(short = 'l', long = "listen", default_value = "127.0.0.1")]
     pub listen: String,
 
-    /// Number of shards, one executor each [default: every online CPU].
+    /// Number of shards, one executor each [default: every online CPU]; fewer serve, with a
+    /// warning, when -m split this many ways cannot hold two largest items per shard, or
+    /// when `ulimit -l` cannot hold what each locks.
     #[arg(short = 't', long = "threads")]
     pub threads: Option<usize>,
 
@@ -99,10 +101,20 @@ pub struct Args {
     #[arg(long = "park-after-ms", default_value_t = 1000, value_name = "MS")]
     pub park_after_ms: u64,
 
-    /// Locked memory glommio reserves per shard for disk I/O, with k/m suffixes. io_uring
-    /// needs it locked, so shards x this must stay under `ulimit -l`.
-    #[arg(long = "io-memory", default_value = "256k", value_parser = parse_size)]
-    pub io_memory: usize,
+    /// On SIGTERM or SIGINT, how long connections may take to finish the requests they have
+    /// read (and send their replies) before they are closed; a second signal closes them
+    /// at once. The process then exits 0.
+    #[arg(
+        long = "shutdown-timeout",
+        default_value_t = 5.0,
+        value_name = "SECONDS"
+    )]
+    pub shutdown_timeout: f64,
+
+    /// I/O buffer memory glommio registers (locks) per shard, with k/m suffixes, at least
+    /// 64k [default: 256k, less to fit `ulimit -l`; given, it must fit].
+    #[arg(long = "io-memory", value_parser = parse_size)]
+    pub io_memory: Option<usize>,
 
     /// Benchmark mode: answer `get` with END and storage commands with STORED, without
     /// parsing or storing, to measure the connection and I/O layer alone.
@@ -200,14 +212,19 @@ pub struct Settings {
     /// Bytes of item memory, all shards together.
     pub mem_limit: usize,
     pub item_size_max: usize,
-    /// Bytes per store segment (see `store`): holds the largest item.
+    /// Bytes per store segment (see `store`): holds the largest item ([`crate::geometry`]).
     pub segment_size: usize,
+    /// Entries each shard's index has room for before it first grows (`-o hashpower`).
+    pub index_items: usize,
     pub evict: bool,
     pub use_cas: bool,
     pub flush_enabled: bool,
     pub backlog: i32,
     pub reqs_per_event: u32,
+    /// glommio's registered I/O memory per shard: `--io-memory`, or sized at start to fit
+    /// `ulimit -l` when `io_memory_auto` ([`crate::memlock::plan_locked_memory`]).
     pub io_memory: usize,
+    pub io_memory_auto: bool,
     pub hashpower: u32,
     pub verbose: u8,
     /// `auto`, `ascii` or `binary`, after -S and -Y have had their say.
@@ -224,10 +241,14 @@ pub struct Settings {
     pub idle_timeout: Option<std::time::Duration>,
     /// `--park-after-ms`: park connections idle this long.
     pub park_after: Option<std::time::Duration>,
+    /// `--shutdown-timeout`: how long a stop waits for connections before closing them.
+    pub shutdown_timeout: Duration,
     /// Capacity of each shard-to-shard channel, in batches.
     pub channel_size: usize,
     /// Injected faults (all off unless built with the `fault-injection` feature).
     pub faults: Faults,
+    /// Start-up warnings to log (fewer shards than asked).
+    pub warnings: Vec<String>,
 }
 
 /// Faults to inject between shards (`--features fault-injection`), in the spirit of
@@ -256,6 +277,25 @@ impl Settings {
         self.mem_limit / self.shards
     }
 
+    /// Serves only the first `n` shards (when locked memory cannot hold more): each gets a
+    /// larger share of `-m`, so the store geometry is planned again.
+    pub fn limit_shards(&mut self, n: usize) {
+        let n = n.max(1);
+        if n >= self.shards {
+            return;
+        }
+        if self.channel_size == channel_size(self.shards) {
+            self.channel_size = channel_size(n);
+        }
+        self.shards = n;
+        self.cpus.truncate(n);
+        if let Ok(g) =
+            crate::geometry::plan(self.mem_limit, self.item_size_max, n, self.index_items)
+        {
+            self.segment_size = g.segment_size;
+        }
+    }
+
     /// Checks the flags and derives the settings. `online_cpus` is the machine's CPU count.
     pub fn from_args(a: &Args, online_cpus: usize) -> Result<Settings, String> {
         if a.udp_port != 0 {
@@ -268,22 +308,22 @@ impl Settings {
         if a.bench_noop && a.auth_file.is_some() {
             return Err("--bench-noop bypasses the store and authentication alike; it cannot be combined with -Y/--auth-file".into());
         }
-        let shards = a.threads.unwrap_or(online_cpus);
-        if shards == 0 {
+        let asked = a.threads.unwrap_or(online_cpus);
+        if asked == 0 {
             return Err("-t/--threads must be at least 1".into());
         }
         let cpus = match &a.cpus {
             Some(list) => {
                 let cpus = parse_cpus(list)?;
-                if cpus.len() < shards {
+                if cpus.len() < asked {
                     return Err(format!(
-                        "--cpus {list} names {} CPUs for {shards} shards: name one CPU per shard",
+                        "--cpus {list} names {} CPUs for {asked} shards: name one CPU per shard",
                         cpus.len()
                     ));
                 }
-                cpus[..shards].to_vec()
+                cpus[..asked].to_vec()
             }
-            None => (0..shards).map(|i| i % online_cpus.max(1)).collect(),
+            None => (0..asked).map(|i| i % online_cpus.max(1)).collect(),
         };
         if a.conn_limit == 0 {
             return Err("-c/--conn-limit must be at least 1".into());
@@ -300,22 +340,6 @@ impl Settings {
         }
         if a.max_item_size > 256 << 20 {
             return Err("-I/--max-item-size cannot be more than 256m".into());
-        }
-        // Segments hold the largest item; 1 MiB unless a shard's share is small.
-        let shard_mem = mem_limit / shards;
-        let item_seg = a.max_item_size.next_power_of_two();
-        let mut segment_size = (1usize << 20).max(item_seg);
-        while segment_size > item_seg && segment_size * 8 > shard_mem {
-            segment_size /= 2;
-        }
-        if shard_mem < 4 * segment_size {
-            return Err(format!(
-                "-m/--memory-limit {} MB over {shards} shards leaves {} KiB per shard, too little for items of up to {} bytes (-I/--max-item-size): each shard needs 4 x {} KiB; raise -m, lower -I or use fewer -t/--threads",
-                a.memory_limit,
-                shard_mem >> 10,
-                a.max_item_size,
-                segment_size >> 10
-            ));
         }
         let mut hashpower = 0;
         let mut idle_timeout = a.idle_timeout;
@@ -341,6 +365,24 @@ impl Settings {
                 _ => return Err(format!("-o: illegal suboption \"{opt}\"")),
             }
         }
+        let index_items = if hashpower > 0 {
+            1usize << hashpower
+        } else {
+            crate::geometry::INDEX_ITEMS
+        };
+        let geometry = crate::geometry::plan(mem_limit, a.max_item_size, asked, index_items)?;
+        let shards = geometry.shards;
+        let mut cpus = cpus;
+        cpus.truncate(shards);
+        let shutdown_timeout = Duration::try_from_secs_f64(a.shutdown_timeout)
+            .ok()
+            .filter(|d| *d <= Duration::from_secs(24 * 3600))
+            .ok_or_else(|| {
+                format!(
+                    "--shutdown-timeout {}: expected seconds, from 0 to 86400",
+                    a.shutdown_timeout
+                )
+            })?;
         let mut addrs = Vec::new();
         for host in a.listen.split(',').map(str::trim).filter(|h| !h.is_empty()) {
             let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -359,13 +401,15 @@ impl Settings {
             conn_limit: a.conn_limit,
             mem_limit,
             item_size_max: a.max_item_size,
-            segment_size,
+            segment_size: geometry.segment_size,
+            index_items,
             evict: !a.disable_evictions,
             use_cas: !a.disable_cas,
             flush_enabled: !a.disable_flush_all,
             backlog: a.backlog,
             reqs_per_event: a.reqs_per_event,
-            io_memory: a.io_memory,
+            io_memory: a.io_memory.unwrap_or(IO_MEMORY),
+            io_memory_auto: a.io_memory.is_none(),
             hashpower,
             verbose: a.verbose,
             protocol,
@@ -375,8 +419,10 @@ impl Settings {
             no_forward: a.bench_no_forward,
             idle_timeout: (idle_timeout > 0).then(|| Duration::from_secs(idle_timeout)),
             park_after: (a.park_after_ms > 0).then(|| Duration::from_millis(a.park_after_ms)),
-            channel_size: CHANNEL_SIZE,
+            shutdown_timeout,
+            channel_size: channel_size(shards),
             faults: Faults::default(),
+            warnings: geometry.warning.into_iter().collect(),
         };
         #[cfg(feature = "fault-injection")]
         let settings = settings.with_faults(a);
@@ -439,8 +485,23 @@ fn protocol(a: &Args) -> Result<String, String> {
     Ok(asked.unwrap_or("auto").to_string())
 }
 
-/// Default capacity of each shard-to-shard channel, in batches.
+/// Capacity of each shard-to-shard channel with two shards, in batches.
 pub const CHANNEL_SIZE: usize = 128;
+
+/// Capacity of each shard-to-shard channel, in batches: [`CHANNEL_SIZE`] with two shards,
+/// less with more, at least 2, a power of two (glommio rounds it up to one). A mesh has a
+/// channel for each ordered pair of shards, and glommio fills every slot of each at start
+/// (a slot holds a [`crate::shard::Batch`]), so at 128 slots 256 shards would hold
+/// gigabytes of channels; this way a shard's channels together keep about
+/// `2 x CHANNEL_SIZE` slots per mesh, whatever the shard count.
+pub fn channel_size(shards: usize) -> usize {
+    (2 * CHANNEL_SIZE / shards.max(2))
+        .next_power_of_two()
+        .clamp(2, CHANNEL_SIZE)
+}
+
+/// `--io-memory` when locked memory allows it (glommio's own default is 10 MiB).
+pub const IO_MEMORY: usize = 256 << 10;
 
 #[cfg(test)]
 mod tests {
@@ -461,6 +522,71 @@ mod tests {
         assert_eq!(s.item_size_max, 1 << 20);
         assert!(s.use_cas && s.flush_enabled && s.evict);
         assert_eq!(s.segment_size, 1 << 20);
+        assert_eq!((s.io_memory, s.io_memory_auto), (256 << 10, true));
+        assert_eq!(s.channel_size, 64);
+        assert!(s.warnings.is_empty());
+        assert_eq!(s.shutdown_timeout, Duration::from_secs(5));
+        let s = parse(&["--shutdown-timeout", "0.5"]).unwrap();
+        assert_eq!(s.shutdown_timeout, Duration::from_millis(500));
+    }
+
+    /// Shares too small for two largest items: fewer shards, on the first CPUs, and a
+    /// warning naming the flags; no refusal for any -m memcached accepts.
+    #[test]
+    fn small_memory_serves_fewer_shards_with_a_warning() {
+        for (args, shards, warned) in [
+            (&["-m", "2", "-t", "4"][..], 1, true),
+            (&["-M", "-m", "2"][..], 1, true),
+            (&["-t", "64"][..], 31, true),
+            (&["-t", "64", "-m", "64", "-I", "256k"][..], 64, false),
+            (&["-t", "2", "-m", "4"][..], 1, true),
+            (&["-t", "2", "-m", "5"][..], 2, false),
+        ] {
+            let s = parse(args).unwrap();
+            assert_eq!(s.shards, shards, "{args:?}");
+            assert_eq!(s.cpus.len(), shards, "{args:?}");
+            assert_eq!(s.warnings.len(), usize::from(warned), "{args:?}");
+        }
+        let s = parse(&["-t", "64"]).unwrap();
+        assert_eq!(s.cpus[..4], [0, 1, 2, 3]);
+        assert!(
+            s.warnings[0].contains("-m/--memory-limit"),
+            "{:?}",
+            s.warnings
+        );
+        assert_eq!(s.channel_size, 8);
+        let s = parse(&["--io-memory", "64k"]).unwrap();
+        assert_eq!((s.io_memory, s.io_memory_auto), (64 << 10, false));
+    }
+
+    #[test]
+    fn fewer_shards_for_locked_memory_get_larger_shares() {
+        let mut s = parse(&["-t", "64", "-m", "1024"]).unwrap();
+        assert_eq!((s.shards, s.segment_size, s.channel_size), (64, 1 << 20, 4));
+        s.limit_shards(34);
+        assert_eq!((s.shards, s.cpus.len(), s.channel_size), (34, 34, 8));
+        assert_eq!(s.shard_mem(), (1024 << 20) / 34);
+        let mut s = parse(&["-t", "64", "-m", "64", "-I", "64k"]).unwrap();
+        assert_eq!(s.segment_size, 64 << 10);
+        s.limit_shards(8);
+        assert_eq!(s.segment_size, 512 << 10);
+    }
+
+    #[test]
+    fn channels_shrink_as_shards_grow() {
+        for (shards, size) in [
+            (1, 128),
+            (2, 128),
+            (3, 128),
+            (4, 64),
+            (5, 64),
+            (16, 16),
+            (34, 8),
+            (64, 4),
+            (256, 2),
+        ] {
+            assert_eq!(channel_size(shards), size, "{shards} shards");
+        }
     }
 
     #[test]
@@ -515,7 +641,9 @@ mod tests {
             (&["-p", "99999"][..], "99999"),
             (&["-l", "localhost"][..], "localhost"),
             (&["-m", "1", "-I", "1m"][..], "-I"),
-            (&["-m", "2", "-t", "4"][..], "-m"),
+            (&["-m", "1", "-o", "hashpower=24"][..], "hashpower"),
+            (&["--shutdown-timeout=-1"][..], "--shutdown-timeout"),
+            (&["--shutdown-timeout", "1e9"][..], "--shutdown-timeout"),
             (&["-S"][..], "-Y/--auth-file"),
             (&["-S", "-Y", "f", "-B", "ascii"][..], "-B ascii"),
             (&["-S", "-Y", "f", "-B", "auto"][..], "-B auto"),

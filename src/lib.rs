@@ -19,6 +19,10 @@
 //! - [`park`]: idle connections parked as bare descriptors in an epoll set, without a task.
 //! - [`shard`]: the only module that knows about cores, executors and channels: start-up,
 //!   pinned executors, the request/reply meshes, [`shard::shard_for`], shutdown.
+//! - [`geometry`]: how `-m` is split: the shard count and each store's segment size.
+//! - [`memlock`]: what each shard locks (glommio's registered I/O memory), sized to
+//!   `ulimit -l`.
+//! - [`mesh`]: the request and reply meshes between shards, connected all at once at start.
 //! - [`engine`]: single-key operations ([`engine::KeyOp`]) applied to a store, their reply
 //!   bytes ([`engine::reply`]: large values held pinned in the store), and their encoding for
 //!   forwarding.
@@ -34,6 +38,9 @@ pub mod auth;
 pub mod config;
 pub mod conn;
 pub mod engine;
+pub mod geometry;
+pub mod memlock;
+pub mod mesh;
 pub mod park;
 pub mod protocol;
 pub mod shard;

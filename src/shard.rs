@@ -28,7 +28,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_lite::AsyncReadExt;
-use glommio::channels::channel_mesh::{MeshBuilder, Receivers, Senders};
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
 use glommio::channels::shared_channel::ConnectedReceiver;
 use glommio::net::{TcpListener, UnixStream};
@@ -39,6 +38,7 @@ use crate::config::Settings;
 use crate::conn;
 use crate::engine::reply::Reply;
 use crate::engine::{self, KeyOp};
+use crate::mesh::{MeshEnds, Peers};
 use crate::park::{Parked, Parker, ShardPark};
 use crate::protocol::text::Limits;
 use crate::stats::{Counters, Stat};
@@ -352,8 +352,8 @@ pub struct Shard {
     pub started: u32,
     /// Direct reads between reactor passes ([`Rounds`]).
     pub rounds: Rounds,
-    requests: Option<Senders<Batch>>,
-    replies: Option<Senders<Batch>>,
+    requests: Option<Peers<Batch>>,
+    replies: Option<Peers<Batch>>,
     in_flight: Arc<InFlight>,
     /// This shard's receivers of each peer's requests and replies (`None` for itself).
     request_rx: Vec<Option<ConnectedReceiver<Batch>>>,
@@ -713,6 +713,25 @@ impl Shard {
             log::debug!("shard {}: closed {n} parked connections", self.id);
         }
     }
+
+    /// Shutdown timeout: shuts down both directions of every connection still open, so
+    /// their pending reads and writes fail and their tasks end, however little their
+    /// clients read.
+    fn close_all(&self) {
+        let fds = self.conn_fds.borrow();
+        let mut n = 0;
+        for fd in fds.iter().flatten() {
+            // SAFETY: a socket of a live connection of this shard (untracked before it closes).
+            unsafe { libc::shutdown(*fd, libc::SHUT_RDWR) };
+            n += 1;
+        }
+        if n > 0 {
+            log::info!(
+                "shard {}: closed {n} connections still open at the shutdown timeout",
+                self.id
+            );
+        }
+    }
 }
 
 pub fn unix_now() -> u32 {
@@ -826,7 +845,7 @@ fn local_port(fd: RawFd) -> io::Result<u16> {
 
 /// Checks, before any executor starts, what io_uring needs, so a failure is one clear
 /// sentence rather than a panic inside a shard.
-fn preflight(settings: &Settings) -> Result<(), String> {
+fn preflight() -> Result<(), String> {
     if let Ok(v) = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled") {
         match v.trim() {
             "2" => return Err("io_uring is disabled on this machine (kernel.io_uring_disabled = 2): enable it with `sysctl kernel.io_uring_disabled=0`".into()),
@@ -849,33 +868,17 @@ fn preflight(settings: &Settings) -> Result<(), String> {
         }
         libc::close(fd as i32);
     }
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit fills the struct.
-    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) } == 0
-        && lim.rlim_cur != libc::RLIM_INFINITY
-    {
-        // glommio locks io_memory per shard, plus a little per ring.
-        let need = settings.shards as u64 * (settings.io_memory as u64 + (64 << 10));
-        if need > lim.rlim_cur {
-            return Err(format!(
-                "locked memory is too low for io_uring: {} shards x --io-memory {} need about {} KiB but `ulimit -l` allows {} KiB; raise `ulimit -l`, lower --io-memory, or use fewer --threads",
-                settings.shards,
-                settings.io_memory,
-                need >> 10,
-                lim.rlim_cur >> 10
-            ));
-        }
-    }
     Ok(())
 }
 
 /// Runs the server until SIGINT or SIGTERM (SIGHUP re-reads the password file). Returns an
 /// error sentence on a start-up failure.
-pub fn run(settings: Settings) -> Result<(), String> {
-    preflight(&settings)?;
+pub fn run(mut settings: Settings) -> Result<(), String> {
+    for w in &settings.warnings {
+        log::warn!("{w}");
+    }
+    preflight()?;
+    crate::memlock::plan_locked_memory(&mut settings)?;
     let auth = start_auth(&settings)?;
     let settings = Arc::new(settings);
     let shards = settings.shards;
@@ -913,8 +916,18 @@ pub fn run(settings: Settings) -> Result<(), String> {
     let open_conns = Arc::new(AtomicUsize::new(0));
     let task_registry: Registry =
         Arc::new((0..shards).map(|_| std::sync::OnceLock::new()).collect());
-    let req_mesh = MeshBuilder::<Batch, _>::full(shards, settings.channel_size);
-    let rep_mesh = MeshBuilder::<Batch, _>::full(shards, settings.channel_size);
+    let started_meshes = Arc::new(std::sync::Barrier::new(shards));
+    let mut meshes = if shards > 1 {
+        let requests = crate::mesh::full_mesh::<Batch>(shards, settings.channel_size);
+        let replies = crate::mesh::full_mesh::<Batch>(shards, settings.channel_size);
+        requests
+            .into_iter()
+            .zip(replies)
+            .map(|(req, rep)| Some((req, rep)))
+            .collect()
+    } else {
+        vec![None]
+    };
     let in_flight = Arc::new(InFlight::new(shards));
     let mut stop_writers = Vec::new();
     let mut handles = Vec::new();
@@ -954,8 +967,8 @@ pub fn run(settings: Settings) -> Result<(), String> {
                 id,
                 tx: exit_tx.clone(),
             },
-            req_mesh: (shards > 1).then(|| req_mesh.clone()),
-            rep_mesh: (shards > 1).then(|| rep_mesh.clone()),
+            meshes: meshes[id].take(),
+            started_meshes: started_meshes.clone(),
             in_flight: in_flight.clone(),
         };
         let handle = LocalExecutorBuilder::new(Placement::Fixed(cpu))
@@ -967,6 +980,8 @@ pub fn run(settings: Settings) -> Result<(), String> {
     }
 
     let mut stopped = false;
+    // Past this, shards still running are left behind: the process exits.
+    let mut give_up: Option<std::time::Instant> = None;
     loop {
         let timeout = libc::timespec {
             tv_sec: 0,
@@ -985,9 +1000,17 @@ pub fn run(settings: Settings) -> Result<(), String> {
                 },
                 None => log::info!("SIGHUP: no -Y/--auth-file to re-read; ignored"),
             }
-        } else if sig > 0 && !stopped {
-            log::info!("signal {sig}: stopping; finishing requests already read");
-            stopped = true;
+        } else if sig > 0 {
+            if stopped {
+                log::info!("signal {sig} again: closing the connections still open");
+            } else {
+                log::info!(
+                    "signal {sig}: stopping; finishing requests already read (at most {:?})",
+                    settings.shutdown_timeout
+                );
+                stopped = true;
+                give_up = Some(std::time::Instant::now() + settings.shutdown_timeout + STOP_GRACE);
+            }
             for w in &mut stop_writers {
                 use std::io::Write;
                 let _ = w.write_all(b"s");
@@ -1010,8 +1033,19 @@ pub fn run(settings: Settings) -> Result<(), String> {
         if handles.iter().all(Option::is_none) {
             return Ok(());
         }
+        if give_up.is_some_and(|t| std::time::Instant::now() > t) {
+            let left = handles.iter().filter(|h| h.is_some()).count();
+            log::warn!(
+                "{left} shards still running {STOP_GRACE:?} after --shutdown-timeout closed their connections; exiting"
+            );
+            return Ok(());
+        }
     }
 }
+
+/// How long shards may take to end after the shutdown timeout has closed their
+/// connections, before the process exits without them.
+const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// Reads the password file (`-Y`), logs who must authenticate, and warns when the server is
 /// reachable from the network without authentication.
@@ -1064,8 +1098,10 @@ struct ShardStart {
     /// The parker and the read end of this shard's wake socket.
     park: Option<(Arc<Parker>, RawFd)>,
     exit: ExitNotice,
-    req_mesh: Option<MeshBuilder<Batch, glommio::channels::channel_mesh::Full>>,
-    rep_mesh: Option<MeshBuilder<Batch, glommio::channels::channel_mesh::Full>>,
+    /// This shard's ends of the request and reply meshes (none with one shard).
+    meshes: Option<(MeshEnds<Batch>, MeshEnds<Batch>)>,
+    /// Every shard waits here to connect the meshes ([`crate::mesh::connect`]).
+    started_meshes: Arc<std::sync::Barrier>,
     in_flight: Arc<InFlight>,
 }
 
@@ -1073,12 +1109,21 @@ impl ShardStart {
     async fn serve(self) {
         // Lives as long as this function runs, and reports its end to the main thread.
         let _exit = self.exit;
-        let (requests, request_rx) = join(self.req_mesh, self.id).await;
-        let (replies, reply_rx) = join(self.rep_mesh, self.id).await;
+        let shards = self.settings.shards;
+        let (requests, request_rx, replies, reply_rx) = match self.meshes {
+            None => (None, none_for(shards), None, none_for(shards)),
+            Some((req, rep)) => {
+                let mut both = crate::mesh::connect(vec![req, rep], &self.started_meshes).await;
+                let (replies, reply_rx) = both.pop().expect("the reply mesh");
+                let (requests, request_rx) = both.pop().expect("the request mesh");
+                (Some(requests), request_rx, Some(replies), reply_rx)
+            }
+        };
         let counters = self.counters[self.id].clone();
         let shards = self.settings.shards as u64;
-        let mut builder = Store::builder()
+        let builder = Store::builder()
             .mem_limit(self.settings.shard_mem())
+            .capacity(self.settings.index_items)
             .segment_size(self.settings.segment_size)
             .item_size_max(self.settings.item_size_max)
             .evict(self.settings.evict)
@@ -1086,9 +1131,6 @@ impl ShardStart {
             .cas_sequence(self.id as u64, shards)
             .started(self.started)
             .counters(counters.clone());
-        if self.settings.hashpower > 0 {
-            builder = builder.capacity(1usize << self.settings.hashpower);
-        }
         let store = Rc::new(RefCell::new(builder.build()));
         let engine_tasks: Vec<Box<dyn Task>> = vec![
             Box::new(ExpiryPager::new(store.clone())),
@@ -1128,8 +1170,8 @@ impl ShardStart {
             requests,
             replies,
             in_flight: self.in_flight.clone(),
-            request_rx: receivers(request_rx, self.settings.shards),
-            reply_rx: receivers(reply_rx, self.settings.shards),
+            request_rx,
+            reply_rx,
             rx_wakers: RefCell::new(Vec::new()),
             inboxes: RefCell::new(Vec::new()),
             free_inboxes: RefCell::new(Vec::new()),
@@ -1205,6 +1247,13 @@ impl ShardStart {
                 let mut b = [0u8; 1];
                 let _ = ctl.read(&mut b).await;
                 shard.stop(&listener_fds);
+                // What has not finished by the timeout, or by a second signal, is closed.
+                let again = async {
+                    let _ = ctl.read(&mut b).await;
+                };
+                let timeout = glommio::timer::sleep(shard.settings.shutdown_timeout);
+                futures_lite::future::or(again, timeout).await;
+                shard.close_all();
             })
         };
 
@@ -1328,34 +1377,13 @@ pub fn unix_now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// A mesh's receivers, indexed by the peer they receive from.
-fn receivers(rx: Option<Receivers<Batch>>, shards: usize) -> Vec<Option<ConnectedReceiver<Batch>>> {
-    let mut all: Vec<Option<ConnectedReceiver<Batch>>> = (0..shards).map(|_| None).collect();
-    if let Some(mut rx) = rx {
-        for (peer, stream) in rx.streams() {
-            all[peer] = Some(stream);
-        }
-    }
-    all
+/// No receivers: a lone shard has no peers.
+fn none_for(shards: usize) -> Vec<Option<ConnectedReceiver<Batch>>> {
+    (0..shards).map(|_| None).collect()
 }
 
-fn replies_of(shard: &Shard) -> &Senders<Batch> {
+fn replies_of(shard: &Shard) -> &Peers<Batch> {
     shard.replies.as_ref().expect("peers")
-}
-
-async fn join(
-    mesh: Option<MeshBuilder<Batch, glommio::channels::channel_mesh::Full>>,
-    id: usize,
-) -> (Option<Senders<Batch>>, Option<Receivers<Batch>>) {
-    match mesh {
-        None => (None, None),
-        Some(m) => {
-            let (tx, rx) = m.join().await.expect("joining the shard mesh");
-            // Mesh peers are ordered by executor id, which follows shard creation order.
-            assert_eq!(tx.peer_id(), id, "mesh position must equal shard index");
-            (Some(tx), Some(rx))
-        }
-    }
 }
 
 async fn accept_loop(shard: Rc<Shard>, gate: Rc<Gate>, listener: TcpListener) {

@@ -93,7 +93,12 @@ impl CorecachedServer {
     /// Starts `corecached -p 0 -l 127.0.0.1 -v <args>` and waits (at most 10 s)
     /// until every shard has printed `listening on 127.0.0.1:<port>`.
     pub fn start(args: &[&str]) -> CorecachedServer {
-        let shards = thread_count(args);
+        Self::start_expecting(args, thread_count(args))
+    }
+
+    /// [`CorecachedServer::start`] for a server that runs `shards` shards (fewer than its
+    /// `--threads` when `-m` cannot hold that many).
+    pub fn start_expecting(args: &[&str], shards: usize) -> CorecachedServer {
         // CORECACHED_BIN runs the tests against another build (an older commit's, to see a
         // regression test fail there).
         let bin = std::env::var_os("CORECACHED_BIN")
