@@ -77,6 +77,11 @@ pub struct Args {
     #[arg(short = 'Y', long = "auth-file", value_name = "FILE")]
     pub auth_file: Option<PathBuf>,
 
+    /// Run as this user: as root, the server switches to it (and its group, without
+    /// supplementary groups) once the port is bound and the limits are raised.
+    #[arg(short = 'u', long = "user", value_name = "USER")]
+    pub user: Option<String>,
+
     /// Listen backlog.
     #[arg(short = 'b', long = "listen-backlog", default_value_t = 1024)]
     pub backlog: i32,
@@ -227,6 +232,8 @@ pub struct Settings {
     pub io_memory_auto: bool,
     pub hashpower: u32,
     pub verbose: u8,
+    /// `-u/--user`: the user to switch to when started as root.
+    pub user: Option<String>,
     /// `auto`, `ascii` or `binary`, after -S and -Y have had their say.
     pub protocol: String,
     /// `-S`: binary clients authenticate with SASL PLAIN against `auth_file`.
@@ -325,6 +332,9 @@ impl Settings {
             }
             None => (0..asked).map(|i| i % online_cpus.max(1)).collect(),
         };
+        if a.user.as_deref().is_some_and(|u| u.trim().is_empty()) {
+            return Err("-u/--user needs a user name, e.g. -u nobody".into());
+        }
         if a.conn_limit == 0 {
             return Err("-c/--conn-limit must be at least 1".into());
         }
@@ -412,6 +422,7 @@ impl Settings {
             io_memory_auto: a.io_memory.is_none(),
             hashpower,
             verbose: a.verbose,
+            user: a.user.clone(),
             protocol,
             sasl: a.sasl,
             auth_file: a.auth_file.clone(),
@@ -650,6 +661,7 @@ mod tests {
             (&["-Y", "f", "-B", "binary"][..], "-B binary"),
             (&["-Y", "f", "-B", "auto"][..], "-B auto"),
             (&["-Y", "f", "--bench-noop"][..], "--bench-noop"),
+            (&["-u", ""][..], "-u/--user"),
         ] {
             let err = parse(args).unwrap_err();
             assert!(err.contains(needle), "{args:?}: {err}");

@@ -418,6 +418,8 @@ struct Conn {
     reply_counted: usize,
     /// The share of the read budget that the grown read buffer holds.
     read_permit: Option<(glommio::sync::StaticPermit, u64)>,
+    /// The socket, to name the peer in the log of a failed authentication.
+    fd: std::os::fd::RawFd,
 }
 
 /// How [`Conn::run`] ends.
@@ -489,6 +491,7 @@ pub async fn serve(shard: &Rc<Shard>, mut stream: TcpStream, resume: Option<Park
         forwarded_gets: 0,
         reply_counted: 0,
         read_permit: None,
+        fd: stream.as_raw_fd(),
     };
     if let Some(p) = resume {
         c.proto = Proto::from_u8(p.proto);

@@ -16,6 +16,11 @@
 //! - [`protocol`]: the text, meta and binary protocol parsers and memcached's number parsing;
 //!   pure, no I/O.
 //! - [`conn`]: one connection: read buffer, request handling, reply assembly, writes.
+//! - [`listen`]: listening sockets that one instance alone serves and its shards share, and
+//!   a spare descriptor to turn clients away when the process runs out.
+//! - [`startup`]: start-up checks and changes to the process: descriptor limit, CPUs,
+//!   locked memory, the switch to `-u`'s user.
+//! - [`ratelog`]: rate-limited log lines for events a client can provoke.
 //! - [`park`]: idle connections parked as bare descriptors in an epoll set, without a task.
 //! - [`shard`]: the only module that knows about cores, executors and channels: start-up,
 //!   pinned executors, the request/reply meshes, [`shard::shard_for`], shutdown.
@@ -39,11 +44,14 @@ pub mod config;
 pub mod conn;
 pub mod engine;
 pub mod geometry;
+pub mod listen;
 pub mod memlock;
 pub mod mesh;
 pub mod park;
 pub mod protocol;
+pub mod ratelog;
 pub mod shard;
+pub mod startup;
 pub mod stats;
 pub mod store;
 pub mod tasks;

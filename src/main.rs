@@ -51,7 +51,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("corecached: {e}");
-            ExitCode::from(1)
+            ExitCode::from(e.code)
         }
     }
 }

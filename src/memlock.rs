@@ -116,7 +116,7 @@ impl LockedMemory {
         let kib = |b: u64| b >> 10;
         if limit < GLOMMIO_MEMLOCK_MIN {
             return Err(format!(
-                "locked memory is too low for io_uring: `ulimit -l` allows {} KiB and glommio needs at least {} KiB; raise it (`ulimit -l 8192`, or LimitMEMLOCK= in a systemd unit)",
+                "locked memory is too low for io_uring: `ulimit -l` allows {} KiB and glommio needs at least {} KiB whatever --io-memory is; raise it (`ulimit -l 8192`, or LimitMEMLOCK= in a systemd unit)",
                 kib(limit),
                 kib(GLOMMIO_MEMLOCK_MIN)
             ));

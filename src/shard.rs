@@ -38,9 +38,12 @@ use crate::config::Settings;
 use crate::conn;
 use crate::engine::reply::Reply;
 use crate::engine::{self, KeyOp};
+use crate::listen::{self, Rejection, Spare};
 use crate::mesh::{MeshEnds, Peers};
 use crate::park::{Parked, Parker, ShardPark};
 use crate::protocol::text::Limits;
+use crate::ratelog::RateLog;
+use crate::startup::{self, StartError};
 use crate::stats::{Counters, Stat};
 use crate::store::Store;
 use crate::tasks::{
@@ -741,108 +744,6 @@ pub fn unix_now() -> u32 {
         .unwrap_or(0)
 }
 
-/// Creates a listening socket with SO_REUSEPORT, so every shard can bind the same port.
-fn listen_socket(addr: SocketAddr, backlog: i32) -> io::Result<RawFd> {
-    let domain = if addr.is_ipv6() {
-        libc::AF_INET6
-    } else {
-        libc::AF_INET
-    };
-    // SAFETY: plain socket syscalls on a descriptor we own; it is closed on every error path.
-    unsafe {
-        let fd = libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let fail = |fd| {
-            let e = io::Error::last_os_error();
-            libc::close(fd);
-            Err(e)
-        };
-        let one: libc::c_int = 1;
-        for opt in [libc::SO_REUSEADDR, libc::SO_REUSEPORT] {
-            if libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                opt,
-                &one as *const _ as *const libc::c_void,
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            ) < 0
-            {
-                return fail(fd);
-            }
-        }
-        if addr.is_ipv6() {
-            libc::setsockopt(
-                fd,
-                libc::IPPROTO_IPV6,
-                libc::IPV6_V6ONLY,
-                &one as *const _ as *const libc::c_void,
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            );
-        }
-        let (storage, len) = sockaddr(addr);
-        if libc::bind(fd, &storage as *const _ as *const libc::sockaddr, len) < 0 {
-            return fail(fd);
-        }
-        if libc::listen(fd, backlog) < 0 {
-            return fail(fd);
-        }
-        Ok(fd)
-    }
-}
-
-fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
-    // SAFETY: sockaddr_storage is plain data, large enough for either family.
-    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let len = match addr {
-        SocketAddr::V4(a) => {
-            let sin = libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: a.port().to_be(),
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from_ne_bytes(a.ip().octets()),
-                },
-                sin_zero: [0; 8],
-            };
-            // SAFETY: sockaddr_in fits in sockaddr_storage.
-            unsafe { std::ptr::write(&mut storage as *mut _ as *mut libc::sockaddr_in, sin) };
-            std::mem::size_of::<libc::sockaddr_in>()
-        }
-        SocketAddr::V6(a) => {
-            let sin6 = libc::sockaddr_in6 {
-                sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                sin6_port: a.port().to_be(),
-                sin6_flowinfo: a.flowinfo(),
-                sin6_addr: libc::in6_addr {
-                    s6_addr: a.ip().octets(),
-                },
-                sin6_scope_id: a.scope_id(),
-            };
-            // SAFETY: sockaddr_in6 fits in sockaddr_storage.
-            unsafe { std::ptr::write(&mut storage as *mut _ as *mut libc::sockaddr_in6, sin6) };
-            std::mem::size_of::<libc::sockaddr_in6>()
-        }
-    };
-    (storage, len as libc::socklen_t)
-}
-
-fn local_port(fd: RawFd) -> io::Result<u16> {
-    // SAFETY: getsockname writes at most `len` bytes into the storage.
-    unsafe {
-        let mut storage: libc::sockaddr_storage = std::mem::zeroed();
-        let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        if libc::getsockname(fd, &mut storage as *mut _ as *mut libc::sockaddr, &mut len) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let port = match i32::from(storage.ss_family) {
-            libc::AF_INET => (*(&storage as *const _ as *const libc::sockaddr_in)).sin_port,
-            _ => (*(&storage as *const _ as *const libc::sockaddr_in6)).sin6_port,
-        };
-        Ok(u16::from_be(port))
-    }
-}
-
 /// Checks, before any executor starts, what io_uring needs, so a failure is one clear
 /// sentence rather than a panic inside a shard.
 fn preflight() -> Result<(), String> {
@@ -871,32 +772,30 @@ fn preflight() -> Result<(), String> {
     Ok(())
 }
 
-/// Runs the server until SIGINT or SIGTERM (SIGHUP re-reads the password file). Returns an
-/// error sentence on a start-up failure.
-pub fn run(mut settings: Settings) -> Result<(), String> {
+/// Runs the server until SIGINT or SIGTERM (SIGHUP re-reads the password file). Returns the
+/// sentence and exit status of a refusal to start, or of a shard that failed.
+pub fn run(mut settings: Settings) -> Result<(), StartError> {
     for w in &settings.warnings {
         log::warn!("{w}");
     }
-    preflight()?;
-    crate::memlock::plan_locked_memory(&mut settings)?;
+    startup::check_cpus(&settings)?;
+    preflight().map_err(StartError::usage)?;
+    crate::memlock::plan_locked_memory(&mut settings).map_err(StartError::usage)?;
+    startup::check_memlock_floor()?;
     let auth = start_auth(&settings)?;
+    let user = settings
+        .user
+        .as_deref()
+        .map(startup::lookup_user)
+        .transpose()?;
+    startup::raise_descriptor_limit(&settings)?;
     let settings = Arc::new(settings);
     let shards = settings.shards;
 
     // Bind every shard's listeners here, so that a port of 0 resolves once and every shard
     // shares it, and so a bind failure is reported before anything starts.
-    let mut addrs = settings.addrs.clone();
-    let mut listeners: Vec<Vec<RawFd>> = vec![Vec::new(); shards];
-    for addr in addrs.iter_mut() {
-        for fds in listeners.iter_mut() {
-            let fd = listen_socket(*addr, settings.backlog)
-                .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-            if addr.port() == 0 {
-                addr.set_port(local_port(fd).map_err(|e| e.to_string())?);
-            }
-            fds.push(fd);
-        }
-    }
+    let (addrs, listeners) = listen::bind_all(&settings)?;
+    startup::drop_privileges(user.as_ref())?;
 
     // Block the stop signals and SIGHUP in every thread; the main thread waits for them.
     // SAFETY: signal-mask manipulation with a locally built set.
@@ -1027,7 +926,8 @@ pub fn run(mut settings: Settings) -> Result<(), String> {
                 return Err(match result {
                     Ok(()) => format!("shard {id} stopped unexpectedly"),
                     Err(e) => format!("shard {id} failed: {e}"),
-                });
+                }
+                .into());
             }
         }
         if handles.iter().all(Option::is_none) {
@@ -1284,6 +1184,8 @@ impl ShardStart {
         for (fd, addr) in self.listeners.iter().zip(&self.addrs) {
             // SAFETY: the listening socket was created for this shard alone.
             let listener = unsafe { TcpListener::from_raw_fd(*fd) };
+            // Opened before the shard says it listens: its descriptors are all open then.
+            let spare = Spare::new();
             log::info!(
                 "shard {} on cpu {} listening on {}",
                 self.id,
@@ -1291,6 +1193,11 @@ impl ShardStart {
                 addr
             );
             let (shard, gate) = (shard.clone(), gate.clone());
+            let listener = Listener {
+                socket: listener,
+                fd: *fd,
+                spare,
+            };
             accepts.push(glommio::spawn_local(accept_loop(shard, gate, listener)));
         }
         for a in accepts {
@@ -1386,7 +1293,21 @@ fn replies_of(shard: &Shard) -> &Peers<Batch> {
     shard.replies.as_ref().expect("peers")
 }
 
-async fn accept_loop(shard: Rc<Shard>, gate: Rc<Gate>, listener: TcpListener) {
+/// A shard's listening socket, its descriptor, and the spare descriptor that lets it turn
+/// clients away when the process has no descriptor left.
+struct Listener {
+    socket: TcpListener,
+    fd: RawFd,
+    spare: Spare,
+}
+
+async fn accept_loop(shard: Rc<Shard>, gate: Rc<Gate>, listener: Listener) {
+    let Listener {
+        socket: listener,
+        fd,
+        mut spare,
+    } = listener;
+    let failures = RateLog::new(5);
     loop {
         let stream = match listener.accept().await {
             Ok(s) => s,
@@ -1394,9 +1315,30 @@ async fn accept_loop(shard: Rc<Shard>, gate: Rc<Gate>, listener: TcpListener) {
                 if shard.stopping() {
                     break;
                 }
-                // EMFILE and friends: back off briefly rather than spin.
-                log::warn!("shard {}: accept failed: {e}", shard.id);
-                glommio::timer::sleep(Duration::from_millis(10)).await;
+                let e = io::Error::from(e);
+                let done = spare.reject_one(fd, &e);
+                if done == Rejection::Told {
+                    shard.counters.incr(Stat::RejectedConnections);
+                }
+                // Out of descriptors, an accept fails at once whether or not a client
+                // waits: only a client turned away, or one that could not be, is news.
+                let what = match done {
+                    Rejection::Told => {
+                        Some("; the client was told ERROR Too many open connections")
+                    }
+                    Rejection::Failed => Some(""),
+                    Rejection::NonePending => None,
+                };
+                if let Some(what) = what {
+                    if let Some(note) = failures.admit() {
+                        log::warn!("shard {}: accept failed: {e}{what}{note}", shard.id);
+                    }
+                }
+                if done != Rejection::Told {
+                    // Back off briefly rather than spin: an accept that fails at once
+                    // cannot wait for the next client.
+                    glommio::timer::sleep(Duration::from_millis(10)).await;
+                }
                 continue;
             }
         };
@@ -1408,11 +1350,7 @@ async fn accept_loop(shard: Rc<Shard>, gate: Rc<Gate>, listener: TcpListener) {
             shard.open_conns.fetch_sub(1, Ordering::Relaxed);
             shard.counters.incr(Stat::RejectedConnections);
             let mut s = stream;
-            let _ = futures_lite::AsyncWriteExt::write_all(
-                &mut s,
-                b"ERROR Too many open connections\r\n",
-            )
-            .await;
+            let _ = futures_lite::AsyncWriteExt::write_all(&mut s, listen::TOO_MANY).await;
             let _ = futures_lite::AsyncWriteExt::close(&mut s).await;
             continue;
         }

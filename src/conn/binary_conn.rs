@@ -231,7 +231,8 @@ impl Conn {
         }
         shard.counters.incr(Stat::AuthCmds);
         let auth = shard.auth.as_ref().expect("SASL is on");
-        let result = if req.opcode == bin::SASL_AUTH && req.key == b"PLAIN" {
+        let plain = req.opcode == bin::SASL_AUTH && req.key == b"PLAIN";
+        let result = if plain {
             auth.check_plain(req.value).map(|_| ())
         } else {
             // PLAIN has no second step, and no other mechanism is offered.
@@ -242,17 +243,18 @@ impl Conn {
                 self.authed = true;
                 self.bin_ok(req, b"Authenticated");
             }
-            Err(e) => {
+            Err(_) => {
                 // memcached: a failed authentication ends an earlier session.
                 self.authed = false;
                 shard.counters.incr(Stat::AuthErrors);
-                // The authentication identity only: never the password.
-                let user = req.value.split(|&b| b == 0).nth(1).unwrap_or(b"");
-                log::warn!(
-                    "binary SASL authentication failed ({e:?}): mechanism {:?}, user {:?}",
-                    String::from_utf8_lossy(req.key),
-                    String::from_utf8_lossy(user)
-                );
+                // The authentication identity of a well-formed PLAIN message only: the
+                // bytes of any other may hold the password anywhere.
+                let (user, why) = match crate::auth::split_plain(req.value) {
+                    Ok((_, user, _)) if plain => (Some(user), "wrong user or password"),
+                    _ if !plain => (None, "not SASL PLAIN's one step"),
+                    _ => (None, "malformed PLAIN message"),
+                };
+                self.log_auth_failure("binary SASL", user, why);
                 self.bin_error(req, bin::AUTH_ERROR);
             }
         }

@@ -13,6 +13,9 @@
 //! | fewer than two tokens         | `CLIENT_ERROR bad authentication token format`  | none                    |
 //! | not ended by `\r\n`           | `CLIENT_ERROR bad command line termination`     | none                    |
 //!
+//! Both kinds of failure are logged, rate-limited, with the peer and (for a wrong pair)
+//! the user, never the password ([`Conn::log_auth_failure`]).
+//!
 //! A line longer than 2048 bytes without a newline, or a `<len>` that cannot fit memcached's
 //! 16 KiB read buffer (over 16382), closes the connection. After `STORED` the connection is
 //! an ordinary one, and what the client pipelined after the value is served normally.
@@ -22,6 +25,7 @@
 
 use super::{Conn, Next};
 use crate::auth::AuthError;
+use crate::ratelog::RateLog;
 use crate::shard::Shard;
 use crate::stats::Stat;
 
@@ -88,10 +92,13 @@ impl Conn {
                 Err(AuthError::Rejected) => {
                     shard.counters.incr(Stat::AuthCmds);
                     shard.counters.incr(Stat::AuthErrors);
+                    let user = crate::auth::split_text(&data[..len]).ok().map(|(u, _)| u);
+                    self.log_auth_failure("text", user, "wrong user or password");
                     self.out
                         .extend_from_slice(b"CLIENT_ERROR authentication failure\r\n");
                 }
                 Err(AuthError::Malformed) => {
+                    self.log_auth_failure("text", None, "not `user password`");
                     self.out
                         .extend_from_slice(b"CLIENT_ERROR bad authentication token format\r\n");
                 }
@@ -99,7 +106,37 @@ impl Conn {
         }
         None
     }
+
+    /// Logs a failed authentication (text or binary) at warn, so it shows at the default
+    /// level: the peer and the user, never the password (nor, from a malformed attempt,
+    /// any of its bytes, which may be one). At most [`AUTH_LOG_PER_SECOND`] lines a second
+    /// per shard, since any client can fail as often as it likes.
+    pub(super) fn log_auth_failure(&self, proto: &str, user: Option<&[u8]>, why: &str) {
+        thread_local! {
+            static FAILURES: RateLog = const { RateLog::new(AUTH_LOG_PER_SECOND) };
+        }
+        let Some(note) = FAILURES.with(RateLog::admit) else {
+            return;
+        };
+        let peer = crate::listen::peer_name(self.fd);
+        match user {
+            Some(u) => {
+                let shown = &u[..u.len().min(USER_SHOWN)];
+                let cut = if u.len() > USER_SHOWN { "..." } else { "" };
+                log::warn!(
+                    "authentication failed: {proto} client {peer}, user \"{}{cut}\": {why}{note}",
+                    shown.escape_ascii()
+                );
+            }
+            None => log::warn!("authentication failed: {proto} client {peer}: {why}{note}"),
+        }
+    }
 }
+
+/// Failed authentications logged per second and shard.
+const AUTH_LOG_PER_SECOND: u32 = 5;
+/// Bytes of a user name the log shows (the file's lines hold at most 255 bytes).
+const USER_SHOWN: usize = 64;
 
 /// The `<len>` of a `set <key> <flags> <exptime> <len>` line (before its `\n`), by
 /// memcached's rules: the line ends at a NUL, tokens are split on spaces, the first must be
