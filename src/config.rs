@@ -230,6 +230,9 @@ pub struct Settings {
     /// `ulimit -l` when `io_memory_auto` ([`crate::memlock::plan_locked_memory`]).
     pub io_memory: usize,
     pub io_memory_auto: bool,
+    /// Submission entries of each shard's network ring, sized to `ulimit -l`
+    /// ([`crate::memlock::plan_locked_memory`]).
+    pub net_ring_entries: u32,
     pub hashpower: u32,
     pub verbose: u8,
     /// `-u/--user`: the user to switch to when started as root.
@@ -420,6 +423,7 @@ impl Settings {
             reqs_per_event: a.reqs_per_event,
             io_memory: a.io_memory.unwrap_or(IO_MEMORY),
             io_memory_auto: a.io_memory.is_none(),
+            net_ring_entries: crate::memlock::NET_RING_LARGE,
             hashpower,
             verbose: a.verbose,
             user: a.user.clone(),

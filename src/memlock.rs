@@ -25,6 +25,15 @@ use crate::config::Settings;
 pub const RINGS_PER_SHARD: u64 = 3;
 /// What a ring of glommio's default depth (128 entries) locks.
 pub const RING_LOCKED: u64 = 16 << 10;
+/// What a shard's network ring locks at its smallest (`crate::shard::ring`: 64 submission
+/// entries, 256 completions, the provided-buffer ring), rounded up to pages.
+pub const NET_RING_LOCKED: u64 = 16 << 10;
+/// What it locks at the size it takes when the limit leaves room (256 entries, 1024
+/// completions).
+pub const NET_RING_LOCKED_LARGE: u64 = 48 << 10;
+/// Submission entries of the two sizes.
+pub const NET_RING_SMALL: u32 = 64;
+pub const NET_RING_LARGE: u32 = 256;
 /// glommio rounds smaller I/O memory up to this.
 pub const IO_MEMORY_MIN: usize = 64 << 10;
 /// glommio refuses to start an executor under this locked-memory limit.
@@ -64,6 +73,19 @@ pub fn plan_locked_memory(settings: &mut Settings) -> Result<(), String> {
     }
     .plan()?;
     settings.io_memory = plan.io_memory;
+    // The network ring takes its larger size where the limit leaves room for it.
+    let room = match (lim.rlim_cur != libc::RLIM_INFINITY, has_cap_ipc_lock()) {
+        (true, false) => {
+            let used = plan.shards * locked_per_shard(plan.io_memory) + RESERVE;
+            lim.rlim_cur.saturating_sub(used) / plan.shards.max(1)
+        }
+        _ => u64::MAX,
+    };
+    settings.net_ring_entries = if room >= NET_RING_LOCKED_LARGE - NET_RING_LOCKED {
+        NET_RING_LARGE
+    } else {
+        NET_RING_SMALL
+    };
     if let Some(warning) = plan.warning {
         log::warn!("{warning}");
         settings.limit_shards(plan.shards as usize);
@@ -97,7 +119,7 @@ pub struct LockedPlan {
 
 /// What a shard locks with `io_memory` bytes of I/O memory.
 pub fn locked_per_shard(io_memory: usize) -> u64 {
-    RINGS_PER_SHARD * (io_memory as u64 + RING_LOCKED)
+    RINGS_PER_SHARD * (io_memory as u64 + RING_LOCKED) + NET_RING_LOCKED
 }
 
 impl LockedMemory {
@@ -123,7 +145,7 @@ impl LockedMemory {
         }
         let budget = limit - RESERVE;
         let io_memory = if self.auto {
-            let share = budget / self.shards / RINGS_PER_SHARD;
+            let share = (budget / self.shards).saturating_sub(NET_RING_LOCKED) / RINGS_PER_SHARD;
             let io = share.saturating_sub(RING_LOCKED) as usize / 4096 * 4096;
             effective(io.min(self.io_memory))
         } else {
@@ -205,13 +227,13 @@ mod tests {
         for (limit, limited, shards, given, auto, io_kib, serve, warned) in [
             (m8, true, 1, DEFAULT, true, 256, 1, false),
             (m8, true, 9, DEFAULT, true, 256, 9, false),
-            (m8, true, 10, DEFAULT, true, 252, 10, false),
-            (m8, true, 11, DEFAULT, true, 228, 11, false),
-            // The defaults on 256 CPUs (31 shards serve -m 64) fit, at 68 KiB.
-            (m8, true, 31, DEFAULT, true, 68, 31, false),
-            (m8, true, 33, DEFAULT, true, 64, 33, false),
-            (m8, true, 34, DEFAULT, true, 64, 33, true),
-            (m8, true, 64, DEFAULT, true, 64, 33, true),
+            (m8, true, 10, DEFAULT, true, 248, 10, false),
+            (m8, true, 11, DEFAULT, true, 224, 11, false),
+            // The defaults on 256 CPUs (31 shards serve -m 64) fit, at 64 KiB.
+            (m8, true, 31, DEFAULT, true, 64, 31, false),
+            (m8, true, 33, DEFAULT, true, 64, 31, true),
+            (m8, true, 34, DEFAULT, true, 64, 31, true),
+            (m8, true, 64, DEFAULT, true, 64, 31, true),
             // With CAP_IPC_LOCK the limit does not apply: the same size, every shard.
             (m8, false, 64, DEFAULT, true, 64, 64, false),
             (None, true, 256, DEFAULT, true, 256, 256, false),
@@ -233,7 +255,7 @@ mod tests {
         }
         let w = plan(m8, true, 64, DEFAULT, true).warning.unwrap();
         assert!(
-            w.contains("so 33 of 64 shards serve") && w.contains("ulimit -l"),
+            w.contains("so 31 of 64 shards serve") && w.contains("ulimit -l"),
             "{w}"
         );
     }

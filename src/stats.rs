@@ -26,6 +26,7 @@ macro_rules! stats {
 
 stats! {
     CurrConnections => "curr_connections",
+    ParkedConnections => "parked_connections",
     TotalConnections => "total_connections",
     RejectedConnections => "rejected_connections",
     IdleKicks => "idle_kicks",
@@ -123,6 +124,7 @@ impl Counters {
             if !matches!(
                 s,
                 Stat::CurrConnections
+                    | Stat::ParkedConnections
                     | Stat::CurrItems
                     | Stat::Bytes
                     | Stat::StoreMemory

@@ -19,6 +19,8 @@ const MAX_TOKENS: usize = 24;
 pub const LINE_LIMIT: usize = 2048;
 /// Bound on an unterminated `get`/`gets` line (memcached grows its buffer without a limit).
 pub const GET_LINE_LIMIT: usize = 1 << 20;
+/// memcached's read buffer (`READ_BUFFER_SIZE`): the most it reads at once.
+const READ_CHUNK: usize = 16 << 10;
 
 /// Server settings the parser needs.
 #[derive(Clone, Copy, Debug)]
@@ -366,6 +368,14 @@ fn parse_line<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
     let Some(nl) = memchr::memchr(b'\n', buf) else {
         return unterminated(buf);
     };
+    // memcached reads at most READ_CHUNK bytes at a time and judges a line it holds without
+    // its newline, so a line whose newline comes later is judged on its first READ_CHUNK
+    // bytes however much of it has arrived here.
+    if nl >= READ_CHUNK {
+        if let Parse::Close = unterminated(&buf[..READ_CHUNK]) {
+            return Parse::Close;
+        }
+    }
     let used = nl + 1;
     // memcached strips a '\r' before the '\n' only when the line has another byte before it,
     // and reads the line as a C string, so it ends at the first NUL.

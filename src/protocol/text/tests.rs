@@ -357,6 +357,24 @@ fn long_lines() {
     assert_eq!(parse(&get, &LIMITS), Parse::Incomplete { need: None });
     get.resize(GET_LINE_LIMIT + 1, b'k');
     assert_eq!(parse(&get, &LIMITS), Parse::Close);
+
+    // memcached judges a line on the first 16 KiB it reads: a newline that comes later does
+    // not save a line that is not a multi-get, whatever arrived at once.
+    let mut set = b"set ".to_vec();
+    set.resize(70_000, b'a');
+    set.extend_from_slice(b"mn\r\n");
+    assert_eq!(parse(&set, &LIMITS), Parse::Close);
+    let mut short = b"set ".to_vec();
+    short.resize(3000, b'a');
+    short.extend_from_slice(b"\r\n");
+    assert!(matches!(parse(&short, &LIMITS), Parse::Done(..)));
+    let mut get = b"get ".to_vec();
+    for i in 0..3000 {
+        get.extend_from_slice(format!("k{i} ").as_bytes());
+    }
+    get.extend_from_slice(b"\r\n");
+    assert!(get.len() > 16 << 10);
+    assert!(matches!(parse(&get, &LIMITS), Parse::Done(..)));
 }
 
 #[test]

@@ -18,10 +18,13 @@
 //! task that does nothing but hand batches to local connections, so a shard sending replies
 //! waits at most for that drain, never for a peer that is itself waiting.
 
+pub mod buffers;
+pub mod ring;
+
 use std::cell::{Cell, RefCell};
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::os::fd::{FromRawFd, RawFd};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -30,7 +33,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_lite::AsyncReadExt;
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
 use glommio::channels::shared_channel::ConnectedReceiver;
-use glommio::net::{TcpListener, UnixStream};
+use glommio::net::UnixStream;
 use glommio::sync::Gate;
 use glommio::{LocalExecutorBuilder, Placement};
 
@@ -40,7 +43,7 @@ use crate::engine::reply::Reply;
 use crate::engine::{self, KeyOp};
 use crate::listen::{self, Rejection, Spare};
 use crate::mesh::{MeshEnds, Peers};
-use crate::park::{Parked, Parker, ShardPark};
+use crate::park::{Parked, ShardPark};
 use crate::protocol::text::Limits;
 use crate::ratelog::RateLog;
 use crate::startup::{self, StartError};
@@ -159,186 +162,6 @@ impl InFlight {
     }
 }
 
-/// Direct reads a shard allows between two passes of its reactor: one per connection
-/// with a task (about one turn of each), within these bounds. A connection that waits on a
-/// poll then waits about one turn of the others for the reactor to notice its bytes, as
-/// under memcached's epoll loop. A fixed 256 gave a p99 1.46x memcached's at pipeline 1
-/// with 50 clients (`scripts/compare.py --pipeline 1`); beside ten pipelined clients a
-/// pipeline-1 client's p99.9 stays below memcached's (`scripts/fairness.py`).
-const FAST_READS_MIN: u32 = 16;
-const FAST_READS_MAX: u32 = 256;
-
-/// Keeps a busy shard's reactor running while its connections read without it.
-///
-/// Between requests a connection yields to the others and then reads its next request
-/// with one direct `recv` (`Conn::recv_after_others`), skipping glommio's per-read poll.
-/// But glommio polls its rings only when the task queue is empty or its preemption timer
-/// (100 ms) fires, and connections that keep finding bytes keep the queue busy: a
-/// connection whose bytes arrived while it waited on a poll, or a peer shard's batch,
-/// would wait for that timer: 83 ms at p99.9 in `scripts/fairness.py`. (A shorter
-/// preemption timer is not a way out: glommio 0.9 parks with runnable tasks when the timer
-/// fires just before it runs them, which at 1 ms hung one two-shard start-up in five in
-/// tests/cross_shard.rs.) So a shard allows about one direct read per connection;
-/// the next ones wait for the reactor's next pass, which a byte on a socketpair read
-/// through the reactor marks.
-pub struct Rounds {
-    /// Connection turns taken on this shard (a count that wraps): a connection that
-    /// yielded can tell whether any other ran meanwhile.
-    turns: Cell<u64>,
-    /// Direct reads since the last marked pass.
-    fast: Cell<u32>,
-    /// Connections with a task on this shard.
-    live: Cell<u32>,
-    /// Marked passes so far.
-    passes: Cell<u64>,
-    waiters: RefCell<Vec<std::task::Waker>>,
-    /// The other of two waiter lists, swapped each pass so neither is reallocated.
-    spare: RefCell<Vec<std::task::Waker>>,
-    /// A byte is on its way to the pass task.
-    kicked: Cell<bool>,
-    /// Write end of the socketpair (non-blocking); None disables direct reads.
-    kick: Option<std::os::unix::net::UnixStream>,
-    /// Read end, until the pass task takes it.
-    mark: Cell<Option<std::os::unix::net::UnixStream>>,
-}
-
-impl Rounds {
-    fn new() -> Rounds {
-        let pair = std::os::unix::net::UnixStream::pair().and_then(|(kick, mark)| {
-            kick.set_nonblocking(true)?;
-            mark.set_nonblocking(true)?;
-            Ok((kick, mark))
-        });
-        let (kick, mark) = match pair {
-            Ok((kick, mark)) => (Some(kick), Some(mark)),
-            Err(e) => {
-                log::warn!("no socketpair for reactor passes ({e}): connections wait through the reactor for every read");
-                (None, None)
-            }
-        };
-        Rounds {
-            turns: Cell::new(0),
-            fast: Cell::new(0),
-            live: Cell::new(0),
-            passes: Cell::new(0),
-            waiters: RefCell::new(Vec::new()),
-            spare: RefCell::new(Vec::new()),
-            kicked: Cell::new(false),
-            kick,
-            mark: Cell::new(mark),
-        }
-    }
-
-    /// Counts a connection's turn (one `Conn::process`).
-    pub fn turn(&self) {
-        self.turns.set(self.turns.get().wrapping_add(1));
-    }
-
-    /// Turns taken so far.
-    pub fn turns(&self) -> u64 {
-        self.turns.get()
-    }
-
-    /// Whether direct reads are possible at all.
-    pub fn enabled(&self) -> bool {
-        self.kick.is_some()
-    }
-
-    /// Takes one direct read from this pass's allowance; false when it is used up.
-    pub fn take_fast(&self) -> bool {
-        let n = self.fast.get();
-        if n >= self.allowance() {
-            return false;
-        }
-        self.fast.set(n + 1);
-        true
-    }
-
-    /// Gives back a direct read that was not made.
-    pub fn refund(&self) {
-        self.fast.set(self.fast.get().saturating_sub(1));
-    }
-
-    /// Direct reads allowed per pass.
-    fn allowance(&self) -> u32 {
-        self.live.get().clamp(FAST_READS_MIN, FAST_READS_MAX)
-    }
-
-    /// Resolves after the reactor's next pass.
-    pub fn next_pass(&self) -> NextPass<'_> {
-        NextPass {
-            rounds: self,
-            after: None,
-        }
-    }
-
-    /// The pass task: each byte it reads was delivered by a reactor pass.
-    async fn run(&self) {
-        let Some(mark) = self.mark.take() else {
-            return;
-        };
-        // SAFETY: the descriptor is moved out of the std socket, so glommio's is its only owner.
-        let mut mark =
-            unsafe { UnixStream::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(mark)) };
-        let mut bytes = [0u8; 64];
-        loop {
-            match mark.read(&mut bytes).await {
-                Ok(0) => return,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return,
-            }
-            self.passes.set(self.passes.get() + 1);
-            self.fast.set(0);
-            self.kicked.set(false);
-            let mut woken = self.spare.take();
-            std::mem::swap(&mut woken, &mut *self.waiters.borrow_mut());
-            for w in woken.drain(..) {
-                w.wake();
-            }
-            *self.spare.borrow_mut() = woken;
-        }
-    }
-
-    fn kick(&self) {
-        if self.kicked.replace(true) {
-            return;
-        }
-        if let Some(kick) = &self.kick {
-            use std::io::Write;
-            // A full socket already holds a byte for the pass task: nothing is lost.
-            let _ = (&*kick).write(&[1]);
-        }
-    }
-}
-
-/// [`Rounds::next_pass`].
-pub struct NextPass<'a> {
-    rounds: &'a Rounds,
-    /// The pass count when first polled.
-    after: Option<u64>,
-}
-
-impl std::future::Future for NextPass<'_> {
-    type Output = ();
-
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        let now = self.rounds.passes.get();
-        match self.after {
-            Some(after) if now > after => return std::task::Poll::Ready(()),
-            Some(_) => {}
-            None => self.after = Some(now),
-        }
-        self.rounds.waiters.borrow_mut().push(cx.waker().clone());
-        self.rounds.kick();
-        std::task::Poll::Pending
-    }
-}
-
-/// Per-executor state shared by the shard's tasks.
 pub struct Shard {
     pub id: usize,
     /// Shards keys are spread over: `settings.shards`, or 1 with `--bench-no-forward`
@@ -353,8 +176,6 @@ pub struct Shard {
     pub open_conns: Arc<AtomicUsize>,
     /// Unix time the server started.
     pub started: u32,
-    /// Direct reads between reactor passes ([`Rounds`]).
-    pub rounds: Rounds,
     requests: Option<Peers<Batch>>,
     replies: Option<Peers<Batch>>,
     in_flight: Arc<InFlight>,
@@ -366,8 +187,8 @@ pub struct Shard {
     rx_wakers: RefCell<Vec<Option<std::task::Waker>>>,
     inboxes: RefCell<Vec<Option<LocalSender<Batch>>>>,
     free_inboxes: RefCell<Vec<u32>>,
-    /// File descriptors of open connections, shut down for reading at stop.
-    conn_fds: RefCell<Vec<Option<RawFd>>>,
+    /// The shard's listeners and connections ([`ring`]).
+    pub net: ring::NetRing,
     stopping: Cell<bool>,
     pager: TaskHandle,
     pager_info: Arc<TaskInfo>,
@@ -375,7 +196,7 @@ pub struct Shard {
     /// Every shard's engine tasks, for `stats tasks`.
     pub tasks: Registry,
     /// Spare connection buffers.
-    pub buffers: conn::BufferPool,
+    pub buffers: buffers::BufferPool,
     /// The accepted users, when `-S` or `--auth-file` asks for authentication.
     pub auth: Option<Arc<crate::auth::Auth>>,
     /// Parked idle connections, when `--park-after-ms` is not 0.
@@ -442,44 +263,14 @@ impl Shard {
         self.free_inboxes.borrow_mut().push(token);
     }
 
-    /// Registers a connection's socket so a stop can shut it down; returns its slot.
-    pub fn track_conn(&self, fd: RawFd) -> usize {
-        self.rounds.live.set(self.rounds.live.get() + 1);
-        let mut fds = self.conn_fds.borrow_mut();
-        match fds.iter().position(Option::is_none) {
-            Some(i) => {
-                fds[i] = Some(fd);
-                i
-            }
-            None => {
-                fds.push(Some(fd));
-                fds.len() - 1
-            }
-        }
-    }
-
-    pub fn untrack_conn(&self, slot: usize) {
-        self.rounds
-            .live
-            .set(self.rounds.live.get().saturating_sub(1));
-        self.conn_fds.borrow_mut()[slot] = None;
-    }
-
     /// Parked connections on all shards.
     pub fn parked_total(&self) -> usize {
-        self.park.as_ref().map_or(0, |p| p.count_all())
+        crate::stats::sum(&self.all_counters, Stat::ParkedConnections) as usize
     }
 
-    /// Closes the parked connections `close` picks, as closed connections are counted;
-    /// returns how many.
+    /// Closes the parked connections `close` picks; returns how many.
     fn close_parked(&self, close: impl FnMut(&Parked) -> bool) -> usize {
-        let Some(park) = &self.park else { return 0 };
-        let n = park.close_where(close);
-        if n > 0 {
-            self.counters.sub(Stat::CurrConnections, n as u64);
-            self.open_conns.fetch_sub(n, Ordering::Relaxed);
-        }
-        n
+        self.net.close_parked(close, &self.buffers)
     }
 
     /// Sends a batch to its owner shard; waits while that channel is full.
@@ -702,32 +493,25 @@ impl Shard {
     /// Stop: no new connections; open ones finish what they have read, then close.
     fn stop(&self, listeners: &[RawFd]) {
         self.stopping.set(true);
+        self.net.stop_accepting();
         for &fd in listeners {
-            // SAFETY: shutting down a socket this shard owns; wakes the pending accept.
+            // SAFETY: shutting down a socket this shard owns; ends the pending accept.
             unsafe { libc::shutdown(fd, libc::SHUT_RD) };
         }
-        for fd in self.conn_fds.borrow().iter().flatten() {
-            // SAFETY: as above; the pending read returns end-of-stream.
-            unsafe { libc::shutdown(*fd, libc::SHUT_RD) };
-        }
-        // Parked connections have nothing read and nothing to finish: closed now.
+        // Parked connections have nothing read and nothing to finish: closed first.
         let n = self.close_parked(|_| true);
         if n > 0 {
             log::debug!("shard {}: closed {n} parked connections", self.id);
         }
+        // The others' pending reads return end-of-stream.
+        self.net.shutdown_all(libc::SHUT_RD);
     }
 
     /// Shutdown timeout: shuts down both directions of every connection still open, so
     /// their pending reads and writes fail and their tasks end, however little their
     /// clients read.
     fn close_all(&self) {
-        let fds = self.conn_fds.borrow();
-        let mut n = 0;
-        for fd in fds.iter().flatten() {
-            // SAFETY: a socket of a live connection of this shard (untracked before it closes).
-            unsafe { libc::shutdown(*fd, libc::SHUT_RDWR) };
-            n += 1;
-        }
+        let n = self.net.shutdown_all(libc::SHUT_RDWR);
         if n > 0 {
             log::info!(
                 "shard {}: closed {n} connections still open at the shutdown timeout",
@@ -831,17 +615,6 @@ pub fn run(mut settings: Settings) -> Result<(), StartError> {
     let mut stop_writers = Vec::new();
     let mut handles = Vec::new();
     let (exit_tx, exit_rx) = std::sync::mpsc::channel::<usize>();
-    let mut parking = match settings.park_after {
-        Some(_) => {
-            let (parker, wakes) = Parker::start(shards)
-                .map_err(|e| format!("cannot start the parking thread: {e}"))?;
-            wakes
-                .into_iter()
-                .map(|w| Some((parker.clone(), w)))
-                .collect()
-        }
-        None => vec![None; shards],
-    };
     for (id, fds) in listeners.into_iter().enumerate() {
         let (ours, theirs) = std::os::unix::net::UnixStream::pair()
             .map_err(|e| format!("cannot create a control socket: {e}"))?;
@@ -861,7 +634,6 @@ pub fn run(mut settings: Settings) -> Result<(), StartError> {
             addrs: addrs.clone(),
             cpu,
             stop_fd,
-            park: parking[id].take(),
             exit: ExitNotice {
                 id,
                 tx: exit_tx.clone(),
@@ -995,8 +767,6 @@ struct ShardStart {
     addrs: Vec<SocketAddr>,
     cpu: usize,
     stop_fd: RawFd,
-    /// The parker and the read end of this shard's wake socket.
-    park: Option<(Arc<Parker>, RawFd)>,
     exit: ExitNotice,
     /// This shard's ends of the request and reply meshes (none with one shard).
     meshes: Option<(MeshEnds<Batch>, MeshEnds<Batch>)>,
@@ -1043,6 +813,24 @@ impl ShardStart {
             .collect();
         let handles: Vec<TaskHandle> = engine_tasks.iter().map(|_| TaskHandle::default()).collect();
         let _ = self.tasks[self.id].set(infos.clone());
+        let net = match ring::NetRing::new(
+            self.listeners.clone(),
+            self.settings.net_ring_entries,
+            ring::buffer_count(&self.settings),
+            ring::Accounts {
+                counters: counters.clone(),
+                open_conns: self.open_conns.clone(),
+                conn_limit: self.settings.conn_limit,
+                fresh: conn::fresh_state(&self.settings, self.auth.is_none()),
+                idle_timeout_ms: self.settings.idle_timeout.map(|d| d.as_millis() as u64),
+            },
+        ) {
+            Ok(n) => n,
+            Err(e) => {
+                log::error!("shard {}: cannot set up its network ring: {e}", self.id);
+                return;
+            }
+        };
         let shard = Rc::new(Shard {
             id: self.id,
             routed: if self.settings.no_forward {
@@ -1056,17 +844,14 @@ impl ShardStart {
             pager_info: infos[0].clone(),
             evictor: handles[1].clone(),
             tasks: self.tasks.clone(),
-            buffers: conn::BufferPool::new(self.settings.shard_mem()),
+            buffers: buffers::BufferPool::new(self.settings.shard_mem()),
             auth: self.auth.clone(),
-            park: self
-                .park
-                .as_ref()
-                .map(|(parker, _)| ShardPark::new(parker.clone(), self.id)),
+            park: self.settings.park_after.map(|_| ShardPark::default()),
+            net,
             counters,
             all_counters: self.counters.clone(),
             open_conns: self.open_conns,
             started: self.started,
-            rounds: Rounds::new(),
             requests,
             replies,
             in_flight: self.in_flight.clone(),
@@ -1075,7 +860,6 @@ impl ShardStart {
             rx_wakers: RefCell::new(Vec::new()),
             inboxes: RefCell::new(Vec::new()),
             free_inboxes: RefCell::new(Vec::new()),
-            conn_fds: RefCell::new(Vec::new()),
             stopping: Cell::new(false),
         });
 
@@ -1139,14 +923,17 @@ impl ShardStart {
 
         // Stop watcher: one byte (or end of stream) on the control socket.
         let listener_fds = self.listeners.clone();
+        let stopped = Rc::new(glommio::sync::Semaphore::new(0));
         let watcher = {
             let shard = shard.clone();
+            let stopped = stopped.clone();
             // SAFETY: the control socket's fd was handed to this shard alone.
             let mut ctl = unsafe { UnixStream::from_raw_fd(self.stop_fd) };
             glommio::spawn_local(async move {
                 let mut b = [0u8; 1];
                 let _ = ctl.read(&mut b).await;
                 shard.stop(&listener_fds);
+                stopped.signal(1);
                 // What has not finished by the timeout, or by a second signal, is closed.
                 let again = async {
                     let _ = ctl.read(&mut b).await;
@@ -1158,53 +945,36 @@ impl ShardStart {
         };
 
         let gate = Rc::new(Gate::new());
-        // Runs as long as the executor: connections may wait on it until they end.
-        {
-            let shard = shard.clone();
-            glommio::spawn_local(async move { shard.rounds.run().await }).detach();
-        }
-        let mut parking = Vec::new();
-        if let Some((_, wake_fd)) = self.park {
-            parking.push(glommio::spawn_local(unpark_loop(
-                shard.clone(),
-                gate.clone(),
-                wake_fd,
-            )));
-        }
+        let mut housekeeping = Vec::new();
         let tq = glommio::executor().create_task_queue(
             glommio::Shares::Static(50),
             glommio::Latency::NotImportant,
             "conn-sweep",
         );
-        parking.push(
+        housekeeping.push(
             glommio::spawn_local_into(conn_sweep(shard.clone()), tq)
                 .expect("conn-sweep queue exists"),
         );
-        let mut accepts = Vec::new();
-        for (fd, addr) in self.listeners.iter().zip(&self.addrs) {
-            // SAFETY: the listening socket was created for this shard alone.
-            let listener = unsafe { TcpListener::from_raw_fd(*fd) };
-            // Opened before the shard says it listens: its descriptors are all open then.
-            let spare = Spare::new();
+        // Opened before the shard says it listens: its descriptors are all open then.
+        let spares = self.listeners.iter().map(|_| Spare::new()).collect();
+        for addr in &self.addrs {
             log::info!(
                 "shard {} on cpu {} listening on {}",
                 self.id,
                 self.cpu,
                 addr
             );
-            let (shard, gate) = (shard.clone(), gate.clone());
-            let listener = Listener {
-                socket: listener,
-                fd: *fd,
-                spare,
-            };
-            accepts.push(glommio::spawn_local(accept_loop(shard, gate, listener)));
         }
-        for a in accepts {
-            a.await;
-        }
+        let drained = Rc::new(Cell::new(false));
+        housekeeping.push(glommio::spawn_local(wake_on_eventfd(shard.clone())));
+        let driver =
+            glommio::spawn_local(drive(shard.clone(), gate.clone(), spares, drained.clone()));
+        let _ = stopped.acquire(1).await;
         let _ = gate.close().await;
         log::debug!("shard {}: connections closed", self.id);
+        drained.set(true);
+        shard.net.wake();
+        driver.await;
         if let Some(r) = &shard.requests {
             r.close();
         }
@@ -1218,8 +988,121 @@ impl ShardStart {
             t.await;
         }
         drop(watcher);
-        drop(parking);
+        drop(housekeeping);
         drop(background);
+    }
+}
+
+/// Drives the shard's network ring (see [`ring`]): a pass submits what connections
+/// queued and reaps what completed; connections with bytes and no task get one; peers'
+/// batches waiting on the mesh are taken. While passes find work, the driver lets the
+/// connections it woke run before the next pass (their replies then go in one submission);
+/// with none, it sleeps until the ring's eventfd or a connection wakes it. It ends once
+/// the shard has stopped and every connection has closed.
+async fn drive(shard: Rc<Shard>, gate: Rc<Gate>, mut spares: Vec<Spare>, drained: Rc<Cell<bool>>) {
+    let net = &shard.net;
+    net.start_accepting();
+    let mut ready = Vec::new();
+    let failures = RateLog::new(5);
+    loop {
+        let n = net.pass(&shard.buffers);
+        net.take_ready(&mut ready);
+        for r in ready.drain(..) {
+            let id = r.id;
+            let task_shard = shard.clone();
+            match gate.spawn(async move { conn::serve(&task_shard, r).await }) {
+                Ok(task) => {
+                    task.detach();
+                }
+                // The gate is closing (stop): the connection closes unserved.
+                Err(_) => net.close(id, &shard.buffers),
+            }
+        }
+        for f in net.take_accept_failed() {
+            accept_failed(&shard, &failures, &mut spares, f);
+        }
+        shard.take_peer_batches();
+        if drained.get() && net.open() == 0 {
+            // The last closes were queued after this pass.
+            net.pass(&shard.buffers);
+            return;
+        }
+        if n > 0 {
+            futures_lite::future::yield_now().await;
+            continue;
+        }
+        if !net.prepare_sleep() {
+            futures_lite::future::yield_now().await;
+            continue;
+        }
+        futures_lite::future::poll_fn(|cx| net.poll_sleep(cx)).await;
+        net.woke();
+    }
+}
+
+/// Reads the ring's eventfd through glommio and wakes the driver: the one place a
+/// sleeping shard learns of network completions.
+async fn wake_on_eventfd(shard: Rc<Shard>) {
+    // SAFETY: a duplicate of the ring's eventfd, owned by the file from here on.
+    let fd = unsafe { libc::fcntl(shard.net.eventfd(), libc::F_DUPFD_CLOEXEC, 0) };
+    if fd < 0 {
+        log::error!(
+            "shard {}: cannot duplicate the ring's eventfd: {}",
+            shard.id,
+            io::Error::last_os_error()
+        );
+        return;
+    }
+    // SAFETY: the descriptor was just duplicated for this file alone.
+    let file = unsafe { glommio::io::BufferedFile::from_raw_fd(fd) };
+    loop {
+        match file.read_at(0, 8).await {
+            Ok(_) => shard.net.wake(),
+            Err(e) => {
+                log::error!("shard {}: reading the ring's eventfd: {e}", shard.id);
+                return;
+            }
+        }
+    }
+}
+
+/// A listener's multishot accept ended with an error: out of descriptors, the client
+/// waiting is told so with the spare descriptor; the accept is armed again, after a short
+/// back-off unless a client was told (an accept that fails at once must not spin).
+fn accept_failed(
+    shard: &Rc<Shard>,
+    failures: &RateLog,
+    spares: &mut [Spare],
+    f: ring::AcceptFailed,
+) {
+    if shard.stopping() {
+        return;
+    }
+    let done = spares[f.listener].reject_one(f.fd, &f.error);
+    if done == Rejection::Told {
+        shard.counters.incr(Stat::RejectedConnections);
+    }
+    // Out of descriptors, an accept fails at once whether or not a client waits: only a
+    // client turned away, or one that could not be, is news.
+    let what = match done {
+        Rejection::Told => Some("; the client was told ERROR Too many open connections"),
+        Rejection::Failed => Some(""),
+        Rejection::NonePending => None,
+    };
+    if let Some(what) = what {
+        if let Some(note) = failures.admit() {
+            log::warn!("shard {}: accept failed: {}{what}{note}", shard.id, f.error);
+        }
+    }
+    if done == Rejection::Told {
+        shard.net.arm_accept(f.listener);
+    } else {
+        let shard = shard.clone();
+        glommio::spawn_local(async move {
+            glommio::timer::sleep(Duration::from_millis(10)).await;
+            shard.net.arm_accept(f.listener);
+        })
+        .detach();
     }
 }
 
@@ -1293,133 +1176,6 @@ fn replies_of(shard: &Shard) -> &Peers<Batch> {
     shard.replies.as_ref().expect("peers")
 }
 
-/// A shard's listening socket, its descriptor, and the spare descriptor that lets it turn
-/// clients away when the process has no descriptor left.
-struct Listener {
-    socket: TcpListener,
-    fd: RawFd,
-    spare: Spare,
-}
-
-async fn accept_loop(shard: Rc<Shard>, gate: Rc<Gate>, listener: Listener) {
-    let Listener {
-        socket: listener,
-        fd,
-        mut spare,
-    } = listener;
-    let failures = RateLog::new(5);
-    loop {
-        let stream = match listener.accept().await {
-            Ok(s) => s,
-            Err(e) => {
-                if shard.stopping() {
-                    break;
-                }
-                let e = io::Error::from(e);
-                let done = spare.reject_one(fd, &e);
-                if done == Rejection::Told {
-                    shard.counters.incr(Stat::RejectedConnections);
-                }
-                // Out of descriptors, an accept fails at once whether or not a client
-                // waits: only a client turned away, or one that could not be, is news.
-                let what = match done {
-                    Rejection::Told => {
-                        Some("; the client was told ERROR Too many open connections")
-                    }
-                    Rejection::Failed => Some(""),
-                    Rejection::NonePending => None,
-                };
-                if let Some(what) = what {
-                    if let Some(note) = failures.admit() {
-                        log::warn!("shard {}: accept failed: {e}{what}{note}", shard.id);
-                    }
-                }
-                if done != Rejection::Told {
-                    // Back off briefly rather than spin: an accept that fails at once
-                    // cannot wait for the next client.
-                    glommio::timer::sleep(Duration::from_millis(10)).await;
-                }
-                continue;
-            }
-        };
-        if shard.stopping() {
-            break;
-        }
-        let limit = shard.settings.conn_limit;
-        if shard.open_conns.fetch_add(1, Ordering::Relaxed) >= limit {
-            shard.open_conns.fetch_sub(1, Ordering::Relaxed);
-            shard.counters.incr(Stat::RejectedConnections);
-            let mut s = stream;
-            let _ = futures_lite::AsyncWriteExt::write_all(&mut s, listen::TOO_MANY).await;
-            let _ = futures_lite::AsyncWriteExt::close(&mut s).await;
-            continue;
-        }
-        shard.counters.incr(Stat::CurrConnections);
-        shard.counters.incr(Stat::TotalConnections);
-        if spawn_conn(&shard, &gate, stream, None).is_err() {
-            break;
-        }
-    }
-}
-
-/// Runs a connection in a task of the gate: a new one (`resume` is `None`, counted by the
-/// caller) or a parked one waking. The counts fall when it closes, not when it parks.
-fn spawn_conn(
-    shard: &Rc<Shard>,
-    gate: &Gate,
-    stream: glommio::net::TcpStream,
-    resume: Option<Parked>,
-) -> Result<(), ()> {
-    let slot = shard.track_conn(stream.as_raw_fd());
-    let task_shard = shard.clone();
-    let spawned = gate.spawn(async move {
-        let parked = conn::serve(&task_shard, stream, resume).await;
-        task_shard.untrack_conn(slot);
-        if !parked {
-            task_shard.counters.sub(Stat::CurrConnections, 1);
-            task_shard.open_conns.fetch_sub(1, Ordering::Relaxed);
-        }
-    });
-    match spawned {
-        Ok(task) => {
-            task.detach();
-            Ok(())
-        }
-        Err(_) => {
-            // The gate is closing (stop); the stream was dropped with the future.
-            shard.untrack_conn(slot);
-            shard.counters.sub(Stat::CurrConnections, 1);
-            shard.open_conns.fetch_sub(1, Ordering::Relaxed);
-            Err(())
-        }
-    }
-}
-
-/// Wakes parked connections: each byte on the wake socket means the parking thread has
-/// put ready fds on this shard's list; each gets a fresh connection task.
-async fn unpark_loop(shard: Rc<Shard>, gate: Rc<Gate>, wake_fd: RawFd) {
-    let park = shard.park.as_ref().expect("parking is on");
-    // SAFETY: the wake socket's read end was handed to this shard alone.
-    let mut wake = unsafe { UnixStream::from_raw_fd(wake_fd) };
-    let mut bytes = [0u8; 64];
-    loop {
-        match wake.read(&mut bytes).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
-        }
-        for fd in park.take_ready() {
-            let Some(state) = park.unpark(fd) else {
-                continue; // closed since (sweep or stop): a stale event
-            };
-            // SAFETY: unparked, so this fd is ours alone.
-            let stream = unsafe { glommio::net::TcpStream::from_raw_fd(fd) };
-            if spawn_conn(&shard, &gate, stream, Some(state)).is_err() {
-                return;
-            }
-        }
-    }
-}
-
 /// The shard's housekeeping for connections, in a low-priority queue. With parking on,
 /// every half `--park-after-ms` it tells connections idle long enough to park
 /// ([`crate::park::IdleWatch`]), and once a second closes parked connections whose
@@ -1445,7 +1201,7 @@ async fn conn_sweep(shard: Rc<Shard>) {
             continue;
         }
         last = std::time::Instant::now();
-        if park.is_some() && shard.settings.idle_timeout.is_some() {
+        if shard.settings.idle_timeout.is_some() {
             let now = unix_now_ms();
             let kicked = shard.close_parked(|p| p.kick_at_ms != 0 && p.kick_at_ms <= now);
             if kicked > 0 {
@@ -1463,10 +1219,7 @@ async fn conn_sweep(shard: Rc<Shard>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{
-        shard_for, shard_of_hash, InFlight, MeshKind, Rounds, FAST_READS_MAX, FAST_READS_MIN,
-    };
-    use std::rc::Rc;
+    use super::{shard_for, shard_of_hash, InFlight, MeshKind};
 
     /// Each channel has its own count; a receive that overtakes its sender's increment
     /// reads as nothing waiting, never as a batch.
@@ -1497,61 +1250,6 @@ mod tests {
 
     /// The allowance runs out, a wait for the next pass ends (its wake goes through the
     /// reactor), and the pass gives the allowance back. Several waiters share one pass.
-    #[test]
-    fn rounds_allowance_and_next_pass() {
-        let ex = glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
-            .io_memory(64 << 10)
-            .make()
-            .expect("an executor (io_uring and locked memory)");
-        ex.run(async {
-            let rounds = Rc::new(Rounds::new());
-            assert!(rounds.enabled());
-            let pass = {
-                let rounds = rounds.clone();
-                glommio::spawn_local(async move { rounds.run().await })
-            };
-            // No connections: the smallest allowance; many: the largest; else one each.
-            for (round, (live, allowance)) in
-                [(0, FAST_READS_MIN), (50, 50), (10_000, FAST_READS_MAX)]
-                    .into_iter()
-                    .enumerate()
-            {
-                let round = round as u64;
-                rounds.live.set(live);
-                for _ in 0..allowance {
-                    assert!(rounds.take_fast());
-                }
-                assert!(!rounds.take_fast(), "allowance used up in round {round}");
-                let waiters: Vec<_> = (0..3)
-                    .map(|_| {
-                        let rounds = rounds.clone();
-                        glommio::spawn_local(async move { rounds.next_pass().await })
-                    })
-                    .collect();
-                let all_woke = futures_lite::future::or(
-                    async {
-                        for w in waiters {
-                            w.await;
-                        }
-                        true
-                    },
-                    async {
-                        glommio::timer::sleep(std::time::Duration::from_secs(10)).await;
-                        false
-                    },
-                )
-                .await;
-                assert!(
-                    all_woke,
-                    "waiters for the next pass still waiting after 10 s"
-                );
-                assert_eq!(rounds.passes.get(), round + 1, "one pass per round");
-                assert_eq!(rounds.fast.get(), 0, "a pass gives the allowance back");
-            }
-            drop(pass.cancel());
-        });
-    }
-
     #[test]
     fn shard_for_is_pure_in_range_and_spreads_keys() {
         assert_eq!(shard_for(b"anything", 1), 0);

@@ -1,0 +1,1062 @@
+//! A shard's network ring: its listeners and its connections' sockets on one io_uring of
+//! its own, beside glommio's.
+//!
+//! ```text
+//!   listener ──multishot accept──► Slot { fd, no task }
+//!   socket ──multishot recv, into a provided buffer──► copied into the slot's input (the
+//!        connection's own read buffer while it waits) ──► wake its task; a connection
+//!        without one (new, or parked) goes to the shard's ready list, which spawns one
+//!   connection task ──send(out)──► SENDMSG (MSG_WAITALL) queued, submitted with the pass
+//!   driver task: pass = one io_uring_enter (submit + run completions) + reap from shared
+//!        memory; nothing to do: sleep on the ring's eventfd, read through glommio
+//! ```
+//!
+//! Why this shape: one submission and one completion pass for all of a shard's sockets, no
+//! task, poll source or timer per idle connection, nothing shared between shards. An idle
+//! connection costs its [`Slot`] and the kernel's armed recv; a provided buffer is taken
+//! only when bytes arrive, and given back in the same pass.
+//!
+//! How it sits beside glommio: glommio stays the executor (task queues, timers, the mesh,
+//! DMA files) and sleeps in its own ring. This ring's eventfd (IORING_REGISTER_EVENTFD) is
+//! read by a glommio task, so a sleeping shard wakes for either. The eventfd is signalled
+//! only while the driver sleeps (IORING_CQ_EVENTFD_DISABLED otherwise), so a busy shard
+//! reaps without a wake-up per completion. The ring uses COOP_TASKRUN | TASKRUN_FLAG, not
+//! DEFER_TASKRUN: with DEFER_TASKRUN the kernel runs network completions only for a waiter
+//! inside this ring's own `io_uring_enter`, so an eventfd sleeper is never woken
+//! (bench/RESULTS.md, the spike's variants).
+//!
+//! Safety: the kernel writes into the provided buffers and reads the replies being sent.
+//! Provided buffers live as long as the ring; a reply being sent is owned by its slot (a
+//! boxed [`Out`], never moved or changed until its completion), and a slot is not reused
+//! while a send of it is in flight.
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use io_uring::{cqueue, opcode, squeue, types, IoUring};
+
+use crate::engine::reply::Reply;
+use crate::engine::ReplySink;
+use crate::park::Parked;
+use crate::shard::buffers::BufferPool;
+use crate::stats::{Counters, Stat};
+use crate::store::StoreValue;
+
+/// Iovecs per `sendmsg` (the kernel's `IOV_MAX`).
+const IOV_MAX: usize = 1024;
+/// Bytes of one provided buffer: a recv completion carries at most this much.
+const BUF_SIZE: usize = 16 << 10;
+/// Bytes a connection may have received and not taken before its recv is cancelled (it
+/// is re-armed when the connection reads again): a client that sends while its replies
+/// go unread, or faster than its connection handles, is held by TCP, not by this process.
+const PAUSE_AT: usize = 32 << 10;
+
+/// `IORING_ENTER_GETEVENTS` and `IORING_RECVSEND_POLL_FIRST` (the crate keeps its
+/// constants private).
+const ENTER_GETEVENTS: u32 = 1;
+const RECVSEND_POLL_FIRST: u16 = 1;
+
+const OP_ACCEPT: u64 = 1;
+const OP_RECV: u64 = 2;
+const OP_SEND: u64 = 3;
+const OP_CANCEL: u64 = 4;
+const OP_CLOSE: u64 = 5;
+
+/// Provided buffers for a shard: a quarter of its share of `-c` (a recv holds one only
+/// until its pass copies it out), at least 64, within an eighth of its memory.
+pub fn buffer_count(settings: &crate::config::Settings) -> usize {
+    let conns = settings.conn_limit / settings.shards.max(1);
+    let by_mem = settings.shard_mem() / 8 / BUF_SIZE;
+    (conns / 4).clamp(64, 512).min(by_mem).max(16)
+}
+
+fn user_data(op: u64, gen: u32, idx: u32) -> u64 {
+    (op << 60) | ((gen as u64 & 0x0fff_ffff) << 32) | idx as u64
+}
+
+fn split_user_data(ud: u64) -> (u64, u32, u32) {
+    (ud >> 60, ((ud >> 32) & 0x0fff_ffff) as u32, ud as u32)
+}
+
+/// A connection's handle on its slot: the generation tells a reused slot apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnId {
+    idx: u32,
+    gen: u32,
+}
+
+/// A connection's replies: bytes, with large values held pinned in the store (see
+/// [`crate::engine::reply`]), and how much of them went out. Boxed, so that a reply being
+/// sent stays where the kernel reads it.
+#[derive(Default)]
+pub struct Out {
+    pub reply: Reply,
+    iov: Vec<libc::iovec>,
+    msg: MsgHdr,
+    /// Bytes of the whole reply already sent.
+    sent: usize,
+    /// Bytes this reply counts in the shard's copied replies waiting to be sent.
+    pub counted: usize,
+}
+
+/// A `msghdr` that is `Default` (it holds raw pointers, valid only while a send is queued).
+struct MsgHdr(libc::msghdr);
+
+impl Default for MsgHdr {
+    fn default() -> Self {
+        // SAFETY: an all-zero msghdr is a valid empty one.
+        MsgHdr(unsafe { std::mem::zeroed() })
+    }
+}
+
+impl std::ops::Deref for Out {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.reply.buf
+    }
+}
+
+impl std::ops::DerefMut for Out {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.reply.buf
+    }
+}
+
+impl ReplySink for Out {
+    fn bytes(&mut self) -> &mut Vec<u8> {
+        &mut self.reply.buf
+    }
+    #[inline]
+    fn value(&mut self, v: StoreValue<'_>) {
+        self.reply.value(v)
+    }
+}
+
+impl Out {
+    /// Whether anything is left to send.
+    pub fn pending(&self) -> bool {
+        !self.reply.is_empty()
+    }
+
+    /// Forgets the reply once sent (its pins with it).
+    pub fn finish(&mut self) {
+        self.reply.clear();
+        self.sent = 0;
+    }
+
+    /// Points the message at what is left to send (at most [`IOV_MAX`] pieces).
+    fn prepare(&mut self) -> *const libc::msghdr {
+        let iov = &mut self.iov;
+        iov.clear();
+        self.reply.pieces_from(self.sent, |s| {
+            if iov.len() < IOV_MAX {
+                iov.push(libc::iovec {
+                    iov_base: s.as_ptr() as *mut libc::c_void,
+                    iov_len: s.len(),
+                })
+            }
+        });
+        self.msg = MsgHdr::default();
+        self.msg.0.msg_iov = self.iov.as_mut_ptr();
+        self.msg.0.msg_iovlen = self.iov.len();
+        &self.msg.0
+    }
+
+    fn all_sent(&self) -> bool {
+        self.sent >= self.reply.total_len()
+    }
+}
+
+/// Whether the slot's multishot recv is armed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Recv {
+    #[default]
+    Off,
+    Armed,
+}
+
+#[derive(Default)]
+struct Slot {
+    /// -1: free.
+    fd: RawFd,
+    gen: u32,
+    /// Bytes received and not yet taken: the connection's own read buffer while it waits
+    /// (`lent` is then where its bytes ended), else a buffer from the shard's pool.
+    input: Vec<u8>,
+    end: usize,
+    lent: Option<usize>,
+    /// The size of the lent buffer when it was lent.
+    room: usize,
+    eof: bool,
+    /// errno of a failed recv or send.
+    error: i32,
+    recv: Recv,
+    /// The reply being sent (`sending`), or the spare one for the connection's next swap.
+    out: Option<Box<Out>>,
+    sending: bool,
+    waker: Option<Waker>,
+    /// A connection task serves it.
+    task: bool,
+    /// Closed by its connection while a send was in flight: the fd closes when it ends.
+    closing: bool,
+    /// What a connection without a task keeps.
+    parked: Parked,
+}
+
+impl Slot {
+    /// More is waiting than the connection has room for: its lent buffer is full, or,
+    /// with none lent, [`PAUSE_AT`] bytes wait.
+    fn over(&self) -> bool {
+        let room = match self.lent {
+            Some(_) => self.room,
+            None => PAUSE_AT,
+        };
+        self.end >= room
+    }
+
+    fn has_input(&self) -> bool {
+        self.end > self.lent.unwrap_or(0) || self.eof || self.error != 0
+    }
+}
+
+/// A shard's provided buffers: a buffer ring the kernel picks from, and the memory.
+struct Buffers {
+    ring: *mut types::BufRingEntry,
+    layout: std::alloc::Layout,
+    data: Box<[u8]>,
+    count: u16,
+    tail: u16,
+}
+
+impl Buffers {
+    fn new(count: u16) -> Buffers {
+        let layout = std::alloc::Layout::from_size_align(
+            count as usize * std::mem::size_of::<types::BufRingEntry>(),
+            4096,
+        )
+        .expect("a valid layout");
+        // SAFETY: a non-zero size; zeroed memory is a valid empty ring.
+        let ring = unsafe { std::alloc::alloc_zeroed(layout) } as *mut types::BufRingEntry;
+        if ring.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        let mut b = Buffers {
+            ring,
+            layout,
+            data: vec![0u8; count as usize * BUF_SIZE].into_boxed_slice(),
+            count,
+            tail: 0,
+        };
+        for bid in 0..count {
+            b.give(bid);
+        }
+        b.publish();
+        b
+    }
+
+    /// Puts buffer `bid` back on the ring (seen by the kernel at [`Buffers::publish`]).
+    fn give(&mut self, bid: u16) {
+        let i = (self.tail & (self.count - 1)) as usize;
+        // SAFETY: `i` is within the ring's `count` entries.
+        let e = unsafe { &mut *self.ring.add(i) };
+        e.set_addr(self.data[bid as usize * BUF_SIZE..].as_ptr() as u64);
+        e.set_len(BUF_SIZE as u32);
+        e.set_bid(bid);
+        self.tail = self.tail.wrapping_add(1);
+    }
+
+    fn publish(&self) {
+        // SAFETY: the ring's tail field, shared with the kernel, written atomically.
+        unsafe {
+            let tail = types::BufRingEntry::tail(self.ring) as *const AtomicU16;
+            (*tail).store(self.tail, Ordering::Release);
+        }
+    }
+
+    fn bytes(&self, bid: u16, len: usize) -> &[u8] {
+        &self.data[bid as usize * BUF_SIZE..][..len]
+    }
+}
+
+impl Drop for Buffers {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout; the ring is gone (dropped first).
+        unsafe { std::alloc::dealloc(self.ring as *mut u8, self.layout) };
+    }
+}
+
+/// What the ring needs of the shard: its counters and the process's connection count.
+pub struct Accounts {
+    pub counters: Arc<Counters>,
+    pub open_conns: Arc<AtomicUsize>,
+    pub conn_limit: usize,
+    /// The state a new connection starts with.
+    pub fresh: Parked,
+    /// `idle_timeout` in ms: a new connection that sends nothing is closed after it.
+    pub idle_timeout_ms: Option<u64>,
+}
+
+/// A connection the shard must give a task to: new, or parked with bytes to read.
+pub struct Ready {
+    pub id: ConnId,
+    pub state: Parked,
+    pub fd: RawFd,
+}
+
+/// A listener's accept failed and its multishot ended: the shard decides when to re-arm.
+pub struct AcceptFailed {
+    pub listener: usize,
+    pub fd: RawFd,
+    pub error: io::Error,
+}
+
+pub struct NetRing {
+    // Dropped first: the kernel stops using the buffers and replies below with it.
+    ring: RefCell<IoUring>,
+    bufs: RefCell<Buffers>,
+    slots: RefCell<Vec<Slot>>,
+    free: RefCell<Vec<u32>>,
+    listeners: Vec<RawFd>,
+    accepting: Cell<bool>,
+    ready: RefCell<Vec<Ready>>,
+    accept_failed: RefCell<Vec<AcceptFailed>>,
+    /// The eventfd the kernel signals while the driver sleeps.
+    eventfd: OwnedFd,
+    asleep: Cell<bool>,
+    driver: RefCell<Option<Waker>>,
+    accounts: Accounts,
+    /// Connections without a task.
+    parked: Cell<usize>,
+    open: Cell<usize>,
+    rejections: crate::ratelog::RateLog,
+}
+
+impl NetRing {
+    /// A ring for `listeners`, with `buffers` provided buffers (rounded to a power of two).
+    /// `entries` submission entries (a full queue is submitted at once); completions get
+    /// four times as many (more wait in the kernel, none lost). Locked memory: see
+    /// `crate::memlock::NET_RING_LOCKED`.
+    pub fn new(
+        listeners: Vec<RawFd>,
+        entries: u32,
+        buffers: usize,
+        accounts: Accounts,
+    ) -> io::Result<NetRing> {
+        let mut ring = IoUring::builder()
+            .setup_single_issuer()
+            .setup_coop_taskrun()
+            .setup_taskrun_flag()
+            .setup_cqsize(entries * 4)
+            .build(entries)?;
+        let count = buffers.clamp(16, 1 << 15).next_power_of_two() as u16;
+        let bufs = Buffers::new(count);
+        // SAFETY: the buffer ring lives as long as the ring (field order).
+        unsafe {
+            ring.submitter()
+                .register_buf_ring_with_flags(bufs.ring as u64, count, 0, 0)?;
+        }
+        // SAFETY: eventfd returns a new descriptor or -1.
+        let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if efd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: just created, owned here.
+        let eventfd = unsafe { OwnedFd::from_raw_fd(efd) };
+        ring.submitter().register_eventfd(eventfd.as_raw_fd())?;
+        ring.completion().disable_eventfd();
+        Ok(NetRing {
+            ring: RefCell::new(ring),
+            bufs: RefCell::new(bufs),
+            slots: RefCell::new(Vec::new()),
+            free: RefCell::new(Vec::new()),
+            listeners,
+            accepting: Cell::new(false),
+            ready: RefCell::new(Vec::new()),
+            accept_failed: RefCell::new(Vec::new()),
+            eventfd,
+            asleep: Cell::new(false),
+            driver: RefCell::new(None),
+            accounts,
+            parked: Cell::new(0),
+            open: Cell::new(0),
+            rejections: crate::ratelog::RateLog::new(5),
+        })
+    }
+
+    pub fn eventfd(&self) -> RawFd {
+        self.eventfd.as_raw_fd()
+    }
+
+    /// Arms a multishot accept on every listener.
+    pub fn start_accepting(&self) {
+        self.accepting.set(true);
+        for i in 0..self.listeners.len() {
+            self.arm_accept(i);
+        }
+    }
+
+    pub fn arm_accept(&self, listener: usize) {
+        if !self.accepting.get() {
+            return;
+        }
+        let e = opcode::AcceptMulti::new(types::Fd(self.listeners[listener]))
+            .flags(libc::SOCK_CLOEXEC)
+            .build()
+            .user_data(user_data(OP_ACCEPT, 0, listener as u32));
+        self.push(e);
+    }
+
+    /// No new connections (stop): the listeners' accepts end as they are shut down.
+    pub fn stop_accepting(&self) {
+        self.accepting.set(false);
+    }
+
+    /// Connections open on this shard (with a task or without).
+    pub fn open(&self) -> usize {
+        self.open.get()
+    }
+
+    /// Connections without a task.
+    pub fn parked(&self) -> usize {
+        self.parked.get()
+    }
+
+    fn set_parked(&self, n: usize) {
+        self.parked.set(n);
+        self.accounts
+            .counters
+            .set(Stat::ParkedConnections, n as u64);
+    }
+
+    /// Queues a submission; with the queue full, submits what is queued first.
+    fn push(&self, e: squeue::Entry) {
+        let mut ring = self.ring.borrow_mut();
+        // SAFETY: every entry's buffers outlive its completion (see the module's note).
+        unsafe {
+            if ring.submission().push(&e).is_err() {
+                let _ = ring.submit();
+                let _ = ring.submission().push(&e);
+            }
+        }
+        drop(ring);
+        self.kick();
+    }
+
+    /// Wakes the driver if it sleeps: something was queued.
+    fn kick(&self) {
+        if self.asleep.get() {
+            self.wake();
+        }
+    }
+
+    /// One pass: submits what is queued, runs the kernel's pending completions, and reaps
+    /// every completion. Returns how many it reaped.
+    pub fn pass(&self, pool: &BufferPool) -> usize {
+        {
+            let mut ring = self.ring.borrow_mut();
+            let mut sq = ring.submission();
+            sq.sync();
+            let queued = sq.len();
+            let taskrun = sq.taskrun() || sq.cq_overflow();
+            drop(sq);
+            if queued > 0 || taskrun {
+                // SAFETY: a plain enter with no argument.
+                let _ = unsafe {
+                    ring.submitter().enter::<libc::sigset_t>(
+                        queued as u32,
+                        0,
+                        ENTER_GETEVENTS,
+                        None,
+                    )
+                };
+            }
+        }
+        let mut seen = 0;
+        let mut cqes: [(u64, i32, u32); 64] = [(0, 0, 0); 64];
+        loop {
+            let n = {
+                let mut ring = self.ring.borrow_mut();
+                let mut cq = ring.completion();
+                let mut n = 0;
+                for c in &mut cq {
+                    cqes[n] = (c.user_data(), c.result(), c.flags());
+                    n += 1;
+                    if n == cqes.len() {
+                        break;
+                    }
+                }
+                n
+            };
+            if n == 0 {
+                break;
+            }
+            seen += n;
+            for &(ud, res, flags) in &cqes[..n] {
+                self.complete(ud, res, flags, pool);
+            }
+            self.bufs.borrow().publish();
+        }
+        seen
+    }
+
+    /// Whether a pass has anything to do now.
+    pub fn busy(&self) -> bool {
+        let mut ring = self.ring.borrow_mut();
+        let mut sq = ring.submission();
+        sq.sync();
+        if !sq.is_empty() || sq.taskrun() {
+            return true;
+        }
+        drop(sq);
+        let mut cq = ring.completion();
+        cq.sync();
+        !cq.is_empty()
+    }
+
+    fn complete(&self, ud: u64, res: i32, flags: u32, pool: &BufferPool) {
+        let (op, gen, idx) = split_user_data(ud);
+        match op {
+            OP_ACCEPT => self.accepted(idx as usize, res, flags),
+            OP_RECV => {
+                let bid = cqueue::buffer_select(flags);
+                self.received(idx, gen, res, bid, cqueue::more(flags), pool);
+                if let Some(bid) = bid {
+                    self.bufs.borrow_mut().give(bid);
+                }
+            }
+            OP_SEND => self.sent(idx, gen, res, pool),
+            // OP_CANCEL: the cancelled op completes on its own. OP_CLOSE: nothing to do.
+            _ => {}
+        }
+    }
+
+    fn accepted(&self, listener: usize, res: i32, flags: u32) {
+        if res < 0 {
+            if !cqueue::more(flags) {
+                self.accept_failed.borrow_mut().push(AcceptFailed {
+                    listener,
+                    fd: self.listeners[listener],
+                    error: io::Error::from_raw_os_error(-res),
+                });
+            }
+            return;
+        }
+        if !cqueue::more(flags) {
+            self.arm_accept(listener);
+        }
+        let fd = res;
+        let a = &self.accounts;
+        if !self.accepting.get() {
+            // SAFETY: a descriptor just accepted, ours alone.
+            unsafe { libc::close(fd) };
+            return;
+        }
+        // The ring's accept was prepared with the descriptor limit of its time: a client
+        // past today's limit is turned away as an accept failing for want of descriptors
+        // would be (src/listen.rs's spare does that for those).
+        let past_limit = {
+            let mut lim = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: getrlimit fills the struct.
+            let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+            rc == 0 && fd as u64 >= lim.rlim_cur
+        };
+        if past_limit {
+            if let Some(note) = self.rejections.admit() {
+                log::warn!(
+                    "accept: the process is out of descriptors; the client was told ERROR Too many open connections{note}"
+                );
+            }
+        }
+        if past_limit || a.open_conns.fetch_add(1, Ordering::Relaxed) >= a.conn_limit {
+            if !past_limit {
+                a.open_conns.fetch_sub(1, Ordering::Relaxed);
+            }
+            a.counters.incr(Stat::RejectedConnections);
+            let m = crate::listen::TOO_MANY;
+            // SAFETY: a new socket with room for a short line; then closed.
+            unsafe {
+                libc::send(
+                    fd,
+                    m.as_ptr() as *const libc::c_void,
+                    m.len(),
+                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                );
+                libc::close(fd);
+            }
+            return;
+        }
+        a.counters.incr(Stat::CurrConnections);
+        a.counters.incr(Stat::TotalConnections);
+        let one: libc::c_int = 1;
+        // SAFETY: setsockopt with a valid int option on our socket (fails harmlessly on a
+        // unix socket).
+        unsafe {
+            libc::setsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_NODELAY,
+                &one as *const libc::c_int as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+        let idx = match self.free.borrow_mut().pop() {
+            Some(i) => i,
+            None => {
+                let mut slots = self.slots.borrow_mut();
+                slots.push(Slot {
+                    fd: -1,
+                    ..Slot::default()
+                });
+                (slots.len() - 1) as u32
+            }
+        };
+        let gen = {
+            let mut slots = self.slots.borrow_mut();
+            let s = &mut slots[idx as usize];
+            s.fd = fd;
+            s.parked = a.fresh;
+            if let Some(t) = a.idle_timeout_ms {
+                s.parked.kick_at_ms = crate::shard::unix_now_ms() + t;
+            }
+            s.gen
+        };
+        self.open.set(self.open.get() + 1);
+        self.set_parked(self.parked.get() + 1);
+        self.arm_recv(idx, gen, fd);
+        let mut slots = self.slots.borrow_mut();
+        slots[idx as usize].recv = Recv::Armed;
+    }
+
+    /// One recv into a provided buffer, polled first (at pipeline 1 the next request is
+    /// never there yet when the recv is armed).
+    fn arm_recv(&self, idx: u32, gen: u32, fd: RawFd) {
+        let e = opcode::Recv::new(types::Fd(fd), std::ptr::null_mut(), BUF_SIZE as u32)
+            .buf_group(0)
+            .ioprio(RECVSEND_POLL_FIRST)
+            .build()
+            .flags(squeue::Flags::BUFFER_SELECT)
+            .user_data(user_data(OP_RECV, gen, idx));
+        self.push(e);
+    }
+
+    fn cancel_recv(&self, idx: u32, gen: u32) {
+        let e = opcode::AsyncCancel::new(user_data(OP_RECV, gen, idx))
+            .build()
+            .user_data(user_data(OP_CANCEL, gen, idx));
+        self.push(e);
+    }
+
+    fn received(
+        &self,
+        idx: u32,
+        gen: u32,
+        res: i32,
+        bid: Option<u16>,
+        more: bool,
+        pool: &BufferPool,
+    ) {
+        let mut slots = self.slots.borrow_mut();
+        let Some(s) = slots.get_mut(idx as usize) else {
+            return;
+        };
+        if s.gen != gen || s.fd < 0 {
+            return; // a closed connection's last completion
+        }
+        if !more {
+            s.recv = Recv::Off;
+        }
+        match (res, bid) {
+            (n, Some(bid)) if n > 0 => {
+                let n = n as usize;
+                if s.input.is_empty() {
+                    s.input = pool.take_read();
+                }
+                if s.end + n > s.input.len() {
+                    let len = (s.input.len() * 2).max(s.end + n);
+                    s.input.resize(len, 0);
+                }
+                s.input[s.end..s.end + n].copy_from_slice(self.bufs.borrow().bytes(bid, n));
+                s.end += n;
+                self.accounts.counters.add(Stat::BytesRead, n as u64);
+            }
+            (0, _) => s.eof = true,
+            (e, _) if e == -libc::ENOBUFS || e == -libc::ECANCELED => {}
+            (e, _) if e < 0 => s.error = -e,
+            _ => {}
+        }
+        // Receiving stops while more waits than the connection has room for, and starts
+        // again once it has taken the bytes (here, or in `poll_read`).
+        let live = !s.eof && s.error == 0;
+        let (fd, recv, over) = (s.fd, s.recv, s.over());
+        if live && !over && recv == Recv::Off {
+            s.recv = Recv::Armed;
+            drop(slots);
+            self.arm_recv(idx, gen, fd);
+            slots = self.slots.borrow_mut();
+        }
+        let s = &mut slots[idx as usize];
+        if !s.has_input() {
+            return;
+        }
+        if s.task {
+            if let Some(w) = s.waker.take() {
+                w.wake();
+            }
+            return;
+        }
+        if s.end == 0 {
+            // End of stream or an error before any request: nothing to serve.
+            drop(slots);
+            self.finish_close(idx, pool);
+            return;
+        }
+        s.task = true;
+        let r = Ready {
+            id: ConnId { idx, gen },
+            state: s.parked,
+            fd: s.fd,
+        };
+        drop(slots);
+        self.set_parked(self.parked.get() - 1);
+        self.ready.borrow_mut().push(r);
+    }
+
+    fn sent(&self, idx: u32, gen: u32, res: i32, pool: &BufferPool) {
+        let mut slots = self.slots.borrow_mut();
+        let s = &mut slots[idx as usize];
+        debug_assert_eq!(s.gen, gen, "a slot is not reused while it sends");
+        let out = s.out.as_mut().expect("a slot that sends has its reply");
+        let done = if res < 0 {
+            s.error = -res;
+            true
+        } else {
+            out.sent += res as usize;
+            self.accounts.counters.add(Stat::BytesWritten, res as u64);
+            if res == 0 && !out.all_sent() {
+                s.error = libc::EPIPE;
+            }
+            out.all_sent() || s.error != 0
+        };
+        if !done {
+            let msg = out.prepare();
+            let e = opcode::SendMsg::new(types::Fd(s.fd), msg)
+                .flags((libc::MSG_NOSIGNAL | libc::MSG_WAITALL) as u32)
+                .build()
+                .user_data(user_data(OP_SEND, gen, idx));
+            drop(slots);
+            self.push(e);
+            return;
+        }
+        out.finish();
+        pool.uncount_reply(std::mem::take(&mut out.counted));
+        s.sending = false;
+        if s.closing {
+            drop(slots);
+            self.finish_close(idx, pool);
+            return;
+        }
+        if let Some(w) = s.waker.take() {
+            w.wake();
+        }
+    }
+
+    /// Moves what the connection's client sent into `rbuf` after its first `end` bytes, or
+    /// waits for it. Ready with the bytes added, 0 at end of stream. While it waits, the
+    /// connection's read buffer is lent to the slot, so bytes are copied once, into place.
+    pub fn poll_read(
+        &self,
+        id: ConnId,
+        cx: &mut Context<'_>,
+        rbuf: &mut Vec<u8>,
+        end: &mut usize,
+        pool: &BufferPool,
+    ) -> Poll<io::Result<usize>> {
+        let mut slots = self.slots.borrow_mut();
+        let s = &mut slots[id.idx as usize];
+        debug_assert_eq!(s.gen, id.gen);
+        if let Some(at) = s.lent.take() {
+            // Our buffer, with whatever came since.
+            debug_assert!(rbuf.is_empty());
+            *rbuf = std::mem::take(&mut s.input);
+            *end = s.end;
+            s.end = 0;
+            let n = *end - at;
+            if n > 0 {
+                drop(slots);
+                self.resume_recv(id);
+                return Poll::Ready(Ok(n));
+            }
+            s.input = std::mem::take(rbuf);
+            s.end = *end;
+            s.lent = Some(at);
+        } else if s.end > 0 {
+            let n = s.end;
+            if *end == 0 {
+                // Nothing of ours buffered: the slot's buffer becomes ours.
+                let mine = std::mem::replace(rbuf, std::mem::take(&mut s.input));
+                if mine.capacity() > 0 {
+                    pool.put_read(mine);
+                }
+            } else {
+                if rbuf.len() < *end + n {
+                    rbuf.resize(*end + n, 0);
+                }
+                rbuf[*end..*end + n].copy_from_slice(&s.input[..n]);
+                pool.put_read(std::mem::take(&mut s.input));
+            }
+            *end += n;
+            s.end = 0;
+            drop(slots);
+            self.resume_recv(id);
+            return Poll::Ready(Ok(n));
+        } else if !rbuf.is_empty() && *end < rbuf.len() {
+            // Wait with our own buffer in place.
+            if s.input.capacity() > 0 {
+                pool.put_read(std::mem::take(&mut s.input));
+            }
+            s.input = std::mem::take(rbuf);
+            s.room = s.input.len();
+            s.end = *end;
+            s.lent = Some(*end);
+        }
+        if s.error != 0 {
+            let e = s.error;
+            let s = &mut slots[id.idx as usize];
+            Self::unlend(s, rbuf, end);
+            return Poll::Ready(Err(io::Error::from_raw_os_error(e)));
+        }
+        if s.eof {
+            Self::unlend(s, rbuf, end);
+            return Poll::Ready(Ok(0));
+        }
+        match &s.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => s.waker = Some(cx.waker().clone()),
+        }
+        drop(slots);
+        self.resume_recv(id);
+        Poll::Pending
+    }
+
+    /// Takes a lent buffer back.
+    fn unlend(s: &mut Slot, rbuf: &mut Vec<u8>, end: &mut usize) {
+        if s.lent.take().is_some() {
+            *rbuf = std::mem::take(&mut s.input);
+            *end = s.end;
+            s.end = 0;
+        }
+    }
+
+    /// Re-arms a paused recv once the connection reads again.
+    fn resume_recv(&self, id: ConnId) {
+        let mut slots = self.slots.borrow_mut();
+        let s = &mut slots[id.idx as usize];
+        if s.recv == Recv::Off && !s.eof && s.error == 0 && !s.over() {
+            s.recv = Recv::Armed;
+            let fd = s.fd;
+            drop(slots);
+            self.arm_recv(id.idx, id.gen, fd);
+        }
+    }
+
+    /// Whether the connection's previous reply is still being sent.
+    pub fn sending(&self, id: ConnId) -> bool {
+        self.slots.borrow()[id.idx as usize].sending
+    }
+
+    /// Ready once the connection's previous reply has gone (or its socket failed).
+    pub fn poll_sent(&self, id: ConnId, cx: &mut Context<'_>) -> Poll<()> {
+        let mut slots = self.slots.borrow_mut();
+        let s = &mut slots[id.idx as usize];
+        if !s.sending {
+            return Poll::Ready(());
+        }
+        match &s.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => s.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Sends `out` (its previous reply must be gone: [`NetRing::poll_sent`]). `out` is
+    /// swapped for the slot's spare reply, empty.
+    pub fn send(&self, id: ConnId, out: &mut Box<Out>) -> io::Result<()> {
+        let mut slots = self.slots.borrow_mut();
+        let s = &mut slots[id.idx as usize];
+        debug_assert!(!s.sending);
+        if s.error != 0 {
+            return Err(io::Error::from_raw_os_error(s.error));
+        }
+        let mut spare = s.out.take().unwrap_or_default();
+        std::mem::swap(out, &mut spare);
+        let msg = spare.prepare();
+        let fd = s.fd;
+        s.out = Some(spare);
+        s.sending = true;
+        drop(slots);
+        let e = opcode::SendMsg::new(types::Fd(fd), msg)
+            .flags((libc::MSG_NOSIGNAL | libc::MSG_WAITALL) as u32)
+            .build()
+            .user_data(user_data(OP_SEND, id.gen, id.idx));
+        self.push(e);
+        Ok(())
+    }
+
+    /// The connection's task ends and the connection closes: at once, or when its last
+    /// reply has gone.
+    pub fn close(&self, id: ConnId, pool: &BufferPool) {
+        let mut slots = self.slots.borrow_mut();
+        let s = &mut slots[id.idx as usize];
+        debug_assert_eq!(s.gen, id.gen);
+        s.waker = None;
+        if s.sending {
+            s.closing = true;
+            return;
+        }
+        drop(slots);
+        self.finish_close(id.idx, pool);
+    }
+
+    /// The connection's task ends and the connection stays open without one, keeping
+    /// `state`; false (and nothing changes) when bytes came meanwhile.
+    pub fn park(&self, id: ConnId, state: Parked, pool: &BufferPool) -> bool {
+        let mut slots = self.slots.borrow_mut();
+        let s = &mut slots[id.idx as usize];
+        if s.has_input() || s.sending {
+            return false;
+        }
+        if s.lent.take().is_some() {
+            pool.put_read(std::mem::take(&mut s.input));
+            s.end = 0;
+        }
+        if let Some(out) = s.out.take() {
+            pool.put_out(out.reply.buf);
+        }
+        s.task = false;
+        s.waker = None;
+        s.parked = state;
+        self.set_parked(self.parked.get() + 1);
+        true
+    }
+
+    fn finish_close(&self, idx: u32, pool: &BufferPool) {
+        let mut slots = self.slots.borrow_mut();
+        let s = &mut slots[idx as usize];
+        if s.fd < 0 {
+            return;
+        }
+        let (fd, gen, recv, task) = (s.fd, s.gen, s.recv, s.task);
+        if s.input.capacity() > 0 {
+            pool.put_read(std::mem::take(&mut s.input));
+        }
+        if let Some(out) = s.out.take() {
+            pool.put_out(out.reply.buf);
+        }
+        *s = Slot {
+            fd: -1,
+            gen: gen.wrapping_add(1) & 0x0fff_ffff,
+            ..Slot::default()
+        };
+        drop(slots);
+        if !task {
+            self.set_parked(self.parked.get() - 1);
+        }
+        if recv == Recv::Armed {
+            self.cancel_recv(idx, gen);
+        }
+        // Closed through the ring, after what is queued: a recv queued for this descriptor
+        // and not yet submitted must not meet a new connection given the same number.
+        self.push(
+            opcode::Close::new(types::Fd(fd))
+                .build()
+                .user_data(user_data(OP_CLOSE, gen, idx)),
+        );
+        self.free.borrow_mut().push(idx);
+        self.open.set(self.open.get() - 1);
+        self.accounts.counters.sub(Stat::CurrConnections, 1);
+        self.accounts.open_conns.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Closes the connections without a task that `close` picks; returns how many.
+    pub fn close_parked(&self, mut close: impl FnMut(&Parked) -> bool, pool: &BufferPool) -> usize {
+        let picked: Vec<u32> = self
+            .slots
+            .borrow()
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.fd >= 0 && !s.task && !s.closing && close(&s.parked))
+            .map(|(i, _)| i as u32)
+            .collect();
+        for &i in &picked {
+            self.finish_close(i, pool);
+        }
+        picked.len()
+    }
+
+    /// Shuts down every open connection's socket (`how`: SHUT_RD at a stop, SHUT_RDWR at
+    /// the shutdown timeout); returns how many.
+    pub fn shutdown_all(&self, how: i32) -> usize {
+        let slots = self.slots.borrow();
+        let mut n = 0;
+        for s in slots.iter().filter(|s| s.fd >= 0) {
+            // SAFETY: an open connection's socket; its pending ops complete.
+            unsafe { libc::shutdown(s.fd, how) };
+            n += 1;
+        }
+        n
+    }
+
+    /// New connections and parked ones with bytes to read, for the shard to serve.
+    pub fn take_ready(&self, into: &mut Vec<Ready>) {
+        std::mem::swap(&mut *self.ready.borrow_mut(), into);
+    }
+
+    pub fn take_accept_failed(&self) -> Vec<AcceptFailed> {
+        std::mem::take(&mut *self.accept_failed.borrow_mut())
+    }
+
+    /// Before the driver sleeps: lets the kernel signal the eventfd, and says whether work
+    /// came meanwhile (then the driver does not sleep).
+    pub fn prepare_sleep(&self) -> bool {
+        self.ring.borrow_mut().completion().enable_eventfd();
+        if self.busy() {
+            self.ring.borrow_mut().completion().disable_eventfd();
+            return false;
+        }
+        self.asleep.set(true);
+        true
+    }
+
+    /// Ready when woken by the eventfd task or by something queued.
+    pub fn poll_sleep(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.asleep.get() {
+            return Poll::Ready(());
+        }
+        *self.driver.borrow_mut() = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
+    /// The eventfd task read the eventfd: the driver wakes.
+    pub fn wake(&self) {
+        if self.asleep.replace(false) {
+            self.ring.borrow_mut().completion().disable_eventfd();
+        }
+        if let Some(w) = self.driver.borrow_mut().take() {
+            w.wake();
+        }
+    }
+
+    /// After the driver wakes.
+    pub fn woke(&self) {
+        if self.asleep.replace(false) {
+            self.ring.borrow_mut().completion().disable_eventfd();
+        }
+    }
+}
