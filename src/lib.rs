@@ -3,12 +3,12 @@
 //! A request's path, and the module that owns each step:
 //!
 //! ```text
-//!  socket ──► conn ──► protocol::text ──► shard::shard_for ──┬─► engine::apply ──► store
-//!  (read)    (buffer)  (parse, pure)      (route)             │   (local key)
-//!                                                            └─► shard mesh ──► owner shard's
-//!                                                                (one Batch      engine::apply
-//!                                                                 per peer)
-//!  socket ◄── conn: replies spliced in request order, one write per read batch
+//!  socket ──► shard::ring ──► conn ──► protocol::text ──► Shard::owner ──┬─► engine::apply ──► store
+//!  (recv)     (copy in)      (buffer)  (parse, pure)      (route)       │   (local key)
+//!                                                                       └─► shard mesh ──► owner shard's
+//!                                                                           (one Batch      engine::apply
+//!                                                                            per peer)
+//!  socket ◄── shard::ring ◄── conn: replies spliced in request order, one send per read batch
 //! ```
 //!
 //! - [`auth`]: the password file, SASL PLAIN and the text protocol's authentication.
@@ -21,9 +21,11 @@
 //! - [`startup`]: start-up checks and changes to the process: descriptor limit, CPUs,
 //!   locked memory, the switch to `-u`'s user.
 //! - [`ratelog`]: rate-limited log lines for events a client can provoke.
-//! - [`park`]: idle connections parked as bare descriptors in an epoll set, without a task.
-//! - [`shard`]: the only module that knows about cores, executors and channels: start-up,
-//!   pinned executors, the request/reply meshes, [`shard::shard_for`], shutdown.
+//! - [`park`]: idle connections parked in their shard's ring without a task.
+//! - [`shard`]: cores, executors and channels: start-up, pinned executors, the request/reply
+//!   meshes, [`shard::shard_for`], shutdown. [`shard::ring`]: each shard's own io_uring for
+//!   its listeners and connections, driven beside glommio. [`shard::buffers`]: the shard's
+//!   spare connection buffers.
 //! - [`geometry`]: how `-m` is split: the shard count and each store's segment size.
 //! - [`memlock`]: what each shard locks (glommio's registered I/O memory), sized to
 //!   `ulimit -l`.
@@ -50,6 +52,7 @@ pub mod mesh;
 pub mod park;
 pub mod protocol;
 pub mod ratelog;
+pub mod server;
 pub mod shard;
 pub mod startup;
 pub mod stats;

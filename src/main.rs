@@ -1,4 +1,4 @@
-//! The corecached binary: flags, logging, then [`corecached::shard::run`].
+//! The corecached binary: flags, logging, then [`corecached::server::run`].
 
 use std::process::ExitCode;
 
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 10);
     }
-    match corecached::shard::run(settings) {
+    match corecached::server::run(settings) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("corecached: {e}");

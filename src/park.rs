@@ -54,7 +54,37 @@ pub struct Parked {
     pub authed: bool,
 }
 
+/// The protocol a connection speaks, chosen by its first byte as memcached does (`-B`
+/// can fix it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Proto {
+    Unknown = 0,
+    Text = 1,
+    Binary = 2,
+}
+
+impl Proto {
+    pub fn from_u8(v: u8) -> Proto {
+        match v {
+            1 => Proto::Text,
+            2 => Proto::Binary,
+            _ => Proto::Unknown,
+        }
+    }
+}
+
 impl Parked {
+    /// The state a new connection starts with.
+    pub fn fresh(settings: &crate::config::Settings, authed: bool) -> Parked {
+        let proto = match settings.protocol.as_str() {
+            "ascii" => Proto::Text,
+            "binary" => Proto::Binary,
+            _ => Proto::Unknown,
+        };
+        Parked::new(proto as u8, authed, 0)
+    }
+
     pub fn new(proto: u8, authed: bool, kick_at_ms: u64) -> Parked {
         Parked {
             kick_at_ms,

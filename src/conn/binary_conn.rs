@@ -3,7 +3,8 @@
 //! that close the connection, as memcached's `try_read_command_binary` and
 //! `dispatch_bin_command`. Key commands go to their owner shard (`engine::binary`).
 
-use super::{reset_stats, stat_pairs, Conn, Next, WINDOW};
+use super::stats_cmd::{reset_stats, stat_pairs};
+use super::{Conn, Next, WINDOW};
 use crate::engine::KeyOp;
 use crate::protocol::binary::{self as bin, BinRequest, Kind, Packet, Parse};
 use crate::shard::Shard;

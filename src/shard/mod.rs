@@ -1,10 +1,11 @@
-//! Shards: the one module that knows about cores, executors and channels.
+//! Shards: a pinned executor's context (its store, its network ring, its ends of the
+//! meshes) and the routing of keys between shards.
 //!
 //! ```text
-//!   main thread: flags, listening sockets, signals
-//!        │ spawns one pinned glommio executor per shard
+//!   crate::server: flags, listening sockets, signals
+//!        │ spawns one pinned glommio executor per shard (start.rs)
 //!        ▼
-//!   shard i ── accept loop(s) ── connection tasks ──► engine::apply on its own Store
+//!   shard i ── ring (ring/, driver.rs) ── connection tasks ──► engine::apply on its Store
 //!        │                            │ ops for keys of shard j, one Batch per peer per read
 //!        │                            ▼
 //!        └── request mesh ──► shard j: apply every op, fill the Batch's reply buffers
@@ -19,39 +20,33 @@
 //! waits at most for that drain, never for a peer that is itself waiting.
 
 pub mod buffers;
+mod driver;
+pub mod out;
+pub mod provided;
 pub mod ring;
+mod start;
+
+pub(crate) use start::{ExitNotice, ShardStart};
 
 use std::cell::{Cell, RefCell};
-use std::io;
-use std::net::SocketAddr;
-use std::os::fd::{FromRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use futures_lite::AsyncReadExt;
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
 use glommio::channels::shared_channel::ConnectedReceiver;
-use glommio::net::UnixStream;
-use glommio::sync::Gate;
-use glommio::{LocalExecutorBuilder, Placement};
 
 use crate::config::Settings;
-use crate::conn;
 use crate::engine::reply::Reply;
 use crate::engine::{self, KeyOp};
-use crate::listen::{self, Rejection, Spare};
-use crate::mesh::{MeshEnds, Peers};
+use crate::mesh::Peers;
 use crate::park::{Parked, ShardPark};
 use crate::protocol::text::Limits;
-use crate::ratelog::RateLog;
-use crate::startup::{self, StartError};
 use crate::stats::{Counters, Stat};
 use crate::store::Store;
-use crate::tasks::{
-    self, Evictor, ExpiryPager, Next, Registry, State, StatsUpkeep, Task, TaskHandle, TaskInfo,
-};
+use crate::tasks::{Registry, State, TaskHandle, TaskInfo};
 
 /// The shard that owns `key`: see [`shard_of_hash`].
 pub fn shard_for(key: &[u8], shards: usize) -> usize {
@@ -189,6 +184,8 @@ pub struct Shard {
     free_inboxes: RefCell<Vec<u32>>,
     /// The shard's listeners and connections ([`ring`]).
     pub net: ring::NetRing,
+    /// Unix seconds, set by each pass of the ring's driver ([`Shard::now`]).
+    clock: Cell<u32>,
     stopping: Cell<bool>,
     pager: TaskHandle,
     pager_info: Arc<TaskInfo>,
@@ -232,9 +229,10 @@ impl Shard {
         shard_of_hash(h, self.routed)
     }
 
-    /// Current unix time in seconds.
+    /// Unix time in seconds as of the driver's last pass (every request a connection
+    /// handles comes after one): the clock is read once per pass, not per request.
     pub fn now(&self) -> u32 {
-        unix_now()
+        self.clock.get()
     }
 
     pub fn stopping(&self) -> bool {
@@ -441,7 +439,7 @@ impl Shard {
         // miss per op as the walk below reaches each.
         crate::store::prefetch_slice(&batch.ops);
         self.counters.incr(Stat::PeerBatches);
-        let now = self.now();
+        let now = unix_now();
         if batch.n > 1 {
             // As a connection does for its window: the lookups start loading first.
             let store = self.store.borrow();
@@ -528,638 +526,6 @@ pub fn unix_now() -> u32 {
         .unwrap_or(0)
 }
 
-/// Checks, before any executor starts, what io_uring needs, so a failure is one clear
-/// sentence rather than a panic inside a shard.
-fn preflight() -> Result<(), String> {
-    if let Ok(v) = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled") {
-        match v.trim() {
-            "2" => return Err("io_uring is disabled on this machine (kernel.io_uring_disabled = 2): enable it with `sysctl kernel.io_uring_disabled=0`".into()),
-            "1" => log::debug!("kernel.io_uring_disabled = 1: io_uring is limited to privileged processes or the io_uring group"),
-            _ => {}
-        }
-    }
-    // SAFETY: io_uring_setup with a zeroed parameter block; the ring fd is closed at once.
-    unsafe {
-        let mut params = [0u8; 120];
-        let fd = libc::syscall(libc::SYS_io_uring_setup, 2u32, params.as_mut_ptr());
-        if fd < 0 {
-            let err = io::Error::last_os_error();
-            return Err(match err.raw_os_error() {
-                Some(libc::ENOSYS) => "io_uring is not available: this kernel does not support it (Linux 5.8 or later is needed)".to_string(),
-                Some(libc::EPERM) | Some(libc::EACCES) => format!("io_uring is not permitted here ({err}): a seccomp profile (docker, systemd) or kernel.io_uring_disabled blocks it; allow io_uring_setup/io_uring_enter or run outside the sandbox"),
-                Some(libc::ENOMEM) => format!("io_uring could not be set up ({err}): locked memory is too low; raise it with `ulimit -l` (or LimitMEMLOCK= in a systemd unit)"),
-                _ => format!("io_uring could not be set up: {err}"),
-            });
-        }
-        libc::close(fd as i32);
-    }
-    Ok(())
-}
-
-/// Runs the server until SIGINT or SIGTERM (SIGHUP re-reads the password file). Returns the
-/// sentence and exit status of a refusal to start, or of a shard that failed.
-pub fn run(mut settings: Settings) -> Result<(), StartError> {
-    for w in &settings.warnings {
-        log::warn!("{w}");
-    }
-    startup::check_cpus(&settings)?;
-    preflight().map_err(StartError::usage)?;
-    crate::memlock::plan_locked_memory(&mut settings).map_err(StartError::usage)?;
-    startup::check_memlock_floor()?;
-    let auth = start_auth(&settings)?;
-    let user = settings
-        .user
-        .as_deref()
-        .map(startup::lookup_user)
-        .transpose()?;
-    startup::raise_descriptor_limit(&settings)?;
-    let settings = Arc::new(settings);
-    let shards = settings.shards;
-
-    // Bind every shard's listeners here, so that a port of 0 resolves once and every shard
-    // shares it, and so a bind failure is reported before anything starts.
-    let (addrs, listeners) = listen::bind_all(&settings)?;
-    startup::drop_privileges(user.as_ref())?;
-
-    // Block the stop signals and SIGHUP in every thread; the main thread waits for them.
-    // SAFETY: signal-mask manipulation with a locally built set.
-    let sigset = unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        libc::sigaddset(&mut set, libc::SIGHUP);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-        set
-    };
-
-    let started = unix_now();
-    let all_counters: Arc<Vec<Arc<Counters>>> =
-        Arc::new((0..shards).map(|_| Arc::new(Counters::default())).collect());
-    let open_conns = Arc::new(AtomicUsize::new(0));
-    let task_registry: Registry =
-        Arc::new((0..shards).map(|_| std::sync::OnceLock::new()).collect());
-    let started_meshes = Arc::new(std::sync::Barrier::new(shards));
-    let mut meshes = if shards > 1 {
-        let requests = crate::mesh::full_mesh::<Batch>(shards, settings.channel_size);
-        let replies = crate::mesh::full_mesh::<Batch>(shards, settings.channel_size);
-        requests
-            .into_iter()
-            .zip(replies)
-            .map(|(req, rep)| Some((req, rep)))
-            .collect()
-    } else {
-        vec![None]
-    };
-    let in_flight = Arc::new(InFlight::new(shards));
-    let mut stop_writers = Vec::new();
-    let mut handles = Vec::new();
-    let (exit_tx, exit_rx) = std::sync::mpsc::channel::<usize>();
-    for (id, fds) in listeners.into_iter().enumerate() {
-        let (ours, theirs) = std::os::unix::net::UnixStream::pair()
-            .map_err(|e| format!("cannot create a control socket: {e}"))?;
-        theirs.set_nonblocking(true).map_err(|e| e.to_string())?;
-        stop_writers.push(ours);
-        let stop_fd = std::os::fd::IntoRawFd::into_raw_fd(theirs);
-        let cpu = settings.cpus[id];
-        let ctx = ShardStart {
-            id,
-            settings: settings.clone(),
-            counters: all_counters.clone(),
-            open_conns: open_conns.clone(),
-            tasks: task_registry.clone(),
-            auth: auth.clone(),
-            started,
-            listeners: fds,
-            addrs: addrs.clone(),
-            cpu,
-            stop_fd,
-            exit: ExitNotice {
-                id,
-                tx: exit_tx.clone(),
-            },
-            meshes: meshes[id].take(),
-            started_meshes: started_meshes.clone(),
-            in_flight: in_flight.clone(),
-        };
-        let handle = LocalExecutorBuilder::new(Placement::Fixed(cpu))
-            .name(&format!("shard-{id}"))
-            .io_memory(settings.io_memory)
-            .spawn(move || ctx.serve())
-            .map_err(|e| format!("cannot start shard {id} on CPU {cpu}: {e}"))?;
-        handles.push(Some(handle));
-    }
-
-    let mut stopped = false;
-    // Past this, shards still running are left behind: the process exits.
-    let mut give_up: Option<std::time::Instant> = None;
-    loop {
-        let timeout = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 200_000_000,
-        };
-        // SAFETY: waits for one of the blocked signals, with a timeout.
-        let sig = unsafe { libc::sigtimedwait(&sigset, std::ptr::null_mut(), &timeout) };
-        if sig == libc::SIGHUP {
-            // memcached re-reads its password file on SIGHUP; a bad file keeps the old users.
-            match &auth {
-                Some(a) => match a.reload() {
-                    Ok(n) => log::info!("SIGHUP: {n} users from {} (re-read)", a.path().display()),
-                    Err(e) => {
-                        log::warn!("SIGHUP: {e}; keeping the {} users read before", a.users())
-                    }
-                },
-                None => log::info!("SIGHUP: no -Y/--auth-file to re-read; ignored"),
-            }
-        } else if sig > 0 {
-            if stopped {
-                log::info!("signal {sig} again: closing the connections still open");
-            } else {
-                log::info!(
-                    "signal {sig}: stopping; finishing requests already read (at most {:?})",
-                    settings.shutdown_timeout
-                );
-                stopped = true;
-                give_up = Some(std::time::Instant::now() + settings.shutdown_timeout + STOP_GRACE);
-            }
-            for w in &mut stop_writers {
-                use std::io::Write;
-                let _ = w.write_all(b"s");
-            }
-        }
-        // A shard that ends on its own (before a stop) has failed: end the process rather
-        // than serve with a missing shard.
-        while let Ok(id) = exit_rx.try_recv() {
-            let result = handles[id]
-                .take()
-                .expect("one exit notice per shard")
-                .join();
-            if !stopped {
-                return Err(match result {
-                    Ok(()) => format!("shard {id} stopped unexpectedly"),
-                    Err(e) => format!("shard {id} failed: {e}"),
-                }
-                .into());
-            }
-        }
-        if handles.iter().all(Option::is_none) {
-            return Ok(());
-        }
-        if give_up.is_some_and(|t| std::time::Instant::now() > t) {
-            let left = handles.iter().filter(|h| h.is_some()).count();
-            log::warn!(
-                "{left} shards still running {STOP_GRACE:?} after --shutdown-timeout closed their connections; exiting"
-            );
-            return Ok(());
-        }
-    }
-}
-
-/// How long shards may take to end after the shutdown timeout has closed their
-/// connections, before the process exits without them.
-const STOP_GRACE: Duration = Duration::from_secs(2);
-
-/// Reads the password file (`-Y`), logs who must authenticate, and warns when the server is
-/// reachable from the network without authentication.
-fn start_auth(settings: &Settings) -> Result<Option<Arc<crate::auth::Auth>>, String> {
-    let exposed = settings.addrs.iter().any(|a| !a.ip().is_loopback());
-    let Some(path) = &settings.auth_file else {
-        if exposed {
-            log::warn!("no authentication (-Y/--auth-file, -S) while listening beyond loopback: any client that reaches the port can read, write and flush");
-        }
-        return Ok(None);
-    };
-    let auth = crate::auth::Auth::load(path)?;
-    let who = if settings.sasl {
-        "binary clients authenticate with SASL PLAIN"
-    } else {
-        "text clients authenticate"
-    };
-    log::info!(
-        "{who}: {} users from {} (SIGHUP re-reads it)",
-        auth.users(),
-        path.display()
-    );
-    Ok(Some(Arc::new(auth)))
-}
-
-/// Tells the main thread that a shard's executor ended, however it ended (also on a panic).
-struct ExitNotice {
-    id: usize,
-    tx: std::sync::mpsc::Sender<usize>,
-}
-
-impl Drop for ExitNotice {
-    fn drop(&mut self) {
-        let _ = self.tx.send(self.id);
-    }
-}
-
-struct ShardStart {
-    id: usize,
-    settings: Arc<Settings>,
-    counters: Arc<Vec<Arc<Counters>>>,
-    open_conns: Arc<AtomicUsize>,
-    tasks: Registry,
-    auth: Option<Arc<crate::auth::Auth>>,
-    started: u32,
-    listeners: Vec<RawFd>,
-    addrs: Vec<SocketAddr>,
-    cpu: usize,
-    stop_fd: RawFd,
-    exit: ExitNotice,
-    /// This shard's ends of the request and reply meshes (none with one shard).
-    meshes: Option<(MeshEnds<Batch>, MeshEnds<Batch>)>,
-    /// Every shard waits here to connect the meshes ([`crate::mesh::connect`]).
-    started_meshes: Arc<std::sync::Barrier>,
-    in_flight: Arc<InFlight>,
-}
-
-impl ShardStart {
-    async fn serve(self) {
-        // Lives as long as this function runs, and reports its end to the main thread.
-        let _exit = self.exit;
-        let shards = self.settings.shards;
-        let (requests, request_rx, replies, reply_rx) = match self.meshes {
-            None => (None, none_for(shards), None, none_for(shards)),
-            Some((req, rep)) => {
-                let mut both = crate::mesh::connect(vec![req, rep], &self.started_meshes).await;
-                let (replies, reply_rx) = both.pop().expect("the reply mesh");
-                let (requests, request_rx) = both.pop().expect("the request mesh");
-                (Some(requests), request_rx, Some(replies), reply_rx)
-            }
-        };
-        let counters = self.counters[self.id].clone();
-        let shards = self.settings.shards as u64;
-        let builder = Store::builder()
-            .mem_limit(self.settings.shard_mem())
-            .capacity(self.settings.index_items)
-            .segment_size(self.settings.segment_size)
-            .item_size_max(self.settings.item_size_max)
-            .evict(self.settings.evict)
-            .use_cas(self.settings.use_cas)
-            .cas_sequence(self.id as u64, shards)
-            .started(self.started)
-            .counters(counters.clone());
-        let store = Rc::new(RefCell::new(builder.build()));
-        let engine_tasks: Vec<Box<dyn Task>> = vec![
-            Box::new(ExpiryPager::new(store.clone())),
-            Box::new(Evictor::new(store.clone())),
-            Box::new(StatsUpkeep::new(self.counters[self.id].clone())),
-        ];
-        let infos: Vec<Arc<TaskInfo>> = engine_tasks
-            .iter()
-            .map(|t| Arc::new(TaskInfo::new(t.as_ref())))
-            .collect();
-        let handles: Vec<TaskHandle> = engine_tasks.iter().map(|_| TaskHandle::default()).collect();
-        let _ = self.tasks[self.id].set(infos.clone());
-        let net = match ring::NetRing::new(
-            self.listeners.clone(),
-            self.settings.net_ring_entries,
-            ring::buffer_count(&self.settings),
-            ring::Accounts {
-                counters: counters.clone(),
-                open_conns: self.open_conns.clone(),
-                conn_limit: self.settings.conn_limit,
-                fresh: conn::fresh_state(&self.settings, self.auth.is_none()),
-                idle_timeout_ms: self.settings.idle_timeout.map(|d| d.as_millis() as u64),
-            },
-        ) {
-            Ok(n) => n,
-            Err(e) => {
-                log::error!("shard {}: cannot set up its network ring: {e}", self.id);
-                return;
-            }
-        };
-        let shard = Rc::new(Shard {
-            id: self.id,
-            routed: if self.settings.no_forward {
-                1
-            } else {
-                self.settings.shards
-            },
-            settings: self.settings.clone(),
-            store,
-            pager: handles[0].clone(),
-            pager_info: infos[0].clone(),
-            evictor: handles[1].clone(),
-            tasks: self.tasks.clone(),
-            buffers: buffers::BufferPool::new(self.settings.shard_mem()),
-            auth: self.auth.clone(),
-            park: self.settings.park_after.map(|_| ShardPark::default()),
-            net,
-            counters,
-            all_counters: self.counters.clone(),
-            open_conns: self.open_conns,
-            started: self.started,
-            requests,
-            replies,
-            in_flight: self.in_flight.clone(),
-            request_rx,
-            reply_rx,
-            rx_wakers: RefCell::new(Vec::new()),
-            inboxes: RefCell::new(Vec::new()),
-            free_inboxes: RefCell::new(Vec::new()),
-            stopping: Cell::new(false),
-        });
-
-        // Engine tasks, each in the low-priority queue its task names.
-        let queues = engine_queues();
-        let mut background = Vec::new();
-        for ((task, info), handle) in engine_tasks.into_iter().zip(infos).zip(handles) {
-            let tq = queues[tasks::Queue::ALL
-                .iter()
-                .position(|q| *q == task.queue())
-                .expect("known queue")];
-            background.push(run_engine_task(tq, task, info, handle));
-        }
-
-        // Peer work: run forwarded batches, hand replies to waiting connections.
-        let mut peer_tasks = Vec::new();
-        for peer in (0..self.settings.shards).filter(|&p| p != self.id) {
-            let shard = shard.clone();
-            peer_tasks.push(glommio::spawn_local(async move {
-                let faults = &shard.settings.faults;
-                shard.register_receiver(MeshKind::Requests, peer).await;
-                while let Some(mut batch) = shard.next_batch(MeshKind::Requests, peer).await {
-                    if faults.slow_shard == Some(shard.id) {
-                        glommio::timer::sleep(faults.delay).await;
-                    }
-                    shard.execute(&mut batch);
-                    if faults.reorder {
-                        // Fault injection: if another batch arrives soon, it is answered
-                        // first.
-                        let next = futures_lite::future::or(
-                            shard.next_batch(MeshKind::Requests, peer),
-                            async {
-                                glommio::timer::sleep(Duration::from_millis(2)).await;
-                                None
-                            },
-                        )
-                        .await;
-                        if let Some(mut second) = next {
-                            shard.execute(&mut second);
-                            if !shard.reply(peer, second).await {
-                                break;
-                            }
-                        }
-                    }
-                    if !shard.reply(peer, batch).await {
-                        break;
-                    }
-                }
-            }));
-        }
-        let mut drain_tasks = Vec::new();
-        for peer in (0..self.settings.shards).filter(|&p| p != self.id) {
-            let shard = shard.clone();
-            drain_tasks.push(glommio::spawn_local(async move {
-                shard.register_receiver(MeshKind::Replies, peer).await;
-                while let Some(batch) = shard.next_batch(MeshKind::Replies, peer).await {
-                    shard.deliver(batch);
-                }
-            }));
-        }
-
-        // Stop watcher: one byte (or end of stream) on the control socket.
-        let listener_fds = self.listeners.clone();
-        let stopped = Rc::new(glommio::sync::Semaphore::new(0));
-        let watcher = {
-            let shard = shard.clone();
-            let stopped = stopped.clone();
-            // SAFETY: the control socket's fd was handed to this shard alone.
-            let mut ctl = unsafe { UnixStream::from_raw_fd(self.stop_fd) };
-            glommio::spawn_local(async move {
-                let mut b = [0u8; 1];
-                let _ = ctl.read(&mut b).await;
-                shard.stop(&listener_fds);
-                stopped.signal(1);
-                // What has not finished by the timeout, or by a second signal, is closed.
-                let again = async {
-                    let _ = ctl.read(&mut b).await;
-                };
-                let timeout = glommio::timer::sleep(shard.settings.shutdown_timeout);
-                futures_lite::future::or(again, timeout).await;
-                shard.close_all();
-            })
-        };
-
-        let gate = Rc::new(Gate::new());
-        let mut housekeeping = Vec::new();
-        let tq = glommio::executor().create_task_queue(
-            glommio::Shares::Static(50),
-            glommio::Latency::NotImportant,
-            "conn-sweep",
-        );
-        housekeeping.push(
-            glommio::spawn_local_into(conn_sweep(shard.clone()), tq)
-                .expect("conn-sweep queue exists"),
-        );
-        // Opened before the shard says it listens: its descriptors are all open then.
-        let spares = self.listeners.iter().map(|_| Spare::new()).collect();
-        for addr in &self.addrs {
-            log::info!(
-                "shard {} on cpu {} listening on {}",
-                self.id,
-                self.cpu,
-                addr
-            );
-        }
-        let drained = Rc::new(Cell::new(false));
-        housekeeping.push(glommio::spawn_local(wake_on_eventfd(shard.clone())));
-        let driver =
-            glommio::spawn_local(drive(shard.clone(), gate.clone(), spares, drained.clone()));
-        let _ = stopped.acquire(1).await;
-        let _ = gate.close().await;
-        log::debug!("shard {}: connections closed", self.id);
-        drained.set(true);
-        shard.net.wake();
-        driver.await;
-        if let Some(r) = &shard.requests {
-            r.close();
-        }
-        for t in peer_tasks {
-            t.await;
-        }
-        if let Some(r) = &shard.replies {
-            r.close();
-        }
-        for t in drain_tasks {
-            t.await;
-        }
-        drop(watcher);
-        drop(housekeeping);
-        drop(background);
-    }
-}
-
-/// Drives the shard's network ring (see [`ring`]): a pass submits what connections
-/// queued and reaps what completed; connections with bytes and no task get one; peers'
-/// batches waiting on the mesh are taken. While passes find work, the driver lets the
-/// connections it woke run before the next pass (their replies then go in one submission);
-/// with none, it sleeps until the ring's eventfd or a connection wakes it. It ends once
-/// the shard has stopped and every connection has closed.
-async fn drive(shard: Rc<Shard>, gate: Rc<Gate>, mut spares: Vec<Spare>, drained: Rc<Cell<bool>>) {
-    let net = &shard.net;
-    net.start_accepting();
-    let mut ready = Vec::new();
-    let failures = RateLog::new(5);
-    loop {
-        let n = net.pass(&shard.buffers);
-        net.take_ready(&mut ready);
-        for r in ready.drain(..) {
-            let id = r.id;
-            let task_shard = shard.clone();
-            match gate.spawn(async move { conn::serve(&task_shard, r).await }) {
-                Ok(task) => {
-                    task.detach();
-                }
-                // The gate is closing (stop): the connection closes unserved.
-                Err(_) => net.close(id, &shard.buffers),
-            }
-        }
-        for f in net.take_accept_failed() {
-            accept_failed(&shard, &failures, &mut spares, f);
-        }
-        shard.take_peer_batches();
-        if drained.get() && net.open() == 0 {
-            // The last closes were queued after this pass.
-            net.pass(&shard.buffers);
-            return;
-        }
-        if n > 0 {
-            futures_lite::future::yield_now().await;
-            continue;
-        }
-        if !net.prepare_sleep() {
-            futures_lite::future::yield_now().await;
-            continue;
-        }
-        futures_lite::future::poll_fn(|cx| net.poll_sleep(cx)).await;
-        net.woke();
-    }
-}
-
-/// Reads the ring's eventfd through glommio and wakes the driver: the one place a
-/// sleeping shard learns of network completions.
-async fn wake_on_eventfd(shard: Rc<Shard>) {
-    // SAFETY: a duplicate of the ring's eventfd, owned by the file from here on.
-    let fd = unsafe { libc::fcntl(shard.net.eventfd(), libc::F_DUPFD_CLOEXEC, 0) };
-    if fd < 0 {
-        log::error!(
-            "shard {}: cannot duplicate the ring's eventfd: {}",
-            shard.id,
-            io::Error::last_os_error()
-        );
-        return;
-    }
-    // SAFETY: the descriptor was just duplicated for this file alone.
-    let file = unsafe { glommio::io::BufferedFile::from_raw_fd(fd) };
-    loop {
-        match file.read_at(0, 8).await {
-            Ok(_) => shard.net.wake(),
-            Err(e) => {
-                log::error!("shard {}: reading the ring's eventfd: {e}", shard.id);
-                return;
-            }
-        }
-    }
-}
-
-/// A listener's multishot accept ended with an error: out of descriptors, the client
-/// waiting is told so with the spare descriptor; the accept is armed again, after a short
-/// back-off unless a client was told (an accept that fails at once must not spin).
-fn accept_failed(
-    shard: &Rc<Shard>,
-    failures: &RateLog,
-    spares: &mut [Spare],
-    f: ring::AcceptFailed,
-) {
-    if shard.stopping() {
-        return;
-    }
-    let done = spares[f.listener].reject_one(f.fd, &f.error);
-    if done == Rejection::Told {
-        shard.counters.incr(Stat::RejectedConnections);
-    }
-    // Out of descriptors, an accept fails at once whether or not a client waits: only a
-    // client turned away, or one that could not be, is news.
-    let what = match done {
-        Rejection::Told => Some("; the client was told ERROR Too many open connections"),
-        Rejection::Failed => Some(""),
-        Rejection::NonePending => None,
-    };
-    if let Some(what) = what {
-        if let Some(note) = failures.admit() {
-            log::warn!("shard {}: accept failed: {}{what}{note}", shard.id, f.error);
-        }
-    }
-    if done == Rejection::Told {
-        shard.net.arm_accept(f.listener);
-    } else {
-        let shard = shard.clone();
-        glommio::spawn_local(async move {
-            glommio::timer::sleep(Duration::from_millis(10)).await;
-            shard.net.arm_accept(f.listener);
-        })
-        .detach();
-    }
-}
-
-/// glommio task queues for the engine's queues, with shares far below the foreground's
-/// (1000): background work takes what the foreground leaves.
-fn engine_queues() -> Vec<glommio::TaskQueueHandle> {
-    tasks::Queue::ALL
-        .iter()
-        .map(|q| {
-            glommio::executor().create_task_queue(
-                glommio::Shares::Static(50),
-                glommio::Latency::NotImportant,
-                q.name(),
-            )
-        })
-        .collect()
-}
-
-/// Runs an engine task: one bounded step at a time, then as the task asks: again after the
-/// foreground has run, after a snooze (or a wake), or when woken.
-fn run_engine_task(
-    tq: glommio::TaskQueueHandle,
-    mut task: Box<dyn Task>,
-    info: Arc<TaskInfo>,
-    handle: TaskHandle,
-) -> glommio::Task<()> {
-    glommio::spawn_local_into(
-        async move {
-            loop {
-                info.set_state(State::Running);
-                let started = std::time::Instant::now();
-                let next = task.run(unix_now());
-                info.record_run(started.elapsed());
-                match next {
-                    Next::Again => {
-                        info.set_state(State::Ready);
-                        info.set_next_wake_ms(0);
-                        glommio::executor().yield_task_queue_now().await;
-                    }
-                    Next::Snooze(d) => {
-                        info.set_state(State::Snoozing);
-                        info.set_next_wake_ms(unix_now_ms() + d.as_millis() as u64);
-                        futures_lite::future::or(glommio::timer::sleep(d), handle.woken()).await;
-                    }
-                    Next::Sleep => {
-                        info.set_state(State::Sleeping);
-                        info.set_next_wake_ms(0);
-                        handle.woken().await;
-                    }
-                }
-            }
-        },
-        tq,
-    )
-    .expect("engine task queue exists")
-}
-
 pub fn unix_now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -1174,47 +540,6 @@ fn none_for(shards: usize) -> Vec<Option<ConnectedReceiver<Batch>>> {
 
 fn replies_of(shard: &Shard) -> &Peers<Batch> {
     shard.replies.as_ref().expect("peers")
-}
-
-/// The shard's housekeeping for connections, in a low-priority queue. With parking on,
-/// every half `--park-after-ms` it tells connections idle long enough to park
-/// ([`crate::park::IdleWatch`]), and once a second closes parked connections whose
-/// `idle_timeout` has passed (counted in `idle_kicks`) and returns memory freed by parking
-/// to the system. Always, once a second, it frees the spare connection buffers that went
-/// unused ([`crate::conn::BufferPool::trim`]).
-async fn conn_sweep(shard: Rc<Shard>) {
-    let park = shard.park.as_ref();
-    let period = match shard.settings.park_after {
-        Some(after) => (after / 2).clamp(Duration::from_millis(5), Duration::from_secs(1)),
-        None => Duration::from_secs(1),
-    };
-    let mut last = std::time::Instant::now();
-    loop {
-        glommio::timer::sleep(period).await;
-        if shard.stopping() {
-            return;
-        }
-        if let Some(park) = park {
-            park.watch.tick();
-        }
-        if last.elapsed() < Duration::from_secs(1) {
-            continue;
-        }
-        last = std::time::Instant::now();
-        if shard.settings.idle_timeout.is_some() {
-            let now = unix_now_ms();
-            let kicked = shard.close_parked(|p| p.kick_at_ms != 0 && p.kick_at_ms <= now);
-            if kicked > 0 {
-                shard.counters.add(Stat::IdleKicks, kicked as u64);
-            }
-        }
-        // 1 MiB or more of buffers freed is worth giving back to the system at once.
-        if shard.buffers.trim() >= 64 {
-            crate::park::release_free_memory();
-        } else if let Some(park) = park {
-            park.maybe_trim();
-        }
-    }
 }
 
 #[cfg(test)]

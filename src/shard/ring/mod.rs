@@ -3,9 +3,10 @@
 //!
 //! ```text
 //!   listener ──multishot accept──► Slot { fd, no task }
-//!   socket ──multishot recv, into a provided buffer──► copied into the slot's input (the
-//!        connection's own read buffer while it waits) ──► wake its task; a connection
-//!        without one (new, or parked) goes to the shard's ready list, which spawns one
+//!   socket ──recv into a provided buffer──► copied into the slot's input (the connection's
+//!        own read buffer while it waits), the recv armed again ──► wake its task; a
+//!        connection without one (new, or parked) goes to the shard's ready list, which
+//!        spawns one
 //!   connection task ──send(out)──► SENDMSG (MSG_WAITALL) queued, submitted with the pass
 //!   driver task: pass = one io_uring_enter (submit + run completions) + reap from shared
 //!        memory; nothing to do: sleep on the ring's eventfd, read through glommio
@@ -15,6 +16,13 @@
 //! task, poll source or timer per idle connection, nothing shared between shards. An idle
 //! connection costs its [`Slot`] and the kernel's armed recv; a provided buffer is taken
 //! only when bytes arrive, and given back in the same pass.
+//!
+//! Why one recv at a time and not a multishot recv: a multishot recv takes whatever the
+//! socket holds, as long as provided buffers last, before the pass that could stop it, so a
+//! connection that does not consume (a value waiting for the read budget, replies not read)
+//! could hold as much as the buffer ring each time it fills: 200 such connections held
+//! 200 MB where tests/memory_bounds.rs allows 123. A recv armed again only while fewer than
+//! [`PAUSE_AT`] bytes wait bounds each connection to that plus one buffer.
 //!
 //! How it sits beside glommio: glommio stays the executor (task queues, timers, the mesh,
 //! DMA files) and sleeps in its own ring. This ring's eventfd (IORING_REGISTER_EVENTFD) is
@@ -33,23 +41,20 @@
 use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 
-use crate::engine::reply::Reply;
-use crate::engine::ReplySink;
 use crate::park::Parked;
 use crate::shard::buffers::BufferPool;
+use crate::shard::out::Out;
+use crate::shard::provided::{Buffers, BUF_SIZE};
 use crate::stats::{Counters, Stat};
-use crate::store::StoreValue;
 
-/// Iovecs per `sendmsg` (the kernel's `IOV_MAX`).
-const IOV_MAX: usize = 1024;
-/// Bytes of one provided buffer: a recv completion carries at most this much.
-const BUF_SIZE: usize = 16 << 10;
+mod conn_side;
+
 /// Bytes a connection may have received and not taken before its recv is cancelled (it
 /// is re-armed when the connection reads again): a client that sends while its replies
 /// go unread, or faster than its connection handles, is held by TCP, not by this process.
@@ -65,6 +70,25 @@ const OP_RECV: u64 = 2;
 const OP_SEND: u64 = 3;
 const OP_CANCEL: u64 = 4;
 const OP_CLOSE: u64 = 5;
+
+/// Sets up a ring as the shards do, with a provided-buffer ring, and drops it: start-up
+/// asks this once, so an unfit kernel fails with a sentence rather than in every shard.
+pub fn probe() -> io::Result<()> {
+    let ring: IoUring = IoUring::builder()
+        .setup_single_issuer()
+        .setup_coop_taskrun()
+        .setup_taskrun_flag()
+        .build(2)?;
+    let bufs = Buffers::new(16);
+    // SAFETY: the buffer ring outlives the io_uring (dropped first, below).
+    unsafe {
+        ring.submitter()
+            .register_buf_ring_with_flags(bufs.ring as u64, 16, 0, 0)?;
+    }
+    drop(ring);
+    drop(bufs);
+    Ok(())
+}
 
 /// Provided buffers for a shard: a quarter of its share of `-c` (a recv holds one only
 /// until its pass copies it out), at least 64, within an eighth of its memory.
@@ -89,89 +113,7 @@ pub struct ConnId {
     gen: u32,
 }
 
-/// A connection's replies: bytes, with large values held pinned in the store (see
-/// [`crate::engine::reply`]), and how much of them went out. Boxed, so that a reply being
-/// sent stays where the kernel reads it.
-#[derive(Default)]
-pub struct Out {
-    pub reply: Reply,
-    iov: Vec<libc::iovec>,
-    msg: MsgHdr,
-    /// Bytes of the whole reply already sent.
-    sent: usize,
-    /// Bytes this reply counts in the shard's copied replies waiting to be sent.
-    pub counted: usize,
-}
-
-/// A `msghdr` that is `Default` (it holds raw pointers, valid only while a send is queued).
-struct MsgHdr(libc::msghdr);
-
-impl Default for MsgHdr {
-    fn default() -> Self {
-        // SAFETY: an all-zero msghdr is a valid empty one.
-        MsgHdr(unsafe { std::mem::zeroed() })
-    }
-}
-
-impl std::ops::Deref for Out {
-    type Target = Vec<u8>;
-    fn deref(&self) -> &Vec<u8> {
-        &self.reply.buf
-    }
-}
-
-impl std::ops::DerefMut for Out {
-    fn deref_mut(&mut self) -> &mut Vec<u8> {
-        &mut self.reply.buf
-    }
-}
-
-impl ReplySink for Out {
-    fn bytes(&mut self) -> &mut Vec<u8> {
-        &mut self.reply.buf
-    }
-    #[inline]
-    fn value(&mut self, v: StoreValue<'_>) {
-        self.reply.value(v)
-    }
-}
-
-impl Out {
-    /// Whether anything is left to send.
-    pub fn pending(&self) -> bool {
-        !self.reply.is_empty()
-    }
-
-    /// Forgets the reply once sent (its pins with it).
-    pub fn finish(&mut self) {
-        self.reply.clear();
-        self.sent = 0;
-    }
-
-    /// Points the message at what is left to send (at most [`IOV_MAX`] pieces).
-    fn prepare(&mut self) -> *const libc::msghdr {
-        let iov = &mut self.iov;
-        iov.clear();
-        self.reply.pieces_from(self.sent, |s| {
-            if iov.len() < IOV_MAX {
-                iov.push(libc::iovec {
-                    iov_base: s.as_ptr() as *mut libc::c_void,
-                    iov_len: s.len(),
-                })
-            }
-        });
-        self.msg = MsgHdr::default();
-        self.msg.0.msg_iov = self.iov.as_mut_ptr();
-        self.msg.0.msg_iovlen = self.iov.len();
-        &self.msg.0
-    }
-
-    fn all_sent(&self) -> bool {
-        self.sent >= self.reply.total_len()
-    }
-}
-
-/// Whether the slot's multishot recv is armed.
+/// Whether the slot's recv is armed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum Recv {
     #[default]
@@ -220,72 +162,6 @@ impl Slot {
 
     fn has_input(&self) -> bool {
         self.end > self.lent.unwrap_or(0) || self.eof || self.error != 0
-    }
-}
-
-/// A shard's provided buffers: a buffer ring the kernel picks from, and the memory.
-struct Buffers {
-    ring: *mut types::BufRingEntry,
-    layout: std::alloc::Layout,
-    data: Box<[u8]>,
-    count: u16,
-    tail: u16,
-}
-
-impl Buffers {
-    fn new(count: u16) -> Buffers {
-        let layout = std::alloc::Layout::from_size_align(
-            count as usize * std::mem::size_of::<types::BufRingEntry>(),
-            4096,
-        )
-        .expect("a valid layout");
-        // SAFETY: a non-zero size; zeroed memory is a valid empty ring.
-        let ring = unsafe { std::alloc::alloc_zeroed(layout) } as *mut types::BufRingEntry;
-        if ring.is_null() {
-            std::alloc::handle_alloc_error(layout);
-        }
-        let mut b = Buffers {
-            ring,
-            layout,
-            data: vec![0u8; count as usize * BUF_SIZE].into_boxed_slice(),
-            count,
-            tail: 0,
-        };
-        for bid in 0..count {
-            b.give(bid);
-        }
-        b.publish();
-        b
-    }
-
-    /// Puts buffer `bid` back on the ring (seen by the kernel at [`Buffers::publish`]).
-    fn give(&mut self, bid: u16) {
-        let i = (self.tail & (self.count - 1)) as usize;
-        // SAFETY: `i` is within the ring's `count` entries.
-        let e = unsafe { &mut *self.ring.add(i) };
-        e.set_addr(self.data[bid as usize * BUF_SIZE..].as_ptr() as u64);
-        e.set_len(BUF_SIZE as u32);
-        e.set_bid(bid);
-        self.tail = self.tail.wrapping_add(1);
-    }
-
-    fn publish(&self) {
-        // SAFETY: the ring's tail field, shared with the kernel, written atomically.
-        unsafe {
-            let tail = types::BufRingEntry::tail(self.ring) as *const AtomicU16;
-            (*tail).store(self.tail, Ordering::Release);
-        }
-    }
-
-    fn bytes(&self, bid: u16, len: usize) -> &[u8] {
-        &self.data[bid as usize * BUF_SIZE..][..len]
-    }
-}
-
-impl Drop for Buffers {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout; the ring is gone (dropped first).
-        unsafe { std::alloc::dealloc(self.ring as *mut u8, self.layout) };
     }
 }
 
@@ -745,11 +621,7 @@ impl NetRing {
             out.all_sent() || s.error != 0
         };
         if !done {
-            let msg = out.prepare();
-            let e = opcode::SendMsg::new(types::Fd(s.fd), msg)
-                .flags((libc::MSG_NOSIGNAL | libc::MSG_WAITALL) as u32)
-                .build()
-                .user_data(user_data(OP_SEND, gen, idx));
+            let e = out.submission(s.fd).user_data(user_data(OP_SEND, gen, idx));
             drop(slots);
             self.push(e);
             return;
@@ -765,185 +637,6 @@ impl NetRing {
         if let Some(w) = s.waker.take() {
             w.wake();
         }
-    }
-
-    /// Moves what the connection's client sent into `rbuf` after its first `end` bytes, or
-    /// waits for it. Ready with the bytes added, 0 at end of stream. While it waits, the
-    /// connection's read buffer is lent to the slot, so bytes are copied once, into place.
-    pub fn poll_read(
-        &self,
-        id: ConnId,
-        cx: &mut Context<'_>,
-        rbuf: &mut Vec<u8>,
-        end: &mut usize,
-        pool: &BufferPool,
-    ) -> Poll<io::Result<usize>> {
-        let mut slots = self.slots.borrow_mut();
-        let s = &mut slots[id.idx as usize];
-        debug_assert_eq!(s.gen, id.gen);
-        if let Some(at) = s.lent.take() {
-            // Our buffer, with whatever came since.
-            debug_assert!(rbuf.is_empty());
-            *rbuf = std::mem::take(&mut s.input);
-            *end = s.end;
-            s.end = 0;
-            let n = *end - at;
-            if n > 0 {
-                drop(slots);
-                self.resume_recv(id);
-                return Poll::Ready(Ok(n));
-            }
-            s.input = std::mem::take(rbuf);
-            s.end = *end;
-            s.lent = Some(at);
-        } else if s.end > 0 {
-            let n = s.end;
-            if *end == 0 {
-                // Nothing of ours buffered: the slot's buffer becomes ours.
-                let mine = std::mem::replace(rbuf, std::mem::take(&mut s.input));
-                if mine.capacity() > 0 {
-                    pool.put_read(mine);
-                }
-            } else {
-                if rbuf.len() < *end + n {
-                    rbuf.resize(*end + n, 0);
-                }
-                rbuf[*end..*end + n].copy_from_slice(&s.input[..n]);
-                pool.put_read(std::mem::take(&mut s.input));
-            }
-            *end += n;
-            s.end = 0;
-            drop(slots);
-            self.resume_recv(id);
-            return Poll::Ready(Ok(n));
-        } else if !rbuf.is_empty() && *end < rbuf.len() {
-            // Wait with our own buffer in place.
-            if s.input.capacity() > 0 {
-                pool.put_read(std::mem::take(&mut s.input));
-            }
-            s.input = std::mem::take(rbuf);
-            s.room = s.input.len();
-            s.end = *end;
-            s.lent = Some(*end);
-        }
-        if s.error != 0 {
-            let e = s.error;
-            let s = &mut slots[id.idx as usize];
-            Self::unlend(s, rbuf, end);
-            return Poll::Ready(Err(io::Error::from_raw_os_error(e)));
-        }
-        if s.eof {
-            Self::unlend(s, rbuf, end);
-            return Poll::Ready(Ok(0));
-        }
-        match &s.waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => s.waker = Some(cx.waker().clone()),
-        }
-        drop(slots);
-        self.resume_recv(id);
-        Poll::Pending
-    }
-
-    /// Takes a lent buffer back.
-    fn unlend(s: &mut Slot, rbuf: &mut Vec<u8>, end: &mut usize) {
-        if s.lent.take().is_some() {
-            *rbuf = std::mem::take(&mut s.input);
-            *end = s.end;
-            s.end = 0;
-        }
-    }
-
-    /// Re-arms a paused recv once the connection reads again.
-    fn resume_recv(&self, id: ConnId) {
-        let mut slots = self.slots.borrow_mut();
-        let s = &mut slots[id.idx as usize];
-        if s.recv == Recv::Off && !s.eof && s.error == 0 && !s.over() {
-            s.recv = Recv::Armed;
-            let fd = s.fd;
-            drop(slots);
-            self.arm_recv(id.idx, id.gen, fd);
-        }
-    }
-
-    /// Whether the connection's previous reply is still being sent.
-    pub fn sending(&self, id: ConnId) -> bool {
-        self.slots.borrow()[id.idx as usize].sending
-    }
-
-    /// Ready once the connection's previous reply has gone (or its socket failed).
-    pub fn poll_sent(&self, id: ConnId, cx: &mut Context<'_>) -> Poll<()> {
-        let mut slots = self.slots.borrow_mut();
-        let s = &mut slots[id.idx as usize];
-        if !s.sending {
-            return Poll::Ready(());
-        }
-        match &s.waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => s.waker = Some(cx.waker().clone()),
-        }
-        Poll::Pending
-    }
-
-    /// Sends `out` (its previous reply must be gone: [`NetRing::poll_sent`]). `out` is
-    /// swapped for the slot's spare reply, empty.
-    pub fn send(&self, id: ConnId, out: &mut Box<Out>) -> io::Result<()> {
-        let mut slots = self.slots.borrow_mut();
-        let s = &mut slots[id.idx as usize];
-        debug_assert!(!s.sending);
-        if s.error != 0 {
-            return Err(io::Error::from_raw_os_error(s.error));
-        }
-        let mut spare = s.out.take().unwrap_or_default();
-        std::mem::swap(out, &mut spare);
-        let msg = spare.prepare();
-        let fd = s.fd;
-        s.out = Some(spare);
-        s.sending = true;
-        drop(slots);
-        let e = opcode::SendMsg::new(types::Fd(fd), msg)
-            .flags((libc::MSG_NOSIGNAL | libc::MSG_WAITALL) as u32)
-            .build()
-            .user_data(user_data(OP_SEND, id.gen, id.idx));
-        self.push(e);
-        Ok(())
-    }
-
-    /// The connection's task ends and the connection closes: at once, or when its last
-    /// reply has gone.
-    pub fn close(&self, id: ConnId, pool: &BufferPool) {
-        let mut slots = self.slots.borrow_mut();
-        let s = &mut slots[id.idx as usize];
-        debug_assert_eq!(s.gen, id.gen);
-        s.waker = None;
-        if s.sending {
-            s.closing = true;
-            return;
-        }
-        drop(slots);
-        self.finish_close(id.idx, pool);
-    }
-
-    /// The connection's task ends and the connection stays open without one, keeping
-    /// `state`; false (and nothing changes) when bytes came meanwhile.
-    pub fn park(&self, id: ConnId, state: Parked, pool: &BufferPool) -> bool {
-        let mut slots = self.slots.borrow_mut();
-        let s = &mut slots[id.idx as usize];
-        if s.has_input() || s.sending {
-            return false;
-        }
-        if s.lent.take().is_some() {
-            pool.put_read(std::mem::take(&mut s.input));
-            s.end = 0;
-        }
-        if let Some(out) = s.out.take() {
-            pool.put_out(out.reply.buf);
-        }
-        s.task = false;
-        s.waker = None;
-        s.parked = state;
-        self.set_parked(self.parked.get() + 1);
-        true
     }
 
     fn finish_close(&self, idx: u32, pool: &BufferPool) {

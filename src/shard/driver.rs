@@ -1,0 +1,179 @@
+//! A shard's network driver and its connection housekeeping.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::io;
+use std::os::fd::FromRawFd;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::time::Duration;
+
+use glommio::sync::Gate;
+
+use super::{ring, unix_now, unix_now_ms, Shard};
+use crate::listen::{Rejection, Spare};
+use crate::ratelog::RateLog;
+use crate::stats::Stat;
+
+/// How a shard serves a connection its ring has bytes for.
+pub type ServeConn = fn(Rc<Shard>, ring::Ready) -> Pin<Box<dyn Future<Output = ()>>>;
+
+/// Drives the shard's network ring (see [`ring`]): a pass submits what connections
+/// queued and reaps what completed; connections with bytes and no task get one; peers'
+/// batches waiting on the mesh are taken. While passes find work, the driver lets the
+/// connections it woke run before the next pass (their replies then go in one submission);
+/// with none, it sleeps until the ring's eventfd or a connection wakes it. It ends once
+/// the shard has stopped and every connection has closed.
+pub(super) async fn drive(
+    shard: Rc<Shard>,
+    gate: Rc<Gate>,
+    mut spares: Vec<Spare>,
+    drained: Rc<Cell<bool>>,
+    serve_conn: ServeConn,
+) {
+    let net = &shard.net;
+    net.start_accepting();
+    let mut ready = Vec::new();
+    let failures = RateLog::new(5);
+    loop {
+        let n = net.pass(&shard.buffers);
+        shard.clock.set(unix_now());
+        net.take_ready(&mut ready);
+        for r in ready.drain(..) {
+            let id = r.id;
+            match gate.spawn(serve_conn(shard.clone(), r)) {
+                Ok(task) => {
+                    task.detach();
+                }
+                // The gate is closing (stop): the connection closes unserved.
+                Err(_) => net.close(id, &shard.buffers),
+            }
+        }
+        for f in net.take_accept_failed() {
+            accept_failed(&shard, &failures, &mut spares, f);
+        }
+        shard.take_peer_batches();
+        if drained.get() && net.open() == 0 {
+            // The last closes were queued after this pass.
+            net.pass(&shard.buffers);
+            return;
+        }
+        if n > 0 {
+            futures_lite::future::yield_now().await;
+            continue;
+        }
+        if !net.prepare_sleep() {
+            futures_lite::future::yield_now().await;
+            continue;
+        }
+        futures_lite::future::poll_fn(|cx| net.poll_sleep(cx)).await;
+        net.woke();
+    }
+}
+
+/// Reads the ring's eventfd through glommio and wakes the driver: the one place a
+/// sleeping shard learns of network completions.
+pub(super) async fn wake_on_eventfd(shard: Rc<Shard>) {
+    // SAFETY: a duplicate of the ring's eventfd, owned by the file from here on.
+    let fd = unsafe { libc::fcntl(shard.net.eventfd(), libc::F_DUPFD_CLOEXEC, 0) };
+    if fd < 0 {
+        log::error!(
+            "shard {}: cannot duplicate the ring's eventfd: {}",
+            shard.id,
+            io::Error::last_os_error()
+        );
+        return;
+    }
+    // SAFETY: the descriptor was just duplicated for this file alone.
+    let file = unsafe { glommio::io::BufferedFile::from_raw_fd(fd) };
+    loop {
+        match file.read_at(0, 8).await {
+            Ok(_) => shard.net.wake(),
+            Err(e) => {
+                log::error!("shard {}: reading the ring's eventfd: {e}", shard.id);
+                return;
+            }
+        }
+    }
+}
+
+/// A listener's multishot accept ended with an error: out of descriptors, the client
+/// waiting is told so with the spare descriptor; the accept is armed again, after a short
+/// back-off unless a client was told (an accept that fails at once must not spin).
+fn accept_failed(
+    shard: &Rc<Shard>,
+    failures: &RateLog,
+    spares: &mut [Spare],
+    f: ring::AcceptFailed,
+) {
+    if shard.stopping() {
+        return;
+    }
+    let done = spares[f.listener].reject_one(f.fd, &f.error);
+    if done == Rejection::Told {
+        shard.counters.incr(Stat::RejectedConnections);
+    }
+    // Out of descriptors, an accept fails at once whether or not a client waits: only a
+    // client turned away, or one that could not be, is news.
+    let what = match done {
+        Rejection::Told => Some("; the client was told ERROR Too many open connections"),
+        Rejection::Failed => Some(""),
+        Rejection::NonePending => None,
+    };
+    if let Some(what) = what {
+        if let Some(note) = failures.admit() {
+            log::warn!("shard {}: accept failed: {}{what}{note}", shard.id, f.error);
+        }
+    }
+    if done == Rejection::Told {
+        shard.net.arm_accept(f.listener);
+    } else {
+        let shard = shard.clone();
+        glommio::spawn_local(async move {
+            glommio::timer::sleep(Duration::from_millis(10)).await;
+            shard.net.arm_accept(f.listener);
+        })
+        .detach();
+    }
+}
+
+/// The shard's housekeeping for connections, in a low-priority queue. With parking on,
+/// every half `--park-after-ms` it tells connections idle long enough to park
+/// ([`crate::park::IdleWatch`]), and once a second closes parked connections whose
+/// `idle_timeout` has passed (counted in `idle_kicks`) and returns memory freed by parking
+/// to the system. Always, once a second, it frees the spare connection buffers that went
+/// unused ([`super::buffers::BufferPool::trim`]).
+pub(super) async fn conn_sweep(shard: Rc<Shard>) {
+    let park = shard.park.as_ref();
+    let period = match shard.settings.park_after {
+        Some(after) => (after / 2).clamp(Duration::from_millis(5), Duration::from_secs(1)),
+        None => Duration::from_secs(1),
+    };
+    let mut last = std::time::Instant::now();
+    loop {
+        glommio::timer::sleep(period).await;
+        if shard.stopping() {
+            return;
+        }
+        if let Some(park) = park {
+            park.watch.tick();
+        }
+        if last.elapsed() < Duration::from_secs(1) {
+            continue;
+        }
+        last = std::time::Instant::now();
+        if shard.settings.idle_timeout.is_some() {
+            let now = unix_now_ms();
+            let kicked = shard.close_parked(|p| p.kick_at_ms != 0 && p.kick_at_ms <= now);
+            if kicked > 0 {
+                shard.counters.add(Stat::IdleKicks, kicked as u64);
+            }
+        }
+        // 1 MiB or more of buffers freed is worth giving back to the system at once.
+        if shard.buffers.trim() >= 64 {
+            crate::park::release_free_memory();
+        } else if let Some(park) = park {
+            park.maybe_trim();
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The ring's side that connection tasks call: take received bytes (or wait for them), hand
+//! a reply over, close or park.
+
+use std::io;
+use std::task::{Context, Poll};
+
+use super::{user_data, ConnId, NetRing, Recv, Slot, OP_SEND};
+use crate::park::Parked;
+use crate::shard::buffers::BufferPool;
+use crate::shard::out::Out;
+
+impl NetRing {
+    /// Moves what the connection's client sent into `rbuf` after its first `end` bytes, or
+    /// waits for it. Ready with the bytes added, 0 at end of stream. While it waits, the
+    /// connection's read buffer is lent to the slot, so bytes are copied once, into place.
+    pub fn poll_read(
+        &self,
+        id: ConnId,
+        cx: &mut Context<'_>,
+        rbuf: &mut Vec<u8>,
+        end: &mut usize,
+        pool: &BufferPool,
+    ) -> Poll<io::Result<usize>> {
+        let mut slots = self.slots.borrow_mut();
+        let s = &mut slots[id.idx as usize];
+        debug_assert_eq!(s.gen, id.gen);
+        if let Some(at) = s.lent.take() {
+            // Our buffer, with whatever came since.
+            debug_assert!(rbuf.is_empty());
+            *rbuf = std::mem::take(&mut s.input);
+            *end = s.end;
+            s.end = 0;
+            let n = *end - at;
+            if n > 0 {
+                drop(slots);
+                self.resume_recv(id);
+                return Poll::Ready(Ok(n));
+            }
+            s.input = std::mem::take(rbuf);
+            s.end = *end;
+            s.lent = Some(at);
+        } else if s.end > 0 {
+            let n = s.end;
+            if *end == 0 {
+                // Nothing of ours buffered: the slot's buffer becomes ours.
+                let mine = std::mem::replace(rbuf, std::mem::take(&mut s.input));
+                if mine.capacity() > 0 {
+                    pool.put_read(mine);
+                }
+            } else {
+                if rbuf.len() < *end + n {
+                    rbuf.resize(*end + n, 0);
+                }
+                rbuf[*end..*end + n].copy_from_slice(&s.input[..n]);
+                pool.put_read(std::mem::take(&mut s.input));
+            }
+            *end += n;
+            s.end = 0;
+            drop(slots);
+            self.resume_recv(id);
+            return Poll::Ready(Ok(n));
+        } else if !rbuf.is_empty() && *end < rbuf.len() {
+            // Wait with our own buffer in place.
+            if s.input.capacity() > 0 {
+                pool.put_read(std::mem::take(&mut s.input));
+            }
+            s.input = std::mem::take(rbuf);
+            s.room = s.input.len();
+            s.end = *end;
+            s.lent = Some(*end);
+        }
+        if s.error != 0 {
+            let e = s.error;
+            let s = &mut slots[id.idx as usize];
+            Self::unlend(s, rbuf, end);
+            return Poll::Ready(Err(io::Error::from_raw_os_error(e)));
+        }
+        if s.eof {
+            Self::unlend(s, rbuf, end);
+            return Poll::Ready(Ok(0));
+        }
+        match &s.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => s.waker = Some(cx.waker().clone()),
+        }
+        drop(slots);
+        self.resume_recv(id);
+        Poll::Pending
+    }
+
+    /// Takes a lent buffer back.
+    fn unlend(s: &mut Slot, rbuf: &mut Vec<u8>, end: &mut usize) {
+        if s.lent.take().is_some() {
+            *rbuf = std::mem::take(&mut s.input);
+            *end = s.end;
+            s.end = 0;
+        }
+    }
+
+    /// Re-arms a paused recv once the connection reads again.
+    fn resume_recv(&self, id: ConnId) {
+        let mut slots = self.slots.borrow_mut();
+        let s = &mut slots[id.idx as usize];
+        if s.recv == Recv::Off && !s.eof && s.error == 0 && !s.over() {
+            s.recv = Recv::Armed;
+            let fd = s.fd;
+            drop(slots);
+            self.arm_recv(id.idx, id.gen, fd);
+        }
+    }
+
+    /// Whether the connection's previous reply is still being sent.
+    pub fn sending(&self, id: ConnId) -> bool {
+        self.slots.borrow()[id.idx as usize].sending
+    }
+
+    /// Ready once the connection's previous reply has gone (or its socket failed).
+    pub fn poll_sent(&self, id: ConnId, cx: &mut Context<'_>) -> Poll<()> {
+        let mut slots = self.slots.borrow_mut();
+        let s = &mut slots[id.idx as usize];
+        if !s.sending {
+            return Poll::Ready(());
+        }
+        match &s.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => s.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Sends `out` (its previous reply must be gone: [`NetRing::poll_sent`]). `out` is
+    /// swapped for the slot's spare reply, empty.
+    pub fn send(&self, id: ConnId, out: &mut Box<Out>) -> io::Result<()> {
+        let mut slots = self.slots.borrow_mut();
+        let s = &mut slots[id.idx as usize];
+        debug_assert!(!s.sending);
+        if s.error != 0 {
+            return Err(io::Error::from_raw_os_error(s.error));
+        }
+        let mut spare = s.out.take().unwrap_or_default();
+        std::mem::swap(out, &mut spare);
+        let e = spare
+            .submission(s.fd)
+            .user_data(user_data(OP_SEND, id.gen, id.idx));
+        s.out = Some(spare);
+        s.sending = true;
+        drop(slots);
+        self.push(e);
+        Ok(())
+    }
+
+    /// The connection's task ends and the connection closes: at once, or when its last
+    /// reply has gone.
+    pub fn close(&self, id: ConnId, pool: &BufferPool) {
+        let mut slots = self.slots.borrow_mut();
+        let s = &mut slots[id.idx as usize];
+        debug_assert_eq!(s.gen, id.gen);
+        s.waker = None;
+        if s.sending {
+            s.closing = true;
+            return;
+        }
+        drop(slots);
+        self.finish_close(id.idx, pool);
+    }
+
+    /// The connection's task ends and the connection stays open without one, keeping
+    /// `state`; false (and nothing changes) when bytes came meanwhile.
+    pub fn park(&self, id: ConnId, state: Parked, pool: &BufferPool) -> bool {
+        let mut slots = self.slots.borrow_mut();
+        let s = &mut slots[id.idx as usize];
+        if s.has_input() || s.sending {
+            return false;
+        }
+        if s.lent.take().is_some() {
+            pool.put_read(std::mem::take(&mut s.input));
+            s.end = 0;
+        }
+        if let Some(out) = s.out.take() {
+            pool.put_out(out.reply.buf);
+        }
+        s.task = false;
+        s.waker = None;
+        s.parked = state;
+        self.set_parked(self.parked.get() + 1);
+        true
+    }
+}
