@@ -101,8 +101,8 @@ pub struct Args {
     pub idle_timeout: u64,
 
     /// Park connections idle this many milliseconds (0: never): the connection gives up its
-    /// task and waits as a bare descriptor in an epoll set, and gets a fresh task when
-    /// bytes arrive (see src/park.rs).
+    /// task and keeps only its slot in the shard's network ring, and gets a fresh task
+    /// when bytes arrive (see src/park.rs).
     #[arg(long = "park-after-ms", default_value_t = 1000, value_name = "MS")]
     pub park_after_ms: u64,
 

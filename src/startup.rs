@@ -47,11 +47,11 @@ impl fmt::Display for StartError {
 }
 
 /// Descriptors the process needs beyond its connections and what it had open at start:
-/// the main and parking threads' own, and a re-read of the password file.
+/// the main thread's own, and a re-read of the password file.
 const DESCRIPTORS_FIXED: u64 = 16;
-/// Per shard: glommio's three rings and their eventfd, the shard's control, pass and wake
-/// socketpairs (11 in all), the duplicate a parking connection holds for a moment, and
-/// room to spare.
+/// Per shard: glommio's three rings and their eventfd, the shard's control socketpair, its
+/// network ring, that ring's eventfd and the duplicate glommio reads it through, and room
+/// to spare.
 const DESCRIPTORS_PER_SHARD: u64 = 16;
 /// Per shard and listening address: the socket, its spare descriptor and a client being
 /// turned away ([`crate::listen::Spare`]).

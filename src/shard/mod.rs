@@ -103,9 +103,9 @@ impl Batch {
 /// reactor pass.
 ///
 /// glommio notices a message on a shared channel only when the receiving executor polls its
-/// reactor, and a busy shard polls it about once per turn of its connections
-/// ([`Rounds`]). So a forwarded request waited for a pass of its owner, and its reply for a
-/// pass of the sender. Between turns, a connection looks at its shard's counts
+/// reactor, which a busy shard does only between runs of its task queues. So a forwarded
+/// request would wait for such a pass of its owner, and its reply for one of the sender.
+/// Each pass of the network ring's driver looks at its shard's counts
 /// ([`Shard::take_peer_batches`]) and runs or delivers what is there.
 ///
 /// A count above zero means the channel holds a batch: the receiver, whose thread alone
