@@ -32,9 +32,11 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from procstat import cpu_seconds, rss_kb  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release")
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 def free_port():
@@ -56,20 +58,6 @@ def wait_port(port, proc, deadline=10.0):
         except OSError:
             time.sleep(0.05)
     raise SystemExit(f"server on port {port} did not start")
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 class Server:

@@ -22,10 +22,15 @@ Needs `ulimit -n` above 2 x (idle + 100). Listens on 127.0.0.1 only.
 
 import argparse
 import os
+import sys
 import resource
 import socket
 import subprocess
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from procstat import rss_kb  # noqa: E402
+
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release")
@@ -37,14 +42,6 @@ def free_port():
     p = s.getsockname()[1]
     s.close()
     return p
-
-
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def stats(port):

@@ -58,9 +58,9 @@ sys.dont_write_bytecode = True  # no __pycache__ in scripts/lib
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import stall_clients as sc  # noqa: E402
 import stall_garbage as sg  # noqa: E402
+from procstat import cpu_seconds, rss_kb  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TICK = os.sysconf("SC_CLK_TCK")
 KINDS = {"cacheaside": sc.cacheaside, "text": sc.owned_text, "meta": sc.meta,
          "binary": sc.binary, "garbage": sg.garbage, "nonreader": sg.nonreader,
          "control": sc.control}
@@ -203,20 +203,6 @@ def start_server(args, log):
         time.sleep(0.05)
     proc.kill()
     sys.exit(f"{' '.join(argv)} did not report its shards listening within 30 s; log: {log}")
-
-
-def proc_times(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def cpu_busy():
@@ -519,7 +505,7 @@ def main():
 
     diag = Diagnoser(args, pid, port, log_dir, t0)
     starts, ends, fails, timeline = {}, [], [], []
-    last_busy, last_cpu = cpu_busy(), proc_times(pid) if pid else 0.0
+    last_busy, last_cpu = cpu_busy(), cpu_seconds(pid) if pid else 0.0
     server_died = None
     next_tick = t0 + 1
     while time.monotonic() < end:
@@ -549,7 +535,7 @@ def main():
         last_busy = busy
         if pid:
             try:
-                c = proc_times(pid)
+                c = cpu_seconds(pid)
                 row.update(server_cpu=round(c - last_cpu, 2), rss_mb=round(rss_kb(pid) / 1024, 1))
                 last_cpu = c
             except OSError:

@@ -187,6 +187,22 @@ pub fn peer_name(fd: RawFd) -> String {
 /// What a client past the connection limit reads before the server closes (memcached's).
 pub const TOO_MANY: &[u8] = b"ERROR Too many open connections\r\n";
 
+/// Tells a client just accepted that there is no room for it ([`TOO_MANY`]) and closes
+/// its descriptor.
+pub fn turn_away(fd: RawFd) {
+    // SAFETY: a fresh connection's send buffer is empty, so the short reply goes out whole
+    // without waiting; then the descriptor, ours alone, is closed.
+    unsafe {
+        libc::send(
+            fd,
+            TOO_MANY.as_ptr() as *const libc::c_void,
+            TOO_MANY.len(),
+            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+        );
+        libc::close(fd);
+    }
+}
+
 /// A descriptor held in reserve so that an accept loop out of descriptors can still take
 /// the next client, tell it [`TOO_MANY`] and close, rather than leave it in the backlog:
 /// an `accept` that fails with EMFILE leaves the connection queued, and the client waits
@@ -232,17 +248,7 @@ impl Spare {
         }
         let conn = with_room(|| accept_now(listener));
         if let Ok(fd) = conn {
-            // SAFETY: a fresh connection's send buffer is empty, so the short reply goes
-            // out whole without waiting; then the descriptor is closed.
-            unsafe {
-                libc::send(
-                    fd,
-                    TOO_MANY.as_ptr() as *const libc::c_void,
-                    TOO_MANY.len(),
-                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-                );
-                libc::close(fd);
-            }
+            turn_away(fd);
         }
         self.0 = with_room(open_spare).ok();
         match conn {

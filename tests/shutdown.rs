@@ -6,46 +6,9 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::os::fd::FromRawFd;
 use std::time::{Duration, Instant};
 
-use common::{open_client, roundtrip, CorecachedServer};
-
-/// A connection to `server` whose receive buffer is 4 KiB, set before it connects (so
-/// the window it offers stays small).
-fn small_window_client(server: &CorecachedServer) -> TcpStream {
-    let addr = server.addr();
-    // SAFETY: a socket we own, handed to TcpStream once connected.
-    unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-        assert!(fd >= 0);
-        let size: libc::c_int = 4096;
-        let r = libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            &size as *const _ as *const libc::c_void,
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-        assert_eq!(r, 0);
-        let stream = TcpStream::from_raw_fd(fd);
-        let sin = libc::sockaddr_in {
-            sin_family: libc::AF_INET as libc::sa_family_t,
-            sin_port: addr.port().to_be(),
-            sin_addr: libc::in_addr {
-                s_addr: u32::from_ne_bytes([127, 0, 0, 1]),
-            },
-            sin_zero: [0; 8],
-        };
-        let r = libc::connect(
-            fd,
-            &sin as *const _ as *const libc::sockaddr,
-            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-        );
-        assert_eq!(r, 0, "connect: {}", std::io::Error::last_os_error());
-        stream
-    }
-}
+use common::{open_client, roundtrip, small_window_client, CorecachedServer};
 
 /// Bytes waiting in `s`'s receive queue.
 fn queued(s: &TcpStream) -> usize {
@@ -66,7 +29,7 @@ fn stuck_clients(server: &CorecachedServer) -> (TcpStream, TcpStream) {
     set.extend_from_slice(b"\r\n");
     assert_eq!(roundtrip(&mut c, &set, b"\r\n"), b"STORED\r\n");
     let idle = open_client(server.addr());
-    let mut stuck = small_window_client(server);
+    let mut stuck = small_window_client(server.addr());
     let mut get = b"get".to_vec();
     for _ in 0..20 {
         get.extend_from_slice(b" big");

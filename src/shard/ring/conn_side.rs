@@ -24,21 +24,16 @@ impl NetRing {
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[id.idx as usize];
         debug_assert_eq!(s.gen, id.gen);
-        if let Some(at) = s.lent.take() {
-            // Our buffer, with whatever came since.
-            debug_assert!(rbuf.is_empty());
-            *rbuf = std::mem::take(&mut s.input);
-            *end = s.end;
-            s.end = 0;
-            let n = *end - at;
-            if n > 0 {
+        if let Some(at) = s.lent {
+            if s.end > at {
+                // Our buffer back, with what came since.
+                debug_assert!(rbuf.is_empty());
+                let n = s.end - at;
+                Self::unlend(s, rbuf, end);
                 drop(slots);
-                self.resume_recv(id);
+                self.rearm_recv(id.idx);
                 return Poll::Ready(Ok(n));
             }
-            s.input = std::mem::take(rbuf);
-            s.end = *end;
-            s.lent = Some(at);
         } else if s.end > 0 {
             let n = s.end;
             if *end == 0 {
@@ -57,7 +52,7 @@ impl NetRing {
             *end += n;
             s.end = 0;
             drop(slots);
-            self.resume_recv(id);
+            self.rearm_recv(id.idx);
             return Poll::Ready(Ok(n));
         } else if !rbuf.is_empty() && *end < rbuf.len() {
             // Wait with our own buffer in place.
@@ -71,7 +66,6 @@ impl NetRing {
         }
         if s.error != 0 {
             let e = s.error;
-            let s = &mut slots[id.idx as usize];
             Self::unlend(s, rbuf, end);
             return Poll::Ready(Err(io::Error::from_raw_os_error(e)));
         }
@@ -84,7 +78,7 @@ impl NetRing {
             _ => s.waker = Some(cx.waker().clone()),
         }
         drop(slots);
-        self.resume_recv(id);
+        self.rearm_recv(id.idx);
         Poll::Pending
     }
 
@@ -97,15 +91,16 @@ impl NetRing {
         }
     }
 
-    /// Re-arms a paused recv once the connection reads again.
-    fn resume_recv(&self, id: ConnId) {
+    /// Arms the slot's recv again if it has none and its connection can take more: after
+    /// a completion, and once the connection has taken what was waiting.
+    pub(super) fn rearm_recv(&self, idx: u32) {
         let mut slots = self.slots.borrow_mut();
-        let s = &mut slots[id.idx as usize];
-        if s.recv == Recv::Off && !s.eof && s.error == 0 && !s.over() {
+        let s = &mut slots[idx as usize];
+        if s.wants_recv() {
             s.recv = Recv::Armed;
-            let fd = s.fd;
+            let (gen, fd) = (s.gen, s.fd);
             drop(slots);
-            self.arm_recv(id.idx, id.gen, fd);
+            self.arm_recv(idx, gen, fd);
         }
     }
 

@@ -74,20 +74,30 @@ const OP_CLOSE: u64 = 5;
 /// Sets up a ring as the shards do, with a provided-buffer ring, and drops it: start-up
 /// asks this once, so an unfit kernel fails with a sentence rather than in every shard.
 pub fn probe() -> io::Result<()> {
-    let ring: IoUring = IoUring::builder()
-        .setup_single_issuer()
-        .setup_coop_taskrun()
-        .setup_taskrun_flag()
-        .build(2)?;
-    let bufs = Buffers::new(16);
-    // SAFETY: the buffer ring outlives the io_uring (dropped first, below).
-    unsafe {
-        ring.submitter()
-            .register_buf_ring_with_flags(bufs.ring as u64, 16, 0, 0)?;
-    }
+    let (ring, bufs) = setup(2, 16)?;
     drop(ring);
     drop(bufs);
     Ok(())
+}
+
+/// A ring as a shard's (`entries` submission entries, four times as many completions) and
+/// its provided buffers (`buffers`, rounded to a power of two), registered with it. The
+/// caller drops the ring before the buffers.
+fn setup(entries: u32, buffers: usize) -> io::Result<(IoUring, Buffers)> {
+    let ring = IoUring::builder()
+        .setup_single_issuer()
+        .setup_coop_taskrun()
+        .setup_taskrun_flag()
+        .setup_cqsize(entries * 4)
+        .build(entries)?;
+    let count = buffers.clamp(16, 1 << 15).next_power_of_two() as u16;
+    let bufs = Buffers::new(count);
+    // SAFETY: the buffer ring outlives the io_uring (the caller drops the ring first).
+    unsafe {
+        ring.submitter()
+            .register_buf_ring_with_flags(bufs.ring as u64, count, 0, 0)?;
+    }
+    Ok((ring, bufs))
 }
 
 /// Provided buffers for a shard: a quarter of its share of `-c` (a recv holds one only
@@ -160,6 +170,11 @@ impl Slot {
         self.end >= room
     }
 
+    /// No recv is armed and the connection can take more.
+    fn wants_recv(&self) -> bool {
+        self.recv == Recv::Off && !self.eof && self.error == 0 && !self.over()
+    }
+
     fn has_input(&self) -> bool {
         self.end > self.lent.unwrap_or(0) || self.eof || self.error != 0
     }
@@ -222,19 +237,8 @@ impl NetRing {
         buffers: usize,
         accounts: Accounts,
     ) -> io::Result<NetRing> {
-        let mut ring = IoUring::builder()
-            .setup_single_issuer()
-            .setup_coop_taskrun()
-            .setup_taskrun_flag()
-            .setup_cqsize(entries * 4)
-            .build(entries)?;
-        let count = buffers.clamp(16, 1 << 15).next_power_of_two() as u16;
-        let bufs = Buffers::new(count);
-        // SAFETY: the buffer ring lives as long as the ring (field order).
-        unsafe {
-            ring.submitter()
-                .register_buf_ring_with_flags(bufs.ring as u64, count, 0, 0)?;
-        }
+        // The ring is dropped before the buffers (field order).
+        let (mut ring, bufs) = setup(entries, buffers)?;
         // SAFETY: eventfd returns a new descriptor or -1.
         let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
         if efd < 0 {
@@ -294,11 +298,6 @@ impl NetRing {
     /// Connections open on this shard (with a task or without).
     pub fn open(&self) -> usize {
         self.open.get()
-    }
-
-    /// Connections without a task.
-    pub fn parked(&self) -> usize {
-        self.parked.get()
     }
 
     fn set_parked(&self, n: usize) {
@@ -455,17 +454,7 @@ impl NetRing {
                 a.open_conns.fetch_sub(1, Ordering::Relaxed);
             }
             a.counters.incr(Stat::RejectedConnections);
-            let m = crate::listen::TOO_MANY;
-            // SAFETY: a new socket with room for a short line; then closed.
-            unsafe {
-                libc::send(
-                    fd,
-                    m.as_ptr() as *const libc::c_void,
-                    m.len(),
-                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-                );
-                libc::close(fd);
-            }
+            crate::listen::turn_away(fd);
             return;
         }
         a.counters.incr(Stat::CurrConnections);
@@ -569,14 +558,9 @@ impl NetRing {
         }
         // Receiving stops while more waits than the connection has room for, and starts
         // again once it has taken the bytes (here, or in `poll_read`).
-        let live = !s.eof && s.error == 0;
-        let (fd, recv, over) = (s.fd, s.recv, s.over());
-        if live && !over && recv == Recv::Off {
-            s.recv = Recv::Armed;
-            drop(slots);
-            self.arm_recv(idx, gen, fd);
-            slots = self.slots.borrow_mut();
-        }
+        drop(slots);
+        self.rearm_recv(idx);
+        let mut slots = self.slots.borrow_mut();
         let s = &mut slots[idx as usize];
         if !s.has_input() {
             return;
