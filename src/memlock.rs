@@ -5,8 +5,8 @@
 //! - its I/O memory (`--io-memory`, at least 64 KiB) once for each of its three io_uring
 //!   rings it is registered with: a shard's `VmPin` is three times `--io-memory`;
 //! - the rings themselves, 16 KiB each at glommio's depth of 128 entries (the kernel
-//!   charged them to `ulimit -l` before 5.12 and does again on this 6.x kernel: at 8 MiB
-//!   an unprivileged process starts 34 shards of 64 KiB and fails on the 35th);
+//!   charged them to `ulimit -l` before 5.12 and does again on this 6.x kernel);
+//! - the shard's network ring (`crate::shard::ring`, [`NET_RING_LOCKED`]);
 //! - and, while executors start, small probe rings ([`RESERVE`]).
 //!
 //! The limit is per user: processes of the same user without CAP_IPC_LOCK share it,

@@ -20,9 +20,9 @@
 //! Why one recv at a time and not a multishot recv: a multishot recv takes whatever the
 //! socket holds, as long as provided buffers last, before the pass that could stop it, so a
 //! connection that does not consume (a value waiting for the read budget, replies not read)
-//! could hold as much as the buffer ring each time it fills: 200 such connections held
-//! 200 MB where tests/memory_bounds.rs allows 123. A recv armed again only while fewer than
-//! [`PAUSE_AT`] bytes wait bounds each connection to that plus one buffer.
+//! could hold as much as the buffer ring each time it fills, past the bound that
+//! tests/memory_bounds.rs checks (bench/RESULTS.md, *Session 16*). A recv armed again only
+//! while fewer than [`PAUSE_AT`] bytes wait bounds each connection to that plus one buffer.
 //!
 //! How it sits beside glommio: glommio stays the executor (task queues, timers, the mesh,
 //! DMA files) and sleeps in its own ring. This ring's eventfd (IORING_REGISTER_EVENTFD) is
