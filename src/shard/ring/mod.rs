@@ -14,7 +14,7 @@
 //!
 //! Why this shape: one submission and one completion pass for all of a shard's sockets, no
 //! task, poll source or timer per idle connection, nothing shared between shards. An idle
-//! connection costs its [`Slot`] and the kernel's armed recv; a provided buffer is taken
+//! connection costs its `Slot` and the kernel's armed recv; a provided buffer is taken
 //! only when bytes arrive, and given back in the same pass.
 //!
 //! Why one recv at a time and not a multishot recv: a multishot recv takes whatever the
@@ -22,7 +22,7 @@
 //! connection that does not consume (a value waiting for the read budget, replies not read)
 //! could hold as much as the buffer ring each time it fills, past the bound that
 //! tests/memory_bounds.rs checks (bench/RESULTS.md, *Session 16*). A recv armed again only
-//! while fewer than [`PAUSE_AT`] bytes wait bounds each connection to that plus one buffer.
+//! while fewer than `PAUSE_AT` bytes wait bounds each connection to that plus one buffer.
 //!
 //! How it sits beside glommio: glommio stays the executor (task queues, timers, the mesh,
 //! DMA files) and sleeps in its own ring. This ring's eventfd (IORING_REGISTER_EVENTFD) is
