@@ -22,6 +22,11 @@ use crate::startup::{self, StartError};
 use crate::stats::Counters;
 use crate::tasks::Registry;
 
+/// How long a busy shard's driver keeps glommio's loop from running (the driver waits in
+/// its network ring while busy: see `shard::driver`): glommio's timers, its I/O and the
+/// engine tasks' queues get a turn at least this often. Glommio's default is 100 ms.
+const PREEMPT_TIMER: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// Checks, before any executor starts, what io_uring needs, so a failure is one clear
 /// sentence rather than a panic inside a shard.
 fn preflight() -> Result<(), String> {
@@ -137,7 +142,9 @@ pub fn run(mut settings: Settings) -> Result<(), StartError> {
     } else {
         vec![None]
     };
-    let in_flight = Arc::new(InFlight::new(shards));
+    let in_flight = Arc::new(
+        InFlight::new(shards).map_err(|e| format!("cannot create the shards' doorbells: {e}"))?,
+    );
     let mut stop_writers = Vec::new();
     let mut handles = Vec::new();
     let (exit_tx, exit_rx) = std::sync::mpsc::channel::<usize>();
@@ -174,6 +181,7 @@ pub fn run(mut settings: Settings) -> Result<(), StartError> {
         let handle = LocalExecutorBuilder::new(Placement::Fixed(cpu))
             .name(&format!("shard-{id}"))
             .io_memory(settings.io_memory)
+            .preempt_timer(PREEMPT_TIMER)
             .spawn(move || ctx.serve())
             .map_err(|e| format!("cannot start shard {id} on CPU {cpu}: {e}"))?;
         handles.push(Some(handle));

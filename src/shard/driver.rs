@@ -18,12 +18,22 @@ use crate::stats::Stat;
 /// How a shard serves a connection its ring has bytes for.
 pub type ServeConn = fn(Rc<Shard>, ring::Ready) -> Pin<Box<dyn Future<Output = ()>>>;
 
+/// How long the driver waits inside its ring before it sleeps in glommio's reactor
+/// instead. Glommio's timers and I/O wait meanwhile, so it is short; a shard that saw no
+/// completion for that long is idle, and sleeps where anything can wake it.
+const RING_WAIT: Duration = Duration::from_millis(1);
+
 /// Drives the shard's network ring (see [`ring`]): a pass submits what connections
 /// queued and reaps what completed; connections with bytes and no task get one; peers'
 /// batches waiting on the mesh are taken. While passes find work, the driver lets the
-/// connections it woke run before the next pass (their replies then go in one submission);
-/// with none, it sleeps until the ring's eventfd or a connection wakes it. It ends once
-/// the shard has stopped and every connection has closed.
+/// connections it woke run before the next pass (their replies then go in one submission).
+///
+/// With none, it waits: on a busy shard inside the ring itself ([`ring::NetRing::wait`],
+/// peers ring the shard's doorbell), which costs a fraction of a sleep in glommio's reactor
+/// (no preemption timers re-armed, no eventfd); once that wait times out, or glommio wants
+/// its loop to run (its preemption timer fired), in glommio's reactor until the ring's
+/// eventfd or a connection wakes it. It ends once the shard has stopped and every
+/// connection has closed.
 pub(super) async fn drive(
     shard: Rc<Shard>,
     gate: Rc<Gate>,
@@ -35,13 +45,20 @@ pub(super) async fn drive(
     net.start_accepting();
     let mut ready = Vec::new();
     let failures = RateLog::new(5);
+    // The connection polls counted when a turn last found nothing to do.
+    let mut quiet_at: Option<u64> = None;
+    let mut timed_out = false;
     loop {
         let n = net.pass(&shard.buffers);
         shard.clock.set(unix_now());
         net.take_ready(&mut ready);
         for r in ready.drain(..) {
             let id = r.id;
-            match gate.spawn(serve_conn(shard.clone(), r)) {
+            let serve = Counted {
+                inner: serve_conn(shard.clone(), r),
+                shard: shard.clone(),
+            };
+            match gate.spawn(serve) {
                 Ok(task) => {
                     task.detach();
                 }
@@ -52,22 +69,58 @@ pub(super) async fn drive(
         for f in net.take_accept_failed() {
             accept_failed(&shard, &failures, &mut spares, f);
         }
-        shard.take_peer_batches();
+        let took = shard.take_peer_batches();
         if drained.get() && net.open() == 0 {
             // The last closes were queued after this pass.
             net.pass(&shard.buffers);
             return;
         }
-        if n > 0 {
+        if n > 0 || took {
+            quiet_at = None;
+            timed_out = false;
             futures_lite::future::yield_now().await;
             continue;
         }
+        if !timed_out && shard.may_wait_in_ring() && !glommio::executor().need_preempt() {
+            // Before waiting, one more turn for tasks already woken (a connection may have
+            // woken another): wait only if none ran.
+            let polls = shard.conn_polls.get();
+            if quiet_at != Some(polls) {
+                quiet_at = Some(polls);
+                futures_lite::future::yield_now().await;
+                continue;
+            }
+            quiet_at = None;
+            if shard.begin_ring_wait() {
+                timed_out = !net.wait(RING_WAIT);
+                shard.end_ring_wait();
+            }
+            continue;
+        }
+        quiet_at = None;
+        timed_out = false;
         if !net.prepare_sleep() {
             futures_lite::future::yield_now().await;
             continue;
         }
         futures_lite::future::poll_fn(|cx| net.poll_sleep(cx)).await;
         net.woke();
+    }
+}
+
+/// A connection's task, counting its polls in [`Shard::conn_polls`].
+struct Counted {
+    inner: Pin<Box<dyn Future<Output = ()>>>,
+    shard: Rc<Shard>,
+}
+
+impl Future for Counted {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        let c = &self.shard.conn_polls;
+        c.set(c.get() + 1);
+        self.inner.as_mut().poll(cx)
     }
 }
 

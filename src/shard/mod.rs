@@ -29,9 +29,10 @@ mod start;
 pub(crate) use start::{ExitNotice, ShardStart};
 
 use std::cell::{Cell, RefCell};
-use std::os::fd::RawFd;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -113,15 +114,29 @@ impl Batch {
 /// may read below zero for a moment when a receive overtakes the sender's increment.) So a
 /// receive made because of a count finds its batch at once and never leaves a waker with
 /// the reactor for a channel that stays empty.
+///
+/// A shard whose driver waits inside its network ring (not in glommio's reactor, whose
+/// notifier peers use) says so in its [`Doorbell`]: a sender that finds it waiting writes
+/// its doorbell eventfd, which the waiting ring reads. Both sides order their store before
+/// their load (SeqCst), so a batch sent while the receiver decides to wait is either seen
+/// by the receiver's last look or rings the doorbell.
 pub struct InFlight {
     shards: usize,
     counts: Vec<PaddedCount>,
+    doorbells: Vec<Doorbell>,
 }
 
 /// One channel's count, on its own cache line (its sender and receiver run on two cores).
 #[repr(align(64))]
 #[derive(Default)]
 struct PaddedCount(AtomicIsize);
+
+/// A shard's flag "waiting in my ring", and the eventfd that wakes that wait.
+#[repr(align(64))]
+struct Doorbell {
+    waiting: AtomicBool,
+    fd: OwnedFd,
+}
 
 /// The two meshes.
 #[derive(Clone, Copy)]
@@ -131,12 +146,58 @@ enum MeshKind {
 }
 
 impl InFlight {
-    pub fn new(shards: usize) -> InFlight {
-        InFlight {
+    /// Counts for `shards` shards, with a doorbell each when there are peers.
+    pub fn new(shards: usize) -> io::Result<InFlight> {
+        let mut doorbells = Vec::new();
+        if shards > 1 {
+            for _ in 0..shards {
+                // SAFETY: eventfd returns a new descriptor or -1.
+                let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+                if fd < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                doorbells.push(Doorbell {
+                    waiting: AtomicBool::new(false),
+                    // SAFETY: just created, owned here.
+                    fd: unsafe { OwnedFd::from_raw_fd(fd) },
+                });
+            }
+        }
+        Ok(InFlight {
             shards,
             counts: (0..2 * shards * shards)
                 .map(|_| Default::default())
                 .collect(),
+            doorbells,
+        })
+    }
+
+    /// Shard `id`'s doorbell eventfd, for its ring to read (none for a single shard).
+    pub fn doorbell(&self, id: usize) -> Option<RawFd> {
+        self.doorbells.get(id).map(|d| d.fd.as_raw_fd())
+    }
+
+    /// Shard `me` is about to wait in its ring: false if a peer's batch is already there
+    /// (then it must not wait). [`InFlight::end_wait`] after the wait.
+    fn begin_wait(&self, me: usize) -> bool {
+        let Some(d) = self.doorbells.get(me) else {
+            return true;
+        };
+        d.waiting.store(true, Ordering::SeqCst);
+        for mesh in [MeshKind::Requests, MeshKind::Replies] {
+            for from in 0..self.shards {
+                if from != me && self.count(mesh, from, me).load(Ordering::SeqCst) > 0 {
+                    d.waiting.store(false, Ordering::Relaxed);
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    fn end_wait(&self, me: usize) {
+        if let Some(d) = self.doorbells.get(me) {
+            d.waiting.store(false, Ordering::Relaxed);
         }
     }
 
@@ -145,7 +206,15 @@ impl InFlight {
     }
 
     fn sent(&self, mesh: MeshKind, from: usize, to: usize) {
-        self.count(mesh, from, to).fetch_add(1, Ordering::Release);
+        self.count(mesh, from, to).fetch_add(1, Ordering::SeqCst);
+        if let Some(d) = self.doorbells.get(to) {
+            if d.waiting.load(Ordering::SeqCst) {
+                let one = 1u64.to_ne_bytes();
+                // SAFETY: an 8-byte write to our eventfd; a full counter only means the
+                // receiver has wake-ups pending already.
+                unsafe { libc::write(d.fd.as_raw_fd(), one.as_ptr().cast(), 8) };
+            }
+        }
     }
 
     fn received(&self, mesh: MeshKind, from: usize, to: usize) {
@@ -186,6 +255,9 @@ pub struct Shard {
     pub net: ring::NetRing,
     /// Unix seconds, set by each pass of the ring's driver ([`Shard::now`]).
     clock: Cell<u32>,
+    /// Polls of connection tasks, counted so the driver knows whether any ran since it
+    /// last looked (it waits in its ring only after a turn in which none did).
+    conn_polls: Cell<u64>,
     stopping: Cell<bool>,
     pager: TaskHandle,
     pager_info: Arc<TaskInfo>,
@@ -284,15 +356,31 @@ impl Shard {
         self.in_flight.sent(MeshKind::Requests, self.id, peer);
     }
 
+    /// Whether the driver may wait inside its ring rather than in glommio's reactor: not
+    /// under fault injection between shards, whose batches only the receiving tasks take.
+    fn may_wait_in_ring(&self) -> bool {
+        self.shards() == 1 || !self.settings.faults.active()
+    }
+
+    /// The driver is about to wait in its ring: false if a peer's batch is already there.
+    fn begin_ring_wait(&self) -> bool {
+        self.in_flight.begin_wait(self.id)
+    }
+
+    fn end_ring_wait(&self) {
+        self.in_flight.end_wait(self.id)
+    }
+
     /// Takes the batches peers have put on this shard's channels (see [`InFlight`]): hands
     /// replies to their connections, and runs requests and sends their replies back, here
     /// and now, as the receiving tasks would at the reactor's next pass. Connections call it
     /// between turns. Off under fault injection, whose faults live in those tasks.
-    pub fn take_peer_batches(self: &Rc<Self>) {
+    pub fn take_peer_batches(self: &Rc<Self>) -> bool {
         let n = self.shards();
         if n == 1 || self.settings.faults.active() {
-            return;
+            return false;
         }
+        let mut took = false;
         for peer in 0..n {
             if peer == self.id {
                 continue;
@@ -302,11 +390,13 @@ impl Shard {
                     break;
                 };
                 self.deliver(batch);
+                took = true;
             }
             while self.in_flight.waiting(MeshKind::Requests, peer, self.id) {
                 let Some(mut batch) = self.receive(MeshKind::Requests, peer) else {
                     break;
                 };
+                took = true;
                 self.counters.incr(Stat::PeerBatchesBetweenTurns);
                 self.execute(&mut batch);
                 match replies_of(self).try_send_to(peer, batch) {
@@ -323,6 +413,7 @@ impl Shard {
                 }
             }
         }
+        took
     }
 
     /// This shard's receiver of `peer`'s batches on `mesh`.
@@ -519,7 +610,17 @@ impl Shard {
     }
 }
 
+/// Unix time in seconds from the coarse clock: the driver reads it every pass, and a
+/// second's resolution needs no reading of the TSC.
 pub fn unix_now() -> u32 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime fills the timespec.
+    if unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) } == 0 {
+        return ts.tv_sec as u32;
+    }
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as u32)
@@ -550,7 +651,7 @@ mod tests {
     /// reads as nothing waiting, never as a batch.
     #[test]
     fn in_flight_counts_each_channel_apart() {
-        let f = InFlight::new(3);
+        let f = InFlight::new(3).unwrap();
         f.sent(MeshKind::Requests, 0, 2);
         f.sent(MeshKind::Requests, 0, 2);
         assert!(f.waiting(MeshKind::Requests, 0, 2));
@@ -573,8 +674,35 @@ mod tests {
         assert!(!f.waiting(MeshKind::Replies, 1, 0));
     }
 
-    /// The allowance runs out, a wait for the next pass ends (its wake goes through the
-    /// reactor), and the pass gives the allowance back. Several waiters share one pass.
+    fn read_doorbell(f: &InFlight, id: usize) -> Option<u64> {
+        let mut v = [0u8; 8];
+        let fd = f.doorbell(id).expect("a doorbell per shard");
+        // SAFETY: an 8-byte read from the doorbell eventfd (non-blocking).
+        let n = unsafe { libc::read(fd, v.as_mut_ptr().cast(), 8) };
+        (n == 8).then(|| u64::from_ne_bytes(v))
+    }
+
+    /// A batch sent to a shard waiting in its ring rings that shard's doorbell; one sent
+    /// to a shard that is not waiting does not; a shard with a batch there does not wait.
+    #[test]
+    fn a_shard_waiting_in_its_ring_is_woken_by_a_peer_batch() {
+        let f = InFlight::new(2).unwrap();
+        assert!(f.begin_wait(1));
+        f.sent(MeshKind::Requests, 0, 1);
+        assert_eq!(read_doorbell(&f, 1), Some(1));
+        f.end_wait(1);
+        assert!(!f.begin_wait(1), "a batch is there: no wait");
+        f.received(MeshKind::Requests, 0, 1);
+        f.sent(MeshKind::Replies, 1, 0);
+        assert_eq!(read_doorbell(&f, 0), None, "shard 0 was not waiting");
+        assert_eq!(read_doorbell(&f, 1), None, "nothing new for shard 1");
+        assert!(!f.begin_wait(0), "shard 0 has a reply to take");
+        assert!(f.begin_wait(1));
+        f.end_wait(1);
+        let lone = InFlight::new(1).unwrap();
+        assert!(lone.doorbell(0).is_none() && lone.begin_wait(0));
+    }
+
     #[test]
     fn shard_for_is_pure_in_range_and_spreads_keys() {
         assert_eq!(shard_for(b"anything", 1), 0);

@@ -101,6 +101,7 @@ impl ShardStart {
         let _ = self.tasks[self.id].set(infos.clone());
         let net = match ring::NetRing::new(
             self.listeners.clone(),
+            self.in_flight.doorbell(self.id),
             self.settings.net_ring_entries,
             ring::buffer_count(&self.settings),
             ring::Accounts {
@@ -135,6 +136,7 @@ impl ShardStart {
             park: self.settings.park_after.map(|_| ShardPark::default()),
             net,
             clock: Cell::new(unix_now()),
+            conn_polls: Cell::new(0),
             counters,
             all_counters: self.counters.clone(),
             open_conns: self.open_conns,

@@ -9,7 +9,8 @@
 //!        spawns one
 //!   connection task ──send(out)──► SENDMSG (MSG_WAITALL) queued, submitted with the pass
 //!   driver task: pass = one io_uring_enter (submit + run completions) + reap from shared
-//!        memory; nothing to do: sleep on the ring's eventfd, read through glommio
+//!        memory; nothing to do: wait in this ring (busy), or sleep on the ring's eventfd,
+//!        read through glommio (idle)
 //! ```
 //!
 //! Why this shape: one submission and one completion pass for all of a shard's sockets, no
@@ -26,7 +27,9 @@
 //!
 //! How it sits beside glommio: glommio stays the executor (task queues, timers, the mesh,
 //! DMA files) and sleeps in its own ring. This ring's eventfd (IORING_REGISTER_EVENTFD) is
-//! read by a glommio task, so a sleeping shard wakes for either. The eventfd is signalled
+//! read by a glommio task, so a sleeping shard wakes for either. A busy shard's driver waits
+//! in this ring instead ([`NetRing::wait`]), which spares glommio's reactor a run per wake;
+//! peers then wake it through its doorbell eventfd, whose read this ring keeps armed. The eventfd is signalled
 //! only while the driver sleeps (IORING_CQ_EVENTFD_DISABLED otherwise), so a busy shard
 //! reaps without a wake-up per completion. The ring uses COOP_TASKRUN | TASKRUN_FLAG, not
 //! DEFER_TASKRUN: with DEFER_TASKRUN the kernel runs network completions only for a waiter
@@ -70,6 +73,7 @@ const OP_RECV: u64 = 2;
 const OP_SEND: u64 = 3;
 const OP_CANCEL: u64 = 4;
 const OP_CLOSE: u64 = 5;
+const OP_DOORBELL: u64 = 6;
 
 /// Sets up a ring as the shards do, with a provided-buffer ring, and drops it: start-up
 /// asks this once, so an unfit kernel fails with a sentence rather than in every shard.
@@ -220,6 +224,10 @@ pub struct NetRing {
     asleep: Cell<bool>,
     driver: RefCell<Option<Waker>>,
     accounts: Accounts,
+    /// The shard's doorbell eventfd (peers write it while the driver waits in this ring),
+    /// read into `doorbell_buf` by a read always armed.
+    doorbell: Option<RawFd>,
+    doorbell_buf: Box<std::cell::UnsafeCell<u64>>,
     /// Connections without a task.
     parked: Cell<usize>,
     open: Cell<usize>,
@@ -233,6 +241,7 @@ impl NetRing {
     /// `crate::memlock::NET_RING_LOCKED`.
     pub fn new(
         listeners: Vec<RawFd>,
+        doorbell: Option<RawFd>,
         entries: u32,
         buffers: usize,
         accounts: Accounts,
@@ -261,6 +270,8 @@ impl NetRing {
             asleep: Cell::new(false),
             driver: RefCell::new(None),
             accounts,
+            doorbell,
+            doorbell_buf: Box::new(std::cell::UnsafeCell::new(0)),
             parked: Cell::new(0),
             open: Cell::new(0),
             rejections: crate::ratelog::RateLog::new(5),
@@ -271,8 +282,9 @@ impl NetRing {
         self.eventfd.as_raw_fd()
     }
 
-    /// Arms a multishot accept on every listener.
+    /// Arms a multishot accept on every listener, and the doorbell's read.
     pub fn start_accepting(&self) {
+        self.arm_doorbell();
         self.accepting.set(true);
         for i in 0..self.listeners.len() {
             self.arm_accept(i);
@@ -287,6 +299,16 @@ impl NetRing {
             .flags(libc::SOCK_CLOEXEC)
             .build()
             .user_data(user_data(OP_ACCEPT, 0, listener as u32));
+        self.push(e);
+    }
+
+    fn arm_doorbell(&self) {
+        let Some(fd) = self.doorbell else {
+            return;
+        };
+        let e = opcode::Read::new(types::Fd(fd), self.doorbell_buf.get().cast(), 8)
+            .build()
+            .user_data(user_data(OP_DOORBELL, 0, 0));
         self.push(e);
     }
 
@@ -351,7 +373,7 @@ impl NetRing {
             }
         }
         let mut seen = 0;
-        let mut cqes: [(u64, i32, u32); 64] = [(0, 0, 0); 64];
+        let mut cqes = [(0u64, 0i32, 0u32); 16];
         loop {
             let n = {
                 let mut ring = self.ring.borrow_mut();
@@ -376,6 +398,32 @@ impl NetRing {
             self.bufs.borrow().publish();
         }
         seen
+    }
+
+    /// Waits in this ring for a completion, at most `timeout`, submitting what is queued:
+    /// for a driver with nothing to do on a shard that is busy, cheaper than sleeping in
+    /// glommio's reactor and being woken through the eventfd. Returns false if it timed out
+    /// with nothing completed. Glommio's timers and I/O, and peers that do not ring the
+    /// doorbell, wait meanwhile: the caller bounds `timeout` accordingly.
+    pub fn wait(&self, timeout: std::time::Duration) -> bool {
+        let mut ring = self.ring.borrow_mut();
+        {
+            let mut cq = ring.completion();
+            cq.sync();
+            if !cq.is_empty() {
+                return true;
+            }
+        }
+        let ts = types::Timespec::from(timeout);
+        let args = types::SubmitArgs::new().timespec(&ts);
+        match ring.submitter().submit_with_args(1, &args) {
+            Err(e) if e.raw_os_error() == Some(libc::ETIME) => {
+                let mut cq = ring.completion();
+                cq.sync();
+                !cq.is_empty()
+            }
+            _ => true,
+        }
     }
 
     /// Whether a pass has anything to do now.
@@ -404,6 +452,7 @@ impl NetRing {
                 }
             }
             OP_SEND => self.sent(idx, gen, res, pool),
+            OP_DOORBELL if res != -libc::ECANCELED => self.arm_doorbell(),
             // OP_CANCEL: the cancelled op completes on its own. OP_CLOSE: nothing to do.
             _ => {}
         }
