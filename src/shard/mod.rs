@@ -116,7 +116,7 @@ impl Batch {
 /// the reactor for a channel that stays empty.
 ///
 /// A shard whose driver waits inside its network ring (not in glommio's reactor, whose
-/// notifier peers use) says so in its [`Doorbell`]: a sender that finds it waiting writes
+/// notifier peers use) says so in its doorbell: a sender that finds it waiting writes
 /// its doorbell eventfd, which the waiting ring reads. Both sides order their store before
 /// their load (SeqCst), so a batch sent while the receiver decides to wait is either seen
 /// by the receiver's last look or rings the doorbell.
