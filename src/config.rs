@@ -233,6 +233,9 @@ pub struct Settings {
     /// Submission entries of each shard's network ring, sized to `ulimit -l`
     /// ([`crate::memlock::plan_locked_memory`]).
     pub net_ring_entries: u32,
+    /// Recvs are multishot, capped per arming: start-up sets it where the kernel can
+    /// (`shard::ring::probe`).
+    pub capped_multishot: bool,
     pub hashpower: u32,
     pub verbose: u8,
     /// `-u/--user`: the user to switch to when started as root.
@@ -424,6 +427,7 @@ impl Settings {
             io_memory: a.io_memory.unwrap_or(IO_MEMORY),
             io_memory_auto: a.io_memory.is_none(),
             net_ring_entries: crate::memlock::NET_RING_LARGE,
+            capped_multishot: false,
             hashpower,
             verbose: a.verbose,
             user: a.user.clone(),

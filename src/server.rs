@@ -29,7 +29,7 @@ const PREEMPT_TIMER: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Checks, before any executor starts, what io_uring needs, so a failure is one clear
 /// sentence rather than a panic inside a shard.
-fn preflight() -> Result<(), String> {
+fn preflight(settings: &mut Settings) -> Result<(), String> {
     check_kernel(&uname_release())?;
     if let Ok(v) = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled") {
         match v.trim() {
@@ -54,7 +54,7 @@ fn preflight() -> Result<(), String> {
         libc::close(fd as i32);
     }
     // The shards' network rings need what 6.1 has; a ring set up as they are tells.
-    crate::shard::ring::probe().map_err(|e| {
+    settings.capped_multishot = crate::shard::ring::probe().map_err(|e| {
         format!("io_uring cannot set up a shard's network ring ({e}): Linux 6.1 or later with io_uring enabled is needed")
     })?;
     Ok(())
@@ -94,7 +94,7 @@ pub fn run(mut settings: Settings) -> Result<(), StartError> {
         log::warn!("{w}");
     }
     startup::check_cpus(&settings)?;
-    preflight().map_err(StartError::usage)?;
+    preflight(&mut settings).map_err(StartError::usage)?;
     crate::memlock::plan_locked_memory(&mut settings).map_err(StartError::usage)?;
     startup::check_memlock_floor()?;
     let auth = start_auth(&settings)?;

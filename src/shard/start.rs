@@ -102,6 +102,7 @@ impl ShardStart {
         let net = match ring::NetRing::new(
             self.listeners.clone(),
             self.in_flight.doorbell(self.id),
+            self.settings.capped_multishot,
             self.settings.net_ring_entries,
             ring::buffer_count(&self.settings),
             ring::Accounts {

@@ -18,12 +18,14 @@
 //! connection costs its `Slot` and the kernel's armed recv; a provided buffer is taken
 //! only when bytes arrive, and given back in the same pass.
 //!
-//! Why one recv at a time and not a multishot recv: a multishot recv takes whatever the
-//! socket holds, as long as provided buffers last, before the pass that could stop it, so a
-//! connection that does not consume (a value waiting for the read budget, replies not read)
-//! could hold as much as the buffer ring each time it fills, past the bound that
-//! tests/memory_bounds.rs checks (bench/RESULTS.md, *Session 16*). A recv armed again only
-//! while fewer than `PAUSE_AT` bytes wait bounds each connection to that plus one buffer.
+//! Why a capped multishot recv: an uncapped multishot recv takes whatever the socket holds,
+//! as long as provided buffers last, before the pass that could stop it, so a connection
+//! that does not consume (a value waiting for the read budget, replies not read) could hold
+//! as much as the buffer ring each time it fills, past the bound that tests/memory_bounds.rs
+//! checks (bench/RESULTS.md, *Session 16*). Each arming is therefore capped at the room the
+//! connection has left (`sqe->optlen`, Linux 6.17), and armed again only while fewer than
+//! `PAUSE_AT` bytes wait: a connection holds at most that plus one buffer. A kernel without
+//! the cap gets one recv per arming, with the same bound.
 //!
 //! How it sits beside glommio: glommio stays the executor (task queues, timers, the mesh,
 //! DMA files) and sleeps in its own ring. This ring's eventfd (IORING_REGISTER_EVENTFD) is
@@ -63,10 +65,11 @@ mod conn_side;
 /// go unread, or faster than its connection handles, is held by TCP, not by this process.
 const PAUSE_AT: usize = 32 << 10;
 
-/// `IORING_ENTER_GETEVENTS` and `IORING_RECVSEND_POLL_FIRST` (the crate keeps its
-/// constants private).
+/// `IORING_ENTER_GETEVENTS`, `IORING_RECVSEND_POLL_FIRST` and `IORING_RECV_MULTISHOT` (the
+/// crate keeps its constants private).
 const ENTER_GETEVENTS: u32 = 1;
 const RECVSEND_POLL_FIRST: u16 = 1;
+const RECV_MULTISHOT: u16 = 2;
 
 const OP_ACCEPT: u64 = 1;
 const OP_RECV: u64 = 2;
@@ -77,11 +80,76 @@ const OP_DOORBELL: u64 = 6;
 
 /// Sets up a ring as the shards do, with a provided-buffer ring, and drops it: start-up
 /// asks this once, so an unfit kernel fails with a sentence rather than in every shard.
-pub fn probe() -> io::Result<()> {
+/// Returns whether the kernel caps a multishot recv ([`capped_multishot_works`]), asked
+/// here once, before the shards' rings take the locked memory.
+pub fn probe() -> io::Result<bool> {
     let (ring, bufs) = setup(2, 16)?;
     drop(ring);
     drop(bufs);
-    Ok(())
+    Ok(capped_multishot_works())
+}
+
+/// Whether this kernel caps a multishot recv at a byte count (`sqe->optlen`, Linux 6.17):
+/// tried once on a socket pair, on a ring of its own.
+fn capped_multishot_works() -> bool {
+    let Ok((mut ring, mut bufs)) = setup(2, 16) else {
+        return false;
+    };
+    let mut fds = [0; 2];
+    // SAFETY: socketpair fills two descriptors, closed below.
+    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    let e = recv_entry(fds[0], Some(1)).user_data(7);
+    let two = [b'a', b'b'];
+    let mut capped = false;
+    // SAFETY: the entry uses the ring's provided buffers, which outlive it.
+    if unsafe { ring.submission().push(&e) }.is_ok() {
+        // SAFETY: a 2-byte write to our own socket.
+        unsafe { libc::write(fds[1], two.as_ptr().cast(), 2) };
+        let ts = types::Timespec::new().sec(1);
+        let args = types::SubmitArgs::new().timespec(&ts);
+        let _ = ring.submitter().submit_with_args(1, &args);
+        if let Some(c) = ring.completion().next() {
+            // Capped: the multishot ended once the byte was there (its read takes what the
+            // buffer holds room for, so both bytes). Older kernels refuse the field.
+            capped = c.result() > 0 && !cqueue::more(c.flags());
+            if let Some(bid) = cqueue::buffer_select(c.flags()) {
+                bufs.give(bid);
+            }
+        }
+    }
+    // SAFETY: the socket pair made above.
+    unsafe {
+        libc::close(fds[0]);
+        libc::close(fds[1]);
+    }
+    drop(ring);
+    drop(bufs);
+    capped
+}
+
+/// A recv into a provided buffer, polled first (at pipeline 1 the next request is never
+/// there yet when it is armed). With `cap`, multishot, ending once `cap` bytes came (its
+/// last read may take up to a buffer past that).
+fn recv_entry(fd: RawFd, cap: Option<u32>) -> squeue::Entry {
+    let multi = if cap.is_some() { RECV_MULTISHOT } else { 0 };
+    let mut e = opcode::Recv::new(types::Fd(fd), std::ptr::null_mut(), BUF_SIZE as u32)
+        .buf_group(0)
+        .ioprio(RECVSEND_POLL_FIRST | multi)
+        .build()
+        .flags(squeue::Flags::BUFFER_SELECT);
+    if let Some(cap) = cap {
+        // The crate has no setter for `optlen`, the multishot's byte cap: it is the u32 at
+        // byte 44 of the 64-byte SQE (`io_uring_sqe`), which `Entry` wraps (repr(C)).
+        const _: () = assert!(std::mem::size_of::<squeue::Entry>() == 64);
+        // SAFETY: in bounds of the SQE; `optlen` is a plain u32 of it.
+        unsafe {
+            let raw = (&mut e as *mut squeue::Entry).cast::<u8>();
+            raw.add(44).cast::<u32>().write_unaligned(cap);
+        }
+    }
+    e
 }
 
 /// A ring as a shard's (`entries` submission entries, four times as many completions) and
@@ -228,6 +296,8 @@ pub struct NetRing {
     /// read into `doorbell_buf` by a read always armed.
     doorbell: Option<RawFd>,
     doorbell_buf: Box<std::cell::UnsafeCell<u64>>,
+    /// Recvs are multishot, capped per arming ([`capped_multishot_works`]).
+    capped_multishot: bool,
     /// Connections without a task.
     parked: Cell<usize>,
     open: Cell<usize>,
@@ -235,13 +305,15 @@ pub struct NetRing {
 }
 
 impl NetRing {
-    /// A ring for `listeners`, with `buffers` provided buffers (rounded to a power of two).
+    /// A ring for `listeners` (and the shard's `doorbell`, with peers), with `buffers` provided
+    /// buffers (rounded to a power of two); multishot recvs with `capped_multishot`.
     /// `entries` submission entries (a full queue is submitted at once); completions get
     /// four times as many (more wait in the kernel, none lost). Locked memory: see
     /// `crate::memlock::NET_RING_LOCKED`.
     pub fn new(
         listeners: Vec<RawFd>,
         doorbell: Option<RawFd>,
+        capped_multishot: bool,
         entries: u32,
         buffers: usize,
         accounts: Accounts,
@@ -272,6 +344,7 @@ impl NetRing {
             accounts,
             doorbell,
             doorbell_buf: Box::new(std::cell::UnsafeCell::new(0)),
+            capped_multishot,
             parked: Cell::new(0),
             open: Cell::new(0),
             rejections: crate::ratelog::RateLog::new(5),
@@ -548,15 +621,19 @@ impl NetRing {
         slots[idx as usize].recv = Recv::Armed;
     }
 
-    /// One recv into a provided buffer, polled first (at pipeline 1 the next request is
-    /// never there yet when the recv is armed).
+    /// A recv for the slot: multishot where the kernel caps it at the room the slot has
+    /// left (so it takes no more than one recv at a time would), else one recv.
     fn arm_recv(&self, idx: u32, gen: u32, fd: RawFd) {
-        let e = opcode::Recv::new(types::Fd(fd), std::ptr::null_mut(), BUF_SIZE as u32)
-            .buf_group(0)
-            .ioprio(RECVSEND_POLL_FIRST)
-            .build()
-            .flags(squeue::Flags::BUFFER_SELECT)
-            .user_data(user_data(OP_RECV, gen, idx));
+        let cap = self.capped_multishot.then(|| {
+            let slots = self.slots.borrow();
+            let s = &slots[idx as usize];
+            let room = match s.lent {
+                Some(_) => s.room,
+                None => PAUSE_AT,
+            };
+            room.saturating_sub(s.end).max(1) as u32
+        });
+        let e = recv_entry(fd, cap).user_data(user_data(OP_RECV, gen, idx));
         self.push(e);
     }
 
@@ -783,6 +860,35 @@ impl NetRing {
     pub fn woke(&self) {
         if self.asleep.replace(false) {
             self.ring.borrow_mut().completion().disable_eventfd();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The probe agrees with the kernel: the multishot recv's byte cap came with Linux 6.17.
+    #[test]
+    fn capped_multishot_is_found_where_the_kernel_has_it() {
+        // SAFETY: uname fills the zeroed struct.
+        let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::uname(&mut u) }, 0);
+        // SAFETY: uname NUL-terminates the release.
+        let release = unsafe { std::ffi::CStr::from_ptr(u.release.as_ptr()) }
+            .to_string_lossy()
+            .into_owned();
+        let mut parts = release.split(|c: char| !c.is_ascii_digit());
+        let mut next = || {
+            parts
+                .next()
+                .and_then(|p| p.parse::<u32>().ok())
+                .unwrap_or(0)
+        };
+        let version = (next(), next());
+        let found = super::capped_multishot_works();
+        if version >= (6, 17) {
+            assert!(found, "Linux {release} caps a multishot recv");
+        } else if version < (6, 16) {
+            assert!(!found, "Linux {release} has no multishot cap");
         }
     }
 }
