@@ -80,7 +80,7 @@ const OP_DOORBELL: u64 = 6;
 
 /// Sets up a ring as the shards do, with a provided-buffer ring, and drops it: start-up
 /// asks this once, so an unfit kernel fails with a sentence rather than in every shard.
-/// Returns whether the kernel caps a multishot recv ([`capped_multishot_works`]), asked
+/// Returns whether the kernel caps a multishot recv (`capped_multishot_works`), asked
 /// here once, before the shards' rings take the locked memory.
 pub fn probe() -> io::Result<bool> {
     let (ring, bufs) = setup(2, 16)?;
