@@ -142,9 +142,7 @@ pub fn run(mut settings: Settings) -> Result<(), StartError> {
     } else {
         vec![None]
     };
-    let in_flight = Arc::new(
-        InFlight::new(shards).map_err(|e| format!("cannot create the shards' doorbells: {e}"))?,
-    );
+    let in_flight = Arc::new(InFlight::new(shards));
     let mut stop_writers = Vec::new();
     let mut handles = Vec::new();
     let (exit_tx, exit_rx) = std::sync::mpsc::channel::<usize>();

@@ -29,7 +29,7 @@ const RING_WAIT: Duration = Duration::from_millis(1);
 /// connections it woke run before the next pass (their replies then go in one submission).
 ///
 /// With none, it waits: on a busy shard inside the ring itself ([`ring::NetRing::wait`],
-/// peers ring the shard's doorbell), which costs a fraction of a sleep in glommio's reactor
+/// peers post into that ring), which costs a fraction of a sleep in glommio's reactor
 /// (no preemption timers re-armed, no eventfd); once that wait times out, or glommio wants
 /// its loop to run (its preemption timer fired), in glommio's reactor until the ring's
 /// eventfd or a connection wakes it. It ends once the shard has stopped and every

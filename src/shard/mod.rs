@@ -29,10 +29,9 @@ mod start;
 pub(crate) use start::{ExitNotice, ShardStart};
 
 use std::cell::{Cell, RefCell};
-use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::RawFd;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicIsize, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -116,10 +115,10 @@ impl Batch {
 /// the reactor for a channel that stays empty.
 ///
 /// A shard whose driver waits inside its network ring (not in glommio's reactor, whose
-/// notifier peers use) says so in its doorbell: a sender that finds it waiting writes
-/// its doorbell eventfd, which the waiting ring reads. Both sides order their store before
-/// their load (SeqCst), so a batch sent while the receiver decides to wait is either seen
-/// by the receiver's last look or rings the doorbell.
+/// notifier peers use) says so in its doorbell: a sender that finds it waiting posts a
+/// completion straight into that ring (IORING_OP_MSG_RING, queued with the sender's next
+/// submission). Both sides order their store before their load (SeqCst), so a batch sent
+/// while the receiver decides to wait is either seen by the receiver's last look or rings.
 pub struct InFlight {
     shards: usize,
     counts: Vec<PaddedCount>,
@@ -131,11 +130,12 @@ pub struct InFlight {
 #[derive(Default)]
 struct PaddedCount(AtomicIsize);
 
-/// A shard's flag "waiting in my ring", and the eventfd that wakes that wait.
+/// A shard's flag "waiting in my ring", and that ring's descriptor (-1 until the shard has
+/// published it, and again once it has stopped).
 #[repr(align(64))]
 struct Doorbell {
     waiting: AtomicBool,
-    fd: OwnedFd,
+    ring: AtomicI32,
 }
 
 /// The two meshes.
@@ -147,34 +147,32 @@ enum MeshKind {
 
 impl InFlight {
     /// Counts for `shards` shards, with a doorbell each when there are peers.
-    pub fn new(shards: usize) -> io::Result<InFlight> {
-        let mut doorbells = Vec::new();
-        if shards > 1 {
-            for _ in 0..shards {
-                // SAFETY: eventfd returns a new descriptor or -1.
-                let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-                if fd < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                doorbells.push(Doorbell {
+    pub fn new(shards: usize) -> InFlight {
+        let doorbells = if shards > 1 {
+            (0..shards)
+                .map(|_| Doorbell {
                     waiting: AtomicBool::new(false),
-                    // SAFETY: just created, owned here.
-                    fd: unsafe { OwnedFd::from_raw_fd(fd) },
-                });
-            }
-        }
-        Ok(InFlight {
+                    ring: AtomicI32::new(-1),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        InFlight {
             shards,
             counts: (0..2 * shards * shards)
                 .map(|_| Default::default())
                 .collect(),
             doorbells,
-        })
+        }
     }
 
-    /// Shard `id`'s doorbell eventfd, for its ring to read (none for a single shard).
-    pub fn doorbell(&self, id: usize) -> Option<RawFd> {
-        self.doorbells.get(id).map(|d| d.fd.as_raw_fd())
+    /// Shard `id`'s network ring, for peers to post into while it waits there (`-1`: none,
+    /// once the shard has stopped).
+    pub fn publish_ring(&self, id: usize, fd: RawFd) {
+        if let Some(d) = self.doorbells.get(id) {
+            d.ring.store(fd, Ordering::SeqCst);
+        }
     }
 
     /// Shard `me` is about to wait in its ring: false if a peer's batch is already there
@@ -205,16 +203,17 @@ impl InFlight {
         &self.counts[(mesh as usize * self.shards + to) * self.shards + from].0
     }
 
-    fn sent(&self, mesh: MeshKind, from: usize, to: usize) {
+    /// Counts a batch sent; returns the receiver's ring if it waits there (the sender then
+    /// posts into it).
+    #[must_use]
+    fn sent(&self, mesh: MeshKind, from: usize, to: usize) -> Option<RawFd> {
         self.count(mesh, from, to).fetch_add(1, Ordering::SeqCst);
-        if let Some(d) = self.doorbells.get(to) {
-            if d.waiting.load(Ordering::SeqCst) {
-                let one = 1u64.to_ne_bytes();
-                // SAFETY: an 8-byte write to our eventfd; a full counter only means the
-                // receiver has wake-ups pending already.
-                unsafe { libc::write(d.fd.as_raw_fd(), one.as_ptr().cast(), 8) };
-            }
+        let d = self.doorbells.get(to)?;
+        if !d.waiting.load(Ordering::SeqCst) {
+            return None;
         }
+        let fd = d.ring.load(Ordering::SeqCst);
+        (fd >= 0).then_some(fd)
     }
 
     fn received(&self, mesh: MeshKind, from: usize, to: usize) {
@@ -353,7 +352,14 @@ impl Shard {
                 self.id
             );
         }
-        self.in_flight.sent(MeshKind::Requests, self.id, peer);
+        self.note_sent(MeshKind::Requests, peer);
+    }
+
+    /// Counts a batch sent to `peer`, and wakes it if it waits in its ring.
+    fn note_sent(&self, mesh: MeshKind, peer: usize) {
+        if let Some(ring) = self.in_flight.sent(mesh, self.id, peer) {
+            self.net.post_to(ring);
+        }
     }
 
     /// Whether the driver may wait inside its ring rather than in glommio's reactor: not
@@ -400,7 +406,7 @@ impl Shard {
                 self.counters.incr(Stat::PeerBatchesBetweenTurns);
                 self.execute(&mut batch);
                 match replies_of(self).try_send_to(peer, batch) {
-                    Ok(()) => self.in_flight.sent(MeshKind::Replies, self.id, peer),
+                    Ok(()) => self.note_sent(MeshKind::Replies, peer),
                     Err(glommio::GlommioError::WouldBlock(glommio::ResourceType::Channel(
                         batch,
                     ))) => {
@@ -452,7 +458,7 @@ impl Shard {
         if replies_of(self).send_to(peer, batch).await.is_err() {
             return false;
         }
-        self.in_flight.sent(MeshKind::Replies, self.id, peer);
+        self.note_sent(MeshKind::Replies, peer);
         true
     }
 
@@ -651,9 +657,9 @@ mod tests {
     /// reads as nothing waiting, never as a batch.
     #[test]
     fn in_flight_counts_each_channel_apart() {
-        let f = InFlight::new(3).unwrap();
-        f.sent(MeshKind::Requests, 0, 2);
-        f.sent(MeshKind::Requests, 0, 2);
+        let f = InFlight::new(3);
+        let _ = f.sent(MeshKind::Requests, 0, 2);
+        let _ = f.sent(MeshKind::Requests, 0, 2);
         assert!(f.waiting(MeshKind::Requests, 0, 2));
         for (mesh, from, to) in [
             (MeshKind::Replies, 0, 2),
@@ -670,37 +676,46 @@ mod tests {
         // The receiver popped before the sender counted its send.
         f.received(MeshKind::Replies, 1, 0);
         assert!(!f.waiting(MeshKind::Replies, 1, 0));
-        f.sent(MeshKind::Replies, 1, 0);
+        let _ = f.sent(MeshKind::Replies, 1, 0);
         assert!(!f.waiting(MeshKind::Replies, 1, 0));
     }
 
-    fn read_doorbell(f: &InFlight, id: usize) -> Option<u64> {
-        let mut v = [0u8; 8];
-        let fd = f.doorbell(id).expect("a doorbell per shard");
-        // SAFETY: an 8-byte read from the doorbell eventfd (non-blocking).
-        let n = unsafe { libc::read(fd, v.as_mut_ptr().cast(), 8) };
-        (n == 8).then(|| u64::from_ne_bytes(v))
-    }
-
-    /// A batch sent to a shard waiting in its ring rings that shard's doorbell; one sent
-    /// to a shard that is not waiting does not; a shard with a batch there does not wait.
+    /// A batch sent to a shard waiting in its ring names that ring, once published; one
+    /// sent to a shard that is not waiting does not; a shard with a batch there does not wait.
     #[test]
     fn a_shard_waiting_in_its_ring_is_woken_by_a_peer_batch() {
-        let f = InFlight::new(2).unwrap();
+        let f = InFlight::new(2);
         assert!(f.begin_wait(1));
-        f.sent(MeshKind::Requests, 0, 1);
-        assert_eq!(read_doorbell(&f, 1), Some(1));
+        assert_eq!(
+            f.sent(MeshKind::Requests, 0, 1),
+            None,
+            "no ring published yet"
+        );
+        f.received(MeshKind::Requests, 0, 1);
+        f.publish_ring(1, 42);
+        assert_eq!(f.sent(MeshKind::Requests, 0, 1), Some(42));
         f.end_wait(1);
         assert!(!f.begin_wait(1), "a batch is there: no wait");
         f.received(MeshKind::Requests, 0, 1);
-        f.sent(MeshKind::Replies, 1, 0);
-        assert_eq!(read_doorbell(&f, 0), None, "shard 0 was not waiting");
-        assert_eq!(read_doorbell(&f, 1), None, "nothing new for shard 1");
+        f.publish_ring(0, 41);
+        assert_eq!(
+            f.sent(MeshKind::Replies, 1, 0),
+            None,
+            "shard 0 was not waiting"
+        );
         assert!(!f.begin_wait(0), "shard 0 has a reply to take");
         assert!(f.begin_wait(1));
         f.end_wait(1);
-        let lone = InFlight::new(1).unwrap();
-        assert!(lone.doorbell(0).is_none() && lone.begin_wait(0));
+        f.publish_ring(1, -1);
+        assert!(f.begin_wait(1));
+        assert_eq!(
+            f.sent(MeshKind::Requests, 0, 1),
+            None,
+            "shard 1 has stopped"
+        );
+        let lone = InFlight::new(1);
+        assert!(lone.begin_wait(0));
+        assert_eq!(lone.sent(MeshKind::Requests, 0, 0), None);
     }
 
     #[test]

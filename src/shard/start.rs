@@ -101,7 +101,6 @@ impl ShardStart {
         let _ = self.tasks[self.id].set(infos.clone());
         let net = match ring::NetRing::new(
             self.listeners.clone(),
-            self.in_flight.doorbell(self.id),
             self.settings.capped_multishot,
             self.settings.net_ring_entries,
             ring::buffer_count(&self.settings),
@@ -256,6 +255,7 @@ impl ShardStart {
             );
         }
         let drained = Rc::new(Cell::new(false));
+        shard.in_flight.publish_ring(self.id, shard.net.ring_fd());
         housekeeping.push(glommio::spawn_local(wake_on_eventfd(shard.clone())));
         let driver = glommio::spawn_local(drive(
             shard.clone(),
@@ -270,6 +270,8 @@ impl ShardStart {
         drained.set(true);
         shard.net.wake();
         driver.await;
+        // The driver no longer waits in the ring: peers stop posting into it.
+        shard.in_flight.publish_ring(self.id, -1);
         if let Some(r) = &shard.requests {
             r.close();
         }

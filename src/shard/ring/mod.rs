@@ -31,8 +31,8 @@
 //! DMA files) and sleeps in its own ring. This ring's eventfd (IORING_REGISTER_EVENTFD) is
 //! read by a glommio task, so a sleeping shard wakes for either. A busy shard's driver waits
 //! in this ring instead ([`NetRing::wait`]), which spares glommio's reactor a run per wake;
-//! peers then wake it through its doorbell eventfd, whose read this ring keeps armed. The eventfd is signalled
-//! only while the driver sleeps (IORING_CQ_EVENTFD_DISABLED otherwise), so a busy shard
+//! peers then wake it by posting into this ring (IORING_OP_MSG_RING). The eventfd is
+//! signalled only while the driver sleeps (IORING_CQ_EVENTFD_DISABLED otherwise), so a busy shard
 //! reaps without a wake-up per completion. The ring uses COOP_TASKRUN | TASKRUN_FLAG, not
 //! DEFER_TASKRUN: with DEFER_TASKRUN the kernel runs network completions only for a waiter
 //! inside this ring's own `io_uring_enter`, so an eventfd sleeper is never woken
@@ -76,7 +76,10 @@ const OP_RECV: u64 = 2;
 const OP_SEND: u64 = 3;
 const OP_CANCEL: u64 = 4;
 const OP_CLOSE: u64 = 5;
-const OP_DOORBELL: u64 = 6;
+/// A completion a peer posted into this ring (IORING_OP_MSG_RING) to wake it; and this
+/// ring's own post, whose completion only comes on failure.
+const OP_PEER: u64 = 6;
+const OP_POSTED: u64 = 7;
 
 /// Sets up a ring as the shards do, with a provided-buffer ring, and drops it: start-up
 /// asks this once, so an unfit kernel fails with a sentence rather than in every shard.
@@ -292,10 +295,6 @@ pub struct NetRing {
     asleep: Cell<bool>,
     driver: RefCell<Option<Waker>>,
     accounts: Accounts,
-    /// The shard's doorbell eventfd (peers write it while the driver waits in this ring),
-    /// read into `doorbell_buf` by a read always armed.
-    doorbell: Option<RawFd>,
-    doorbell_buf: Box<std::cell::UnsafeCell<u64>>,
     /// Recvs are multishot, capped per arming ([`capped_multishot_works`]).
     capped_multishot: bool,
     /// Connections without a task.
@@ -305,14 +304,13 @@ pub struct NetRing {
 }
 
 impl NetRing {
-    /// A ring for `listeners` (and the shard's `doorbell`, with peers), with `buffers` provided
-    /// buffers (rounded to a power of two); multishot recvs with `capped_multishot`.
+    /// A ring for `listeners`, with `buffers` provided buffers (rounded to a power of two);
+    /// multishot recvs with `capped_multishot`.
     /// `entries` submission entries (a full queue is submitted at once); completions get
     /// four times as many (more wait in the kernel, none lost). Locked memory: see
     /// `crate::memlock::NET_RING_LOCKED`.
     pub fn new(
         listeners: Vec<RawFd>,
-        doorbell: Option<RawFd>,
         capped_multishot: bool,
         entries: u32,
         buffers: usize,
@@ -342,8 +340,6 @@ impl NetRing {
             asleep: Cell::new(false),
             driver: RefCell::new(None),
             accounts,
-            doorbell,
-            doorbell_buf: Box::new(std::cell::UnsafeCell::new(0)),
             capped_multishot,
             parked: Cell::new(0),
             open: Cell::new(0),
@@ -355,9 +351,8 @@ impl NetRing {
         self.eventfd.as_raw_fd()
     }
 
-    /// Arms a multishot accept on every listener, and the doorbell's read.
+    /// Arms a multishot accept on every listener.
     pub fn start_accepting(&self) {
-        self.arm_doorbell();
         self.accepting.set(true);
         for i in 0..self.listeners.len() {
             self.arm_accept(i);
@@ -375,13 +370,19 @@ impl NetRing {
         self.push(e);
     }
 
-    fn arm_doorbell(&self) {
-        let Some(fd) = self.doorbell else {
-            return;
-        };
-        let e = opcode::Read::new(types::Fd(fd), self.doorbell_buf.get().cast(), 8)
+    /// This ring's descriptor, for peers to post into ([`NetRing::post_to`]).
+    pub fn ring_fd(&self) -> RawFd {
+        self.ring.borrow().as_raw_fd()
+    }
+
+    /// Posts a completion into a peer's network ring, which wakes it if it waits there;
+    /// goes out with this ring's next submission. A post to a ring that has meanwhile
+    /// closed fails on our side, and is ignored.
+    pub fn post_to(&self, ring: RawFd) {
+        let e = opcode::MsgRingData::new(types::Fd(ring), 0, user_data(OP_PEER, 0, 0), None)
             .build()
-            .user_data(user_data(OP_DOORBELL, 0, 0));
+            .flags(squeue::Flags::SKIP_SUCCESS)
+            .user_data(user_data(OP_POSTED, 0, 0));
         self.push(e);
     }
 
@@ -525,8 +526,9 @@ impl NetRing {
                 }
             }
             OP_SEND => self.sent(idx, gen, res, pool),
-            OP_DOORBELL if res != -libc::ECANCELED => self.arm_doorbell(),
-            // OP_CANCEL: the cancelled op completes on its own. OP_CLOSE: nothing to do.
+            // OP_CANCEL: the cancelled op completes on its own. OP_CLOSE, OP_PEER (a peer's
+            // wake-up: the pass that reaped it takes the peer's batches), OP_POSTED (our post
+            // failed: the peer has stopped): nothing to do.
             _ => {}
         }
     }
