@@ -55,21 +55,22 @@ use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use crate::park::Parked;
 use crate::shard::buffers::BufferPool;
 use crate::shard::out::Out;
-use crate::shard::provided::{Buffers, BUF_SIZE};
+use crate::shard::provided::Buffers;
 use crate::stats::{Counters, Stat};
 
 mod conn_side;
+mod setup;
+
+pub use setup::{buffer_count, probe};
+use setup::{recv_entry, setup};
 
 /// Bytes a connection may have received and not taken before its recv is cancelled (it
 /// is re-armed when the connection reads again): a client that sends while its replies
 /// go unread, or faster than its connection handles, is held by TCP, not by this process.
 const PAUSE_AT: usize = 32 << 10;
 
-/// `IORING_ENTER_GETEVENTS`, `IORING_RECVSEND_POLL_FIRST` and `IORING_RECV_MULTISHOT` (the
-/// crate keeps its constants private).
+/// `IORING_ENTER_GETEVENTS` (the crate keeps its constants private).
 const ENTER_GETEVENTS: u32 = 1;
-const RECVSEND_POLL_FIRST: u16 = 1;
-const RECV_MULTISHOT: u16 = 2;
 
 const OP_ACCEPT: u64 = 1;
 const OP_RECV: u64 = 2;
@@ -80,108 +81,6 @@ const OP_CLOSE: u64 = 5;
 /// ring's own post, whose completion only comes on failure.
 const OP_PEER: u64 = 6;
 const OP_POSTED: u64 = 7;
-
-/// Sets up a ring as the shards do, with a provided-buffer ring, and drops it: start-up
-/// asks this once, so an unfit kernel fails with a sentence rather than in every shard.
-/// Returns whether the kernel caps a multishot recv (`capped_multishot_works`), asked
-/// here once, before the shards' rings take the locked memory.
-pub fn probe() -> io::Result<bool> {
-    let (ring, bufs) = setup(2, 16)?;
-    drop(ring);
-    drop(bufs);
-    Ok(capped_multishot_works())
-}
-
-/// Whether this kernel caps a multishot recv at a byte count (`sqe->optlen`, Linux 6.17):
-/// tried once on a socket pair, on a ring of its own.
-fn capped_multishot_works() -> bool {
-    let Ok((mut ring, mut bufs)) = setup(2, 16) else {
-        return false;
-    };
-    let mut fds = [0; 2];
-    // SAFETY: socketpair fills two descriptors, closed below.
-    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr()) } != 0 {
-        return false;
-    }
-    let e = recv_entry(fds[0], Some(1)).user_data(7);
-    let two = [b'a', b'b'];
-    let mut capped = false;
-    // SAFETY: the entry uses the ring's provided buffers, which outlive it.
-    if unsafe { ring.submission().push(&e) }.is_ok() {
-        // SAFETY: a 2-byte write to our own socket.
-        unsafe { libc::write(fds[1], two.as_ptr().cast(), 2) };
-        let ts = types::Timespec::new().sec(1);
-        let args = types::SubmitArgs::new().timespec(&ts);
-        let _ = ring.submitter().submit_with_args(1, &args);
-        if let Some(c) = ring.completion().next() {
-            // Capped: the multishot ended once the byte was there (its read takes what the
-            // buffer holds room for, so both bytes). Older kernels refuse the field.
-            capped = c.result() > 0 && !cqueue::more(c.flags());
-            if let Some(bid) = cqueue::buffer_select(c.flags()) {
-                bufs.give(bid);
-            }
-        }
-    }
-    // SAFETY: the socket pair made above.
-    unsafe {
-        libc::close(fds[0]);
-        libc::close(fds[1]);
-    }
-    drop(ring);
-    drop(bufs);
-    capped
-}
-
-/// A recv into a provided buffer, polled first (at pipeline 1 the next request is never
-/// there yet when it is armed). With `cap`, multishot, ending once `cap` bytes came (its
-/// last read may take up to a buffer past that).
-fn recv_entry(fd: RawFd, cap: Option<u32>) -> squeue::Entry {
-    let multi = if cap.is_some() { RECV_MULTISHOT } else { 0 };
-    let mut e = opcode::Recv::new(types::Fd(fd), std::ptr::null_mut(), BUF_SIZE as u32)
-        .buf_group(0)
-        .ioprio(RECVSEND_POLL_FIRST | multi)
-        .build()
-        .flags(squeue::Flags::BUFFER_SELECT);
-    if let Some(cap) = cap {
-        // The crate has no setter for `optlen`, the multishot's byte cap: it is the u32 at
-        // byte 44 of the 64-byte SQE (`io_uring_sqe`), which `Entry` wraps (repr(C)).
-        const _: () = assert!(std::mem::size_of::<squeue::Entry>() == 64);
-        // SAFETY: in bounds of the SQE; `optlen` is a plain u32 of it.
-        unsafe {
-            let raw = (&mut e as *mut squeue::Entry).cast::<u8>();
-            raw.add(44).cast::<u32>().write_unaligned(cap);
-        }
-    }
-    e
-}
-
-/// A ring as a shard's (`entries` submission entries, four times as many completions) and
-/// its provided buffers (`buffers`, rounded to a power of two), registered with it. The
-/// caller drops the ring before the buffers.
-fn setup(entries: u32, buffers: usize) -> io::Result<(IoUring, Buffers)> {
-    let ring = IoUring::builder()
-        .setup_single_issuer()
-        .setup_coop_taskrun()
-        .setup_taskrun_flag()
-        .setup_cqsize(entries * 4)
-        .build(entries)?;
-    let count = buffers.clamp(16, 1 << 15).next_power_of_two() as u16;
-    let bufs = Buffers::new(count);
-    // SAFETY: the buffer ring outlives the io_uring (the caller drops the ring first).
-    unsafe {
-        ring.submitter()
-            .register_buf_ring_with_flags(bufs.ring as u64, count, 0, 0)?;
-    }
-    Ok((ring, bufs))
-}
-
-/// Provided buffers for a shard: a quarter of its share of `-c` (a recv holds one only
-/// until its pass copies it out), at least 64, within an eighth of its memory.
-pub fn buffer_count(settings: &crate::config::Settings) -> usize {
-    let conns = settings.conn_limit / settings.shards.max(1);
-    let by_mem = settings.shard_mem() / 8 / BUF_SIZE;
-    (conns / 4).clamp(64, 512).min(by_mem).max(16)
-}
 
 fn user_data(op: u64, gen: u32, idx: u32) -> u64 {
     (op << 60) | ((gen as u64 & 0x0fff_ffff) << 32) | idx as u64
@@ -295,7 +194,7 @@ pub struct NetRing {
     asleep: Cell<bool>,
     driver: RefCell<Option<Waker>>,
     accounts: Accounts,
-    /// Recvs are multishot, capped per arming ([`capped_multishot_works`]).
+    /// Recvs are multishot, capped per arming (`setup::capped_multishot_works`).
     capped_multishot: bool,
     /// Connections without a task.
     parked: Cell<usize>,
@@ -862,35 +761,6 @@ impl NetRing {
     pub fn woke(&self) {
         if self.asleep.replace(false) {
             self.ring.borrow_mut().completion().disable_eventfd();
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    /// The probe agrees with the kernel: the multishot recv's byte cap came with Linux 6.17.
-    #[test]
-    fn capped_multishot_is_found_where_the_kernel_has_it() {
-        // SAFETY: uname fills the zeroed struct.
-        let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-        assert_eq!(unsafe { libc::uname(&mut u) }, 0);
-        // SAFETY: uname NUL-terminates the release.
-        let release = unsafe { std::ffi::CStr::from_ptr(u.release.as_ptr()) }
-            .to_string_lossy()
-            .into_owned();
-        let mut parts = release.split(|c: char| !c.is_ascii_digit());
-        let mut next = || {
-            parts
-                .next()
-                .and_then(|p| p.parse::<u32>().ok())
-                .unwrap_or(0)
-        };
-        let version = (next(), next());
-        let found = super::capped_multishot_works();
-        if version >= (6, 17) {
-            assert!(found, "Linux {release} caps a multishot recv");
-        } else if version < (6, 16) {
-            assert!(!found, "Linux {release} has no multishot cap");
         }
     }
 }
