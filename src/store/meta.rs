@@ -3,12 +3,12 @@
 //! show an item's state before the command changed it (`h`, `l`), as memcached's do.
 //!
 //! Semantics follow memcached 1.6.18 `proto_text.c` (`process_m*_command`) and
-//! `memcached.c` (`do_store_item` with its stale-CAS path, `do_add_delta` with a CAS).
+//! `memcached.c` (`do_store_item` with its stale-CAS path); `ma`'s `do_add_delta` is the
+//! store's one arithmetic, in `arith.rs`.
 
 use super::index::Loc;
 use super::segment::{self, Header, FETCHED, STALE, WIN_SENT};
 use super::{memcached_item_size, Miss, Mode, Prior, Store, StoreResult};
-use crate::protocol::num::{push_u64, strtoull};
 use crate::stats::Stat;
 
 /// A live item found by [`Store::meta_find`]. Valid until the store next writes an item
@@ -48,24 +48,6 @@ impl MetaInfo {
     }
 }
 
-/// Outcome of [`Store::meta_arith`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MetaArith {
-    /// The new value; `item` is the live item, or None when the new number did not fit
-    /// in the old value and a new item was written (memcached then changes the old,
-    /// unlinked item for the rest of the command, so a TTL update is lost).
-    Done {
-        value: u64,
-        cas: u64,
-        exptime: u32,
-        item: Option<MetaItem>,
-    },
-    NotFound,
-    NonNumeric,
-    CasMismatch,
-    NoMemory,
-}
-
 /// Outcome of [`Store::meta_delete`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MetaDelete {
@@ -75,6 +57,13 @@ pub enum MetaDelete {
     /// The compare-CAS did not match.
     Exists,
     NotFound,
+}
+
+impl MetaItem {
+    /// Where the item is, and its header.
+    pub(super) fn at(&self) -> (Loc, Header) {
+        (self.loc, self.hdr)
+    }
 }
 
 impl PartialEq for MetaItem {
@@ -173,7 +162,7 @@ impl Store {
 
     /// The item just written for `key`, even if its exptime is already past (memcached
     /// answers with the item it created, then it expires).
-    fn just_written(&mut self, key: &[u8], now: u32) -> Option<MetaItem> {
+    pub(super) fn just_written(&mut self, key: &[u8], now: u32) -> Option<MetaItem> {
         self.tick(now);
         let h = self.hash(key);
         let (_, loc) = self.find_key(h, key)?;
@@ -281,95 +270,5 @@ impl Store {
         let (slot, loc, hdr) = self.lookup(key, now).ok().expect("found above");
         self.unlink(slot, loc, &hdr);
         MetaDelete::Deleted
-    }
-
-    /// `ma`: memcached's `do_add_delta` with a compare-CAS (`cas` 0 compares nothing).
-    pub fn meta_arith(
-        &mut self,
-        key: &[u8],
-        incr: bool,
-        delta: u64,
-        cas: u64,
-        now: u32,
-    ) -> MetaArith {
-        let Some(it) = self.meta_find(key, now) else {
-            return MetaArith::NotFound;
-        };
-        let hdr = it.hdr;
-        if hdr.vlen == 0 {
-            return MetaArith::NonNumeric;
-        }
-        let item_cas = if self.use_cas { hdr.cas } else { 0 };
-        if cas != 0 && item_cas != cas {
-            return MetaArith::CasMismatch;
-        }
-        let current = match parse_number(self.meta_value(&it)) {
-            Some(v) => v,
-            None => return MetaArith::NonNumeric,
-        };
-        let value = if incr {
-            current.wrapping_add(delta)
-        } else {
-            current.saturating_sub(delta)
-        };
-        let mut digits = Vec::with_capacity(20);
-        push_u64(&mut digits, value);
-        let n = digits.len();
-        if n <= hdr.vlen && !self.pinned(it.loc.seg) {
-            let new_cas = self.new_cas();
-            let now = self.now;
-            let at = hdr.value_at();
-            let dst = self.item_mut(it.loc);
-            dst[at..at + n].copy_from_slice(&digits[..n]);
-            dst[at + n..at + hdr.vlen].fill(b' ');
-            segment::set_cas(dst, new_cas);
-            segment::set_atime(dst, now);
-            let it = self.just_written(key, now).expect("just written");
-            MetaArith::Done {
-                value,
-                cas: if self.use_cas { new_cas } else { 0 },
-                exptime: hdr.exptime,
-                item: Some(it),
-            }
-        } else if self.write(key, hdr.flags, hdr.exptime, &[&digits[..n]]) == StoreResult::Stored {
-            MetaArith::Done {
-                value,
-                cas: self.last_cas(),
-                exptime: hdr.exptime,
-                item: None,
-            }
-        } else {
-            MetaArith::NoMemory
-        }
-    }
-
-    /// `ma N` on a miss: adds the number `initial` (flags 0) expiring at `exptime`.
-    pub fn meta_arith_vivify(
-        &mut self,
-        key: &[u8],
-        initial: u64,
-        exptime: u32,
-        now: u32,
-    ) -> Option<MetaItem> {
-        let mut digits = Vec::with_capacity(20);
-        push_u64(&mut digits, initial);
-        if self.write(key, 0, exptime, &[&digits]) != StoreResult::Stored {
-            return None;
-        }
-        self.just_written(key, now)
-    }
-}
-
-/// memcached parses the value in place, where its CRLF follows it.
-fn parse_number(value: &[u8]) -> Option<u64> {
-    let mut probe = [0u8; 32];
-    if value.len() + 2 <= probe.len() {
-        probe[..value.len()].copy_from_slice(value);
-        probe[value.len()..value.len() + 2].copy_from_slice(b"\r\n");
-        strtoull(&probe[..value.len() + 2])
-    } else {
-        let mut v = value.to_vec();
-        v.extend_from_slice(b"\r\n");
-        strtoull(&v)
     }
 }
