@@ -13,8 +13,9 @@
 //!
 //! - [`auth`]: the password file, SASL PLAIN and the text protocol's authentication.
 //! - [`config`]: command-line flags (memcached's names) and the [`config::Settings`] they give.
-//! - [`protocol`]: the text, meta and binary protocol parsers and memcached's number parsing;
-//!   pure, no I/O.
+//! - [`protocol`]: the text, meta and binary protocol parsers and the request they parse
+//!   into; pure, no I/O, imports nothing above it.
+//! - [`num`]: memcached's number parsing and printing, shared by protocol and store.
 //! - [`conn`]: one connection: read buffer, request handling, reply assembly, writes.
 //! - [`listen`]: listening sockets that one instance alone serves and its shards share, and
 //!   a spare descriptor to turn clients away when the process runs out.
@@ -49,6 +50,7 @@ pub mod geometry;
 pub mod listen;
 pub mod memlock;
 pub mod mesh;
+pub mod num;
 pub mod park;
 pub mod protocol;
 pub mod ratelog;

@@ -14,10 +14,9 @@ pub mod binary;
 pub mod meta;
 pub mod reply;
 
+use crate::num::{decimal_len, push_u64, write_decimal_raw};
 use crate::protocol::binary::BinRequest;
-use crate::protocol::meta::{KeyBuf, MetaRequest};
-use crate::protocol::num::{decimal_len, push_u64, write_decimal_raw};
-use crate::protocol::text::{GetKind, Limits, StoreMode, TOO_LARGE};
+use crate::protocol::{GetKind, KeyBuf, Limits, MetaRequest, StoreMode, TOO_LARGE};
 use crate::stats::{Counters, Stat};
 use crate::store::{ArithResult, Mode, Store, StoreResult, StoreValue};
 

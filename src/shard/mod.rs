@@ -44,7 +44,7 @@ use crate::engine::reply::Reply;
 use crate::engine::{self, KeyOp};
 use crate::mesh::Peers;
 use crate::park::{Parked, ShardPark};
-use crate::protocol::text::Limits;
+use crate::protocol::Limits;
 use crate::stats::{Counters, Stat};
 use crate::store::Store;
 use crate::tasks::{Registry, State, TaskHandle, TaskInfo};

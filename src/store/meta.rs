@@ -8,7 +8,7 @@
 use super::index::Loc;
 use super::segment::{self, Header, FETCHED, STALE, WIN_SENT};
 use super::{memcached_item_size, Miss, Mode, Prior, Store, StoreResult};
-use crate::protocol::num::{push_u64, strtoull};
+use crate::num::{push_u64, strtoull};
 use crate::stats::Stat;
 
 /// A live item found by [`Store::meta_find`]. Valid until the store next writes an item
