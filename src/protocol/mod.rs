@@ -57,7 +57,7 @@ pub enum Parse<'a> {
     Close,
 }
 
-/// The storage commands.
+/// The storage commands, and the store's modes (`store::Mode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StoreMode {
     Set,

@@ -537,7 +537,7 @@ impl Shard {
             let mut prefetch = store.prefetcher();
             let mut pos = 0;
             for _ in 0..batch.n {
-                let (key, used) = engine::encoded_key(&batch.ops[pos..]);
+                let (key, used) = engine::wire::encoded_key(&batch.ops[pos..]);
                 match key {
                     Some((_, Some(h))) => prefetch.hashed(h),
                     Some((key, None)) => {
@@ -563,7 +563,7 @@ impl Shard {
         let mut pos = 0;
         let limits = self.limits();
         for _ in 0..batch.n {
-            pos += engine::apply_encoded(
+            pos += engine::wire::apply_encoded(
                 &mut store,
                 &self.counters,
                 &batch.ops[pos..],

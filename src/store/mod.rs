@@ -90,16 +90,8 @@ pub enum StoreResult {
     NoMemory,
 }
 
-/// The storage modes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    Set,
-    Add,
-    Replace,
-    Append,
-    Prepend,
-    Cas,
-}
+/// The storage modes: the protocol's storage commands.
+pub use crate::protocol::StoreMode as Mode;
 
 /// Outcome of `incr`/`decr`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
