@@ -31,9 +31,11 @@
 //! - [`memlock`]: what each shard locks (glommio's registered I/O memory), sized to
 //!   `ulimit -l`.
 //! - [`mesh`]: the request and reply meshes between shards, connected all at once at start.
-//! - [`engine`]: single-key operations ([`engine::KeyOp`]) applied to a store, their reply
-//!   bytes ([`engine::reply`]: large values held pinned in the store), and their encoding for
-//!   forwarding.
+//! - [`engine`]: single-key operations ([`engine::KeyOp`]) applied to a store by
+//!   [`engine::apply`]: the text protocol's in [`engine::text`], the meta and binary ones in
+//!   [`engine::meta`] and [`engine::binary`]; their reply bytes ([`engine::format`],
+//!   [`engine::reply`]: large values held pinned in the store), and their encoding for
+//!   forwarding ([`engine::wire`]).
 //! - [`store`]: a shard's items, expiry, CAS and memory accounting; knows nothing of sockets.
 //!   [`store::pins`]: the segments a reply holds values of, which the store leaves as they are.
 //! - [`stats`]: per-shard counters with memcached's names, summed for `stats`.

@@ -123,8 +123,8 @@ impl ReplySink for Vec<u8> {
 /// into `counters` (the shard's, which the store also reports into).
 ///
 /// A get, the common request, runs inline where this is called (a connection's own ops, a
-/// peer's batch): a call through the dispatch below cost about 10 of a get's 1,050
-/// instructions (callgrind). Every other op goes through `apply_other`.
+/// peer's batch), without a call through the dispatch below. Every other op goes through
+/// `apply_other`.
 #[inline(always)]
 pub fn apply<R: ReplySink>(
     store: &mut Store,

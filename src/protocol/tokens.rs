@@ -8,8 +8,8 @@ pub const MAX_TOKENS: usize = 24;
 /// `ntokens`. memcached reads the line as a C string: `len` is where it ends, at the first
 /// NUL.
 pub struct Tokens<'a> {
-    /// Tokens `..n - 1` are written; the rest are not (initialising all 24 cost a sixth of
-    /// a get's parse, measured with callgrind).
+    /// Tokens `..n - 1` are written; the rest are not (initialising all 24 was a visible
+    /// share of a get's parse).
     tok: [std::mem::MaybeUninit<&'a [u8]>; MAX_TOKENS],
     pub(super) n: usize,
     pub(super) rest: Option<&'a [u8]>,
@@ -48,7 +48,7 @@ impl<'a> Tokens<'a> {
     }
 
     /// No tokens yet: [`Tokens::split`] fills them in place. (Returning a filled `Tokens`
-    /// by value, 416 bytes, cost a copy per request.)
+    /// by value cost a copy of it per request.)
     #[inline(always)]
     pub fn empty(line: &'a [u8]) -> Self {
         Tokens {
