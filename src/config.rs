@@ -240,8 +240,8 @@ pub struct Settings {
     pub verbose: u8,
     /// `-u/--user`: the user to switch to when started as root.
     pub user: Option<String>,
-    /// `auto`, `ascii` or `binary`, after -S and -Y have had their say.
-    pub protocol: String,
+    /// `-B`, after -S and -Y have had their say.
+    pub protocol: Protocol,
     /// `-S`: binary clients authenticate with SASL PLAIN against `auth_file`.
     pub sasl: bool,
     /// `-Y/--auth-file`: the users; alone, text clients authenticate against them.
@@ -474,20 +474,42 @@ impl Settings {
     }
 }
 
+/// The protocols a connection may speak (`-B`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// Each connection's first byte chooses.
+    Auto,
+    /// The text protocol only.
+    Ascii,
+    /// The binary protocol only.
+    Binary,
+}
+
+impl Protocol {
+    /// memcached's name, as `-B` takes it and `stats settings` shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Auto => "auto",
+            Protocol::Ascii => "ascii",
+            Protocol::Binary => "binary",
+        }
+    }
+}
+
 /// The protocol served, with memcached's rules for authentication: `-S` serves the binary
 /// protocol only (SASL is a binary-protocol mechanism; with text or negotiated connections
 /// text clients would get in unauthenticated), `-Y` alone the text protocol only (binary
 /// clients would get in unauthenticated). corecached has no Cyrus SASL: `-S` checks PLAIN
 /// against the `-Y` file, so it needs one (memcached's `-S` takes Cyrus SASL's users, and
 /// with both flags serves text only).
-fn protocol(a: &Args) -> Result<String, String> {
+fn protocol(a: &Args) -> Result<Protocol, String> {
     let asked = a.protocol.as_deref();
     if a.sasl {
         if a.auth_file.is_none() {
             return Err("-S/--enable-sasl needs -Y/--auth-file FILE: the user:password lines SASL PLAIN checks (corecached has no Cyrus SASL)".into());
         }
         return match asked {
-            None | Some("binary") => Ok("binary".into()),
+            None | Some("binary") => Ok(Protocol::Binary),
             Some(p) => Err(format!(
                 "-S/--enable-sasl with -B {p}: SASL authenticates binary clients only, so text clients would get in unauthenticated (memcached refuses it too); use -B binary or leave -B out"
             )),
@@ -495,13 +517,18 @@ fn protocol(a: &Args) -> Result<String, String> {
     }
     if a.auth_file.is_some() {
         return match asked {
-            None | Some("ascii") => Ok("ascii".into()),
+            None | Some("ascii") => Ok(Protocol::Ascii),
             Some(p) => Err(format!(
                 "-Y/--auth-file with -B {p}: it authenticates text clients only, so binary clients would get in unauthenticated (memcached refuses it too); use -B ascii, leave -B out, or add -S for binary clients"
             )),
         };
     }
-    Ok(asked.unwrap_or("auto").to_string())
+    match asked {
+        None | Some("auto") => Ok(Protocol::Auto),
+        Some("ascii") => Ok(Protocol::Ascii),
+        Some("binary") => Ok(Protocol::Binary),
+        Some(p) => Err(format!("-B {p}: the protocol is auto, ascii or binary")),
+    }
 }
 
 /// Capacity of each shard-to-shard channel with two shards, in batches.
@@ -682,19 +709,22 @@ mod tests {
             let s = parse(args).unwrap();
             (s.protocol, s.sasl, s.auth_file)
         };
-        assert_eq!(p(&[]), ("auto".into(), false, None));
-        assert_eq!(p(&["-B", "binary"]).0, "binary");
-        assert_eq!(p(&["-B", "ascii"]).0, "ascii");
+        assert_eq!(p(&[]), (Protocol::Auto, false, None));
+        assert_eq!(p(&["-B", "binary"]).0, Protocol::Binary);
+        assert_eq!(p(&["-B", "ascii"]).0, Protocol::Ascii);
         let f = Some(PathBuf::from("users"));
-        assert_eq!(p(&["-Y", "users"]), ("ascii".into(), false, f.clone()));
-        assert_eq!(p(&["--auth-file", "users", "-B", "ascii"]).0, "ascii");
+        assert_eq!(p(&["-Y", "users"]), (Protocol::Ascii, false, f.clone()));
+        assert_eq!(
+            p(&["--auth-file", "users", "-B", "ascii"]).0,
+            Protocol::Ascii
+        );
         assert_eq!(
             p(&["-S", "-Y", "users"]),
-            ("binary".into(), true, f.clone())
+            (Protocol::Binary, true, f.clone())
         );
         assert_eq!(
             p(&["--enable-sasl", "--auth-file=users", "--protocol", "binary"]),
-            ("binary".into(), true, f)
+            (Protocol::Binary, true, f)
         );
     }
 

@@ -30,7 +30,7 @@ use crate::engine::reply::{Held, MAX_HELD, PIN_FROM};
 use crate::engine::KeyOp;
 use crate::park::{Parked, Proto};
 use crate::protocol::binary;
-use crate::protocol::text::{self, Command, Limits, Parse, Request};
+use crate::protocol::{text, Command, Limits, Parse, Request};
 use crate::shard::buffers::{BufferPool, READ_BUF};
 use crate::shard::out::Out;
 use crate::shard::ring::{ConnId, Ready};
@@ -45,8 +45,8 @@ mod window;
 
 use window::{has_many_keys, prefetch_keys, Parsed, Window, WINDOW};
 
-/// What a pass over the buffered input ends with.
-enum Next {
+/// What the connection does after a pass over its buffered input.
+enum AfterPass {
     /// Every complete request is handled; read more.
     Read,
     /// `-R` requests handled, or the reply reached the connection's share: write, let
@@ -180,13 +180,13 @@ impl Conn {
                 return Ok(Exit::Close);
             }
             match next {
-                Next::Close => return Ok(Exit::Close),
-                Next::Settle => continue,
-                Next::Yield | Next::Drain => {
+                AfterPass::Close => return Ok(Exit::Close),
+                AfterPass::Settle => continue,
+                AfterPass::Yield | AfterPass::Drain => {
                     glommio::yield_if_needed().await;
                     continue;
                 }
-                Next::Read => {}
+                AfterPass::Read => {}
             }
             if let Some(grow) = self.make_room() {
                 self.reserve_read(pool, grow).await;
@@ -371,7 +371,7 @@ impl Conn {
         pool.put_read(mem::replace(&mut self.rbuf, big));
     }
     /// Handles the buffered complete requests (at most `-R`).
-    fn process(&mut self, shard: &Shard) -> Next {
+    fn process(&mut self, shard: &Shard) -> AfterPass {
         // Requests borrow the read buffer while their replies are written into `self`.
         self.turn_reqs = 0;
         self.forwarded_gets = 0;
@@ -386,7 +386,7 @@ impl Conn {
         next
     }
 
-    fn process_in(&mut self, shard: &Shard, rbuf: &[u8]) -> Next {
+    fn process_in(&mut self, shard: &Shard, rbuf: &[u8]) -> AfterPass {
         if shard.settings.noop {
             return self.process_noop(rbuf);
         }
@@ -414,11 +414,11 @@ impl Conn {
                 self.start += k;
                 self.swallow -= k;
                 if self.swallow > 0 {
-                    return Next::Read;
+                    return AfterPass::Read;
                 }
             }
             if self.start == self.end {
-                return Next::Read;
+                return AfterPass::Read;
             }
             // Parse a window of requests first, so the store can start loading their index
             // buckets and items while the rest are parsed: at pipeline depth the lookups
@@ -475,11 +475,11 @@ impl Conn {
             let n = window.len();
             for Parsed { req, used, hash } in window.parsed() {
                 if matches!(req.cmd, Command::Stats { .. }) && !self.splices.is_empty() {
-                    return Next::Settle;
+                    return AfterPass::Settle;
                 }
                 let next = self.handle(shard, req, *hash, now);
-                if let Some(Next::Drain) = next {
-                    return Next::Drain;
+                if let Some(AfterPass::Drain) = next {
+                    return AfterPass::Drain;
                 }
                 self.start += used;
                 if let Some(next) = next {
@@ -488,17 +488,17 @@ impl Conn {
                 handled += 1;
                 self.turn_reqs += 1;
                 if self.out_full(shard) {
-                    return Next::Yield;
+                    return AfterPass::Yield;
                 }
             }
             if close {
-                return Next::Close;
+                return AfterPass::Close;
             }
             if n == 0 {
-                return Next::Read;
+                return AfterPass::Read;
             }
             if handled >= shard.settings.reqs_per_event {
-                return Next::Yield;
+                return AfterPass::Yield;
             }
         }
     }
@@ -506,11 +506,11 @@ impl Conn {
     /// `--bench-noop`: the same connection and I/O path with parsing and the store bypassed.
     /// Retrieval lines answer `END`, storage lines skip their data and answer `STORED`,
     /// anything else `ERROR`. It measures what everything but the I/O layer costs.
-    fn process_noop(&mut self, rbuf: &[u8]) -> Next {
+    fn process_noop(&mut self, rbuf: &[u8]) -> AfterPass {
         loop {
             let buf = &rbuf[self.start..self.end];
             let Some(nl) = memchr::memchr(b'\n', buf) else {
-                return Next::Read;
+                return AfterPass::Read;
             };
             let line = &buf[..nl];
             let used = match line.first() {
@@ -526,7 +526,7 @@ impl Conn {
                         .and_then(|t| t.parse::<usize>().ok())
                         .unwrap_or(0);
                     if buf.len() < nl + 1 + len + 2 {
-                        return Next::Read;
+                        return AfterPass::Read;
                     }
                     self.out.extend_from_slice(b"STORED\r\n");
                     nl + 1 + len + 2
@@ -575,7 +575,7 @@ impl Conn {
         req: &Request<'_>,
         hash: Option<u64>,
         now: u32,
-    ) -> Option<Next> {
+    ) -> Option<AfterPass> {
         let noreply = req.noreply;
         match &req.cmd {
             Command::Get {
@@ -608,7 +608,7 @@ impl Conn {
                     self.route(shard, shard.owner_of_hash(h), op, now);
                     if self.out_full(shard) {
                         self.get_resume = i + 1;
-                        return Some(Next::Drain);
+                        return Some(AfterPass::Drain);
                     }
                 }
                 self.out.extend_from_slice(b"END\r\n");
@@ -687,7 +687,7 @@ impl Conn {
                 self.line(noreply, "OK");
             }
             Command::Stats { args } => self.stats(shard, args, now),
-            Command::Quit => return Some(Next::Close),
+            Command::Quit => return Some(AfterPass::Close),
             Command::MetaNoop => self.out.extend_from_slice(b"MN\r\n"),
             Command::Meta(req) => {
                 let owner = shard.owner(req.key(&mut None));

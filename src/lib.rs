@@ -13,8 +13,9 @@
 //!
 //! - [`auth`]: the password file, SASL PLAIN and the text protocol's authentication.
 //! - [`config`]: command-line flags (memcached's names) and the [`config::Settings`] they give.
-//! - [`protocol`]: the text, meta and binary protocol parsers and memcached's number parsing;
-//!   pure, no I/O.
+//! - [`protocol`]: the text, meta and binary protocol parsers and the request they parse
+//!   into; pure, no I/O, imports nothing above it.
+//! - [`num`]: memcached's number parsing and printing, shared by protocol and store.
 //! - [`conn`]: one connection: read buffer, request handling, reply assembly, writes.
 //! - [`listen`]: listening sockets that one instance alone serves and its shards share, and
 //!   a spare descriptor to turn clients away when the process runs out.
@@ -30,9 +31,11 @@
 //! - [`memlock`]: what each shard locks (glommio's registered I/O memory), sized to
 //!   `ulimit -l`.
 //! - [`mesh`]: the request and reply meshes between shards, connected all at once at start.
-//! - [`engine`]: single-key operations ([`engine::KeyOp`]) applied to a store, their reply
-//!   bytes ([`engine::reply`]: large values held pinned in the store), and their encoding for
-//!   forwarding.
+//! - [`engine`]: single-key operations ([`engine::KeyOp`]) applied to a store by
+//!   [`engine::apply`]: the text protocol's in [`engine::text`], the meta and binary ones in
+//!   [`engine::meta`] and [`engine::binary`]; their reply bytes ([`engine::format`],
+//!   [`engine::reply`]: large values held pinned in the store), and their encoding for
+//!   forwarding ([`engine::wire`]).
 //! - [`store`]: a shard's items, expiry, CAS and memory accounting; knows nothing of sockets.
 //!   [`store::pins`]: the segments a reply holds values of, which the store leaves as they are.
 //! - [`stats`]: per-shard counters with memcached's names, summed for `stats`.
@@ -49,6 +52,7 @@ pub mod geometry;
 pub mod listen;
 pub mod memlock;
 pub mod mesh;
+pub mod num;
 pub mod park;
 pub mod protocol;
 pub mod ratelog;

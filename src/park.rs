@@ -31,6 +31,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
+use crate::config::{Protocol, Settings};
+
 /// Returns memory the process has freed to the system (glibc keeps freed memory in the
 /// middle of its arenas otherwise).
 pub fn release_free_memory() {
@@ -76,11 +78,11 @@ impl Proto {
 
 impl Parked {
     /// The state a new connection starts with.
-    pub fn fresh(settings: &crate::config::Settings, authed: bool) -> Parked {
-        let proto = match settings.protocol.as_str() {
-            "ascii" => Proto::Text,
-            "binary" => Proto::Binary,
-            _ => Proto::Unknown,
+    pub fn fresh(settings: &Settings, authed: bool) -> Parked {
+        let proto = match settings.protocol {
+            Protocol::Ascii => Proto::Text,
+            Protocol::Binary => Proto::Binary,
+            Protocol::Auto => Proto::Unknown,
         };
         Parked::new(proto as u8, authed, 0)
     }

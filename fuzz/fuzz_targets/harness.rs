@@ -12,10 +12,11 @@
 
 use std::collections::HashMap;
 
+use corecached::num::{push_u64, strtoull};
 use corecached::protocol::binary as bin;
 use corecached::protocol::meta;
-use corecached::protocol::num::{push_u64, strtoull};
-use corecached::protocol::text::{parse, Command, Limits, Parse, Request, KEY_MAX, LINE_LIMIT};
+use corecached::protocol::text::{parse, LINE_LIMIT};
+use corecached::protocol::{Command, Limits, Parse, Request, KEY_MAX};
 use corecached::stats::Stat;
 use corecached::store::index::Index;
 use corecached::store::{ArithResult, Mode, Store, StoreResult};

@@ -4,7 +4,7 @@
 //! `dispatch_bin_command`. Key commands go to their owner shard (`engine::binary`).
 
 use super::stats_cmd::{reset_stats, stat_pairs};
-use super::{Conn, Next, WINDOW};
+use super::{AfterPass, Conn, WINDOW};
 use crate::engine::KeyOp;
 use crate::protocol::binary::{self as bin, BinRequest, Kind, Packet, Parse};
 use crate::shard::Shard;
@@ -16,7 +16,7 @@ const VERSION: &str = concat!("1.6.18-corecached-", env!("CARGO_PKG_VERSION"));
 impl Conn {
     /// Handles the buffered complete packets (at most `-R` per pass), as `process_in` does
     /// for text.
-    pub(super) fn process_binary(&mut self, shard: &Shard, rbuf: &[u8], now: u32) -> Next {
+    pub(super) fn process_binary(&mut self, shard: &Shard, rbuf: &[u8], now: u32) -> AfterPass {
         let mut handled = 0;
         loop {
             if self.swallow > 0 {
@@ -24,26 +24,26 @@ impl Conn {
                 self.start += k;
                 self.swallow -= k;
                 if self.swallow > 0 {
-                    return Next::Read;
+                    return AfterPass::Read;
                 }
             }
             if self.start == self.end {
-                return Next::Read;
+                return AfterPass::Read;
             }
             if handled >= shard.settings.reqs_per_event {
-                return Next::Yield;
+                return AfterPass::Yield;
             }
             if handled % WINDOW as u32 == 0 {
                 self.prefetch_binary(shard, &rbuf[self.start..self.end]);
             }
             let p = match bin::parse(&rbuf[self.start..self.end], &self.limits) {
-                Parse::Incomplete { .. } => return Next::Read,
-                Parse::Close => return Next::Close,
+                Parse::Incomplete { .. } => return AfterPass::Read,
+                Parse::Close => return AfterPass::Close,
                 Parse::Packet(p) => p,
             };
             // `stat` sees the effects of every earlier command.
             if p.req.opcode == bin::STAT && p.kind == Kind::Valid && !self.splices.is_empty() {
-                return Next::Settle;
+                return AfterPass::Settle;
             }
             self.start += p.used;
             self.swallow = p.swallow;
@@ -53,7 +53,7 @@ impl Conn {
                 return next;
             }
             if self.out_full(shard) {
-                return Next::Yield;
+                return AfterPass::Yield;
             }
         }
     }
@@ -106,11 +106,11 @@ impl Conn {
     }
 
     /// Handles one packet; returns how the pass must end, if it must.
-    fn handle_packet(&mut self, shard: &Shard, p: &Packet<'_>, now: u32) -> Option<Next> {
+    fn handle_packet(&mut self, shard: &Shard, p: &Packet<'_>, now: u32) -> Option<AfterPass> {
         let req = &p.req;
         if p.kind == Kind::Inconsistent {
             self.bin_error(req, bin::UNKNOWN_COMMAND);
-            return Some(Next::Close);
+            return Some(AfterPass::Close);
         }
         // SASL on: an unauthenticated client may only authenticate or ask the version.
         let sasl = shard.settings.sasl;
@@ -122,7 +122,7 @@ impl Conn {
             )
         {
             self.bin_error(req, bin::AUTH_ERROR);
-            return Some(Next::Close);
+            return Some(AfterPass::Close);
         }
         match p.kind {
             Kind::KeyTooLong | Kind::Invalid => {
@@ -131,7 +131,7 @@ impl Conn {
                     req.opcode
                 );
                 self.bin_error(req, bin::EINVAL);
-                return Some(Next::Close);
+                return Some(AfterPass::Close);
             }
             Kind::Unknown => {
                 self.bin_error(req, bin::UNKNOWN_COMMAND);
@@ -148,7 +148,7 @@ impl Conn {
             bin::VERSION => self.bin_ok(req, VERSION.as_bytes()),
             bin::QUIT => {
                 self.bin_ok(req, b"");
-                return Some(Next::Close);
+                return Some(AfterPass::Close);
             }
             bin::FLUSH => self.bin_flush(shard, req, now),
             bin::STAT => self.bin_stat(shard, req, now),

@@ -177,7 +177,7 @@ fn append_reserved(v: &mut Vec<u8>, s: &[u8]) {
     // SAFETY: the check above leaves room for `s` after `len`; `s` is not part of `v`'s
     // spare capacity, so they do not overlap; the bytes are written before `set_len`.
     unsafe {
-        crate::engine::copy_short(v.as_mut_ptr().add(len), s);
+        crate::engine::format::copy_short(v.as_mut_ptr().add(len), s);
         v.set_len(len + s.len());
     }
 }

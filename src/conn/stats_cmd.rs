@@ -189,7 +189,7 @@ fn settings_stats(p: &mut Stats, shard: &Shard) {
     p.stat("num_threads", s.shards);
     p.stat("cas_enabled", if s.use_cas { "yes" } else { "no" });
     p.stat("tcp_backlog", s.backlog);
-    p.stat("binding_protocol", &s.protocol);
+    p.stat("binding_protocol", s.protocol.as_str());
     p.stat("item_size_max", s.item_size_max);
     p.stat("flush_enabled", if s.flush_enabled { "yes" } else { "no" });
     p.stat("reqs_per_event", s.reqs_per_event);

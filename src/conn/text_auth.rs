@@ -23,7 +23,7 @@
 //! One difference: memcached answers only the last of several unauthenticated commands
 //! read at once (each reply overwrites the previous one); corecached answers each.
 
-use super::{Conn, Next};
+use super::{AfterPass, Conn};
 use crate::auth::AuthError;
 use crate::ratelog::RateLog;
 use crate::shard::Shard;
@@ -38,7 +38,7 @@ impl Conn {
     /// Handles buffered input of a text connection that has not authenticated. `None`
     /// once it has (the rest of the buffer is for the normal path); otherwise how the
     /// pass ends.
-    pub(super) fn text_auth(&mut self, shard: &Shard, rbuf: &[u8]) -> Option<Next> {
+    pub(super) fn text_auth(&mut self, shard: &Shard, rbuf: &[u8]) -> Option<AfterPass> {
         let auth = shard
             .auth
             .as_ref()
@@ -46,17 +46,17 @@ impl Conn {
         let mut handled = 0;
         while !self.authed {
             if handled >= shard.settings.reqs_per_event {
-                return Some(Next::Yield);
+                return Some(AfterPass::Yield);
             }
             let buf = &rbuf[self.start..self.end];
             if buf.len() < 2 {
-                return Some(Next::Read);
+                return Some(AfterPass::Read);
             }
             let Some(nl) = memchr::memchr(b'\n', buf) else {
                 return Some(if buf.len() > LINE_MAX {
-                    Next::Close
+                    AfterPass::Close
                 } else {
-                    Next::Read
+                    AfterPass::Read
                 });
             };
             handled += 1;
@@ -67,11 +67,11 @@ impl Conn {
                 continue;
             };
             if len > VALUE_MAX {
-                return Some(Next::Close);
+                return Some(AfterPass::Close);
             }
             let len = len as usize;
             let Some(data) = buf.get(nl + 1..nl + 1 + len + 2) else {
-                return Some(Next::Read);
+                return Some(AfterPass::Read);
             };
             self.start += nl + 1 + len + 2;
             if &data[len..] != b"\r\n" {

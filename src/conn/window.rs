@@ -3,7 +3,7 @@
 
 use std::mem;
 
-use crate::protocol::text::{Command, Request};
+use crate::protocol::{Command, Request};
 use crate::shard::Shard;
 use crate::store::{key_hash, Prefetch};
 
@@ -112,7 +112,7 @@ pub(super) fn has_many_keys(p: &Parsed<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::text::{self, Limits, Parse};
+    use crate::protocol::{text, Limits, Parse};
 
     fn parsed<'a>(bytes: &'a [u8], limits: &Limits) -> (Request<'a>, usize) {
         match text::parse(bytes, limits) {

@@ -9,9 +9,10 @@
 //! autovivified item) stay, and the reply is the error alone.
 
 use super::ReplySink;
-use crate::protocol::meta::{base64_encode, MetaCmd, MetaRequest, MAX_OPAQUE, OPAQUE_TOO_LONG};
-use crate::protocol::num::push_u64;
-use crate::protocol::text::{BAD_CHUNK, TOO_LARGE};
+use crate::num::push_u64;
+use crate::protocol::base64::base64_encode;
+use crate::protocol::meta::{MAX_OPAQUE, OPAQUE_TOO_LONG};
+use crate::protocol::{MetaCmd, MetaRequest, BAD_CHUNK, TOO_LARGE};
 use crate::stats::{Counters, Stat};
 use crate::store::{MetaArith, MetaDelete, MetaInfo, Mode, Store, StoreResult};
 

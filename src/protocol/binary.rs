@@ -7,7 +7,7 @@
 //! value is read into the buffer; any other body bytes, and a value too large to store, are
 //! discarded as they arrive (memcached's `conn_swallow`), never buffered.
 
-use super::text::Limits;
+use super::{memcached_item_size, Limits};
 
 /// A request packet's magic byte; a connection whose first byte is this speaks binary.
 pub const REQ_MAGIC: u8 = 0x80;
@@ -16,7 +16,7 @@ pub const RES_MAGIC: u8 = 0x81;
 /// The fixed header of every packet.
 pub const HEADER_LEN: usize = 24;
 /// The longest key memcached stores (binary keys may be 64 KiB long on the wire).
-pub const KEY_MAX: usize = super::text::KEY_MAX;
+pub const KEY_MAX: usize = super::KEY_MAX;
 /// memcached's `MAX_SASL_MECH_LEN`.
 pub const SASL_MECH_MAX: usize = 32;
 
@@ -311,9 +311,7 @@ pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
         } else {
             0
         };
-        if crate::store::memcached_item_size(klen, flags, vlen, limits.use_cas)
-            > limits.item_size_max
-        {
+        if memcached_item_size(klen, flags, vlen, limits.use_cas) > limits.item_size_max {
             kind = Kind::TooLarge;
         } else {
             end = head + vlen;
@@ -610,7 +608,7 @@ mod tests {
         assert!(reparse(p.req.raw).truncated());
         assert_eq!(reparse(p.req.raw).key, b"key");
         // The limit counts memcached's item size: this one just fits.
-        let fits = 1024 - crate::store::memcached_item_size(3, 0, 0, true);
+        let fits = 1024 - memcached_item_size(3, 0, 0, true);
         let pkt = request(SET, 1, 0, &set_ext(0, 0), b"key", &vec![b'v'; fits]);
         assert_eq!(need(&pkt[..HEADER_LEN], &LIMITS), Some(pkt.len()));
         assert_eq!(packet(&pkt).kind, Kind::Valid);

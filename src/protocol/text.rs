@@ -7,349 +7,26 @@
 //! arguments are validated, the 2048-byte line limit that only `get`/`gets` may exceed, and the
 //! data block that is swallowed after a too-large value.
 
-use std::mem;
+#[cfg(test)]
+use super::tokens::MAX_TOKENS;
+use super::tokens::{line_before, Tokens};
+#[cfg(any(test, not(target_arch = "x86_64")))]
+use super::tokens::{word, zero_bytes, SPACES};
+use super::{
+    Command, GetKind, Keys, Parse, Request, StoreMode, BAD_CHUNK, BAD_DELETE, BAD_DELTA,
+    BAD_EXPTIME, BAD_FORMAT, ERROR, KEY_MAX,
+};
+use crate::num::{strtol, strtoul, strtoull};
 
-use super::num::{strtol, strtoul, strtoull};
+// The parser's settings are the protocol's; tests and tools name them from here.
+pub use super::Limits;
 
-/// Longest key memcached accepts (`KEY_MAX_LENGTH`).
-pub const KEY_MAX: usize = 250;
-/// memcached's `MAX_TOKENS`: 23 tokens, then the unprocessed rest of the line.
-const MAX_TOKENS: usize = 24;
 /// Unterminated input beyond this closes the connection unless it is a `get`/`gets` line.
 pub const LINE_LIMIT: usize = 2048;
 /// Bound on an unterminated `get`/`gets` line (memcached grows its buffer without a limit).
 pub const GET_LINE_LIMIT: usize = 1 << 20;
 /// memcached's read buffer (`READ_BUFFER_SIZE`): the most it reads at once.
 const READ_CHUNK: usize = 16 << 10;
-
-/// Server settings the parser needs.
-#[derive(Clone, Copy, Debug)]
-pub struct Limits {
-    /// `-I`: the largest item, header included, as memcached counts it.
-    pub item_size_max: usize,
-    /// `-C` clears this: items then carry no CAS and memcached's item header is 8 bytes smaller.
-    pub use_cas: bool,
-}
-
-/// One step of parsing.
-// A meta request carries its decoded key inline (the parser allocates nothing), which makes
-// `Done` large; it is returned by value once per request, never stored.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, PartialEq, Eq)]
-pub enum Parse<'a> {
-    /// A complete request and the bytes it used.
-    Done(Request<'a>, usize),
-    /// More input is needed; `need` is the total length required when it is known
-    /// (a storage command whose line is complete but whose data block is not).
-    Incomplete { need: Option<usize> },
-    /// memcached closes the connection without a reply (over-long line, HTTP request).
-    Close,
-}
-
-/// The storage commands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StoreMode {
-    Set,
-    Add,
-    Replace,
-    Append,
-    Prepend,
-    Cas,
-}
-
-/// The retrieval commands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GetKind {
-    Get,
-    Gets,
-    Gat,
-    Gats,
-}
-
-impl GetKind {
-    pub fn returns_cas(self) -> bool {
-        matches!(self, GetKind::Gets | GetKind::Gats)
-    }
-    pub fn touches(self) -> bool {
-        matches!(self, GetKind::Gat | GetKind::Gats)
-    }
-}
-
-/// A parsed request. `noreply` is memcached's: taken from the last token, it suppresses the
-/// reply, errors included, of the commands that honour it.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Request<'a> {
-    pub cmd: Command<'a>,
-    pub noreply: bool,
-}
-
-/// The commands, with their arguments borrowed from the input.
-#[allow(clippy::large_enum_variant)] // `Meta`: see `Parse`.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Command<'a> {
-    /// ```text
-    /// get|gets <key>*\r\n
-    /// gat|gats <exptime> <key>*\r\n
-    /// ```
-    /// `keys` holds the space-separated keys. When a key is over 250 bytes, `keys` stops
-    /// before it and `bad_key` is set: memcached has answered the keys before it, then answers
-    /// `CLIENT_ERROR bad command line format` instead of `END`.
-    Get {
-        kind: GetKind,
-        exptime: i32,
-        keys: Keys<'a>,
-        bad_key: bool,
-    },
-    /// ```text
-    /// set|add|replace|append|prepend <key> <flags> <exptime> <bytes> [noreply]\r\n<data>\r\n
-    /// cas <key> <flags> <exptime> <bytes> <cas unique> [noreply]\r\n<data>\r\n
-    /// ```
-    Store {
-        mode: StoreMode,
-        key: &'a [u8],
-        flags: u32,
-        exptime: i32,
-        cas: u64,
-        data: &'a [u8],
-    },
-    /// A storage command whose value is over `-I`. memcached answers
-    /// `SERVER_ERROR object too large for cache`, swallows the next `swallow` bytes (the data
-    /// block, whenever it arrives), and, for `set`, deletes the key so no stale value stays.
-    TooLarge {
-        mode: StoreMode,
-        key: &'a [u8],
-        swallow: usize,
-    },
-    /// ```text
-    /// delete <key> [0] [noreply]\r\n
-    /// ```
-    Delete { key: &'a [u8] },
-    /// ```text
-    /// incr|decr <key> <delta> [noreply]\r\n
-    /// ```
-    Arith {
-        incr: bool,
-        key: &'a [u8],
-        delta: u64,
-    },
-    /// ```text
-    /// touch <key> <exptime> [noreply]\r\n
-    /// ```
-    Touch { key: &'a [u8], exptime: i32 },
-    /// ```text
-    /// flush_all [delay] [noreply]\r\n
-    /// ```
-    FlushAll { delay: i32 },
-    /// ```text
-    /// version\r\n
-    /// ```
-    Version,
-    /// ```text
-    /// verbosity <level> [noreply]\r\n
-    /// ```
-    Verbosity { level: u32 },
-    /// ```text
-    /// stats [<group> [args]]\r\n
-    /// ```
-    /// `args` is the rest of the line after `stats`, trimmed of spaces.
-    Stats { args: &'a [u8] },
-    /// ```text
-    /// quit\r\n
-    /// ```
-    Quit,
-    /// ```text
-    /// mn\r\n
-    /// ```
-    /// The meta no-op: answers `MN`.
-    MetaNoop,
-    /// A meta command (`mg ms md ma me`), parsed by [`super::meta`].
-    Meta(super::meta::MetaRequest<'a>),
-    /// A complete line answered with a fixed line (`ERROR`, `CLIENT_ERROR …`), CRLF excluded.
-    Error(&'static str),
-    /// An error line, after which the next `swallow` bytes (a data block the error refused)
-    /// are discarded whenever they arrive, as memcached's `conn_swallow`.
-    ErrorSwallow { msg: &'static str, swallow: usize },
-}
-
-pub const ERROR: &str = "ERROR";
-pub const BAD_FORMAT: &str = "CLIENT_ERROR bad command line format";
-pub const BAD_EXPTIME: &str = "CLIENT_ERROR invalid exptime argument";
-pub const BAD_DELTA: &str = "CLIENT_ERROR invalid numeric delta argument";
-pub const BAD_DELETE: &str = "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]";
-pub const BAD_CHUNK: &str = "CLIENT_ERROR bad data chunk";
-pub const TOO_LARGE: &str = "SERVER_ERROR object too large for cache";
-
-/// The keys of a retrieval command: space-separated, none longer than [`KEY_MAX`]. The
-/// flag is set when the bytes are exactly one key (the common `get <key>`), which the
-/// tokenizer already found, so they are not split again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Keys<'a>(pub &'a [u8], bool);
-
-impl<'a> Keys<'a> {
-    /// Exactly one key (then it is `self.0`).
-    pub fn is_single(&self) -> bool {
-        self.1
-    }
-
-    pub fn iter(&self) -> KeyIter<'a> {
-        KeyIter {
-            rest: self.0,
-            single: self.1,
-        }
-    }
-}
-
-/// The keys of [`Keys`], in order.
-#[derive(Clone, Debug)]
-pub struct KeyIter<'a> {
-    rest: &'a [u8],
-    /// `rest` is one key.
-    single: bool,
-}
-
-impl<'a> Iterator for KeyIter<'a> {
-    type Item = &'a [u8];
-
-    #[inline]
-    fn next(&mut self) -> Option<&'a [u8]> {
-        if self.single {
-            self.single = false;
-            return Some(mem::take(&mut self.rest));
-        }
-        let start = self.rest.iter().position(|&b| b != b' ')?;
-        let r = &self.rest[start..];
-        let end = memchr::memchr(b' ', r).unwrap_or(r.len());
-        self.rest = &r[end..];
-        Some(&r[..end])
-    }
-}
-
-/// memcached's `tokenize_command`: split on single spaces, at most 23 tokens, then the
-/// unprocessed rest. `n` counts memcached's terminal token too, so it is memcached's
-/// `ntokens`. memcached reads the line as a C string: `len` is where it ends, at the first
-/// NUL.
-struct Tokens<'a> {
-    /// Tokens `..n - 1` are written; the rest are not (initialising all 24 cost a sixth of
-    /// a get's parse, measured with callgrind).
-    tok: [std::mem::MaybeUninit<&'a [u8]>; MAX_TOKENS],
-    n: usize,
-    rest: Option<&'a [u8]>,
-    len: usize,
-}
-
-const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
-const LOW7: u64 = u64::from_ne_bytes([0x7f; 8]);
-
-/// The top bit of each zero byte of `x`, exactly (no borrow runs between bytes).
-fn zero_bytes(x: u64) -> u64 {
-    !(((x & LOW7) + LOW7) | x | LOW7)
-}
-
-/// Eight bytes of `b` from `at`, little-endian, padded past the end with 0xff (neither a
-/// space nor a NUL).
-fn word(b: &[u8], at: usize) -> u64 {
-    match b.get(at..at + 8) {
-        Some(w) => u64::from_le_bytes(w.try_into().unwrap()),
-        None => {
-            let mut w = [0xff; 8];
-            w[..b.len() - at].copy_from_slice(&b[at..]);
-            u64::from_le_bytes(w)
-        }
-    }
-}
-
-impl<'a> Tokens<'a> {
-    /// Splits eight bytes at a time: a word's spaces and NULs are found with bit tricks,
-    /// not byte by byte.
-    #[cfg(test)]
-    fn new(line: &'a [u8]) -> Self {
-        let mut t = Tokens::empty(line);
-        t.split(line);
-        t
-    }
-
-    /// No tokens yet: [`Tokens::split`] fills them in place. (Returning a filled `Tokens`
-    /// by value, 416 bytes, cost a copy per request.)
-    #[inline(always)]
-    fn empty(line: &'a [u8]) -> Self {
-        Tokens {
-            // SAFETY: an array of `MaybeUninit` needs no initialisation. (The array
-            // expression `[MaybeUninit::uninit(); N]` is compiled to a memset of the array.)
-            tok: unsafe {
-                std::mem::MaybeUninit::<[std::mem::MaybeUninit<&'a [u8]>; MAX_TOKENS]>::uninit()
-                    .assume_init()
-            },
-            n: 0,
-            rest: None,
-            len: line.len(),
-        }
-    }
-
-    /// Splits `line` into `self`, which [`Tokens::empty`] made for it.
-    #[inline(always)]
-    fn split(&mut self, line: &'a [u8]) {
-        let t = self;
-        let mut n = 0;
-        let mut start = 0;
-        let mut at = 0;
-        while at < t.len {
-            let w = word(line, at);
-            let mut spaces = zero_bytes(w ^ SPACES);
-            let nul = zero_bytes(w);
-            if nul != 0 {
-                t.len = at + (nul.trailing_zeros() / 8) as usize;
-                spaces &= (1u64 << nul.trailing_zeros()) - 1;
-            }
-            while spaces != 0 {
-                let i = at + (spaces.trailing_zeros() / 8) as usize;
-                spaces &= spaces - 1;
-                if start != i {
-                    t.tok[n].write(&line[start..i]);
-                    n += 1;
-                    if n == MAX_TOKENS - 1 {
-                        if t.len == line.len() {
-                            t.len = i + memchr::memchr(0, &line[i..]).unwrap_or(line.len() - i);
-                        }
-                        if i + 1 < t.len {
-                            t.rest = Some(&line[i + 1..t.len]);
-                        }
-                        t.n = n + 1;
-                        return;
-                    }
-                }
-                start = i + 1;
-            }
-            at += 8;
-        }
-        if start < t.len {
-            t.tok[n].write(&line[start..t.len]);
-            n += 1;
-        }
-        t.n = n + 1;
-    }
-
-    /// The tokens (memcached's terminal token not included).
-    fn toks(&self) -> &[&'a [u8]] {
-        let written = &self.tok[..self.n - 1];
-        // SAFETY: `split` writes tokens `..n - 1` before it sets `n`; MaybeUninit<T> has
-        // T's layout.
-        unsafe { &*(written as *const [std::mem::MaybeUninit<&'a [u8]>] as *const [&'a [u8]]) }
-    }
-
-    /// Token `i`, or empty past the end (memcached's terminal token has length 0).
-    fn get(&self, i: usize) -> &'a [u8] {
-        if i < self.n - 1 {
-            self.toks()[i]
-        } else {
-            &[]
-        }
-    }
-
-    /// memcached's `set_noreply_maybe`: the last real token is `noreply`.
-    fn noreply(&self) -> bool {
-        self.n >= 2 && self.get(self.n - 2) == b"noreply"
-    }
-}
 
 fn done(cmd: Command<'_>, noreply: bool, used: usize) -> Parse<'_> {
     Parse::Done(Request { cmd, noreply }, used)
@@ -377,13 +54,7 @@ fn parse_line<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
         }
     }
     let used = nl + 1;
-    // memcached strips a '\r' before the '\n' only when the line has another byte before it,
-    // and reads the line as a C string, so it ends at the first NUL.
-    let line = if nl > 1 && buf[nl - 1] == b'\r' {
-        &buf[..nl - 1]
-    } else {
-        &buf[..nl]
-    };
+    let line = line_before(buf, nl);
     let mut t = Tokens::empty(line);
     t.split(line);
     let line = &line[..t.len];
@@ -398,7 +69,7 @@ fn parse_line<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
         if cmd[1] == b'n' {
             return done(Command::MetaNoop, false, used);
         }
-        return super::meta::parse(buf, line, used, limits);
+        return super::meta::parse(buf, line, &t, used, limits);
     }
     match cmd {
         b"get" | b"bget" => get(&t, GetKind::Get, used),
@@ -627,9 +298,7 @@ fn store<'a>(
         return done(Command::Error(BAD_FORMAT), noreply, used);
     }
     let vlen = vlen as usize;
-    if crate::store::memcached_item_size(key.len(), flags, vlen, limits.use_cas)
-        > limits.item_size_max
-    {
+    if super::memcached_item_size(key.len(), flags, vlen, limits.use_cas) > limits.item_size_max {
         return done(
             Command::TooLarge {
                 mode,

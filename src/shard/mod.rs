@@ -43,7 +43,7 @@ use crate::engine::reply::Reply;
 use crate::engine::{self, KeyOp};
 use crate::mesh::Peers;
 use crate::park::{Parked, ShardPark};
-use crate::protocol::text::Limits;
+use crate::protocol::Limits;
 use crate::stats::{Counters, Stat};
 use crate::store::Store;
 use crate::tasks::{Registry, State, TaskHandle, TaskInfo};
@@ -543,7 +543,7 @@ impl Shard {
             let mut prefetch = store.prefetcher();
             let mut pos = 0;
             for _ in 0..batch.n {
-                let (key, used) = engine::encoded_key(&batch.ops[pos..]);
+                let (key, used) = engine::wire::encoded_key(&batch.ops[pos..]);
                 match key {
                     Some((_, Some(h))) => prefetch.hashed(h),
                     Some((key, None)) => {
@@ -569,7 +569,7 @@ impl Shard {
         let mut pos = 0;
         let limits = self.limits();
         for _ in 0..batch.n {
-            pos += engine::apply_encoded(
+            pos += engine::wire::apply_encoded(
                 &mut store,
                 &self.counters,
                 &batch.ops[pos..],

@@ -53,7 +53,8 @@ pub use prefetch::{prefetch, prefetch_slice, Prefetch};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::protocol::num::{push_u64, strtoull};
+use crate::num::{push_u64, strtoull};
+pub use crate::protocol::memcached_item_size;
 use crate::stats::{Counters, Stat};
 use index::{Index, Loc, MAX_OFFSET, MAX_SEGMENTS};
 use segment::{Block, Header, CAS_MAX, DEAD, FETCHED, FREQ_MASK};
@@ -105,16 +106,8 @@ pub enum StoreResult {
     NoMemory,
 }
 
-/// The storage modes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    Set,
-    Add,
-    Replace,
-    Append,
-    Prepend,
-    Cas,
-}
+/// The storage modes: the protocol's storage commands.
+pub use crate::protocol::StoreMode as Mode;
 
 /// The fixed seeds of [`key_hash`]. Changing them moves every key to another shard.
 const KEY_HASH: ahash::RandomState = ahash::RandomState::with_seeds(
@@ -662,13 +655,6 @@ impl Drop for Store {
             unsafe { std::mem::ManuallyDrop::drop(&mut self.arena) };
         }
     }
-}
-
-/// memcached's size of an item (`item_size_ok`): a 48-byte header, 8 bytes of CAS, the key
-/// and its NUL, 4 bytes of flags when they are not 0, and the data with its CRLF. `-I` limits
-/// this, not the value alone.
-pub fn memcached_item_size(nkey: usize, flags: u32, vlen: usize, use_cas: bool) -> usize {
-    48 + if use_cas { 8 } else { 0 } + nkey + 1 + if flags != 0 { 4 } else { 0 } + vlen + 2
 }
 
 #[cfg(test)]

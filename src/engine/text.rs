@@ -1,0 +1,168 @@
+//! The text protocol's ops: what one shard does for a `get`, a storage command, `delete`,
+//! `incr`/`decr`, `touch` or `flush_all` on one key, and the reply line it writes.
+
+use super::format::{push_value, push_value_line, SHORT_VALUE};
+use super::{KeyOp, ReplySink};
+use crate::num::push_u64;
+use crate::protocol::{GetKind, StoreMode, TOO_LARGE};
+use crate::stats::{Counters, Stat};
+use crate::store::{ArithResult, Store, StoreResult};
+
+fn line(out: &mut Vec<u8>, noreply: bool, s: &[u8]) {
+    if !noreply {
+        out.extend_from_slice(s);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// [`apply`] for a `get`, `gets`, `gat` or `gats` of one key.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(super) fn get<R: ReplySink>(
+    store: &mut Store,
+    counters: &Counters,
+    kind: GetKind,
+    exptime: i32,
+    key: &[u8],
+    hash: Option<u64>,
+    now: u32,
+    sink: &mut R,
+) {
+    let hit = if kind.touches() {
+        counters.incr(Stat::CmdTouch);
+        let exp = store.abs_exptime(exptime, now);
+        store.get_and_touch(key, exp, now)
+    } else {
+        // memcached counts gat/gats as touches only, not as gets.
+        counters.incr(Stat::CmdGet);
+        store.get_hashed(key, hash, now)
+    };
+    let (hit_stat, miss_stat) = if kind.touches() {
+        (Stat::TouchHits, Stat::TouchMisses)
+    } else {
+        (Stat::GetHits, Stat::GetMisses)
+    };
+    match hit {
+        Some(it) => {
+            counters.incr(hit_stat);
+            let cas = kind.returns_cas().then_some(it.cas);
+            if it.value.len() <= SHORT_VALUE {
+                push_value(sink.bytes(), key, it.flags, it.value, cas);
+            } else {
+                push_value_line(sink.bytes(), key, it.flags, it.value.len(), cas);
+                sink.value(it.stored());
+                sink.bytes().extend_from_slice(b"\r\n");
+            }
+        }
+        None => counters.incr(miss_stat),
+    }
+}
+
+/// [`super::apply`] for a text op other than a get.
+#[inline(always)]
+pub(super) fn execute<R: ReplySink>(
+    store: &mut Store,
+    counters: &Counters,
+    op: &KeyOp<'_>,
+    now: u32,
+    sink: &mut R,
+) {
+    match *op {
+        KeyOp::Store {
+            mode: m,
+            key,
+            flags,
+            exptime,
+            cas,
+            data,
+            noreply,
+        } => {
+            counters.incr(Stat::CmdSet);
+            let exp = store.abs_exptime(exptime, now);
+            let reply: &[u8] = match store.store(m, key, flags, exp, cas, data, now) {
+                StoreResult::Stored => b"STORED",
+                StoreResult::NotStored => b"NOT_STORED",
+                StoreResult::Exists => b"EXISTS",
+                StoreResult::NotFound => b"NOT_FOUND",
+                StoreResult::NoMemory => b"SERVER_ERROR out of memory storing object",
+            };
+            line(sink.bytes(), noreply, reply);
+        }
+        KeyOp::TooLarge {
+            mode: m,
+            key,
+            noreply,
+        } => {
+            counters.incr(Stat::StoreTooLarge);
+            if m == StoreMode::Set {
+                store.remove(key, now);
+            }
+            line(sink.bytes(), noreply, TOO_LARGE.as_bytes());
+        }
+        KeyOp::Delete { key, noreply } => {
+            if store.delete(key, now) {
+                counters.incr(Stat::DeleteHits);
+                line(sink.bytes(), noreply, b"DELETED");
+            } else {
+                counters.incr(Stat::DeleteMisses);
+                line(sink.bytes(), noreply, b"NOT_FOUND");
+            }
+        }
+        KeyOp::Arith {
+            incr,
+            key,
+            delta,
+            noreply,
+        } => match store.arith(key, incr, delta, now) {
+            ArithResult::Value(v) => {
+                counters.incr(if incr { Stat::IncrHits } else { Stat::DecrHits });
+                if !noreply {
+                    let out = sink.bytes();
+                    push_u64(out, v);
+                    out.extend_from_slice(b"\r\n");
+                }
+            }
+            ArithResult::NotFound => {
+                counters.incr(if incr {
+                    Stat::IncrMisses
+                } else {
+                    Stat::DecrMisses
+                });
+                line(sink.bytes(), noreply, b"NOT_FOUND");
+            }
+            ArithResult::NonNumeric => line(
+                sink.bytes(),
+                noreply,
+                b"CLIENT_ERROR cannot increment or decrement non-numeric value",
+            ),
+            ArithResult::NoMemory => line(sink.bytes(), noreply, b"SERVER_ERROR out of memory"),
+        },
+        KeyOp::Touch {
+            key,
+            exptime,
+            noreply,
+        } => {
+            counters.incr(Stat::CmdTouch);
+            let exp = store.abs_exptime(exptime, now);
+            if store.touch(key, exp, now) {
+                counters.incr(Stat::TouchHits);
+                line(sink.bytes(), noreply, b"TOUCHED");
+            } else {
+                counters.incr(Stat::TouchMisses);
+                line(sink.bytes(), noreply, b"NOT_FOUND");
+            }
+        }
+        KeyOp::Flush { delay } => {
+            // memcached: a positive delay is an exptime; zero or negative flushes now.
+            let at = if delay > 0 {
+                store.abs_exptime(delay, now)
+            } else {
+                0
+            };
+            store.flush_all(at, now);
+        }
+        KeyOp::Get { .. } | KeyOp::Meta(_) | KeyOp::Bin(_) => {
+            unreachable!("apply runs gets, meta and binary requests itself")
+        }
+    }
+}
