@@ -146,7 +146,7 @@ pub async fn serve(shard: &Rc<Shard>, ready: Ready) {
         id: ready.id,
         fd: ready.fd,
     };
-    let exit = c.run(shard).await;
+    let exit = c.serve_requests(shard).await;
     if let (Some(slot), Some(park)) = (c.idle_slot, &shard.park) {
         park.watch.leave(slot);
     }
@@ -164,7 +164,7 @@ pub async fn serve(shard: &Rc<Shard>, ready: Ready) {
 }
 
 impl Conn {
-    async fn run(&mut self, shard: &Rc<Shard>) -> std::io::Result<Exit> {
+    async fn serve_requests(&mut self, shard: &Rc<Shard>) -> std::io::Result<Exit> {
         let net = &shard.net;
         let pool = &shard.buffers;
         loop {

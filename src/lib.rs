@@ -11,33 +11,48 @@
 //!  socket ◄── shard::ring ◄── conn: replies spliced in request order, one send per read batch
 //! ```
 //!
-//! - [`auth`]: the password file, SASL PLAIN and the text protocol's authentication.
+//! Along that path:
+//!
+//! - [`server`]: start-up (checks, listeners, the switch to `-u`'s user), one pinned
+//!   executor per shard, signals.
+//! - [`shard`]: a shard's context: routing ([`shard::Shard::owner`], [`shard::shard_for`]),
+//!   the request/reply meshes and the batches taken from them, its engine tasks.
+//!   `shard::start` brings a shard up and down; `shard::driver` drives its network ring;
+//!   [`shard::ring`]: the shard's own io_uring for its listeners and connections (setup and
+//!   probe in `ring/setup.rs`, the connection's side in `ring/conn_side.rs`, a reply in
+//!   flight in `shard/out.rs`, the provided buffers recvs land in in `shard/provided.rs`);
+//!   [`shard::buffers`]: the shard's spare connection buffers.
+//! - [`conn`]: one connection: its read buffer and passes over it (`conn.rs`), forwarding to
+//!   other shards and splicing replies (`conn/forward.rs`), the output window, `stats`
+//!   (`conn/stats_cmd.rs`), the binary protocol's and text authentication's loops.
+//! - [`protocol`]: what a request is (`protocol/mod.rs`: the vocabulary, limits and error
+//!   lines), one tokenizer (`protocol/tokens.rs`), the text, meta and binary parsers; pure,
+//!   no I/O, imports nothing above it. [`num`]: memcached's number parsing and printing.
+//! - [`engine`]: a request applied to a store ([`engine::apply`]; text ops in
+//!   [`engine::text`], meta and binary in [`engine::meta`] and [`engine::binary`]), its reply
+//!   bytes ([`engine::format`], [`engine::reply`]: large values held pinned in the store), and
+//!   the encoding of requests forwarded to another shard ([`engine::wire`]).
+//! - [`store`]: a shard's items; knows nothing of sockets. Lookups in `store/mod.rs`, writes
+//!   in `store/writes.rs`, memory (allocation, S3-FIFO eviction, compaction) in
+//!   `store/space.rs`, expiry and the pager in `store/expiry.rs`, incr/decr in
+//!   `store/arith.rs`, the meta commands' item ops in `store/meta.rs`; [`store::index`] and
+//!   [`store::segment`] are its hash index and item layout, [`store::pins`] the segments a
+//!   reply holds values of.
+//!
+//! Beside it:
+//!
 //! - [`config`]: command-line flags (memcached's names) and the [`config::Settings`] they give.
-//! - [`protocol`]: the text, meta and binary protocol parsers and the request they parse
-//!   into; pure, no I/O, imports nothing above it.
-//! - [`num`]: memcached's number parsing and printing, shared by protocol and store.
-//! - [`conn`]: one connection: read buffer, request handling, reply assembly, writes.
+//! - [`auth`]: the password file, SASL PLAIN and the text protocol's authentication.
 //! - [`listen`]: listening sockets that one instance alone serves and its shards share, and
 //!   a spare descriptor to turn clients away when the process runs out.
 //! - [`startup`]: start-up checks and changes to the process: descriptor limit, CPUs,
 //!   locked memory, the switch to `-u`'s user.
-//! - [`ratelog`]: rate-limited log lines for events a client can provoke.
-//! - [`park`]: idle connections parked in their shard's ring without a task.
-//! - [`shard`]: cores, executors and channels: start-up, pinned executors, the request/reply
-//!   meshes, [`shard::shard_for`], shutdown. [`shard::ring`]: each shard's own io_uring for
-//!   its listeners and connections, driven beside glommio. [`shard::buffers`]: the shard's
-//!   spare connection buffers.
 //! - [`geometry`]: how `-m` is split: the shard count and each store's segment size.
-//! - [`memlock`]: what each shard locks (glommio's registered I/O memory), sized to
-//!   `ulimit -l`.
+//! - [`memlock`]: what each shard locks (glommio's registered I/O memory and its network
+//!   ring), sized to `ulimit -l`.
 //! - [`mesh`]: the request and reply meshes between shards, connected all at once at start.
-//! - [`engine`]: single-key operations ([`engine::KeyOp`]) applied to a store by
-//!   [`engine::apply`]: the text protocol's in [`engine::text`], the meta and binary ones in
-//!   [`engine::meta`] and [`engine::binary`]; their reply bytes ([`engine::format`],
-//!   [`engine::reply`]: large values held pinned in the store), and their encoding for
-//!   forwarding ([`engine::wire`]).
-//! - [`store`]: a shard's items, expiry, CAS and memory accounting; knows nothing of sockets.
-//!   [`store::pins`]: the segments a reply holds values of, which the store leaves as they are.
+//! - [`park`]: idle connections parked in their shard's ring without a task.
+//! - [`ratelog`]: rate-limited log lines for events a client can provoke.
 //! - [`stats`]: per-shard counters with memcached's names, summed for `stats`.
 //! - [`tasks`]: engine background tasks (ep-engine's GlobalTask model): the expiry pager and
 //!   eviction maintenance, run by each shard in low-priority task queues.

@@ -1,4 +1,4 @@
-//! The corecached binary: flags, logging, then [`corecached::server::run`].
+//! The corecached binary: flags, logging, then [`corecached::server::serve_until_stopped`].
 
 use std::process::ExitCode;
 
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 10);
     }
-    match corecached::server::run(settings) {
+    match corecached::server::serve_until_stopped(settings) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("corecached: {e}");

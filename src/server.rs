@@ -89,7 +89,7 @@ fn check_kernel(release: &str) -> Result<(), String> {
 
 /// Runs the server until SIGINT or SIGTERM (SIGHUP re-reads the password file). Returns the
 /// sentence and exit status of a refusal to start, or of a shard that failed.
-pub fn run(mut settings: Settings) -> Result<(), StartError> {
+pub fn serve_until_stopped(mut settings: Settings) -> Result<(), StartError> {
     for w in &settings.warnings {
         log::warn!("{w}");
     }

@@ -1,6 +1,6 @@
 //! Heap allocations per request on the local get and set paths, in steady state.
 //!
-//! Runs the real server (one shard, `corecached::server::run`) in this process under a
+//! Runs the real server (one shard, `corecached::server::serve_until_stopped`) in this process under a
 //! counting global allocator, drives it from a client thread that allocates nothing while
 //! it measures, and prints allocations per request: for corecached, and for the no-op
 //! responder (`--bench-noop`: the same connection and I/O layer without parsing or store),
@@ -80,7 +80,7 @@ fn main() {
     }
     let settings = corecached::config::Settings::parse_from(argv, if routed { 2 } else { 1 })
         .expect("settings");
-    std::thread::spawn(move || corecached::server::run(settings));
+    std::thread::spawn(move || corecached::server::serve_until_stopped(settings));
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut s = loop {
         match TcpStream::connect(("127.0.0.1", port)) {

@@ -285,7 +285,7 @@ mod tests {
 
     const NOW: u32 = 1_000_000;
 
-    fn run(store: &mut Store, packet: &[u8]) -> Vec<u8> {
+    fn apply_packet(store: &mut Store, packet: &[u8]) -> Vec<u8> {
         let counters = store.counters().clone();
         let mut out = Vec::new();
         execute(store, &counters, &reparse(packet), NOW, &mut out);
@@ -316,7 +316,7 @@ mod tests {
     #[test]
     fn get_forms() {
         let mut s = Store::builder().build();
-        let set = run(
+        let set = apply_packet(
             &mut s,
             &request(bin::SET, 1, 0, &set_ext(7, 0), b"k", b"val"),
         );
@@ -326,9 +326,12 @@ mod tests {
         let mut want = vec![0x81, bin::GETK, 0, 1, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 2];
         want.extend_from_slice(&c.to_be_bytes());
         want.extend_from_slice(&[0, 0, 0, 7, b'k', b'v', b'a', b'l']);
-        assert_eq!(run(&mut s, &request(bin::GETK, 2, 0, b"", b"k", b"")), want);
+        assert_eq!(
+            apply_packet(&mut s, &request(bin::GETK, 2, 0, b"", b"k", b"")),
+            want
+        );
         // touch: flags, no value
-        let t = run(&mut s, &request(bin::TOUCH, 3, 0, &[0, 0, 0, 9], b"k", b""));
+        let t = apply_packet(&mut s, &request(bin::TOUCH, 3, 0, &[0, 0, 0, 9], b"k", b""));
         assert_eq!(&t[24..], &[0, 0, 0, 7]);
         // quiet misses say nothing; loud ones say why
         for op in [bin::GETQ, bin::GETKQ, bin::GATQ, bin::GATKQ] {
@@ -337,67 +340,67 @@ mod tests {
             } else {
                 b""
             };
-            assert!(run(&mut s, &request(op, 4, 0, ext, b"nope", b"")).is_empty());
+            assert!(apply_packet(&mut s, &request(op, 4, 0, ext, b"nope", b"")).is_empty());
         }
-        let miss = run(&mut s, &request(bin::GETK, 5, 0, b"", b"nope", b""));
+        let miss = apply_packet(&mut s, &request(bin::GETK, 5, 0, b"", b"nope", b""));
         assert_eq!(
             (status(&miss), &miss[24..]),
             (bin::KEY_ENOENT, &b"nope"[..])
         );
-        let miss = run(&mut s, &request(bin::GET, 5, 0, b"", b"nope", b""));
+        let miss = apply_packet(&mut s, &request(bin::GET, 5, 0, b"", b"nope", b""));
         assert_eq!(&miss[24..], b"Not found");
     }
 
     #[test]
     fn quiet_successes_are_silent_and_errors_are_not() {
         let mut s = Store::builder().build();
-        assert!(run(
+        assert!(apply_packet(
             &mut s,
             &request(bin::SETQ, 1, 0, &set_ext(0, 0), b"k", b"1")
         )
         .is_empty());
-        assert!(run(&mut s, &request(bin::APPENDQ, 1, 0, b"", b"k", b"0")).is_empty());
-        assert!(run(
+        assert!(apply_packet(&mut s, &request(bin::APPENDQ, 1, 0, b"", b"k", b"0")).is_empty());
+        assert!(apply_packet(
             &mut s,
             &request(bin::INCREMENTQ, 1, 0, &incr_ext(1, 0, 0), b"k", b"")
         )
         .is_empty());
-        let add = run(
+        let add = apply_packet(
             &mut s,
             &request(bin::ADDQ, 1, 0, &set_ext(0, 0), b"k", b"x"),
         );
         assert_eq!(status(&add), bin::KEY_EEXISTS);
-        let get = run(&mut s, &request(bin::GET, 1, 0, b"", b"k", b""));
+        let get = apply_packet(&mut s, &request(bin::GET, 1, 0, b"", b"k", b""));
         assert_eq!(&get[28..], b"11");
-        assert!(run(&mut s, &request(bin::DELETEQ, 1, 0, b"", b"k", b"")).is_empty());
-        let del = run(&mut s, &request(bin::DELETEQ, 1, 0, b"", b"k", b""));
+        assert!(apply_packet(&mut s, &request(bin::DELETEQ, 1, 0, b"", b"k", b"")).is_empty());
+        let del = apply_packet(&mut s, &request(bin::DELETEQ, 1, 0, b"", b"k", b""));
         assert_eq!(status(&del), bin::KEY_ENOENT);
     }
 
     #[test]
     fn incr_creates_unless_told_not_to() {
         let mut s = Store::builder().build();
-        let r = run(
+        let r = apply_packet(
             &mut s,
             &request(bin::INCREMENT, 1, 0, &incr_ext(5, 42, u32::MAX), b"n", b""),
         );
         assert_eq!(status(&r), bin::KEY_ENOENT);
-        let r = run(
+        let r = apply_packet(
             &mut s,
             &request(bin::INCREMENT, 1, 0, &incr_ext(5, 42, 0), b"n", b""),
         );
         assert_eq!((status(&r), &r[24..]), (0, &42u64.to_be_bytes()[..]));
-        let r = run(
+        let r = apply_packet(
             &mut s,
             &request(bin::DECREMENT, 1, 0, &incr_ext(50, 0, 0), b"n", b""),
         );
         assert_eq!(&r[24..], &0u64.to_be_bytes());
         assert_eq!(cas(&r), s.last_cas());
-        run(
+        apply_packet(
             &mut s,
             &request(bin::SET, 1, 0, &set_ext(0, 0), b"t", b"text"),
         );
-        let r = run(
+        let r = apply_packet(
             &mut s,
             &request(bin::INCREMENT, 1, 0, &incr_ext(1, 0, 0), b"t", b""),
         );
@@ -407,36 +410,36 @@ mod tests {
     #[test]
     fn too_large_set_removes_the_old_value() {
         let mut s = Store::builder().build();
-        run(
+        apply_packet(
             &mut s,
             &request(bin::SET, 1, 0, &set_ext(0, 0), b"k", b"old"),
         );
         // What the connection forwards for a value it discards: header, extras and key.
         let full = request(bin::SET, 2, 0, &set_ext(0, 0), b"k", &[b'v'; 100]);
-        let r = run(&mut s, &full[..24 + 8 + 1]);
+        let r = apply_packet(&mut s, &full[..24 + 8 + 1]);
         assert_eq!((status(&r), &r[24..]), (bin::E2BIG, &b"Too large."[..]));
-        let r = run(&mut s, &request(bin::GET, 1, 0, b"", b"k", b""));
+        let r = apply_packet(&mut s, &request(bin::GET, 1, 0, b"", b"k", b""));
         assert_eq!(status(&r), bin::KEY_ENOENT);
         // append leaves the old value alone
-        run(
+        apply_packet(
             &mut s,
             &request(bin::SET, 1, 0, &set_ext(0, 0), b"k", b"old"),
         );
         let full = request(bin::APPEND, 2, 0, b"", b"k", &[b'v'; 100]);
-        assert_eq!(status(&run(&mut s, &full[..25])), bin::E2BIG);
-        let r = run(&mut s, &request(bin::GET, 1, 0, b"", b"k", b""));
+        assert_eq!(status(&apply_packet(&mut s, &full[..25])), bin::E2BIG);
+        let r = apply_packet(&mut s, &request(bin::GET, 1, 0, b"", b"k", b""));
         assert_eq!(&r[28..], b"old");
     }
 
     #[test]
     fn cas_rules() {
         let mut s = Store::builder().build();
-        let r = run(&mut s, &request(bin::SET, 1, 0, &set_ext(0, 0), b"k", b"1"));
+        let r = apply_packet(&mut s, &request(bin::SET, 1, 0, &set_ext(0, 0), b"k", b"1"));
         let c = cas(&r);
         for op in [bin::SET, bin::ADD, bin::REPLACE] {
-            let r = run(&mut s, &request(op, 1, c + 1, &set_ext(0, 0), b"k", b"2"));
+            let r = apply_packet(&mut s, &request(op, 1, c + 1, &set_ext(0, 0), b"k", b"2"));
             assert_eq!(status(&r), bin::KEY_EEXISTS, "op {op}");
-            let r = run(
+            let r = apply_packet(
                 &mut s,
                 &request(op, 1, c + 1, &set_ext(0, 0), b"absent", b"2"),
             );
@@ -448,15 +451,15 @@ mod tests {
             (bin::APPEND, Vec::new()),
         ] {
             let value: &[u8] = if op == bin::APPEND { b"x" } else { b"" };
-            let r = run(&mut s, &request(op, 1, c + 1, &ext, b"k", value));
+            let r = apply_packet(&mut s, &request(op, 1, c + 1, &ext, b"k", value));
             assert_eq!(status(&r), bin::KEY_EEXISTS, "op {op}");
         }
-        let r = run(
+        let r = apply_packet(
             &mut s,
             &request(bin::INCREMENT, 1, c, &incr_ext(1, 0, 0), b"k", b""),
         );
         assert_eq!(&r[24..], &2u64.to_be_bytes());
-        let r = run(&mut s, &request(bin::DELETE, 1, cas(&r), b"", b"k", b""));
+        let r = apply_packet(&mut s, &request(bin::DELETE, 1, cas(&r), b"", b"k", b""));
         assert_eq!((status(&r), cas(&r)), (0, 0));
     }
     #[test]
@@ -464,21 +467,21 @@ mod tests {
         // memcached -C: items have CAS 0; storage commands ignore a request's CAS, delete
         // and incr compare it with 0.
         let mut s = Store::builder().use_cas(false).build();
-        let r = run(
+        let r = apply_packet(
             &mut s,
             &request(bin::SET, 1, 77, &set_ext(0, 0), b"k", b"1"),
         );
         assert_eq!((status(&r), cas(&r)), (0, 0));
-        let r = run(&mut s, &request(bin::APPEND, 1, 77, b"", b"k", b"2"));
+        let r = apply_packet(&mut s, &request(bin::APPEND, 1, 77, b"", b"k", b"2"));
         assert_eq!(status(&r), 0);
-        let r = run(
+        let r = apply_packet(
             &mut s,
             &request(bin::INCREMENT, 1, 77, &incr_ext(1, 0, 0), b"k", b""),
         );
         assert_eq!(status(&r), bin::KEY_EEXISTS);
-        let r = run(&mut s, &request(bin::DELETE, 1, 77, b"", b"k", b""));
+        let r = apply_packet(&mut s, &request(bin::DELETE, 1, 77, b"", b"k", b""));
         assert_eq!(status(&r), bin::KEY_EEXISTS);
-        let r = run(&mut s, &request(bin::GET, 1, 0, b"", b"k", b""));
+        let r = apply_packet(&mut s, &request(bin::GET, 1, 0, b"", b"k", b""));
         assert_eq!((cas(&r), &r[28..]), (0, &b"12"[..]));
     }
 }
