@@ -12,8 +12,7 @@ pub(super) const WINDOW: usize = 32;
 
 /// The requests parsed ahead of execution, in order, without initialising the slots a
 /// window does not fill: a request is about 400 bytes, and writing 32 empty `Option`s
-/// cost more than parsing one request (at pipeline 1 it was a quarter of the server's
-/// instructions, measured with callgrind). Requests are run in place, by reference, so
+/// would cost more than parsing one request. Requests are run in place, by reference, so
 /// each is written once.
 pub(super) struct Window<'a> {
     slots: [mem::MaybeUninit<Parsed<'a>>; WINDOW],
@@ -71,7 +70,7 @@ impl<'a> Window<'a> {
 
 /// Feeds the local keys of `req` to a prefetcher. Returns the hash of the key of a `get`
 /// with one key, local or not. Inlined, as is [`Conn::route`]: once per request each, and
-/// their calls cost more than their work on a `get` (callgrind).
+/// their calls would cost more than their work on a `get`.
 #[inline(always)]
 pub(super) fn prefetch_keys(
     shard: &Shard,
