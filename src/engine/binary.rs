@@ -5,7 +5,7 @@
 //!
 //! The connection has checked the packet's lengths for its opcode before it gets here.
 
-use super::ReplySink;
+use super::op::ReplySink;
 use crate::protocol::binary::{self as bin, BinRequest};
 use crate::stats::{Counters, Stat};
 use crate::store::{ArithResult, Mode, Store, StoreResult};

@@ -8,7 +8,7 @@
 //! built, as in memcached: changes made before it (a TTL set by an earlier `T`, an
 //! autovivified item) stay, and the reply is the error alone.
 
-use super::ReplySink;
+use super::op::ReplySink;
 use crate::num::push_u64;
 use crate::protocol::base64::base64_encode;
 use crate::protocol::meta::{MAX_OPAQUE, OPAQUE_TOO_LONG};

@@ -7,7 +7,7 @@
 //! shard's replies. A connection writes a reply as its pieces ([`Reply::pieces_from`]); a
 //! peer's batch carries one back and the connection splices it in.
 
-use super::ReplySink;
+use super::op::ReplySink;
 use crate::store::{PinnedValue, StoreValue};
 
 /// Values at least this large are held in place by default (memcached sends items from

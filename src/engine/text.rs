@@ -2,7 +2,7 @@
 //! `incr`/`decr`, `touch` or `flush_all` on one key, and the reply line it writes.
 
 use super::format::{push_value, push_value_line, SHORT_VALUE};
-use super::{KeyOp, ReplySink};
+use super::op::{KeyOp, ReplySink};
 use crate::num::push_u64;
 use crate::protocol::{GetKind, StoreMode, TOO_LARGE};
 use crate::stats::{Counters, Stat};

@@ -5,7 +5,8 @@
 //! Only ever read back in the same process. Meta and binary requests travel as their raw
 //! bytes, which the owner parses again.
 
-use super::{apply, KeyOp, ReplySink};
+use super::apply;
+use super::op::{KeyOp, ReplySink};
 use crate::protocol::{GetKind, Limits, StoreMode};
 use crate::stats::Counters;
 use crate::store::Store;
