@@ -29,10 +29,10 @@
 //!   lines), one tokenizer (`protocol/tokens.rs`), the text, meta and binary parsers; pure,
 //!   no I/O, imports nothing above it. [`num`]: memcached's number parsing and printing.
 //! - [`engine`]: a request applied to a store ([`engine::apply`]; text ops in
-//!   [`engine::text`], meta and binary in [`engine::meta`] and [`engine::binary`]; the op and its sink in
-//!   `engine/op.rs`), its reply
-//!   bytes ([`engine::format`], [`engine::reply`]: large values held pinned in the store), and
-//!   the encoding of requests forwarded to another shard ([`engine::wire`]).
+//!   [`engine::text`], meta and binary in [`engine::meta`] and [`engine::binary`]; the op
+//!   and its sink in `engine/op.rs`), its reply bytes ([`engine::format`],
+//!   [`engine::reply`]: large values held pinned in the store), and the encoding of requests
+//!   forwarded to another shard ([`engine::wire`]).
 //! - [`store`]: a shard's items; knows nothing of sockets. Lookups in `store/mod.rs`, writes
 //!   in `store/writes.rs`, memory (allocation, S3-FIFO eviction, compaction) in
 //!   `store/space.rs`, expiry and the pager in `store/expiry.rs`, incr/decr in
