@@ -137,11 +137,15 @@ impl Slot {
     /// More is waiting than the connection has room for: its lent buffer is full, or,
     /// with none lent, [`PAUSE_AT`] bytes wait.
     fn over(&self) -> bool {
-        let room = match self.lent {
+        self.end >= self.limit()
+    }
+
+    /// How many bytes may wait: the lent buffer's size, or [`PAUSE_AT`] with none lent.
+    fn limit(&self) -> usize {
+        match self.lent {
             Some(_) => self.room,
             None => PAUSE_AT,
-        };
-        self.end >= room
+        }
     }
 
     /// No recv is armed and the connection can take more.
@@ -528,11 +532,7 @@ impl NetRing {
         let cap = self.capped_multishot.then(|| {
             let slots = self.slots.borrow();
             let s = &slots[idx as usize];
-            let room = match s.lent {
-                Some(_) => s.room,
-                None => PAUSE_AT,
-            };
-            room.saturating_sub(s.end).max(1) as u32
+            s.limit().saturating_sub(s.end).max(1) as u32
         });
         let e = recv_entry(fd, cap).user_data(user_data(OP_RECV, gen, idx));
         self.push(e);
