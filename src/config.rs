@@ -86,6 +86,15 @@ pub struct Args {
     #[arg(short = 'b', long = "listen-backlog", default_value_t = 1024)]
     pub backlog: i32,
 
+    /// memcached's slab growth factor. corecached has no slabs; item and slab stats report on
+    /// the classes memcached would build with it ([`crate::store::classes`]).
+    #[arg(short = 'f', long = "slab-growth-factor", default_value_t = crate::store::classes::DEFAULT_FACTOR)]
+    pub slab_growth_factor: f64,
+
+    /// memcached's minimum chunk for key, value and flags: the first class of the stats scale.
+    #[arg(short = 'n', long = "slab-min-size", default_value_t = crate::store::classes::DEFAULT_MIN_CHUNK)]
+    pub slab_min_size: u32,
+
     /// Requests handled per connection before yielding to other connections.
     #[arg(short = 'R', long = "max-reqs-per-event", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     pub reqs_per_event: u32,
@@ -237,6 +246,8 @@ pub struct Settings {
     /// (`shard::ring::probe`).
     pub capped_multishot: bool,
     pub hashpower: u32,
+    /// memcached's slab classes for `-f` and `-n`: the scale of item and slab stats.
+    pub slab_classes: crate::store::classes::Classes,
     pub verbose: u8,
     /// `-u/--user`: the user to switch to when started as root.
     pub user: Option<String>,
@@ -318,6 +329,19 @@ impl Settings {
             ));
         }
         let protocol = protocol(a)?;
+        if !(a.slab_growth_factor > 1.0) {
+            return Err(format!(
+                "-f {}: the slab growth factor must be greater than 1",
+                a.slab_growth_factor
+            ));
+        }
+        if a.slab_min_size == 0 || a.slab_min_size > crate::store::classes::SLAB_CHUNK_MAX / 2 {
+            return Err(format!(
+                "-n {}: the minimum chunk must be between 1 and {}",
+                a.slab_min_size,
+                crate::store::classes::SLAB_CHUNK_MAX / 2
+            ));
+        }
         if a.bench_noop && a.auth_file.is_some() {
             return Err("--bench-noop bypasses the store and authentication alike; it cannot be combined with -Y/--auth-file".into());
         }
@@ -429,6 +453,10 @@ impl Settings {
             net_ring_entries: crate::memlock::NET_RING_LARGE,
             capped_multishot: false,
             hashpower,
+            slab_classes: crate::store::classes::Classes::new(
+                a.slab_growth_factor,
+                a.slab_min_size,
+            ),
             verbose: a.verbose,
             user: a.user.clone(),
             protocol,

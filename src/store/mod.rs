@@ -27,12 +27,14 @@
 //! reads (lookup, `get`); `writes.rs` the storage commands, `delete` and `touch`; `space.rs`
 //! segment allocation, S3-FIFO eviction and compaction; `expiry.rs` `flush_all` and the
 //! pager; `arith.rs` `incr`/`decr`/`ma`; `meta.rs` the meta commands' item handle;
-//! `prefetch.rs` the lookahead loads; `invariants.rs` the checker tests and fuzzing run.
+//! `prefetch.rs` the lookahead loads; `invariants.rs` the checker tests and fuzzing run;
+//! `classes.rs` memcached's slab classes, the scale item and slab stats report on.
 //!
 //! [segments]: segment
 //! [index]: index
 
 mod arith;
+pub mod classes;
 mod expiry;
 pub mod index;
 #[cfg(any(test, feature = "invariants"))]
