@@ -329,7 +329,7 @@ impl Settings {
             ));
         }
         let protocol = protocol(a)?;
-        if !(a.slab_growth_factor > 1.0) {
+        if a.slab_growth_factor.is_nan() || a.slab_growth_factor <= 1.0 {
             return Err(format!(
                 "-f {}: the slab growth factor must be greater than 1",
                 a.slab_growth_factor

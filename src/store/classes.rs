@@ -31,7 +31,7 @@ impl Classes {
         let mut size = ITEM_HEADER + min_chunk;
         // memcached multiplies an unsigned int by a double and truncates, then aligns.
         while sizes.len() < MAX_CLASSES - 2 && (size as f64) < SLAB_CHUNK_MAX as f64 / factor {
-            if size % ALIGN != 0 {
+            if !size.is_multiple_of(ALIGN) {
                 size += ALIGN - size % ALIGN;
             }
             sizes.push(size);
