@@ -445,7 +445,8 @@ fn segment_rewrites_judge_expiry_by_operation_time() {
         .build();
     let v = vec![b'k'; 200];
     // Each live item sits among overwritten ones: its segment is mostly dead, so the
-    // allocator compacts it and judges the live item on the way.
+    // allocator compacts it and judges the live item on the way. The overwrites change
+    // size, so each appends a new version (a same-size one is written over the old).
     for k in 0..20 {
         let r = s.store(
             Mode::Set,
@@ -457,14 +458,14 @@ fn segment_rewrites_judge_expiry_by_operation_time() {
             PAST,
         );
         assert_eq!(r, StoreResult::Stored);
-        for _ in 0..5 {
+        for i in 0..5 {
             let churn = format!("c{}", k % 3);
-            let r = s.store(Mode::Set, churn.as_bytes(), 0, 0, 0, &v, PAST);
+            let r = s.store(Mode::Set, churn.as_bytes(), 0, 0, 0, &v[i % 2..], PAST);
             assert_eq!(r, StoreResult::Stored);
         }
     }
-    for _ in 0..400 {
-        let r = s.store(Mode::Set, b"c0", 0, 0, 0, &v, PAST);
+    for i in 0..400 {
+        let r = s.store(Mode::Set, b"c0", 0, 0, 0, &v[i % 2..], PAST);
         assert_eq!(r, StoreResult::Stored);
     }
     assert!(
@@ -703,7 +704,7 @@ fn meta_vivify_returns_the_item_even_if_already_expired() {
 }
 
 /// A pinned value stays exactly as it was read through every kind of write, eviction,
-/// compaction, in-place arithmetic, touch relocation and pager pass, and a store with pins
+/// compaction, in-place arithmetic and same-size sets, touch relocation and pager pass, and a store with pins
 /// keeps its accounting; once the pins drop, their segments are evictable again.
 #[test]
 fn pinned_values_never_change_under_random_operations() {
@@ -722,7 +723,14 @@ fn pinned_values_never_change_under_random_operations() {
             let mut data = format!("{}", step).into_bytes();
             data.resize(len.max(data.len()), b' ');
             match r.below(8) {
-                0 | 1 => drop(s.store(Mode::Set, &key, 0, 0, 0, &data, now)),
+                0 => drop(s.store(Mode::Set, &key, 0, 0, 0, &data, now)),
+                1 => {
+                    // The current value's size, so the set may go over it in place.
+                    if let Some(n) = s.get(&key, now).map(|it| it.value.len()) {
+                        data.resize(n, b' ');
+                    }
+                    drop(s.store(Mode::Set, &key, 0, 0, 0, &data, now))
+                }
                 2 => drop(s.store(Mode::Append, &key, 0, 0, 0, &data[..len.min(40)], now)),
                 3 => drop(s.arith(&key, r.below(2) == 0, r.below(1000), now)),
                 4 => drop(s.get_and_touch(&key, now + 100, now)),
@@ -789,5 +797,58 @@ fn eviction_passes_over_pinned_segments() {
     for (_, p) in &pins {
         assert_eq!(p.bytes(), v.as_slice());
     }
+    s.check_invariants();
+}
+
+/// A set, replace or cas that takes exactly the old item's bytes is written over it: memory
+/// does not grow however often a key is rewritten, and the item is new in every field a
+/// client reads. Where a reply holds the old value, the write goes elsewhere and the held
+/// bytes stay as they were.
+#[test]
+fn same_size_writes_go_over_the_old_item() {
+    let mut s = tiny(8);
+    let value = |i: usize| format!("{i:0>200}").into_bytes();
+    assert_eq!(
+        s.store(Mode::Set, b"k", 0, 0, 0, &value(0), NOW),
+        StoreResult::Stored
+    );
+    let (mem, live) = (s.mem_used(), s.live_bytes());
+    let mut last_cas = s.get(b"k", NOW).unwrap().cas;
+    for i in 1..2_000 {
+        let (mode, cas) = match i % 3 {
+            0 => (Mode::Set, 0),
+            1 => (Mode::Replace, 0),
+            _ => (Mode::Cas, last_cas),
+        };
+        assert_eq!(
+            s.store(mode, b"k", 0, 0, cas, &value(i), NOW),
+            StoreResult::Stored
+        );
+        let it = s.get(b"k", NOW).unwrap();
+        assert_eq!((it.value, it.flags, it.exptime), (&value(i)[..], 0, 0));
+        assert!(it.cas > last_cas, "write {i} has a new unique");
+        last_cas = it.cas;
+    }
+    assert_eq!((s.mem_used(), s.live_bytes(), s.len()), (mem, live, 1));
+    // Same length, other fields: flags in place of an exptime.
+    assert_eq!(
+        s.store(Mode::Set, b"k", 0, NOW + 50, 0, &value(1), NOW),
+        StoreResult::Stored
+    );
+    assert_eq!(
+        s.store(Mode::Set, b"k", 9, 0, 0, &value(2), NOW),
+        StoreResult::Stored
+    );
+    let it = s.get(b"k", NOW).unwrap();
+    assert_eq!((it.value, it.flags, it.exptime), (&value(2)[..], 9, 0));
+    // A held value is not written over.
+    let held = s.get(b"k", NOW).and_then(|it| it.stored().pin()).unwrap();
+    assert_eq!(
+        s.store(Mode::Set, b"k", 9, 0, 0, &value(3), NOW),
+        StoreResult::Stored
+    );
+    assert_eq!(held.bytes(), &value(2)[..]);
+    assert_eq!(s.get(b"k", NOW).unwrap().value, &value(3)[..]);
+    drop(held);
     s.check_invariants();
 }

@@ -1,7 +1,9 @@
 //! The writes: storage commands (`set add replace append prepend cas`, as memcached's
 //! `do_store_item`), `delete`, and `touch`/`gat`, which rewrite an item's expiry. A write
 //! appends a new item and points the key's index entry at it; the old version is retired
-//! in place and its memory comes back when its segment is compacted or evicted.
+//! in place and its memory comes back when its segment is compacted or evicted. A `set`,
+//! `replace` or `cas` whose item takes exactly the old one's bytes is written over it
+//! instead ([`Store::overwrite`]).
 
 use super::index::Loc;
 use super::segment::{self, Header, HAS_EXPTIME, KEPT_BITS};
@@ -143,9 +145,12 @@ impl Store {
                 self.counters.incr(Stat::CasMisses);
                 StoreResult::NotFound
             }
-            (Mode::Cas, Some((_, _, hdr))) => {
+            (Mode::Cas, Some((_, loc, hdr))) => {
                 if self.use_cas && cas != 0 && hdr.cas == cas {
                     self.counters.incr(Stat::CasHits);
+                    if self.overwrite(loc, &hdr, key, flags, exptime, data) {
+                        return StoreResult::Stored;
+                    }
                     self.write_ext(key, flags, exptime, &[data], 0, false, prior)
                 } else {
                     self.counters.incr(Stat::CasBadval);
@@ -178,6 +183,11 @@ impl Store {
                 self.scratch = old_value;
                 r
             }
+            (Mode::Set | Mode::Replace, Some((_, loc, hdr)))
+                if self.overwrite(loc, &hdr, key, flags, exptime, data) =>
+            {
+                StoreResult::Stored
+            }
             (Mode::Set | Mode::Add | Mode::Replace, _) => {
                 self.write_ext(key, flags, exptime, &[data], 0, false, prior)
             }
@@ -191,6 +201,43 @@ impl Store {
             }
         }
         result
+    }
+
+    /// Writes a new version of the live item at `loc` over it, when it takes exactly the
+    /// old one's bytes and no reply holds a value in its segment (the rule `incr` follows).
+    /// Same-size rewrites are the common case (a client's values for a key rarely change
+    /// size), and appending them instead would fill fresh memory, faulted in and zeroed
+    /// page by page, with versions that only compaction takes back. The item is new in
+    /// every way a client sees: value, flags, expiry, unique and access time; its read
+    /// bits start over as a new item's do. False, with nothing changed, otherwise.
+    fn overwrite(
+        &mut self,
+        loc: Loc,
+        hdr: &Header,
+        key: &[u8],
+        flags: u32,
+        exptime: u32,
+        data: &[u8],
+    ) -> bool {
+        if data.len() != hdr.vlen
+            || segment::item_len(key.len(), data.len(), flags, exptime) != hdr.total_len()
+            || self.pinned(loc.seg)
+        {
+            return false;
+        }
+        let m = segment::Meta {
+            flags,
+            exptime,
+            cas: self.new_cas(),
+            atime: self.now,
+            key_binary: false,
+        };
+        let dst = &mut self.item_mut(loc)[..hdr.total_len()];
+        let p = segment::write_header(dst, key, data.len(), &m);
+        dst[p..p + data.len()].copy_from_slice(data);
+        self.hint_expiry(exptime);
+        self.counters.incr(Stat::TotalItems);
+        true
     }
 
     /// Writes a new version of `key` (value = the parts, concatenated) and links it.
