@@ -729,7 +729,7 @@ fn pinned_values_never_change_under_random_operations() {
                     if let Some(n) = s.get(&key, now).map(|it| it.value.len()) {
                         data.resize(n, b' ');
                     }
-                    drop(s.store(Mode::Set, &key, 0, 0, 0, &data, now))
+                    let _ = s.store(Mode::Set, &key, 0, 0, 0, &data, now);
                 }
                 2 => drop(s.store(Mode::Append, &key, 0, 0, 0, &data[..len.min(40)], now)),
                 3 => drop(s.arith(&key, r.below(2) == 0, r.below(1000), now)),
