@@ -1,6 +1,10 @@
 //! Command-line flags (memcached's names, with long forms) and the settings they produce.
+//! What memcached's command line means here (`-l` lists, `-o`, flags with no effect) is in
+//! [`memcached`].
 
-use std::net::{IpAddr, SocketAddr};
+pub mod memcached;
+
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -8,15 +12,45 @@ use clap::{ArgAction, Parser};
 
 /// corecached: a memcached-compatible cache server, one pinned shard per CPU core.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "corecached", version, about, disable_version_flag = true)]
+// A flag given twice takes its last value, as memcached's getopt loop does.
+#[command(
+    name = "corecached",
+    version,
+    about,
+    disable_version_flag = true,
+    args_override_self = true
+)]
 pub struct Args {
     /// TCP port to listen on (0 picks a free port, logged at start).
     #[arg(short = 'p', long = "port", default_value_t = 11211)]
     pub port: u16,
 
-    /// Addresses to listen on, comma separated.
-    #[arg(short = 'l', long = "listen", default_value = "127.0.0.1")]
-    pub listen: String,
+    /// Addresses to listen on: IP addresses or host names, each with an optional `:PORT`
+    /// (`[::1]:11211`), comma separated or repeated [default: 127.0.0.1].
+    #[arg(short = 'l', long = "listen", value_name = "ADDR")]
+    pub listen: Vec<String>,
+
+    /// Listen on this UNIX domain socket instead of TCP (as memcached, no TCP port then).
+    #[arg(short = 's', long = "unix-socket", value_name = "FILE")]
+    pub unix_socket: Option<PathBuf>,
+
+    /// Access mask of the -s socket file, in octal.
+    #[arg(short = 'a', long = "unix-mask", default_value = "700", value_parser = memcached::parse_mask)]
+    pub unix_mask: u32,
+
+    /// Run as a daemon: in the background, detached from the terminal, with standard streams
+    /// on /dev/null (kept with -v). The command returns once the server serves, with its
+    /// start-up error if it cannot.
+    #[arg(short = 'd', long = "daemon")]
+    pub daemon: bool,
+
+    /// Write the server's process id to FILE at start; removed when it stops.
+    #[arg(short = 'P', long = "pidfile", value_name = "FILE")]
+    pub pidfile: Option<PathBuf>,
+
+    /// Raise the core file size limit to its maximum, so a crash leaves a core dump.
+    #[arg(short = 'r', long = "enable-coredumps")]
+    pub enable_coredumps: bool,
 
     /// Number of shards, one executor each [default: every online CPU]; fewer serve, with a
     /// warning, when -m split this many ways cannot hold two largest items per shard, or
@@ -45,7 +79,7 @@ pub struct Args {
     pub udp_port: u16,
 
     /// Verbosity: -v info, -vv debug, -vvv trace (RUST_LOG also works).
-    #[arg(short = 'v', action = ArgAction::Count)]
+    #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
     pub verbose: u8,
 
     /// Return `SERVER_ERROR out of memory storing object` when memory is full instead of
@@ -100,9 +134,52 @@ pub struct Args {
     pub reqs_per_event: u32,
 
     /// memcached's extended options, `name=value`, comma separated or repeated:
-    /// hashpower=N (initial index size 2^N), modern (accepted; already the default).
+    /// hashpower=N (initial index size 2^N), idle_timeout=SECONDS; memcached's others are
+    /// accepted with a warning that they have no effect here.
     #[arg(short = 'o', long = "extended", value_name = "OPTIONS")]
     pub extended: Vec<String>,
+
+    /// memcached's -k (lock all memory): no effect here (each shard locks what io_uring needs).
+    #[arg(short = 'k', long = "lock-memory", hide_short_help = true)]
+    pub lock_memory: bool,
+
+    /// memcached's -L (large pages): no effect here.
+    #[arg(short = 'L', long = "enable-largepages", hide_short_help = true)]
+    pub enable_largepages: bool,
+
+    /// Refuse key dumps (`stats cachedump`, `lru_crawler metadump`).
+    #[arg(short = 'X', long = "disable-dumping", hide_short_help = true)]
+    pub disable_dumping: bool,
+
+    /// memcached's -W (no `watch`): accepted; corecached has no `watch` command.
+    #[arg(short = 'W', long = "disable-watch", hide_short_help = true)]
+    pub disable_watch: bool,
+
+    /// memcached's -e (items in a mmapped file, restartable cache): no effect here.
+    #[arg(
+        short = 'e',
+        long = "memory-file",
+        value_name = "FILE",
+        hide_short_help = true
+    )]
+    pub memory_file: Option<PathBuf>,
+
+    /// memcached's -Z (TLS): refused, corecached has no TLS.
+    #[arg(short = 'Z', long = "enable-ssl", hide_short_help = true)]
+    pub enable_ssl: bool,
+
+    /// memcached's -N (NAPI ids): no effect here.
+    #[arg(
+        short = 'N',
+        long = "napi_ids",
+        value_name = "NUM",
+        hide_short_help = true
+    )]
+    pub napi_ids: Option<u32>,
+
+    /// Print the license and exit (memcached's -i).
+    #[arg(short = 'i', long = "license")]
+    pub license: bool,
 
     /// Close connections idle for this many seconds (0: never), counted as `idle_kicks`
     /// (memcached's `-o idle_timeout`).
@@ -219,7 +296,18 @@ pub fn parse_cpus(s: &str) -> Result<Vec<usize>, String> {
 /// Everything a shard needs to know about the server's configuration. Immutable once built.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// TCP addresses (none with a unix socket: memcached's `-s` serves it alone).
     pub addrs: Vec<SocketAddr>,
+    /// `-s`, `-a`: the unix domain socket served instead of TCP.
+    pub unix_socket: Option<UnixSocket>,
+    /// `-d`: run in the background ([`crate::daemon`]).
+    pub daemon: bool,
+    /// `-P`: the file that holds the server's pid while it runs.
+    pub pid_file: Option<PathBuf>,
+    /// `-r`: raise the core file size limit to its maximum.
+    pub core_dumps: bool,
+    /// `-X`: key dumps (`stats cachedump`, `lru_crawler metadump`) are refused.
+    pub dumps_disabled: bool,
     pub shards: usize,
     pub cpus: Vec<usize>,
     pub conn_limit: usize,
@@ -275,6 +363,14 @@ pub struct Settings {
     pub warnings: Vec<String>,
 }
 
+/// A unix domain socket to serve (`-s PATH -a MASK`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnixSocket {
+    pub path: PathBuf,
+    /// The socket file's permissions (`-a`, octal).
+    pub mask: u32,
+}
+
 /// Faults to inject between shards (`--features fault-injection`), in the spirit of
 /// memcached's "ewouldblock" test engine.
 #[derive(Debug, Clone, Default)]
@@ -322,12 +418,10 @@ impl Settings {
 
     /// Checks the flags and derives the settings. `online_cpus` is the machine's CPU count.
     pub fn from_args(a: &Args, online_cpus: usize) -> Result<Settings, String> {
-        if a.udp_port != 0 {
-            return Err(format!(
-                "-U {}: UDP is not supported (it is off: memcached's UDP protocol is an amplification-attack vector); use -U 0",
-                a.udp_port
-            ));
+        if a.enable_ssl {
+            return Err("-Z/--enable-ssl: corecached has no TLS, and serving in the clear what was asked to be encrypted (and perhaps authenticated by client certificates) would open the cache; leave -Z and the ssl_* options out, or put a TLS proxy in front".into());
         }
+        let mut warnings = no_effect_warnings(a);
         let protocol = protocol(a)?;
         if a.slab_growth_factor.is_nan() || a.slab_growth_factor <= 1.0 {
             return Err(format!(
@@ -381,30 +475,15 @@ impl Settings {
         if a.max_item_size > 256 << 20 {
             return Err("-I/--max-item-size cannot be more than 256m".into());
         }
-        let mut hashpower = 0;
-        let mut idle_timeout = a.idle_timeout;
-        for opt in a.extended.iter().flat_map(|o| o.split(',')) {
-            let (name, value) = match opt.split_once('=') {
-                Some((n, v)) => (n.trim(), Some(v.trim())),
-                None => (opt.trim(), None),
-            };
-            match (name, value) {
-                ("hashpower", Some(v)) => {
-                    hashpower = v
-                        .parse()
-                        .ok()
-                        .filter(|p| (12..=32).contains(p))
-                        .ok_or_else(|| format!("-o hashpower={v}: expected 12 to 32"))?;
-                }
-                ("idle_timeout", Some(v)) => {
-                    idle_timeout = v
-                        .parse()
-                        .map_err(|_| format!("-o idle_timeout={v}: expected seconds"))?;
-                }
-                ("modern", None) | ("", None) => {}
-                _ => return Err(format!("-o: illegal suboption \"{opt}\"")),
-            }
+        let extended = memcached::extended(&a.extended)?;
+        if !extended.ignored.is_empty() {
+            warnings.push(format!(
+                "-o {}: memcached options with no effect in corecached (accepted and ignored)",
+                extended.ignored.join(",")
+            ));
         }
+        let hashpower = extended.hashpower;
+        let idle_timeout = extended.idle_timeout.unwrap_or(a.idle_timeout);
         let index_items = if hashpower > 0 {
             1usize << hashpower
         } else {
@@ -423,19 +502,42 @@ impl Settings {
                     a.shutdown_timeout
                 )
             })?;
-        let mut addrs = Vec::new();
-        for host in a.listen.split(',').map(str::trim).filter(|h| !h.is_empty()) {
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            let ip: IpAddr = host
-                .parse()
-                .map_err(|_| format!("-l {host}: not an IP address"))?;
-            addrs.push(SocketAddr::new(ip, a.port));
+        let unix_socket = a.unix_socket.as_ref().map(|path| UnixSocket {
+            path: path.clone(),
+            mask: a.unix_mask,
+        });
+        let addrs = if let Some(u) = &unix_socket {
+            if u.path.as_os_str().is_empty() {
+                return Err("-s/--unix-socket needs a path".into());
+            }
+            if !a.listen.is_empty() {
+                warnings.push(format!(
+                    "-l {}: no effect with -s {} (as in memcached, a unix socket is served alone)",
+                    a.listen.join(","),
+                    u.path.display()
+                ));
+            }
+            Vec::new()
+        } else if a.listen.is_empty() {
+            vec![SocketAddr::from(([127, 0, 0, 1], a.port))]
+        } else {
+            let addrs = memcached::listen_addrs(&a.listen, a.port)?;
+            if addrs.is_empty() {
+                return Err("-l/--listen names no address".into());
+            }
+            addrs
+        };
+        if a.pidfile.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+            return Err("-P/--pidfile needs a file name".into());
         }
-        if addrs.is_empty() {
-            return Err("-l/--listen names no address".into());
-        }
+        warnings.extend(geometry.warning);
         let settings = Settings {
             addrs,
+            unix_socket,
+            daemon: a.daemon,
+            pid_file: a.pidfile.clone(),
+            core_dumps: a.enable_coredumps,
+            dumps_disabled: a.disable_dumping,
             shards,
             cpus,
             conn_limit: a.conn_limit,
@@ -469,7 +571,7 @@ impl Settings {
             shutdown_timeout,
             channel_size: channel_size(shards),
             faults: Faults::default(),
-            warnings: geometry.warning.into_iter().collect(),
+            warnings,
         };
         #[cfg(feature = "fault-injection")]
         let settings = settings.with_faults(a);
@@ -500,6 +602,44 @@ impl Settings {
         let args = Args::try_parse_from(argv).map_err(|e| e.to_string())?;
         Settings::from_args(&args, online_cpus)
     }
+}
+
+/// One warning for each memcached flag given that has no effect here.
+fn no_effect_warnings(a: &Args) -> Vec<String> {
+    let mut w = Vec::new();
+    let mut no_effect = |given: bool, flag: &str, why: &str| {
+        if given {
+            w.push(format!(
+                "{flag}: no effect in corecached ({why}); accepted and ignored"
+            ));
+        }
+    };
+    no_effect(
+        a.udp_port != 0,
+        &format!("-U {}", a.udp_port),
+        "it serves no UDP: memcached's UDP protocol is an amplification-attack vector; clients use TCP",
+    );
+    no_effect(
+        a.lock_memory,
+        "-k/--lock-memory",
+        "each shard locks the memory io_uring needs, within `ulimit -l`",
+    );
+    no_effect(
+        a.enable_largepages,
+        "-L/--enable-largepages",
+        "the store allocates its segments from the heap",
+    );
+    no_effect(
+        a.memory_file.is_some(),
+        "-e/--memory-file",
+        "items live in memory only; a restart starts empty",
+    );
+    no_effect(
+        a.napi_ids.is_some(),
+        "-N/--napi_ids",
+        "each shard accepts its own connections",
+    );
+    w
 }
 
 /// The protocols a connection may speak (`-B`).
@@ -558,6 +698,13 @@ fn protocol(a: &Args) -> Result<Protocol, String> {
         Some(p) => Err(format!("-B {p}: the protocol is auto, ascii or binary")),
     }
 }
+
+/// The memcached release whose protocol corecached speaks: what `version`, the binary
+/// protocol's version and `stats` report, since clients read features from it.
+pub const PROTOCOL_VERSION: &str = "1.6.18";
+
+/// corecached's own version (`--version`, the start-up line, `stats`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Capacity of each shard-to-shard channel with two shards, in batches.
 pub const CHANNEL_SIZE: usize = 128;
@@ -704,7 +851,10 @@ mod tests {
     #[test]
     fn errors_name_the_flag() {
         for (args, needle) in [
-            (&["-U", "11211"][..], "-U"),
+            (&["-Z"][..], "-Z"),
+            (&["-a", "8"][..], "8"),
+            (&["-s", ""][..], "-s"),
+            (&["-P", ""][..], "pidfile"),
             (&["-I", "10"][..], "-I"),
             (&["-I", "abc"][..], "abc"),
             (&["-t", "0"][..], "threads"),
@@ -713,7 +863,7 @@ mod tests {
             (&["-o", "bogus=1"][..], "bogus"),
             (&["--frobnicate"][..], "--frobnicate"),
             (&["-p", "99999"][..], "99999"),
-            (&["-l", "localhost"][..], "localhost"),
+            (&["-l", "127.0.0.1:x"][..], "127.0.0.1:x"),
             (&["-m", "1", "-I", "1m"][..], "-I"),
             (&["-m", "1", "-o", "hashpower=24"][..], "hashpower"),
             (&["--shutdown-timeout=-1"][..], "--shutdown-timeout"),
@@ -729,6 +879,76 @@ mod tests {
             let err = parse(args).unwrap_err();
             assert!(err.contains(needle), "{args:?}: {err}");
         }
+    }
+
+    /// Debian's /etc/memcached.conf, memcached's flags that have no effect here (one
+    /// warning each), and a unix socket in place of TCP.
+    #[test]
+    fn memcached_command_lines_are_accepted() {
+        let s = parse(&[
+            "-d",
+            "-m",
+            "64",
+            "-p",
+            "11211",
+            "-u",
+            "memcache",
+            "-l",
+            "127.0.0.1",
+            "-P",
+            "/var/run/memcached/memcached.pid",
+        ])
+        .unwrap();
+        assert!(s.daemon && s.warnings.is_empty());
+        assert_eq!(s.user.as_deref(), Some("memcache"));
+        assert_eq!(
+            s.pid_file,
+            Some(PathBuf::from("/var/run/memcached/memcached.pid"))
+        );
+        let s = parse(&["-l", "localhost", "-o", "slab_reassign,slab_automove"]).unwrap();
+        assert!(s
+            .addrs
+            .iter()
+            .all(|a| a.ip().is_loopback() && a.port() == 11211));
+        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+        assert!(s.warnings[0].contains("slab_reassign,slab_automove"));
+        let s = parse(&[
+            "-U", "11211", "-k", "-L", "-e", "/tmp/f", "-N", "2", "-W", "-X", "-r",
+        ])
+        .unwrap();
+        assert_eq!(s.warnings.len(), 5, "{:?}", s.warnings);
+        for (w, flag) in s.warnings.iter().zip(["-U 11211", "-k", "-L", "-e", "-N"]) {
+            assert!(w.starts_with(flag) && w.contains("no effect"), "{w}");
+        }
+        assert!(s.core_dumps && s.dumps_disabled);
+        let s = parse(&[
+            "-t",
+            "1",
+            "-t",
+            "2",
+            "-l",
+            "127.0.0.1",
+            "-l",
+            "::1",
+            "-o",
+            "modern",
+        ])
+        .unwrap();
+        assert_eq!((s.shards, s.addrs.len()), (2, 2));
+        let s = parse(&["-s", "/tmp/mc.sock", "-a", "0770"]).unwrap();
+        assert!(s.addrs.is_empty());
+        let u = s.unix_socket.unwrap();
+        assert_eq!((u.path, u.mask), (PathBuf::from("/tmp/mc.sock"), 0o770));
+        assert_eq!(
+            parse(&["-s", "x"]).unwrap().unix_socket.unwrap().mask,
+            0o700
+        );
+        let s = parse(&["-s", "x", "-l", "127.0.0.1"]).unwrap();
+        assert!(
+            s.warnings[0].contains("no effect with -s"),
+            "{:?}",
+            s.warnings
+        );
     }
 
     #[test]
