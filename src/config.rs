@@ -67,7 +67,7 @@ pub struct Args {
     pub conn_limit: usize,
 
     /// Item memory in megabytes, split evenly across shards.
-    #[arg(short = 'm', long = "memory-limit", default_value_t = 64)]
+    #[arg(short = 'm', long = "memory-limit", default_value = "64", value_parser = memcached::parse_megabytes)]
     pub memory_limit: usize,
 
     /// Largest item (value plus memcached's item header), with k/m suffixes: 512k, 1m.

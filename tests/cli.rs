@@ -192,6 +192,7 @@ fn every_memcached_flag_is_accepted() {
         (&["-l", "127.0.0.1:0"], None),
         (&["-r"], None),
         (&["-m", "32"], None),
+        (&["-m", "32m"], None),
         (&["-M"], None),
         (&["-c", "100"], None),
         (&["-k"], Some("-k/--lock-memory: no effect")),

@@ -174,6 +174,19 @@ fn split_host_port(spec: &str, default_port: u16) -> Option<(&str, u16)> {
     }
 }
 
+/// `-m`: megabytes, with memcached's optional `m`/`M` suffix (`-m 64m`). memcached reads
+/// only the digits of other suffixes too (`-m 2g` is 2 megabytes there): refused here
+/// rather than read so.
+pub fn parse_megabytes(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let digits = t.strip_suffix(['m', 'M']).unwrap_or(t);
+    digits.parse().map_err(|_| {
+        format!(
+            "invalid size '{s}' (megabytes, e.g. 64 or 64m; memcached would read only its digits)"
+        )
+    })
+}
+
 /// `-a`: a file mode in octal, as memcached reads it (e.g. `700`, `0777`).
 pub fn parse_mask(s: &str) -> Result<u32, String> {
     u32::from_str_radix(s.trim(), 8)
@@ -224,6 +237,16 @@ mod tests {
         for bad in ["bogus", "lru_segmented", "hashpower=2", "idle_timeout=x"] {
             let e = extended(&strings(&[bad])).unwrap_err();
             assert!(e.contains(bad.split('=').next().unwrap()), "{e}");
+        }
+    }
+
+    #[test]
+    fn megabytes() {
+        assert_eq!(parse_megabytes("64"), Ok(64));
+        assert_eq!(parse_megabytes("64m"), Ok(64));
+        assert_eq!(parse_megabytes("128M"), Ok(128));
+        for bad in ["2g", "65536k", "m", "-1"] {
+            assert!(parse_megabytes(bad).is_err(), "{bad}");
         }
     }
 
