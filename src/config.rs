@@ -139,43 +139,13 @@ pub struct Args {
     #[arg(short = 'o', long = "extended", value_name = "OPTIONS")]
     pub extended: Vec<String>,
 
-    /// memcached's -k (lock all memory): no effect here (each shard locks what io_uring needs).
-    #[arg(short = 'k', long = "lock-memory", hide_short_help = true)]
-    pub lock_memory: bool,
-
-    /// memcached's -L (large pages): no effect here.
-    #[arg(short = 'L', long = "enable-largepages", hide_short_help = true)]
-    pub enable_largepages: bool,
-
     /// Refuse key dumps (`stats cachedump`, `lru_crawler metadump`).
     #[arg(short = 'X', long = "disable-dumping", hide_short_help = true)]
     pub disable_dumping: bool,
 
-    /// memcached's -W (no `watch`): accepted; corecached has no `watch` command.
-    #[arg(short = 'W', long = "disable-watch", hide_short_help = true)]
-    pub disable_watch: bool,
-
-    /// memcached's -e (items in a mmapped file, restartable cache): no effect here.
-    #[arg(
-        short = 'e',
-        long = "memory-file",
-        value_name = "FILE",
-        hide_short_help = true
-    )]
-    pub memory_file: Option<PathBuf>,
-
-    /// memcached's -Z (TLS): refused, corecached has no TLS.
-    #[arg(short = 'Z', long = "enable-ssl", hide_short_help = true)]
-    pub enable_ssl: bool,
-
-    /// memcached's -N (NAPI ids): no effect here.
-    #[arg(
-        short = 'N',
-        long = "napi_ids",
-        value_name = "NUM",
-        hide_short_help = true
-    )]
-    pub napi_ids: Option<u32>,
+    /// memcached's flags that mean nothing here.
+    #[command(flatten)]
+    pub no_effect: memcached::NoEffect,
 
     /// Print the license and exit (memcached's -i).
     #[arg(short = 'i', long = "license")]
@@ -418,10 +388,10 @@ impl Settings {
 
     /// Checks the flags and derives the settings. `online_cpus` is the machine's CPU count.
     pub fn from_args(a: &Args, online_cpus: usize) -> Result<Settings, String> {
-        if a.enable_ssl {
+        if a.no_effect.enable_ssl {
             return Err("-Z/--enable-ssl: corecached has no TLS, and serving in the clear what was asked to be encrypted (and perhaps authenticated by client certificates) would open the cache; leave -Z and the ssl_* options out, or put a TLS proxy in front".into());
         }
-        let mut warnings = no_effect_warnings(a);
+        let mut warnings = a.no_effect.warnings(a.udp_port);
         let protocol = protocol(a)?;
         if a.slab_growth_factor.is_nan() || a.slab_growth_factor <= 1.0 {
             return Err(format!(
@@ -602,44 +572,6 @@ impl Settings {
         let args = Args::try_parse_from(argv).map_err(|e| e.to_string())?;
         Settings::from_args(&args, online_cpus)
     }
-}
-
-/// One warning for each memcached flag given that has no effect here.
-fn no_effect_warnings(a: &Args) -> Vec<String> {
-    let mut w = Vec::new();
-    let mut no_effect = |given: bool, flag: &str, why: &str| {
-        if given {
-            w.push(format!(
-                "{flag}: no effect in corecached ({why}); accepted and ignored"
-            ));
-        }
-    };
-    no_effect(
-        a.udp_port != 0,
-        &format!("-U {}", a.udp_port),
-        "it serves no UDP: memcached's UDP protocol is an amplification-attack vector; clients use TCP",
-    );
-    no_effect(
-        a.lock_memory,
-        "-k/--lock-memory",
-        "each shard locks the memory io_uring needs, within `ulimit -l`",
-    );
-    no_effect(
-        a.enable_largepages,
-        "-L/--enable-largepages",
-        "the store allocates its segments from the heap",
-    );
-    no_effect(
-        a.memory_file.is_some(),
-        "-e/--memory-file",
-        "items live in memory only; a restart starts empty",
-    );
-    no_effect(
-        a.napi_ids.is_some(),
-        "-N/--napi_ids",
-        "each shard accepts its own connections",
-    );
-    w
 }
 
 /// The protocols a connection may speak (`-B`).
@@ -879,76 +811,6 @@ mod tests {
             let err = parse(args).unwrap_err();
             assert!(err.contains(needle), "{args:?}: {err}");
         }
-    }
-
-    /// Debian's /etc/memcached.conf, memcached's flags that have no effect here (one
-    /// warning each), and a unix socket in place of TCP.
-    #[test]
-    fn memcached_command_lines_are_accepted() {
-        let s = parse(&[
-            "-d",
-            "-m",
-            "64",
-            "-p",
-            "11211",
-            "-u",
-            "memcache",
-            "-l",
-            "127.0.0.1",
-            "-P",
-            "/var/run/memcached/memcached.pid",
-        ])
-        .unwrap();
-        assert!(s.daemon && s.warnings.is_empty());
-        assert_eq!(s.user.as_deref(), Some("memcache"));
-        assert_eq!(
-            s.pid_file,
-            Some(PathBuf::from("/var/run/memcached/memcached.pid"))
-        );
-        let s = parse(&["-l", "localhost", "-o", "slab_reassign,slab_automove"]).unwrap();
-        assert!(s
-            .addrs
-            .iter()
-            .all(|a| a.ip().is_loopback() && a.port() == 11211));
-        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
-        assert!(s.warnings[0].contains("slab_reassign,slab_automove"));
-        let s = parse(&[
-            "-U", "11211", "-k", "-L", "-e", "/tmp/f", "-N", "2", "-W", "-X", "-r",
-        ])
-        .unwrap();
-        assert_eq!(s.warnings.len(), 5, "{:?}", s.warnings);
-        for (w, flag) in s.warnings.iter().zip(["-U 11211", "-k", "-L", "-e", "-N"]) {
-            assert!(w.starts_with(flag) && w.contains("no effect"), "{w}");
-        }
-        assert!(s.core_dumps && s.dumps_disabled);
-        let s = parse(&[
-            "-t",
-            "1",
-            "-t",
-            "2",
-            "-l",
-            "127.0.0.1",
-            "-l",
-            "::1",
-            "-o",
-            "modern",
-        ])
-        .unwrap();
-        assert_eq!((s.shards, s.addrs.len()), (2, 2));
-        let s = parse(&["-s", "/tmp/mc.sock", "-a", "0770"]).unwrap();
-        assert!(s.addrs.is_empty());
-        let u = s.unix_socket.unwrap();
-        assert_eq!((u.path, u.mask), (PathBuf::from("/tmp/mc.sock"), 0o770));
-        assert_eq!(
-            parse(&["-s", "x"]).unwrap().unix_socket.unwrap().mask,
-            0o700
-        );
-        let s = parse(&["-s", "x", "-l", "127.0.0.1"]).unwrap();
-        assert!(
-            s.warnings[0].contains("no effect with -s"),
-            "{:?}",
-            s.warnings
-        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! so that any command line memcached 1.6.18 starts with starts corecached too.
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 
 /// memcached 1.6.18's `-o` suboptions (those its Debian build, with TLS and extstore,
 /// accepts) that mean nothing here: accepted with a warning. `modern` and `no_modern` are
@@ -69,6 +70,86 @@ pub const NO_EFFECT_SUBOPTIONS: &[&str] = &[
     "ssl_kernel_tls",
     "ssl_min_version",
 ];
+
+/// memcached's flags that mean nothing here (`-Z`, TLS, is refused: see
+/// [`super::Settings::from_args`]).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct NoEffect {
+    /// memcached's -k (lock all memory): no effect here (each shard locks what io_uring needs).
+    #[arg(short = 'k', long = "lock-memory", hide_short_help = true)]
+    pub lock_memory: bool,
+
+    /// memcached's -L (large pages): no effect here.
+    #[arg(short = 'L', long = "enable-largepages", hide_short_help = true)]
+    pub enable_largepages: bool,
+
+    /// memcached's -W (no `watch`): accepted; corecached has no `watch` command.
+    #[arg(short = 'W', long = "disable-watch", hide_short_help = true)]
+    pub disable_watch: bool,
+
+    /// memcached's -e (items in a mmapped file, restartable cache): no effect here.
+    #[arg(
+        short = 'e',
+        long = "memory-file",
+        value_name = "FILE",
+        hide_short_help = true
+    )]
+    pub memory_file: Option<PathBuf>,
+
+    /// memcached's -Z (TLS): refused, corecached has no TLS.
+    #[arg(short = 'Z', long = "enable-ssl", hide_short_help = true)]
+    pub enable_ssl: bool,
+
+    /// memcached's -N (NAPI ids): no effect here.
+    #[arg(
+        short = 'N',
+        long = "napi_ids",
+        value_name = "NUM",
+        hide_short_help = true
+    )]
+    pub napi_ids: Option<u32>,
+}
+
+impl NoEffect {
+    /// One warning for each of these flags given (and for `-U` other than 0, which serves
+    /// nothing here either).
+    pub fn warnings(&self, udp_port: u16) -> Vec<String> {
+        let mut w = Vec::new();
+        let mut no_effect = |given: bool, flag: &str, why: &str| {
+            if given {
+                w.push(format!(
+                    "{flag}: no effect in corecached ({why}); accepted and ignored"
+                ));
+            }
+        };
+        no_effect(
+            udp_port != 0,
+            &format!("-U {}", udp_port),
+            "it serves no UDP: memcached's UDP protocol is an amplification-attack vector; clients use TCP",
+        );
+        no_effect(
+            self.lock_memory,
+            "-k/--lock-memory",
+            "each shard locks the memory io_uring needs, within `ulimit -l`",
+        );
+        no_effect(
+            self.enable_largepages,
+            "-L/--enable-largepages",
+            "the store allocates its segments from the heap",
+        );
+        no_effect(
+            self.memory_file.is_some(),
+            "-e/--memory-file",
+            "items live in memory only; a restart starts empty",
+        );
+        no_effect(
+            self.napi_ids.is_some(),
+            "-N/--napi_ids",
+            "each shard accepts its own connections",
+        );
+        w
+    }
+}
 
 /// What `-o` asks for.
 #[derive(Debug, Default, PartialEq)]
@@ -198,6 +279,81 @@ pub fn parse_mask(s: &str) -> Result<u32, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Settings;
+
+    fn parse(args: &[&str]) -> Result<Settings, String> {
+        Settings::parse_from(std::iter::once("corecached").chain(args.iter().copied()), 4)
+    }
+
+    /// Debian's /etc/memcached.conf, memcached's flags that have no effect here (one
+    /// warning each), and a unix socket in place of TCP.
+    #[test]
+    fn memcached_command_lines_are_accepted() {
+        let s = parse(&[
+            "-d",
+            "-m",
+            "64",
+            "-p",
+            "11211",
+            "-u",
+            "memcache",
+            "-l",
+            "127.0.0.1",
+            "-P",
+            "/var/run/memcached/memcached.pid",
+        ])
+        .unwrap();
+        assert!(s.daemon && s.warnings.is_empty());
+        assert_eq!(s.user.as_deref(), Some("memcache"));
+        assert_eq!(
+            s.pid_file,
+            Some(PathBuf::from("/var/run/memcached/memcached.pid"))
+        );
+        let s = parse(&["-l", "localhost", "-o", "slab_reassign,slab_automove"]).unwrap();
+        assert!(s
+            .addrs
+            .iter()
+            .all(|a| a.ip().is_loopback() && a.port() == 11211));
+        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+        assert!(s.warnings[0].contains("slab_reassign,slab_automove"));
+        let s = parse(&[
+            "-U", "11211", "-k", "-L", "-e", "/tmp/f", "-N", "2", "-W", "-X", "-r",
+        ])
+        .unwrap();
+        assert_eq!(s.warnings.len(), 5, "{:?}", s.warnings);
+        for (w, flag) in s.warnings.iter().zip(["-U 11211", "-k", "-L", "-e", "-N"]) {
+            assert!(w.starts_with(flag) && w.contains("no effect"), "{w}");
+        }
+        assert!(s.core_dumps && s.dumps_disabled);
+        let s = parse(&[
+            "-t",
+            "1",
+            "-t",
+            "2",
+            "-l",
+            "127.0.0.1",
+            "-l",
+            "::1",
+            "-o",
+            "modern",
+        ])
+        .unwrap();
+        assert_eq!((s.shards, s.addrs.len()), (2, 2));
+        let s = parse(&["-s", "/tmp/mc.sock", "-a", "0770"]).unwrap();
+        assert!(s.addrs.is_empty());
+        let u = s.unix_socket.unwrap();
+        assert_eq!((u.path, u.mask), (PathBuf::from("/tmp/mc.sock"), 0o770));
+        assert_eq!(
+            parse(&["-s", "x"]).unwrap().unix_socket.unwrap().mask,
+            0o700
+        );
+        let s = parse(&["-s", "x", "-l", "127.0.0.1"]).unwrap();
+        assert!(
+            s.warnings[0].contains("no effect with -s"),
+            "{:?}",
+            s.warnings
+        );
+    }
 
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
