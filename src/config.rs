@@ -1,6 +1,10 @@
 //! Command-line flags (memcached's names, with long forms) and the settings they produce.
+//! What memcached's command line means here (`-l` lists, `-o`, flags with no effect) is in
+//! [`memcached`].
 
-use std::net::{IpAddr, SocketAddr};
+pub mod memcached;
+
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -8,15 +12,45 @@ use clap::{ArgAction, Parser};
 
 /// corecached: a memcached-compatible cache server, one pinned shard per CPU core.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "corecached", version, about, disable_version_flag = true)]
+// A flag given twice takes its last value, as memcached's getopt loop does.
+#[command(
+    name = "corecached",
+    version,
+    about,
+    disable_version_flag = true,
+    args_override_self = true
+)]
 pub struct Args {
     /// TCP port to listen on (0 picks a free port, logged at start).
     #[arg(short = 'p', long = "port", default_value_t = 11211)]
     pub port: u16,
 
-    /// Addresses to listen on, comma separated.
-    #[arg(short = 'l', long = "listen", default_value = "127.0.0.1")]
-    pub listen: String,
+    /// Addresses to listen on: IP addresses or host names, each with an optional `:PORT`
+    /// (`[::1]:11211`), comma separated or repeated [default: 127.0.0.1].
+    #[arg(short = 'l', long = "listen", value_name = "ADDR")]
+    pub listen: Vec<String>,
+
+    /// Listen on this UNIX domain socket instead of TCP (as memcached, no TCP port then).
+    #[arg(short = 's', long = "unix-socket", value_name = "FILE")]
+    pub unix_socket: Option<PathBuf>,
+
+    /// Access mask of the -s socket file, in octal.
+    #[arg(short = 'a', long = "unix-mask", default_value = "700", value_parser = memcached::parse_mask)]
+    pub unix_mask: u32,
+
+    /// Run as a daemon: in the background, detached from the terminal, with standard streams
+    /// on /dev/null (kept with -v). The command returns once the server serves, with its
+    /// start-up error if it cannot.
+    #[arg(short = 'd', long = "daemon")]
+    pub daemon: bool,
+
+    /// Write the server's process id to FILE at start; removed when it stops.
+    #[arg(short = 'P', long = "pidfile", value_name = "FILE")]
+    pub pidfile: Option<PathBuf>,
+
+    /// Raise the core file size limit to its maximum, so a crash leaves a core dump.
+    #[arg(short = 'r', long = "enable-coredumps")]
+    pub enable_coredumps: bool,
 
     /// Number of shards, one executor each [default: every online CPU]; fewer serve, with a
     /// warning, when -m split this many ways cannot hold two largest items per shard, or
@@ -33,7 +67,7 @@ pub struct Args {
     pub conn_limit: usize,
 
     /// Item memory in megabytes, split evenly across shards.
-    #[arg(short = 'm', long = "memory-limit", default_value_t = 64)]
+    #[arg(short = 'm', long = "memory-limit", default_value = "64", value_parser = memcached::parse_megabytes)]
     pub memory_limit: usize,
 
     /// Largest item (value plus memcached's item header), with k/m suffixes: 512k, 1m.
@@ -45,7 +79,7 @@ pub struct Args {
     pub udp_port: u16,
 
     /// Verbosity: -v info, -vv debug, -vvv trace (RUST_LOG also works).
-    #[arg(short = 'v', action = ArgAction::Count)]
+    #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
     pub verbose: u8,
 
     /// Return `SERVER_ERROR out of memory storing object` when memory is full instead of
@@ -100,9 +134,22 @@ pub struct Args {
     pub reqs_per_event: u32,
 
     /// memcached's extended options, `name=value`, comma separated or repeated:
-    /// hashpower=N (initial index size 2^N), modern (accepted; already the default).
+    /// hashpower=N (initial index size 2^N), idle_timeout=SECONDS; memcached's others are
+    /// accepted with a warning that they have no effect here.
     #[arg(short = 'o', long = "extended", value_name = "OPTIONS")]
     pub extended: Vec<String>,
+
+    /// Refuse key dumps (`stats cachedump`, `lru_crawler metadump`).
+    #[arg(short = 'X', long = "disable-dumping", hide_short_help = true)]
+    pub disable_dumping: bool,
+
+    /// memcached's flags that mean nothing here.
+    #[command(flatten)]
+    pub no_effect: memcached::NoEffect,
+
+    /// Print the license and exit (memcached's -i).
+    #[arg(short = 'i', long = "license")]
+    pub license: bool,
 
     /// Close connections idle for this many seconds (0: never), counted as `idle_kicks`
     /// (memcached's `-o idle_timeout`).
@@ -219,7 +266,18 @@ pub fn parse_cpus(s: &str) -> Result<Vec<usize>, String> {
 /// Everything a shard needs to know about the server's configuration. Immutable once built.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// TCP addresses (none with a unix socket: memcached's `-s` serves it alone).
     pub addrs: Vec<SocketAddr>,
+    /// `-s`, `-a`: the unix domain socket served instead of TCP.
+    pub unix_socket: Option<UnixSocket>,
+    /// `-d`: run in the background ([`crate::daemon`]).
+    pub daemon: bool,
+    /// `-P`: the file that holds the server's pid while it runs.
+    pub pid_file: Option<PathBuf>,
+    /// `-r`: raise the core file size limit to its maximum.
+    pub core_dumps: bool,
+    /// `-X`: key dumps (`stats cachedump`, `lru_crawler metadump`) are refused.
+    pub dumps_disabled: bool,
     pub shards: usize,
     pub cpus: Vec<usize>,
     pub conn_limit: usize,
@@ -275,6 +333,14 @@ pub struct Settings {
     pub warnings: Vec<String>,
 }
 
+/// A unix domain socket to serve (`-s PATH -a MASK`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnixSocket {
+    pub path: PathBuf,
+    /// The socket file's permissions (`-a`, octal).
+    pub mask: u32,
+}
+
 /// Faults to inject between shards (`--features fault-injection`), in the spirit of
 /// memcached's "ewouldblock" test engine.
 #[derive(Debug, Clone, Default)]
@@ -322,12 +388,10 @@ impl Settings {
 
     /// Checks the flags and derives the settings. `online_cpus` is the machine's CPU count.
     pub fn from_args(a: &Args, online_cpus: usize) -> Result<Settings, String> {
-        if a.udp_port != 0 {
-            return Err(format!(
-                "-U {}: UDP is not supported (it is off: memcached's UDP protocol is an amplification-attack vector); use -U 0",
-                a.udp_port
-            ));
+        if a.no_effect.enable_ssl {
+            return Err("-Z/--enable-ssl: corecached has no TLS, and serving in the clear what was asked to be encrypted (and perhaps authenticated by client certificates) would open the cache; leave -Z and the ssl_* options out, or put a TLS proxy in front".into());
         }
+        let mut warnings = a.no_effect.warnings(a.udp_port);
         let protocol = protocol(a)?;
         if a.slab_growth_factor.is_nan() || a.slab_growth_factor <= 1.0 {
             return Err(format!(
@@ -381,30 +445,15 @@ impl Settings {
         if a.max_item_size > 256 << 20 {
             return Err("-I/--max-item-size cannot be more than 256m".into());
         }
-        let mut hashpower = 0;
-        let mut idle_timeout = a.idle_timeout;
-        for opt in a.extended.iter().flat_map(|o| o.split(',')) {
-            let (name, value) = match opt.split_once('=') {
-                Some((n, v)) => (n.trim(), Some(v.trim())),
-                None => (opt.trim(), None),
-            };
-            match (name, value) {
-                ("hashpower", Some(v)) => {
-                    hashpower = v
-                        .parse()
-                        .ok()
-                        .filter(|p| (12..=32).contains(p))
-                        .ok_or_else(|| format!("-o hashpower={v}: expected 12 to 32"))?;
-                }
-                ("idle_timeout", Some(v)) => {
-                    idle_timeout = v
-                        .parse()
-                        .map_err(|_| format!("-o idle_timeout={v}: expected seconds"))?;
-                }
-                ("modern", None) | ("", None) => {}
-                _ => return Err(format!("-o: illegal suboption \"{opt}\"")),
-            }
+        let extended = memcached::extended(&a.extended)?;
+        if !extended.ignored.is_empty() {
+            warnings.push(format!(
+                "-o {}: memcached options with no effect in corecached (accepted and ignored)",
+                extended.ignored.join(",")
+            ));
         }
+        let hashpower = extended.hashpower;
+        let idle_timeout = extended.idle_timeout.unwrap_or(a.idle_timeout);
         let index_items = if hashpower > 0 {
             1usize << hashpower
         } else {
@@ -423,19 +472,42 @@ impl Settings {
                     a.shutdown_timeout
                 )
             })?;
-        let mut addrs = Vec::new();
-        for host in a.listen.split(',').map(str::trim).filter(|h| !h.is_empty()) {
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            let ip: IpAddr = host
-                .parse()
-                .map_err(|_| format!("-l {host}: not an IP address"))?;
-            addrs.push(SocketAddr::new(ip, a.port));
+        let unix_socket = a.unix_socket.as_ref().map(|path| UnixSocket {
+            path: path.clone(),
+            mask: a.unix_mask,
+        });
+        let addrs = if let Some(u) = &unix_socket {
+            if u.path.as_os_str().is_empty() {
+                return Err("-s/--unix-socket needs a path".into());
+            }
+            if !a.listen.is_empty() {
+                warnings.push(format!(
+                    "-l {}: no effect with -s {} (as in memcached, a unix socket is served alone)",
+                    a.listen.join(","),
+                    u.path.display()
+                ));
+            }
+            Vec::new()
+        } else if a.listen.is_empty() {
+            vec![SocketAddr::from(([127, 0, 0, 1], a.port))]
+        } else {
+            let addrs = memcached::listen_addrs(&a.listen, a.port)?;
+            if addrs.is_empty() {
+                return Err("-l/--listen names no address".into());
+            }
+            addrs
+        };
+        if a.pidfile.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+            return Err("-P/--pidfile needs a file name".into());
         }
-        if addrs.is_empty() {
-            return Err("-l/--listen names no address".into());
-        }
+        warnings.extend(geometry.warning);
         let settings = Settings {
             addrs,
+            unix_socket,
+            daemon: a.daemon,
+            pid_file: a.pidfile.clone(),
+            core_dumps: a.enable_coredumps,
+            dumps_disabled: a.disable_dumping,
             shards,
             cpus,
             conn_limit: a.conn_limit,
@@ -469,7 +541,7 @@ impl Settings {
             shutdown_timeout,
             channel_size: channel_size(shards),
             faults: Faults::default(),
-            warnings: geometry.warning.into_iter().collect(),
+            warnings,
         };
         #[cfg(feature = "fault-injection")]
         let settings = settings.with_faults(a);
@@ -558,6 +630,13 @@ fn protocol(a: &Args) -> Result<Protocol, String> {
         Some(p) => Err(format!("-B {p}: the protocol is auto, ascii or binary")),
     }
 }
+
+/// The memcached release whose protocol corecached speaks: what `version`, the binary
+/// protocol's version and `stats` report, since clients read features from it.
+pub const PROTOCOL_VERSION: &str = "1.6.18";
+
+/// corecached's own version (`--version`, the start-up line, `stats`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Capacity of each shard-to-shard channel with two shards, in batches.
 pub const CHANNEL_SIZE: usize = 128;
@@ -704,7 +783,10 @@ mod tests {
     #[test]
     fn errors_name_the_flag() {
         for (args, needle) in [
-            (&["-U", "11211"][..], "-U"),
+            (&["-Z"][..], "-Z"),
+            (&["-a", "8"][..], "8"),
+            (&["-s", ""][..], "-s"),
+            (&["-P", ""][..], "pidfile"),
             (&["-I", "10"][..], "-I"),
             (&["-I", "abc"][..], "abc"),
             (&["-t", "0"][..], "threads"),
@@ -713,7 +795,7 @@ mod tests {
             (&["-o", "bogus=1"][..], "bogus"),
             (&["--frobnicate"][..], "--frobnicate"),
             (&["-p", "99999"][..], "99999"),
-            (&["-l", "localhost"][..], "localhost"),
+            (&["-l", "127.0.0.1:x"][..], "127.0.0.1:x"),
             (&["-m", "1", "-I", "1m"][..], "-I"),
             (&["-m", "1", "-o", "hashpower=24"][..], "hashpower"),
             (&["--shutdown-timeout=-1"][..], "--shutdown-timeout"),

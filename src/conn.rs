@@ -673,7 +673,9 @@ impl Conn {
             Command::Version => {
                 self.line(
                     false,
-                    concat!("VERSION 1.6.18-corecached-", env!("CARGO_PKG_VERSION")),
+                    // The protocol's version (crate::config::PROTOCOL_VERSION), which clients
+                    // read features from.
+                    "VERSION 1.6.18",
                 );
             }
             Command::Verbosity { level } => {

@@ -42,12 +42,17 @@
 //!
 //! Beside it:
 //!
-//! - [`config`]: command-line flags (memcached's names) and the [`config::Settings`] they give.
+//! - [`config`]: command-line flags (memcached's names) and the [`config::Settings`] they give;
+//!   [`config::memcached`]: memcached's `-l` lists, `-o` suboptions and the flags that have
+//!   no effect here.
+//! - [`daemon`]: `-d` (into the background, the parent told how the start went) and `-P`'s
+//!   pid file.
 //! - [`auth`]: the password file, SASL PLAIN and the text protocol's authentication.
-//! - [`listen`]: listening sockets that one instance alone serves and its shards share, and
-//!   a spare descriptor to turn clients away when the process runs out.
+//! - [`listen`]: listening sockets (TCP, or `-s`'s unix socket) that one instance alone
+//!   serves and its shards share, and a spare descriptor to turn clients away when the
+//!   process runs out.
 //! - [`startup`]: start-up checks and changes to the process: descriptor limit, CPUs,
-//!   locked memory, the switch to `-u`'s user.
+//!   locked memory, core dumps (`-r`), the switch to `-u`'s user; the start-up line.
 //! - [`geometry`]: how `-m` is split: the shard count and each store's segment size.
 //! - [`memlock`]: what each shard locks (glommio's registered I/O memory and its network
 //!   ring), sized to `ulimit -l`.
@@ -63,6 +68,7 @@
 pub mod auth;
 pub mod config;
 pub mod conn;
+pub mod daemon;
 pub mod engine;
 pub mod geometry;
 pub mod listen;

@@ -1,5 +1,6 @@
-//! Listening sockets: one instance alone serves an address and port, its shards share it,
-//! and a client that arrives when the process is out of descriptors is still answered.
+//! Listening sockets: one instance alone serves an address and port (or `-s`'s unix
+//! socket), its shards share it, and a client that arrives when the process is out of
+//! descriptors is still answered.
 //!
 //! Every shard has its own listening socket on the same port (SO_REUSEPORT), so the kernel
 //! spreads new connections over the shards. SO_REUSEPORT alone would let a second
@@ -12,16 +13,39 @@
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileTypeExt;
 
-use crate::config::Settings;
+use crate::config::{Settings, UnixSocket};
 use crate::startup::StartError;
 
 /// Binds and listens on every address for every shard: `fds[shard]` holds one socket per
 /// address, in the order of the returned addresses (a port of 0 replaced by the one the
-/// kernel chose, shared by all shards).
+/// kernel chose, shared by all shards). With `-s`, the unix socket alone: one listening
+/// socket, each shard holding its own descriptor of it (each shard's ring keeps an accept
+/// armed on it, and the kernel hands each client to one of them).
 pub fn bind_all(settings: &Settings) -> Result<(Vec<SocketAddr>, Vec<Vec<RawFd>>), StartError> {
     let mut addrs = settings.addrs.clone();
     let mut fds: Vec<Vec<RawFd>> = vec![Vec::new(); settings.shards];
+    if let Some(unix) = &settings.unix_socket {
+        let fd = unix_listener(unix, settings.backlog)?;
+        for (shard, shard_fds) in fds.iter_mut().enumerate() {
+            let own = if shard == 0 {
+                fd
+            } else {
+                // SAFETY: duplicates a descriptor this function owns.
+                let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+                if dup < 0 {
+                    return Err(StartError::os(format!(
+                        "cannot share the unix socket between shards: {}",
+                        io::Error::last_os_error()
+                    )));
+                }
+                dup
+            };
+            shard_fds.push(own);
+        }
+    }
     for addr in addrs.iter_mut() {
         for (shard, shard_fds) in fds.iter_mut().enumerate() {
             let first = shard == 0;
@@ -34,6 +58,70 @@ pub fn bind_all(settings: &Settings) -> Result<(Vec<SocketAddr>, Vec<Vec<RawFd>>
         }
     }
     Ok((addrs, fds))
+}
+
+/// Listens on `-s`'s path, its file's mode `-a`'s mask (memcached's umask around the
+/// bind). A socket file left by a server that is gone is replaced; one a server still
+/// answers on is not (memcached would take the path from under it).
+fn unix_listener(unix: &UnixSocket, backlog: i32) -> Result<RawFd, StartError> {
+    let path = &unix.path;
+    let shown = path.display();
+    let bytes = path.as_os_str().as_bytes();
+    // SAFETY: sockaddr_un is plain data.
+    let mut sun: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    if bytes.len() >= sun.sun_path.len() || bytes.contains(&0) {
+        return Err(StartError::usage(format!(
+            "-s/--unix-socket {shown}: the path must be under {} bytes, without NUL; choose a shorter path",
+            sun.sun_path.len()
+        )));
+    }
+    sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (d, s) in sun.sun_path.iter_mut().zip(bytes) {
+        *d = *s as libc::c_char;
+    }
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            return Err(StartError::usage(format!(
+                "-s/--unix-socket {shown}: the path exists and is not a socket; remove it or choose another path"
+            )));
+        }
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(StartError::os(format!(
+                "failed to listen on {shown}: another server answers on this socket; stop it or choose another -s/--unix-socket"
+            )));
+        }
+        std::fs::remove_file(path).map_err(|e| {
+            StartError::os(format!(
+                "-s/--unix-socket {shown}: cannot replace the stale socket file ({e}); remove it"
+            ))
+        })?;
+    }
+    // SAFETY: plain socket syscalls on a descriptor owned here, closed on every error path;
+    // the umask is put back at once (the process has one thread now).
+    unsafe {
+        let fd = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(StartError::os(format!(
+                "cannot create a unix socket: {}",
+                io::Error::last_os_error()
+            )));
+        }
+        let old = libc::umask(!unix.mask & 0o777);
+        let bound = libc::bind(
+            fd,
+            &sun as *const _ as *const libc::sockaddr,
+            std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t,
+        );
+        libc::umask(old);
+        if bound < 0 || libc::listen(fd, backlog) < 0 {
+            let e = io::Error::last_os_error();
+            libc::close(fd);
+            return Err(StartError::os(format!(
+                "failed to listen on {shown}: {e}; choose a path in a directory the server can write (-s/--unix-socket)"
+            )));
+        }
+        Ok(fd)
+    }
 }
 
 /// The sentence for a failed bind, with the fix for the usual causes.

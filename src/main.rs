@@ -1,33 +1,68 @@
-//! The corecached binary: flags, logging, then [`corecached::server::serve_until_stopped`].
+//! The corecached binary: flags, logging, `-d`, then
+//! [`corecached::server::serve_until_stopped`].
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use corecached::config::{Args, Settings};
+use corecached::daemon::{self, Ready};
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.license {
+        println!(
+            "corecached {}: licensed under the MIT license or the Apache License 2.0, at your option",
+            corecached::config::VERSION
+        );
+        return ExitCode::SUCCESS;
+    }
+    // Warnings by default, and the one start-up line (as memcached prints nothing else).
     let level = match args.verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
+        0 => format!("warn,{}=info", corecached::server::STARTED_TARGET),
+        1 => "info".to_string(),
+        2 => "debug".to_string(),
+        _ => "trace".to_string(),
     };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).init();
     let online = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let settings = match Settings::from_args(&args, online) {
+    let mut settings = match Settings::from_args(&args, online) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("corecached: {e}");
             return ExitCode::from(64);
         }
     };
+    for w in &settings.warnings {
+        log::warn!("{w}");
+    }
     for a in &settings.addrs {
         if !a.ip().is_loopback() {
             log::warn!("listening on non-loopback address {a}: reachable from the network");
         }
+    }
+    // Before any thread exists: a fork copies only the calling thread.
+    let mut ready = Ready::default();
+    if settings.daemon {
+        // The daemon's working directory is /: paths given relative to this one keep
+        // meaning what they meant.
+        for p in [&mut settings.pid_file, &mut settings.auth_file]
+            .into_iter()
+            .flatten()
+        {
+            *p = daemon::absolute(p);
+        }
+        if let Some(u) = &mut settings.unix_socket {
+            u.path = daemon::absolute(&u.path);
+        }
+        ready = match daemon::daemonize(settings.verbose > 0) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("corecached: -d/--daemon: cannot run in the background: {e}");
+                return ExitCode::from(71);
+            }
+        };
     }
     // A panic is a bug; but a shard whose executor died must not leave the server running
     // with a silently missing shard: say so and end the process.
@@ -47,9 +82,10 @@ fn main() -> ExitCode {
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 10);
     }
-    match corecached::server::serve_until_stopped(settings) {
+    match corecached::server::serve_until_stopped(settings, &mut ready) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            ready.failed(e.code, &e.message);
             eprintln!("corecached: {e}");
             ExitCode::from(e.code)
         }

@@ -3,8 +3,9 @@
 //!
 //! ```text
 //!   main thread: checks (io_uring, kernel, CPUs, locked memory, descriptors) ─► bind every
-//!        shard's listeners ─► drop privileges ─► spawn one pinned glommio executor per shard
-//!        (crate::shard::ShardStart::serve) ─► wait for SIGINT/SIGTERM/SIGHUP, and for a
+//!        shard's listeners ─► pid file (-P) ─► drop privileges ─► spawn one pinned glommio
+//!        executor per shard (crate::shard::ShardStart::serve) ─► once all accept: the
+//!        start-up line, and -d's parent told ─► wait for SIGINT/SIGTERM/SIGHUP, and for a
 //!        shard that ends on its own (the process then fails)
 //! ```
 
@@ -16,6 +17,7 @@ use std::time::Duration;
 use glommio::{LocalExecutorBuilder, Placement};
 
 use crate::config::Settings;
+use crate::daemon::{PidFile, Ready};
 use crate::listen;
 use crate::shard::{unix_now, Batch, ExitNotice, InFlight, ShardStart};
 use crate::startup::{self, StartError};
@@ -87,11 +89,12 @@ fn check_kernel(release: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs the server until SIGINT or SIGTERM (SIGHUP re-reads the password file). Returns the
-/// sentence and exit status of a refusal to start, or of a shard that failed.
-pub fn serve_until_stopped(mut settings: Settings) -> Result<(), StartError> {
-    for w in &settings.warnings {
-        log::warn!("{w}");
+/// Runs the server until SIGINT or SIGTERM (SIGHUP re-reads the password file), telling
+/// `ready` once every shard accepts connections. Returns the sentence and exit status of a
+/// refusal to start, or of a shard that failed.
+pub fn serve_until_stopped(mut settings: Settings, ready: &mut Ready) -> Result<(), StartError> {
+    if settings.core_dumps {
+        startup::maximize_core_limit();
     }
     startup::check_cpus(&settings)?;
     preflight(&mut settings).map_err(StartError::usage)?;
@@ -110,6 +113,13 @@ pub fn serve_until_stopped(mut settings: Settings) -> Result<(), StartError> {
     // Bind every shard's listeners here, so that a port of 0 resolves once and every shard
     // shares it, and so a bind failure is reported before anything starts.
     let (addrs, listeners) = listen::bind_all(&settings)?;
+    // Written as memcached does, before the switch to -u's user; removed on return.
+    let _pid_file = settings
+        .pid_file
+        .as_deref()
+        .map(PidFile::create)
+        .transpose()
+        .map_err(StartError::usage)?;
     startup::drop_privileges(user.as_ref())?;
 
     // Block the stop signals and SIGHUP in every thread; the main thread waits for them.
@@ -146,6 +156,7 @@ pub fn serve_until_stopped(mut settings: Settings) -> Result<(), StartError> {
     let mut stop_writers = Vec::new();
     let mut handles = Vec::new();
     let (exit_tx, exit_rx) = std::sync::mpsc::channel::<usize>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<usize>();
     for (id, fds) in listeners.into_iter().enumerate() {
         let (ours, theirs) = std::os::unix::net::UnixStream::pair()
             .map_err(|e| format!("cannot create a control socket: {e}"))?;
@@ -169,6 +180,7 @@ pub fn serve_until_stopped(mut settings: Settings) -> Result<(), StartError> {
                 id,
                 tx: exit_tx.clone(),
             },
+            ready: ready_tx.clone(),
             meshes: meshes[id].take(),
             started_meshes: started_meshes.clone(),
             in_flight: in_flight.clone(),
@@ -184,14 +196,28 @@ pub fn serve_until_stopped(mut settings: Settings) -> Result<(), StartError> {
             .map_err(|e| format!("cannot start shard {id} on CPU {cpu}: {e}"))?;
         handles.push(Some(handle));
     }
+    drop(ready_tx);
+    let mut accepting = 0;
 
     let mut stopped = false;
     // Past this, shards still running are left behind: the process exits.
     let mut give_up: Option<std::time::Instant> = None;
     loop {
+        if accepting < shards {
+            accepting += ready_rx.try_iter().count();
+            if accepting == shards {
+                log::info!(target: STARTED_TARGET, "{}", startup::started_line(&settings, &addrs));
+                ready.serving();
+            }
+        }
+        // Short waits until every shard accepts, so the start-up line is not late.
         let timeout = libc::timespec {
             tv_sec: 0,
-            tv_nsec: 200_000_000,
+            tv_nsec: if accepting < shards {
+                2_000_000
+            } else {
+                200_000_000
+            },
         };
         // SAFETY: waits for one of the blocked signals, with a timeout.
         let sig = unsafe { libc::sigtimedwait(&sigset, std::ptr::null_mut(), &timeout) };
@@ -249,6 +275,9 @@ pub fn serve_until_stopped(mut settings: Settings) -> Result<(), StartError> {
         }
     }
 }
+
+/// The log target of the start-up line, which `main` lets through at the default level.
+pub const STARTED_TARGET: &str = "corecached::started";
 
 /// How long shards may take to end after the shutdown timeout has closed their
 /// connections, before the process exits without them.

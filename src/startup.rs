@@ -64,7 +64,7 @@ pub fn descriptor_reserve(settings: &Settings) -> u64 {
         .map(|d| d.count().saturating_sub(1) as u64)
         .unwrap_or(3);
     let shards = settings.shards as u64;
-    let listeners = settings.addrs.len() as u64;
+    let listeners = (settings.addrs.len() + usize::from(settings.unix_socket.is_some())) as u64;
     open_now
         + DESCRIPTORS_FIXED
         + shards * (DESCRIPTORS_PER_SHARD + listeners * DESCRIPTORS_PER_LISTENER)
@@ -117,6 +117,51 @@ pub fn raise_descriptor_limit(settings: &Settings) -> Result<u64, StartError> {
         lim.rlim_cur
     );
     Ok(need)
+}
+
+/// `-r`: raises the core file size limit to the hard limit, so a crash leaves a core dump
+/// (memcached's `-r`); a warning when it cannot.
+pub fn maximize_core_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct; setrlimit reads it.
+    let ok = unsafe {
+        libc::getrlimit(libc::RLIMIT_CORE, &mut lim) == 0 && {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_CORE, &lim) == 0
+        }
+    };
+    if !ok {
+        log::warn!(
+            "-r/--enable-coredumps: cannot raise the core file size limit ({}); a crash may leave no core dump",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+/// The line the server logs once every shard accepts connections (at the default log
+/// level): corecached's version and the protocol's, where it listens (the real port when
+/// `-p 0`), its shards and their CPUs, and its item memory.
+pub fn started_line(settings: &Settings, addrs: &[std::net::SocketAddr]) -> String {
+    let mut places: Vec<String> = addrs.iter().map(|a| format!("tcp {a}")).collect();
+    if let Some(u) = &settings.unix_socket {
+        places.push(format!("unix {} (mask {:o})", u.path.display(), u.mask));
+    }
+    let mut cpus = settings.cpus.clone();
+    cpus.sort_unstable();
+    cpus.dedup();
+    format!(
+        "corecached {} (memcached {} protocol) serving {}; {} shard{} on CPUs {}; {} MiB item memory (-m)",
+        crate::config::VERSION,
+        crate::config::PROTOCOL_VERSION,
+        places.join(", "),
+        settings.shards,
+        if settings.shards == 1 { "" } else { "s" },
+        cpu_list(&cpus),
+        settings.mem_limit >> 20
+    )
 }
 
 /// glommio refuses to start an executor under 512 KiB of locked memory, however small
@@ -300,7 +345,28 @@ pub fn drop_privileges(user: Option<&User>) -> Result<(), StartError> {
 
 #[cfg(test)]
 mod tests {
-    use super::cpu_list;
+    use super::{cpu_list, started_line};
+    use crate::config::Settings;
+
+    #[test]
+    fn the_started_line_names_what_serves() {
+        let s = Settings::parse_from(["corecached", "-t", "2", "-m", "128"], 2).unwrap();
+        let addrs = [
+            "127.0.0.1:4242".parse().unwrap(),
+            "[::1]:4242".parse().unwrap(),
+        ];
+        assert_eq!(
+            started_line(&s, &addrs),
+            format!(
+                "corecached {} (memcached 1.6.18 protocol) serving tcp 127.0.0.1:4242, tcp [::1]:4242; 2 shards on CPUs 0-1; 128 MiB item memory (-m)",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+        let s = Settings::parse_from(["corecached", "-t", "1", "-s", "/tmp/m.sock"], 2).unwrap();
+        assert!(started_line(&s, &[]).contains(
+            "serving unix /tmp/m.sock (mask 700); 1 shard on CPUs 0; 64 MiB item memory (-m)"
+        ));
+    }
 
     #[test]
     fn cpu_lists_in_ranges() {

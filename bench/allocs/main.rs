@@ -80,7 +80,9 @@ fn main() {
     }
     let settings = corecached::config::Settings::parse_from(argv, if routed { 2 } else { 1 })
         .expect("settings");
-    std::thread::spawn(move || corecached::server::serve_until_stopped(settings));
+    std::thread::spawn(move || {
+        corecached::server::serve_until_stopped(settings, &mut Default::default())
+    });
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut s = loop {
         match TcpStream::connect(("127.0.0.1", port)) {

@@ -11,7 +11,7 @@ use crate::shard::Shard;
 use crate::stats::Stat;
 
 /// The version a binary client is told (the text protocol's, without `VERSION `).
-const VERSION: &str = concat!("1.6.18-corecached-", env!("CARGO_PKG_VERSION"));
+const VERSION: &str = crate::config::PROTOCOL_VERSION;
 
 impl Conn {
     /// Handles the buffered complete packets (at most `-R` per pass), as `process_in` does

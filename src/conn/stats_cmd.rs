@@ -71,10 +71,7 @@ fn general_stats(p: &mut Stats, shard: &Shard, now: u32) {
     p.stat("pid", std::process::id());
     p.stat("uptime", now.saturating_sub(shard.started));
     p.stat("time", now);
-    p.stat(
-        "version",
-        concat!("1.6.18-corecached-", env!("CARGO_PKG_VERSION")),
-    );
+    p.stat("version", crate::config::PROTOCOL_VERSION);
     p.stat("pointer_size", usize::BITS);
     p.stat("rusage_user", format_args!("{}.{:06}", user.0, user.1));
     p.stat(
@@ -126,6 +123,7 @@ fn general_stats(p: &mut Stats, shard: &Shard, now: u32) {
     ] {
         p.stat(s.name(), stats::sum(all, s));
     }
+    p.stat("corecached_version", crate::config::VERSION);
 }
 
 /// `stats shards`: each shard's own gauges, to see how keys, connections and CPU spread.
@@ -180,7 +178,7 @@ fn settings_stats(p: &mut Stats, shard: &Shard) {
     let addrs: Vec<String> = s.addrs.iter().map(|a| a.ip().to_string()).collect();
     p.stat("maxbytes", s.mem_limit);
     p.stat("maxconns", s.conn_limit);
-    p.stat("tcpport", s.addrs[0].port());
+    p.stat("tcpport", s.addrs.first().map_or(0, |a| a.port()));
     p.stat("udpport", 0);
     p.stat("inter", addrs.join(","));
     p.stat("verbosity", s.verbose);

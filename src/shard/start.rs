@@ -51,6 +51,8 @@ pub(crate) struct ShardStart {
     pub(crate) cpu: usize,
     pub(crate) stop_fd: RawFd,
     pub(crate) exit: ExitNotice,
+    /// Told this shard's id once it accepts connections.
+    pub(crate) ready: std::sync::mpsc::Sender<usize>,
     /// This shard's ends of the request and reply meshes (none with one shard).
     pub(crate) meshes: Option<(MeshEnds<Batch>, MeshEnds<Batch>)>,
     /// Every shard waits here to connect the meshes ([`crate::mesh::connect`]).
@@ -254,6 +256,7 @@ impl ShardStart {
                 addr
             );
         }
+        let _ = self.ready.send(self.id);
         let drained = Rc::new(Cell::new(false));
         shard.in_flight.publish_ring(self.id, shard.net.ring_fd());
         housekeeping.push(glommio::spawn_local(wake_on_eventfd(shard.clone())));

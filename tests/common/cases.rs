@@ -1472,12 +1472,6 @@ pub const FLUSH_CASES: &[Case] = &[
 /// with a weaker but real assertion (see `common::check_intended`). This is the
 /// only place listing intended differences.
 pub const INTENDED_DIFFERENCES: &[(&str, &str)] = &[
-    ("version", "the version string is corecached's own"),
-    (
-        "version_extra_token",
-        "the version string is corecached's own",
-    ),
-    ("version_noreply", "the version string is corecached's own"),
     (
         "stats",
         "stats values (pid, uptime, counters) and the set of stats differ",
