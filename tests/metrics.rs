@@ -652,3 +652,20 @@ fn the_strict_reader_rejects_what_the_format_forbids() {
         assert!(r.is_err(), "accepted: {bad:?}");
     }
 }
+
+#[test]
+fn a_connected_scraper_does_not_hold_the_stop() {
+    let (mut server, maddr) = start(&["-t", "2"]);
+    let mut s = open_client(maddr);
+    s.write_all(b"GET /metrics HTTP/1.1\r\n\r\n").unwrap();
+    assert_eq!(read_response(&mut s, true).status, 200);
+    // The connection stays open (keep-alive) while the server is stopped.
+    assert_eq!(
+        server.signal_and_wait(SIGTERM, Duration::from_secs(15)),
+        Some(0),
+        "{}",
+        server.stderr_log()
+    );
+}
+
+const SIGTERM: i32 = 15;
