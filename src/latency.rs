@@ -236,10 +236,13 @@ impl PassClock {
         self.reaped_at.get()
     }
 
-    /// A connection's pass that started at `start` queues its replies now.
+    /// A connection's pass that started at `start` queues its replies now. A pass that
+    /// handled no request (a large value still arriving) reads no clock.
     #[inline]
     pub fn pass_done(&self, start: u64, tally: &mut Tally) {
-        tally.flush(&self.hist, monotonic_ns().saturating_sub(start));
+        if tally.n.iter().any(|&n| n > 0) {
+            tally.flush(&self.hist, monotonic_ns().saturating_sub(start));
+        }
     }
 }
 
