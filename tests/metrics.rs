@@ -463,6 +463,33 @@ fn a_scrape_parses_strictly_and_counts_the_workload() {
 }
 
 #[test]
+fn binary_and_meta_requests_are_timed_by_kind() {
+    use common::binary::{request, set_ext, status, BinConn};
+    let (server, maddr) = start(&[]);
+    let mut b = BinConn::open(server.addr());
+    // Each exchange ends with a noop (timed as `other`).
+    let set = b.exchange(&request(0x01, 1, 0, &set_ext(0, 0), b"bk", b"v"));
+    assert_eq!(status(&set.packets[0]), 0);
+    for key in [&b"bk"[..], b"absent"] {
+        b.exchange(&request(0x00, 2, 0, b"", key, b""));
+    }
+    let mut c = open_client(server.addr());
+    roundtrip(&mut c, b"ms mk 1\r\nx\r\n", b"HD\r\n");
+    roundtrip(&mut c, b"mg mk v\r\n", b"x\r\n");
+    let e = scrape(maddr);
+    let count = |cmd| {
+        e.get(
+            "corecached_request_duration_seconds_count",
+            &[("command", cmd)],
+        )
+    };
+    assert_eq!(count("get"), 2.0);
+    assert_eq!(count("set"), 1.0);
+    assert_eq!(count("meta"), 2.0);
+    assert_eq!(count("other"), 3.0, "the three noops");
+}
+
+#[test]
 fn keep_alive_head_and_pipelined_requests() {
     let (_server, maddr) = start(&[]);
     let mut s = open_client(maddr);
