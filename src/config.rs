@@ -177,6 +177,11 @@ pub struct Args {
     #[arg(long = "io-memory", value_parser = parse_size)]
     pub io_memory: Option<usize>,
 
+    /// Serve Prometheus metrics over HTTP at `http://ADDR:PORT/metrics` (port 0: any free
+    /// port, logged at start-up); off unless given.
+    #[arg(long = "metrics", value_name = "ADDR:PORT", value_parser = crate::metrics::parse_addr)]
+    pub metrics: Option<SocketAddr>,
+
     /// Benchmark mode: answer `get` with END and storage commands with STORED, without
     /// parsing or storing, to measure the connection and I/O layer alone.
     #[arg(long = "bench-noop", hide_short_help = true)]
@@ -325,6 +330,8 @@ pub struct Settings {
     pub park_after: Option<std::time::Duration>,
     /// `--shutdown-timeout`: how long a stop waits for connections before closing them.
     pub shutdown_timeout: Duration,
+    /// `--metrics`: where the Prometheus endpoint listens.
+    pub metrics: Option<SocketAddr>,
     /// Capacity of each shard-to-shard channel, in batches.
     pub channel_size: usize,
     /// Injected faults (all off unless built with the `fault-injection` feature).
@@ -539,6 +546,7 @@ impl Settings {
             idle_timeout: (idle_timeout > 0).then(|| Duration::from_secs(idle_timeout)),
             park_after: (a.park_after_ms > 0).then(|| Duration::from_millis(a.park_after_ms)),
             shutdown_timeout,
+            metrics: a.metrics,
             channel_size: channel_size(shards),
             faults: Faults::default(),
             warnings,

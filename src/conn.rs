@@ -43,6 +43,7 @@ mod stats_cmd;
 mod text_auth;
 mod window;
 
+pub(crate) use stats_cmd::stat_pairs;
 use window::{has_many_keys, prefetch_keys, Parsed, Window, WINDOW};
 
 /// What the connection does after a pass over its buffered input.
@@ -108,6 +109,8 @@ struct Conn {
     id: ConnId,
     /// The socket, to name the peer in the log of a failed authentication.
     fd: std::os::fd::RawFd,
+    /// Requests of this pass by kind, for the latency histograms (`--metrics` only).
+    tally: crate::latency::Tally,
 }
 
 /// How [`Conn::run`] ends.
@@ -145,6 +148,7 @@ pub async fn serve(shard: &Rc<Shard>, ready: Ready) {
         read_permit: None,
         id: ready.id,
         fd: ready.fd,
+        tally: Default::default(),
     };
     let exit = c.serve_requests(shard).await;
     if let (Some(slot), Some(park)) = (c.idle_slot, &shard.park) {
@@ -168,6 +172,7 @@ impl Conn {
         let net = &shard.net;
         let pool = &shard.buffers;
         loop {
+            let pass_start = shard.latency.as_ref().map(|l| l.reaped_at());
             let next = self.process(shard);
             // The pass's copies count against the shard's budget from now until sent:
             // other connections run their passes while this one waits for its peers.
@@ -175,6 +180,9 @@ impl Conn {
             pool.count_reply(&mut self.out.counted, copied);
             self.settle(shard).await;
             shard.after_writes();
+            if let (Some(l), Some(start)) = (&shard.latency, pass_start) {
+                l.pass_done(start, &mut self.tally);
+            }
             self.send(shard).await?;
             if self.overflow {
                 return Ok(Exit::Close);
@@ -476,6 +484,9 @@ impl Conn {
             for Parsed { req, used, hash } in window.parsed() {
                 if matches!(req.cmd, Command::Stats { .. }) && !self.splices.is_empty() {
                     return AfterPass::Settle;
+                }
+                if shard.latency.is_some() {
+                    self.tally.note(crate::latency::Kind::of(&req.cmd));
                 }
                 let next = self.handle(shard, req, *hash, now);
                 if let Some(AfterPass::Drain) = next {

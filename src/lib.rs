@@ -56,7 +56,12 @@
 //! - [`geometry`]: how `-m` is split: the shard count and each store's segment size.
 //! - [`memlock`]: what each shard locks (glommio's registered I/O memory and its network
 //!   ring), sized to `ulimit -l`.
+//! - [`latency`]: request latency histograms per shard and command for `--metrics`: one
+//!   clock read per ring pass and one per connection pass, none per request.
 //! - [`mesh`]: the request and reply meshes between shards, connected all at once at start.
+//! - [`metrics`]: `--metrics`, Prometheus' text format over HTTP on shard 0 in a
+//!   low-priority task queue (`metrics/http.rs` the request parser, `metrics/exposition.rs`
+//!   the format, `metrics/families.rs` memcached_exporter's names and corecached's own).
 //! - [`park`]: idle connections parked in their shard's ring without a task.
 //! - [`ratelog`]: rate-limited log lines for events a client can provoke.
 //! - [`stats`]: per-shard counters with memcached's names, summed for `stats`.
@@ -71,9 +76,11 @@ pub mod conn;
 pub mod daemon;
 pub mod engine;
 pub mod geometry;
+pub mod latency;
 pub mod listen;
 pub mod memlock;
 pub mod mesh;
+pub mod metrics;
 pub mod num;
 pub mod park;
 pub mod protocol;

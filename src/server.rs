@@ -113,6 +113,7 @@ pub fn serve_until_stopped(mut settings: Settings, ready: &mut Ready) -> Result<
     // Bind every shard's listeners here, so that a port of 0 resolves once and every shard
     // shares it, and so a bind failure is reported before anything starts.
     let (addrs, listeners) = listen::bind_all(&settings)?;
+    let mut metrics_fd = crate::metrics::bind(settings.metrics).map_err(StartError::os)?;
     // Written as memcached does, before the switch to -u's user; removed on return.
     let _pid_file = settings
         .pid_file
@@ -153,6 +154,8 @@ pub fn serve_until_stopped(mut settings: Settings, ready: &mut Ready) -> Result<
         vec![None]
     };
     let in_flight = Arc::new(InFlight::new(shards));
+    let latency: Arc<Vec<Arc<crate::latency::Histograms>>> =
+        Arc::new((0..shards).map(|_| Arc::default()).collect());
     let mut stop_writers = Vec::new();
     let mut handles = Vec::new();
     let (exit_tx, exit_rx) = std::sync::mpsc::channel::<usize>();
@@ -187,6 +190,8 @@ pub fn serve_until_stopped(mut settings: Settings, ready: &mut Ready) -> Result<
             serve_conn: |shard, ready| {
                 Box::pin(async move { crate::conn::serve(&shard, ready).await })
             },
+            latency: latency.clone(),
+            metrics_fd: metrics_fd.take(),
         };
         let handle = LocalExecutorBuilder::new(Placement::Fixed(cpu))
             .name(&format!("shard-{id}"))

@@ -47,6 +47,10 @@ impl Conn {
             }
             self.start += p.used;
             self.swallow = p.swallow;
+            if shard.latency.is_some() {
+                self.tally
+                    .note(crate::latency::Kind::of_opcode(p.req.opcode));
+            }
             handled += 1;
             self.turn_reqs += 1;
             if let Some(next) = self.handle_packet(shard, &p, now) {

@@ -44,7 +44,7 @@ pub(super) fn reset_stats(shard: &Shard) {
 
 /// The `(name, value)` pairs of a stats group (`""` for the general one), summed over every
 /// shard; `None` for a group that does not exist. Each protocol formats them its own way.
-pub(super) fn stat_pairs(shard: &Shard, group: &[u8], now: u32) -> Option<Vec<(String, String)>> {
+pub(crate) fn stat_pairs(shard: &Shard, group: &[u8], now: u32) -> Option<Vec<(String, String)>> {
     let mut p = Stats(Vec::new());
     match group {
         b"" => general_stats(&mut p, shard, now),

@@ -51,6 +51,9 @@ pub(super) async fn drive(
     loop {
         let n = net.pass(&shard.buffers);
         shard.clock.set(unix_now());
+        if let (true, Some(l)) = (n > 0, &shard.latency) {
+            l.stamp();
+        }
         net.take_ready(&mut ready);
         for r in ready.drain(..) {
             let id = r.id;

@@ -269,6 +269,8 @@ pub struct Shard {
     pub auth: Option<Arc<crate::auth::Auth>>,
     /// Parked idle connections, when `--park-after-ms` is not 0.
     pub park: Option<ShardPark>,
+    /// Request timing for `--metrics`' latency histograms (none without `--metrics`).
+    pub latency: Option<crate::latency::PassClock>,
 }
 
 /// A connection's place to receive the replies of its forwarded batches.

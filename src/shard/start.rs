@@ -61,6 +61,10 @@ pub(crate) struct ShardStart {
     /// Serves a connection the ring has bytes for (`crate::conn::serve`, given by the
     /// server: the shard knows connections only through it).
     pub(crate) serve_conn: ServeConn,
+    /// Every shard's latency histograms (`--metrics`).
+    pub(crate) latency: Arc<Vec<Arc<crate::latency::Histograms>>>,
+    /// `--metrics`' listening socket, for the shard that serves it.
+    pub(crate) metrics_fd: Option<RawFd>,
 }
 
 impl ShardStart {
@@ -136,6 +140,10 @@ impl ShardStart {
             buffers: buffers::BufferPool::new(self.settings.shard_mem()),
             auth: self.auth.clone(),
             park: self.settings.park_after.map(|_| ShardPark::default()),
+            latency: self
+                .settings
+                .metrics
+                .map(|_| crate::latency::PassClock::new(self.latency[self.id].clone())),
             net,
             clock: Cell::new(unix_now()),
             conn_polls: Cell::new(0),
@@ -246,6 +254,17 @@ impl ShardStart {
             glommio::spawn_local_into(conn_sweep(shard.clone()), tq)
                 .expect("conn-sweep queue exists"),
         );
+        if let Some(fd) = self.metrics_fd {
+            // The metrics endpoint: not the request path, so it takes what the engine
+            // tasks take.
+            let tq = glommio::executor().create_task_queue(
+                glommio::Shares::Static(50),
+                glommio::Latency::NotImportant,
+                "metrics",
+            );
+            let serve = crate::metrics::serve(fd, shard.clone(), self.latency.clone(), tq);
+            housekeeping.push(glommio::spawn_local_into(serve, tq).expect("metrics queue exists"));
+        }
         // Opened before the shard says it listens: its descriptors are all open then.
         let spares = self.listeners.iter().map(|_| Spare::new()).collect();
         for addr in &self.addrs {
