@@ -7,13 +7,7 @@ use corecached::config::{Args, Settings};
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let level = match args.verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).init();
+    corecached::verbosity::init(args.verbose);
     let online = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
