@@ -457,3 +457,104 @@ fn verbosity_changes_the_log_level_live() {
         );
     }
 }
+
+const MEMCACHED_TOOL: &str = "/usr/share/memcached/scripts/memcached-tool";
+
+/// memcached-tool's output for `mode`, or None (with the reason) when it cannot run here.
+fn memcached_tool(addr: SocketAddr, mode: &str) -> Option<String> {
+    if !std::path::Path::new(MEMCACHED_TOOL).exists() {
+        eprintln!("{MEMCACHED_TOOL} not installed (Debian's memcached package ships it), skipping");
+        return None;
+    }
+    let out = match std::process::Command::new("perl")
+        .arg(MEMCACHED_TOOL)
+        .arg(addr.to_string())
+        .arg(mode)
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("perl cannot run ({e}), skipping the memcached-tool test");
+            return None;
+        }
+    };
+    assert!(out.status.success(), "memcached-tool {mode}: {out:?}");
+    Some(String::from_utf8(out.stdout).unwrap())
+}
+
+/// memcached-tool `display` rows: every column but the two ages (`Max_age`, `Evict_Time`,
+/// which corecached does not track per class).
+fn display_rows(out: &str) -> Vec<Vec<String>> {
+    out.lines()
+        .skip(1)
+        .map(|l| {
+            let cols: Vec<String> = l.split_whitespace().map(String::from).collect();
+            assert_eq!(cols.len(), 9, "display row {l:?}");
+            [0, 1, 3, 4, 5, 6, 8]
+                .iter()
+                .map(|&i| cols[i].clone())
+                .collect()
+        })
+        .collect()
+}
+
+/// Debian's memcached-tool prints the same rows for both servers after the same requests.
+#[test]
+fn memcached_tool_reads_corecached_as_memcached() {
+    let Some((m, c)) = both_after_workload(&[], &["--threads", "2"]) else {
+        return;
+    };
+    let Some(want) = memcached_tool(m.addr(), "display") else {
+        return;
+    };
+    let got = memcached_tool(c.addr(), "display").unwrap();
+    assert_eq!(got.lines().next(), want.lines().next(), "display header");
+    let rows = display_rows(&want);
+    assert_eq!(rows.len(), 6, "{want}");
+    assert_eq!(
+        display_rows(&got),
+        rows,
+        "display\n{got}\nmemcached:\n{want}"
+    );
+    // Below the header line, which names the address.
+    let body = |out: String| out.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(
+        body(memcached_tool(c.addr(), "sizes").unwrap()),
+        body(memcached_tool(m.addr(), "sizes").unwrap()),
+        "sizes"
+    );
+    for (mode, same) in [
+        (
+            "stats",
+            &[
+                "cmd_get",
+                "get_hits",
+                "curr_items",
+                "total_items",
+                "limit_maxbytes",
+            ][..],
+        ),
+        (
+            "settings",
+            &["maxbytes", "growth_factor", "chunk_size", "item_size_max"][..],
+        ),
+    ] {
+        let rows = |out: String| -> HashMap<String, String> {
+            out.lines()
+                .skip(1)
+                .filter_map(|l| {
+                    let mut w = l.split_whitespace();
+                    Some((w.next()?.to_string(), w.next().unwrap_or("").to_string()))
+                })
+                .collect()
+        };
+        let want = rows(memcached_tool(m.addr(), mode).unwrap());
+        let got = rows(memcached_tool(c.addr(), mode).unwrap());
+        for k in want.keys() {
+            assert!(got.contains_key(k), "memcached-tool {mode} lacks {k}");
+        }
+        for k in same {
+            assert_eq!(got[*k], want[*k], "memcached-tool {mode} {k}");
+        }
+    }
+}
