@@ -40,6 +40,7 @@ use crate::store::key_hash;
 mod binary_conn;
 mod forward;
 mod stats_cmd;
+mod stats_conns;
 mod stats_groups;
 mod text_auth;
 mod window;

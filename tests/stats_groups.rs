@@ -558,3 +558,86 @@ fn memcached_tool_reads_corecached_as_memcached() {
         }
     }
 }
+
+/// `stats conns` lines, grouped by descriptor: (fd, [(key, value)]) in the server's order.
+fn conns_by_fd(reply: &str) -> Vec<(u32, Vec<(String, String)>)> {
+    let mut out: Vec<(u32, Vec<(String, String)>)> = Vec::new();
+    for line in reply.lines().take_while(|l| *l != "END") {
+        let rest = line.strip_prefix("STAT ").expect("a STAT line");
+        let (name, value) = rest.split_once(' ').expect("STAT name value");
+        let (fd, key) = name.split_once(':').expect("fd:key");
+        let fd: u32 = fd.parse().expect("a descriptor number");
+        match out.last_mut() {
+            Some((last, keys)) if *last == fd => keys.push((key.into(), value.into())),
+            _ => out.push((fd, vec![(key.into(), value.into())])),
+        }
+    }
+    out
+}
+
+/// Every connection of every shard, in memcached's line format: each listener, each
+/// client with its address and the address it came in on, the asking one parsing.
+#[test]
+fn stats_conns_lists_every_connection_as_memcached() {
+    let Some(m) = MemcachedServer::start(&[]) else {
+        return;
+    };
+    let c = CorecachedServer::start(&["--threads", "2"]);
+    for addr in [m.addr(), c.addr()] {
+        let mut idle: Vec<_> = (0..3).map(|_| open_client(addr)).collect();
+        // A reply says the server has accepted the connection.
+        for s in &mut idle {
+            assert_eq!(roundtrip(s, b"mn\r\n", b"MN\r\n"), b"MN\r\n");
+        }
+        let mut me = open_client(addr);
+        let reply = roundtrip(&mut me, b"stats conns\r\n", b"END\r\n");
+        let reply = String::from_utf8(reply).unwrap();
+        let conns = conns_by_fd(&reply);
+        let server = format!("tcp:{addr}");
+        let mut clients = Vec::new();
+        for (fd, keys) in &conns {
+            let names: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+            let get = |k: &str| keys.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+            if get("state") == Some("conn_listening") {
+                assert_eq!(
+                    names,
+                    ["addr", "state", "secs_since_last_cmd"],
+                    "{addr} fd {fd}"
+                );
+                assert_eq!(get("addr"), Some(server.as_str()));
+                continue;
+            }
+            assert_eq!(
+                names,
+                ["addr", "listen_addr", "state", "secs_since_last_cmd"],
+                "{addr} fd {fd}:\n{reply}"
+            );
+            assert_eq!(get("listen_addr"), Some(server.as_str()));
+            let idle_secs: u32 = get("secs_since_last_cmd").unwrap().parse().unwrap();
+            assert!(idle_secs < 60);
+            clients.push((
+                get("addr").unwrap().to_string(),
+                get("state").unwrap().to_string(),
+            ));
+        }
+        let mut want: Vec<(String, String)> = idle
+            .iter()
+            .map(|s| (format!("tcp:{}", s.local_addr().unwrap()), String::new()))
+            .collect();
+        want.push((
+            format!("tcp:{}", me.local_addr().unwrap()),
+            "conn_parse_cmd".into(),
+        ));
+        for (peer, state) in &want {
+            let found = clients.iter().find(|(a, _)| a == peer);
+            let Some((_, got_state)) = found else {
+                panic!("{addr}: no line for client {peer}:\n{reply}");
+            };
+            if !state.is_empty() {
+                assert_eq!(got_state, state, "{addr}: {peer}");
+            } else {
+                assert_ne!(got_state, "conn_parse_cmd", "{addr}: {peer}");
+            }
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! `stats` and its groups, summed over every shard, as each protocol asks for them; and the
 //! other administrative commands of the text protocol (`shutdown`). The per-class groups
-//! (`items`, `slabs`, `sizes`) and `detail` are in `conn/stats_groups.rs`.
+//! (`items`, `slabs`, `sizes`) and `detail` are in `conn/stats_groups.rs`, `conns` in
+//! `conn/stats_conns.rs`.
 //!
 //! Keys, their order and their meaning are memcached 1.6.18's. Where corecached has no
 //! such mechanism the key is there with a constant (README, "Moving from memcached", lists
@@ -35,6 +36,7 @@ impl Conn {
                 Some(b"dump") => stats_groups::detail_dump(shard, &mut self.out),
                 _ => self.line(false, "CLIENT_ERROR usage: stats detail on|off|dump"),
             },
+            b"conns" => super::stats_conns::conns(shard, self.fd, now, &mut self.out),
             // memcached answers these two with one line and no END.
             b"sizes_enable" | b"sizes_disable" => {
                 self.out

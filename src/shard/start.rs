@@ -146,6 +146,7 @@ impl ShardStart {
             all_counters: self.counters.clone(),
             open_conns: self.open_conns,
             started: self.started,
+            listen_addrs: self.addrs.clone(),
             requests,
             replies,
             in_flight: self.in_flight.clone(),
