@@ -194,6 +194,8 @@ fn stats_settings_are_memcacheds_keys_in_its_order() {
     ] {
         assert_eq!(got[key], want[key], "stats settings {key}");
     }
+    // Started with -p 0: the port it got.
+    assert_eq!(got["tcpport"], c.addr().port().to_string());
 }
 
 /// Per-class counts: every item is in the class memcached puts it in, with memcached's

@@ -328,7 +328,11 @@ fn settings_stats(p: &mut Stats, shard: &Shard) {
     let addrs: Vec<String> = s.addrs.iter().map(|a| a.ip().to_string()).collect();
     p.stat("maxbytes", s.mem_limit);
     p.stat("maxconns", s.conn_limit);
-    p.stat("tcpport", s.addrs[0].port());
+    // The port really bound (`-p 0` picks one).
+    p.stat(
+        "tcpport",
+        shard.listen_addrs.first().map_or(0, |a| a.port()),
+    );
     p.stat("udpport", 0);
     p.stat("inter", addrs.join(","));
     p.stat("verbosity", crate::verbosity::current());
