@@ -129,6 +129,15 @@ pub struct Args {
     #[arg(short = 'n', long = "slab-min-size", default_value_t = crate::store::classes::DEFAULT_MIN_CHUNK)]
     pub slab_min_size: u32,
 
+    /// Enable the `shutdown` command (memcached's -A): it stops the server as SIGTERM does.
+    #[arg(short = 'A', long = "enable-shutdown")]
+    pub enable_shutdown: bool,
+
+    /// The character that ends a key's prefix for `stats detail` (memcached's -D); given,
+    /// detail counting starts on, as in memcached.
+    #[arg(short = 'D', long = "prefix-delimiter", value_name = "CHAR")]
+    pub prefix_delimiter: Option<char>,
+
     /// Requests handled per connection before yielding to other connections.
     #[arg(short = 'R', long = "max-reqs-per-event", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     pub reqs_per_event: u32,
@@ -311,6 +320,12 @@ pub struct Settings {
     pub hashpower: u32,
     /// memcached's slab classes for `-f` and `-n`: the scale of item and slab stats.
     pub slab_classes: crate::store::classes::Classes,
+    /// `-A`: the `shutdown` command stops the server.
+    pub shutdown_enabled: bool,
+    /// `-D`: what ends a key's prefix for `stats detail`.
+    pub prefix_delimiter: u8,
+    /// `-D` was given: `stats detail` counting starts on.
+    pub detail_at_start: bool,
     pub verbose: u8,
     /// `-u/--user`: the user to switch to when started as root.
     pub user: Option<String>,
@@ -508,6 +523,15 @@ impl Settings {
             return Err("-P/--pidfile needs a file name".into());
         }
         warnings.extend(geometry.warning);
+        let prefix_delimiter = match a.prefix_delimiter {
+            None => b':',
+            Some(c) if c.is_ascii() && !c.is_ascii_whitespace() => c as u8,
+            Some(c) => {
+                return Err(format!(
+                "-D {c:?}: the prefix delimiter must be one printable ASCII character, e.g. -D :"
+            ))
+            }
+        };
         let settings = Settings {
             addrs,
             unix_socket,
@@ -536,6 +560,9 @@ impl Settings {
                 a.slab_growth_factor,
                 a.slab_min_size,
             ),
+            shutdown_enabled: a.enable_shutdown,
+            prefix_delimiter,
+            detail_at_start: a.prefix_delimiter.is_some(),
             verbose: a.verbose,
             user: a.user.clone(),
             protocol,

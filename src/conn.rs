@@ -40,6 +40,8 @@ use crate::store::key_hash;
 mod binary_conn;
 mod forward;
 mod stats_cmd;
+mod stats_conns;
+mod stats_groups;
 mod text_auth;
 mod window;
 
@@ -509,6 +511,8 @@ impl Conn {
                 return AfterPass::Read;
             }
             if handled >= shard.settings.reqs_per_event {
+                // memcached's conn_yields: a connection that used its turn's requests.
+                shard.counters.incr(Stat::ConnYields);
                 return AfterPass::Yield;
             }
         }
@@ -691,15 +695,11 @@ impl Conn {
             }
             Command::Verbosity { level } => {
                 // memcached's `verbosity` sets the process's log level; so does this.
-                log::set_max_level(match *level {
-                    0 => log::LevelFilter::Warn,
-                    1 => log::LevelFilter::Info,
-                    2 => log::LevelFilter::Debug,
-                    _ => log::LevelFilter::Trace,
-                });
+                crate::verbosity::set(*level);
                 self.line(noreply, "OK");
             }
             Command::Stats { args } => self.stats(shard, args, now),
+            Command::Shutdown { args } => return self.shutdown(shard, args),
             Command::Quit => return Some(AfterPass::Close),
             Command::MetaNoop => self.out.extend_from_slice(b"MN\r\n"),
             Command::Meta(req) => {

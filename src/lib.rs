@@ -24,7 +24,9 @@
 //!   [`shard::buffers`]: the shard's spare connection buffers.
 //! - [`conn`]: one connection: its read buffer and passes over it (`conn.rs`), forwarding to
 //!   other shards and splicing replies (`conn/forward.rs`), the output window, `stats`
-//!   (`conn/stats_cmd.rs`), the binary protocol's and text authentication's loops.
+//!   (`conn/stats_cmd.rs`, per-class groups and `stats detail` in `conn/stats_groups.rs`,
+//!   `stats conns` in `conn/stats_conns.rs`),
+//!   `shutdown`, the binary protocol's and text authentication's loops.
 //! - [`protocol`]: what a request is (`protocol/mod.rs`: the vocabulary, limits and error
 //!   lines), one tokenizer (`protocol/tokens.rs`), the text, meta and binary parsers; pure,
 //!   no I/O, imports nothing above it. [`num`]: memcached's number parsing and printing.
@@ -64,7 +66,9 @@
 //!   the format, `metrics/families.rs` memcached_exporter's names and corecached's own).
 //! - [`park`]: idle connections parked in their shard's ring without a task.
 //! - [`ratelog`]: rate-limited log lines for events a client can provoke.
-//! - [`stats`]: per-shard counters with memcached's names, summed for `stats`.
+//! - [`stats`]: per-shard counters with memcached's names (and per slab class, and per
+//!   key prefix for `stats detail`), summed for `stats`.
+//! - [`verbosity`]: the log level, from `-v` and live from `verbosity N`.
 //! - [`tasks`]: engine background tasks (ep-engine's GlobalTask model): the expiry pager and
 //!   eviction maintenance, run by each shard in low-priority task queues.
 
@@ -91,3 +95,4 @@ pub mod startup;
 pub mod stats;
 pub mod store;
 pub mod tasks;
+pub mod verbosity;

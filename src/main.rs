@@ -17,13 +17,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     // Warnings by default, and the one start-up line (as memcached prints nothing else).
-    let level = match args.verbose {
-        0 => format!("warn,{}=info", corecached::server::STARTED_TARGET),
-        1 => "info".to_string(),
-        2 => "debug".to_string(),
-        _ => "trace".to_string(),
-    };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).init();
+    corecached::verbosity::init(args.verbose);
     let online = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);

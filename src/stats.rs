@@ -4,7 +4,9 @@
 //! and store, not a locked read-modify-write; `stats` on any shard reads every shard's set and
 //! sums them. No lock is ever taken.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::Mutex;
 
 macro_rules! stats {
     ($($variant:ident => $name:literal,)*) => {
@@ -73,18 +75,72 @@ stats! {
     ShardTasksRun => "shard_tasks_run",
     PeerBatches => "peer_batches",
     PeerBatchesBetweenTurns => "peer_batches_between_turns",
+    ConnYields => "conn_yields",
+    HashBytes => "hash_bytes",
+    CrawlerReclaimed => "crawler_reclaimed",
+    CrawlerItemsChecked => "crawler_items_checked",
+    DirectReclaims => "direct_reclaims",
 }
+
+macro_rules! class_stats {
+    ($($variant:ident => $name:literal,)*) => {
+        /// One per-class counter (memcached's `stats items` and `stats slabs` keys).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(usize)]
+        pub enum ClassStat { $($variant,)* }
+
+        impl ClassStat {
+            pub const ALL: &'static [ClassStat] = &[$(ClassStat::$variant,)*];
+            /// memcached's name for the counter.
+            pub fn name(self) -> &'static str {
+                match self { $(ClassStat::$variant => $name,)* }
+            }
+        }
+    };
+}
+
+class_stats! {
+    Number => "number",
+    MemRequested => "mem_requested",
+    Evicted => "evicted",
+    EvictedNonzero => "evicted_nonzero",
+    EvictedTime => "evicted_time",
+    OutOfMemory => "outofmemory",
+    Reclaimed => "reclaimed",
+    ExpiredUnfetched => "expired_unfetched",
+    EvictedUnfetched => "evicted_unfetched",
+    GetHits => "get_hits",
+    CmdSet => "cmd_set",
+    DeleteHits => "delete_hits",
+    IncrHits => "incr_hits",
+    DecrHits => "decr_hits",
+    CasHits => "cas_hits",
+    CasBadval => "cas_badval",
+    TouchHits => "touch_hits",
+}
+
+/// Slots for memcached's slab classes, indexed by class number (0 unused): its
+/// `MAX_NUMBER_OF_SLAB_CLASSES`, so every `-f`/`-n` table fits.
+pub const CLASS_SLOTS: usize = 64;
 
 /// One shard's counters. Written only by the owning shard.
 #[derive(Debug)]
 pub struct Counters {
     values: Box<[AtomicU64]>,
+    /// Per slab class: `CLASS_SLOTS` rows of `ClassStat::ALL.len()` counters.
+    classes: Box<[AtomicU64]>,
+    /// `stats detail`: per-prefix counts of the requests this shard ran.
+    pub detail: Detail,
 }
 
 impl Default for Counters {
     fn default() -> Self {
         Counters {
             values: Stat::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
+            classes: (0..CLASS_SLOTS * ClassStat::ALL.len())
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            detail: Detail::default(),
         }
     }
 }
@@ -118,6 +174,38 @@ impl Counters {
         self.values[s as usize].load(Relaxed)
     }
 
+    fn class_slot(&self, class: u8, s: ClassStat) -> &AtomicU64 {
+        &self.classes[class as usize * ClassStat::ALL.len() + s as usize]
+    }
+
+    /// Adds `n` to class `class`'s counter. Only the owning shard calls this.
+    #[inline]
+    pub fn class_add(&self, class: u8, s: ClassStat, n: u64) {
+        let c = self.class_slot(class, s);
+        c.store(c.load(Relaxed).wrapping_add(n), Relaxed);
+    }
+
+    #[inline]
+    pub fn class_incr(&self, class: u8, s: ClassStat) {
+        self.class_add(class, s, 1);
+    }
+
+    #[inline]
+    pub fn class_sub(&self, class: u8, s: ClassStat, n: u64) {
+        let c = self.class_slot(class, s);
+        c.store(c.load(Relaxed).wrapping_sub(n), Relaxed);
+    }
+
+    #[inline]
+    pub fn class_set(&self, class: u8, s: ClassStat, v: u64) {
+        self.class_slot(class, s).store(v, Relaxed);
+    }
+
+    #[inline]
+    pub fn class_get(&self, class: u8, s: ClassStat) -> u64 {
+        self.class_slot(class, s).load(Relaxed)
+    }
+
     /// `stats reset`: zero what memcached zeroes (not gauges such as items and connections).
     pub fn reset(&self) {
         for &s in Stat::ALL {
@@ -128,6 +216,7 @@ impl Counters {
                     | Stat::CurrItems
                     | Stat::Bytes
                     | Stat::StoreMemory
+                    | Stat::HashBytes
                     | Stat::ShardCpuUserUs
                     | Stat::ShardCpuSystemUs
                     | Stat::ShardSchedulerRuns
@@ -136,12 +225,122 @@ impl Counters {
                 self.set(s, 0);
             }
         }
+        // memcached zeroes its per-class item stats and per-thread slab stats, but not the
+        // slab classes' own gauges (items held, bytes requested).
+        for class in 0..CLASS_SLOTS as u8 {
+            for &s in ClassStat::ALL {
+                if !matches!(s, ClassStat::Number | ClassStat::MemRequested) {
+                    self.class_set(class, s, 0);
+                }
+            }
+        }
     }
 }
 
 /// The sum of a stat over all shards.
 pub fn sum(all: &[std::sync::Arc<Counters>], s: Stat) -> u64 {
     all.iter().map(|c| c.get(s)).fold(0u64, u64::wrapping_add)
+}
+
+/// What `stats detail` counts for one prefix (memcached's `PREFIX_STATS`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PrefixCounts {
+    pub get: u64,
+    pub hit: u64,
+    pub set: u64,
+    pub del: u64,
+}
+
+/// Which request `stats detail` counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrefixOp {
+    Get { hit: bool },
+    Set,
+    Delete,
+}
+
+/// `stats detail on|off|dump` for one shard: per-prefix counts, kept only while on. Off,
+/// a request pays one relaxed load of `on`; on, the owning shard takes the table's lock,
+/// which only a `dump` or a reset from another shard ever contends (memcached takes a
+/// global lock for each counted request).
+#[derive(Debug)]
+pub struct Detail {
+    on: AtomicBool,
+    delimiter: AtomicU8,
+    table: Mutex<HashMap<Vec<u8>, PrefixCounts, ahash::RandomState>>,
+}
+
+impl Default for Detail {
+    fn default() -> Self {
+        Detail {
+            on: AtomicBool::new(false),
+            delimiter: AtomicU8::new(b':'),
+            table: Mutex::new(HashMap::default()),
+        }
+    }
+}
+
+impl Detail {
+    #[inline]
+    pub fn is_on(&self) -> bool {
+        self.on.load(Relaxed)
+    }
+
+    pub fn set_on(&self, on: bool) {
+        self.on.store(on, Relaxed);
+    }
+
+    /// `-D`: the byte that ends a key's prefix.
+    pub fn set_delimiter(&self, d: u8) {
+        self.delimiter.store(d, Relaxed);
+    }
+
+    /// Counts `op` on `key` under its prefix: the key up to the first delimiter. As in
+    /// memcached, a key without the delimiter is not counted.
+    pub fn count(&self, key: &[u8], op: PrefixOp) {
+        let d = self.delimiter.load(Relaxed);
+        let Some(end) = memchr::memchr(d, key) else {
+            return;
+        };
+        let prefix = &key[..end];
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let c = match table.get_mut(prefix) {
+            Some(c) => c,
+            None => table.entry(prefix.to_vec()).or_default(),
+        };
+        match op {
+            PrefixOp::Get { hit } => {
+                c.get += 1;
+                c.hit += u64::from(hit);
+            }
+            PrefixOp::Set => c.set += 1,
+            PrefixOp::Delete => c.del += 1,
+        }
+    }
+
+    /// This shard's counts, added into `into`.
+    pub fn merge_into(&self, into: &mut HashMap<Vec<u8>, PrefixCounts>) {
+        let table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        for (p, c) in table.iter() {
+            let t = into.entry(p.clone()).or_default();
+            t.get += c.get;
+            t.hit += c.hit;
+            t.set += c.set;
+            t.del += c.del;
+        }
+    }
+
+    /// `stats reset` forgets every prefix, as memcached's `stats_prefix_clear`.
+    pub fn clear(&self) {
+        self.table.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+/// The sum of a class's counter over all shards.
+pub fn class_sum(all: &[std::sync::Arc<Counters>], class: u8, s: ClassStat) -> u64 {
+    all.iter()
+        .map(|c| c.class_get(class, s))
+        .fold(0u64, u64::wrapping_add)
 }
 
 #[cfg(test)]
@@ -160,6 +359,49 @@ mod tests {
         c.reset();
         assert_eq!(c.get(Stat::CmdGet), 0);
         assert_eq!(c.get(Stat::CurrItems), 2);
+    }
+
+    #[test]
+    fn detail_counts_by_prefix_up_to_the_delimiter() {
+        let d = Detail::default();
+        d.count(b"user:1", PrefixOp::Get { hit: true });
+        d.count(b"user:2:x", PrefixOp::Get { hit: false });
+        d.count(b"nodelim", PrefixOp::Set);
+        d.count(b":empty", PrefixOp::Delete);
+        d.set_delimiter(b'/');
+        d.count(b"a/b:c", PrefixOp::Set);
+        let mut all = HashMap::new();
+        d.merge_into(&mut all);
+        let mut got: Vec<_> = all.into_iter().collect();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        let c = |get, hit, set, del| PrefixCounts { get, hit, set, del };
+        assert_eq!(
+            got,
+            vec![
+                (b"".to_vec(), c(0, 0, 0, 1)),
+                (b"a".to_vec(), c(0, 0, 1, 0)),
+                (b"user".to_vec(), c(2, 1, 0, 0)),
+            ]
+        );
+        d.clear();
+        let mut all = HashMap::new();
+        d.merge_into(&mut all);
+        assert!(all.is_empty());
+    }
+
+    #[test]
+    fn class_counters_reset_as_memcacheds() {
+        let c = Counters::default();
+        c.class_add(5, ClassStat::Number, 3);
+        c.class_add(5, ClassStat::MemRequested, 300);
+        c.class_incr(5, ClassStat::GetHits);
+        c.class_incr(63, ClassStat::Evicted);
+        c.reset();
+        assert_eq!(c.class_get(5, ClassStat::Number), 3);
+        assert_eq!(c.class_get(5, ClassStat::MemRequested), 300);
+        assert_eq!(c.class_get(5, ClassStat::GetHits), 0);
+        assert_eq!(c.class_get(63, ClassStat::Evicted), 0);
+        assert_eq!(c.class_get(4, ClassStat::Number), 0);
     }
 
     #[test]

@@ -73,6 +73,7 @@ pub fn summary(req: &Request<'_>, used: usize) -> String {
         Command::Version => "Version".into(),
         Command::Verbosity { level } => format!("Verbosity level={level}"),
         Command::Stats { args } => format!("Stats args=[{}]", s(args)),
+        Command::Shutdown { args } => format!("Shutdown args=[{}]", s(args)),
         Command::Quit => "Quit".into(),
         Command::MetaNoop => "MetaNoop".into(),
         Command::Meta(m) => format!("Meta {m:?}"),

@@ -1,8 +1,16 @@
-//! `stats` and its groups, summed over every shard, as each protocol asks for them.
+//! `stats` and its groups, summed over every shard, as each protocol asks for them; and the
+//! other administrative commands of the text protocol (`shutdown`). The per-class groups
+//! (`items`, `slabs`, `sizes`) and `detail` are in `conn/stats_groups.rs`, `conns` in
+//! `conn/stats_conns.rs`.
+//!
+//! Keys, their order and their meaning are memcached 1.6.18's. Where corecached has no
+//! such mechanism the key is there with a constant (README, "Moving from memcached", lists
+//! them); corecached's own keys come after memcached's.
 
 use std::mem;
 
-use super::Conn;
+use super::stats_groups;
+use super::{AfterPass, Conn};
 use crate::shard::Shard;
 use crate::stats::{self, Stat};
 
@@ -17,10 +25,23 @@ impl Conn {
                 self.line(false, "RESET");
             }
             b"detail" => match words.next() {
-                Some(b"on") | Some(b"off") => self.line(false, "OK"),
-                Some(b"dump") => self.line(false, "END"),
+                Some(b"on") => {
+                    stats_groups::detail_on(shard, true);
+                    self.line(false, "OK");
+                }
+                Some(b"off") => {
+                    stats_groups::detail_on(shard, false);
+                    self.line(false, "OK");
+                }
+                Some(b"dump") => stats_groups::detail_dump(shard, &mut self.out),
                 _ => self.line(false, "CLIENT_ERROR usage: stats detail on|off|dump"),
             },
+            b"conns" => super::stats_conns::conns(shard, self.fd, now, &mut self.out),
+            // memcached answers these two with one line and no END.
+            b"sizes_enable" | b"sizes_disable" => {
+                self.out
+                    .extend_from_slice(stats_groups::SIZES_STATUS.as_bytes());
+            }
             _ => match stat_pairs(shard, group, now) {
                 Some(pairs) => {
                     use std::io::Write;
@@ -33,12 +54,35 @@ impl Conn {
             },
         }
     }
+
+    /// `shutdown [graceful]`: with `-A`, stops the server as SIGTERM does (that stop is
+    /// already graceful: connections finish what they have read) and closes this
+    /// connection without a reply, as memcached does; without `-A`, memcached's error.
+    pub(super) fn shutdown(&mut self, shard: &Shard, args: &[u8]) -> Option<AfterPass> {
+        if !shard.settings.shutdown_enabled {
+            self.line(false, "ERROR: shutdown not enabled");
+            return None;
+        }
+        if !args.is_empty() && args != b"graceful" {
+            self.line(false, "CLIENT_ERROR invalid shutdown mode");
+            return None;
+        }
+        log::warn!("shutdown command received: stopping");
+        // The main thread waits for SIGTERM (every other thread blocks it) and stops the
+        // shards as for a signal from outside.
+        // SAFETY: kill on our own pid with a valid signal number.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGTERM);
+        }
+        Some(AfterPass::Close)
+    }
 }
 
-/// `stats reset`: every shard's counters.
+/// `stats reset`: every shard's counters, and the `stats detail` prefixes.
 pub(super) fn reset_stats(shard: &Shard) {
     for c in shard.all_counters.iter() {
         c.reset();
+        c.detail.clear();
     }
 }
 
@@ -51,79 +95,172 @@ pub(crate) fn stat_pairs(shard: &Shard, group: &[u8], now: u32) -> Option<Vec<(S
         b"settings" => settings_stats(&mut p, shard),
         b"tasks" => task_stats(&mut p, shard),
         b"shards" => shard_stats(&mut p, shard),
-        b"items" | b"slabs" | b"sizes" => {}
+        b"items" => stats_groups::items(&mut p, shard),
+        b"slabs" => stats_groups::slabs(&mut p, shard),
+        b"sizes" => stats_groups::sizes(&mut p),
         _ => return None,
     }
     Some(p.0)
 }
 
-struct Stats(Vec<(String, String)>);
+pub(super) struct Stats(pub(super) Vec<(String, String)>);
 
 impl Stats {
-    fn stat(&mut self, name: &str, value: impl std::fmt::Display) {
+    pub(super) fn stat(&mut self, name: &str, value: impl std::fmt::Display) {
         self.0.push((name.to_string(), value.to_string()));
     }
 }
 
+/// The general `stats`: memcached 1.6.18's 92 keys in its order (93 with `idle_kicks`,
+/// which it shows only with an idle timeout), then corecached's own.
 fn general_stats(p: &mut Stats, shard: &Shard, now: u32) {
     let all = &shard.all_counters;
+    let sum = |s: Stat| stats::sum(all, s);
+    let settings = &shard.settings;
     let (user, system) = rusage();
+    let curr_connections = sum(Stat::CurrConnections);
     p.stat("pid", std::process::id());
     p.stat("uptime", now.saturating_sub(shard.started));
     p.stat("time", now);
     p.stat("version", crate::config::PROTOCOL_VERSION);
+    // No libevent: each shard's io_uring is its event loop.
+    p.stat("libevent", "io_uring");
     p.stat("pointer_size", usize::BITS);
     p.stat("rusage_user", format_args!("{}.{:06}", user.0, user.1));
     p.stat(
         "rusage_system",
         format_args!("{}.{:06}", system.0, system.1),
     );
-    p.stat("max_connections", shard.settings.conn_limit);
-    p.stat("parked_connections", shard.parked_total());
-    for &s in stats::Stat::ALL {
-        match s {
-            Stat::ParkedConnections
-            | Stat::CurrItems
-            | Stat::TotalItems
-            | Stat::Bytes
-            | Stat::Evictions
-            | Stat::EvictedUnfetched
-            | Stat::EvictedActive
-            | Stat::Reclaimed
-            | Stat::ExpiredUnfetched
-            | Stat::SegmentsEvicted
-            | Stat::SegmentsCompacted
-            | Stat::StoreMemory
-            | Stat::ShardCpuUserUs
-            | Stat::ShardCpuSystemUs
-            | Stat::ShardSchedulerRuns
-            | Stat::ShardTasksRun
-            | Stat::PeerBatches
-            | Stat::PeerBatchesBetweenTurns => continue,
-            _ => {}
-        }
-        p.stat(s.name(), stats::sum(all, s));
+    p.stat("max_connections", settings.conn_limit);
+    p.stat("curr_connections", curr_connections);
+    p.stat("total_connections", sum(Stat::TotalConnections));
+    p.stat("rejected_connections", sum(Stat::RejectedConnections));
+    // A connection's state lives as long as the connection here; memcached keeps its
+    // structures for reuse.
+    p.stat("connection_structures", curr_connections);
+    for name in [
+        "response_obj_oom",
+        "response_obj_count",
+        "response_obj_bytes",
+        "read_buf_count",
+        "read_buf_bytes",
+        "read_buf_bytes_free",
+        "read_buf_oom",
+    ] {
+        p.stat(name, 0);
     }
-    p.stat("limit_maxbytes", shard.settings.mem_limit);
-    p.stat("threads", shard.settings.shards);
+    p.stat("reserved_fds", reserved_fds(shard));
     for s in [
-        Stat::Bytes,
-        Stat::CurrItems,
-        Stat::TotalItems,
-        Stat::Evictions,
-        Stat::EvictedUnfetched,
-        Stat::EvictedActive,
-        Stat::Reclaimed,
-        Stat::ExpiredUnfetched,
+        Stat::CmdGet,
+        Stat::CmdSet,
+        Stat::CmdFlush,
+        Stat::CmdTouch,
+        Stat::CmdMeta,
+        Stat::GetHits,
+        Stat::GetMisses,
+        Stat::GetExpired,
+        Stat::GetFlushed,
+        Stat::DeleteMisses,
+        Stat::DeleteHits,
+        Stat::IncrMisses,
+        Stat::IncrHits,
+        Stat::DecrMisses,
+        Stat::DecrHits,
+        Stat::CasMisses,
+        Stat::CasHits,
+        Stat::CasBadval,
+        Stat::TouchHits,
+        Stat::TouchMisses,
+        Stat::StoreTooLarge,
+        Stat::StoreNoMemory,
+        Stat::AuthCmds,
+        Stat::AuthErrors,
+    ] {
+        p.stat(s.name(), sum(s));
+    }
+    if settings.idle_timeout.is_some() {
+        p.stat("idle_kicks", sum(Stat::IdleKicks));
+    }
+    p.stat("bytes_read", sum(Stat::BytesRead));
+    p.stat("bytes_written", sum(Stat::BytesWritten));
+    p.stat("limit_maxbytes", settings.mem_limit);
+    // Listeners are never disabled: past -c a client is accepted, told, and closed.
+    p.stat("accepting_conns", 1);
+    p.stat("listen_disabled_num", 0);
+    p.stat("time_in_listen_disabled_us", 0);
+    p.stat("threads", settings.shards);
+    p.stat("conn_yields", sum(Stat::ConnYields));
+    // One index per shard: the power of two of all their 8-byte slots together.
+    let hash_bytes = sum(Stat::HashBytes);
+    p.stat("hash_power_level", (hash_bytes / 8).max(1).ilog2());
+    p.stat("hash_bytes", hash_bytes);
+    p.stat("hash_is_expanding", 0);
+    for name in [
+        "slab_reassign_rescues",
+        "slab_reassign_chunk_rescues",
+        "slab_reassign_evictions_nomem",
+        "slab_reassign_inline_reclaim",
+        "slab_reassign_busy_items",
+        "slab_reassign_busy_deletes",
+        "slab_reassign_running",
+        "slabs_moved",
+        "lru_crawler_running",
+        "lru_crawler_starts",
+        "lru_maintainer_juggles",
+        "malloc_fails",
+        "log_worker_dropped",
+        "log_worker_written",
+        "log_watcher_skipped",
+        "log_watcher_sent",
+        "log_watchers",
+        "unexpected_napi_ids",
+        "round_robin_fallback",
+    ] {
+        p.stat(name, 0);
+    }
+    p.stat("bytes", sum(Stat::Bytes));
+    p.stat("curr_items", sum(Stat::CurrItems));
+    p.stat("total_items", sum(Stat::TotalItems));
+    p.stat("slab_global_page_pool", 0);
+    p.stat("expired_unfetched", sum(Stat::ExpiredUnfetched));
+    p.stat("evicted_unfetched", sum(Stat::EvictedUnfetched));
+    p.stat("evicted_active", sum(Stat::EvictedActive));
+    p.stat("evictions", sum(Stat::Evictions));
+    p.stat("reclaimed", sum(Stat::Reclaimed));
+    p.stat("crawler_reclaimed", sum(Stat::CrawlerReclaimed));
+    p.stat("crawler_items_checked", sum(Stat::CrawlerItemsChecked));
+    for name in [
+        "lrutail_reflocked",
+        "moves_to_cold",
+        "moves_to_warm",
+        "moves_within_lru",
+    ] {
+        p.stat(name, 0);
+    }
+    p.stat("direct_reclaims", sum(Stat::DirectReclaims));
+    p.stat("lru_bumps_dropped", 0);
+    // corecached's own.
+    p.stat("parked_connections", shard.parked_total());
+    if settings.idle_timeout.is_none() {
+        p.stat("idle_kicks", sum(Stat::IdleKicks));
+    }
+    for s in [
         Stat::SegmentsEvicted,
         Stat::SegmentsCompacted,
         Stat::StoreMemory,
         Stat::ShardCpuUserUs,
         Stat::ShardCpuSystemUs,
     ] {
-        p.stat(s.name(), stats::sum(all, s));
+        p.stat(s.name(), sum(s));
     }
     p.stat("corecached_version", crate::config::VERSION);
+}
+
+/// The descriptors the server keeps for itself beyond `-c` (see README, "Descriptors"):
+/// 16 for the process, and per shard 16 plus 3 per listening address.
+fn reserved_fds(shard: &Shard) -> usize {
+    let s = &shard.settings;
+    16 + s.shards * (16 + 3 * s.addrs.len())
 }
 
 /// `stats shards`: each shard's own gauges, to see how keys, connections and CPU spread.
@@ -173,27 +310,72 @@ fn task_stats(p: &mut Stats, shard: &Shard) {
     }
 }
 
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+/// `stats settings`: memcached 1.6.18's keys in its order. Values come from the flags;
+/// where corecached has no such setting, memcached's default (README lists them); then
+/// corecached's own settings.
 fn settings_stats(p: &mut Stats, shard: &Shard) {
     let s = &shard.settings;
     let addrs: Vec<String> = s.addrs.iter().map(|a| a.ip().to_string()).collect();
     p.stat("maxbytes", s.mem_limit);
     p.stat("maxconns", s.conn_limit);
-    p.stat("tcpport", s.addrs.first().map_or(0, |a| a.port()));
+    // The port really bound (`-p 0` picks one).
+    p.stat(
+        "tcpport",
+        shard.listen_addrs.first().map_or(0, |a| a.port()),
+    );
     p.stat("udpport", 0);
-    p.stat("inter", addrs.join(","));
-    p.stat("verbosity", s.verbose);
+    p.stat(
+        "inter",
+        if addrs.is_empty() {
+            "NULL".to_string()
+        } else {
+            addrs.join(",")
+        },
+    );
+    p.stat("verbosity", crate::verbosity::current());
+    p.stat("oldest", 0);
     p.stat("evictions", if s.evict { "on" } else { "off" });
-    p.stat("segment_size", s.segment_size);
+    match &s.unix_socket {
+        Some(u) => {
+            p.stat("domain_socket", u.path.display());
+            p.stat("umask", format_args!("{:o}", u.mask));
+        }
+        None => {
+            p.stat("domain_socket", "NULL");
+            p.stat("umask", 700);
+        }
+    }
+    p.stat("shutdown_command", yes_no(s.shutdown_enabled));
+    p.stat(
+        "growth_factor",
+        format_args!("{:.2}", s.slab_classes.factor()),
+    );
+    p.stat("chunk_size", s.slab_classes.min_chunk());
     p.stat("num_threads", s.shards);
-    p.stat("cas_enabled", if s.use_cas { "yes" } else { "no" });
-    p.stat("tcp_backlog", s.backlog);
-    p.stat("binding_protocol", s.protocol.as_str());
-    p.stat("item_size_max", s.item_size_max);
-    p.stat("flush_enabled", if s.flush_enabled { "yes" } else { "no" });
+    p.stat("num_threads_per_udp", s.shards);
+    p.stat("stat_key_prefix", s.prefix_delimiter as char);
+    let detail = shard.all_counters.iter().any(|c| c.detail.is_on());
+    p.stat("detail_enabled", yes_no(detail));
     p.stat("reqs_per_event", s.reqs_per_event);
-    p.stat("hashpower_init", s.hashpower);
-    p.stat("io_memory", s.io_memory);
-    p.stat("auth_enabled_sasl", if s.sasl { "yes" } else { "no" });
+    p.stat("cas_enabled", yes_no(s.use_cas));
+    p.stat("tcp_backlog", s.backlog);
+    p.stat(
+        "binding_protocol",
+        match s.protocol {
+            crate::config::Protocol::Auto => "auto-negotiate",
+            crate::config::Protocol::Ascii => "ascii",
+            crate::config::Protocol::Binary => "binary",
+        },
+    );
+    p.stat("auth_enabled_sasl", yes_no(s.sasl));
     p.stat(
         "auth_enabled_ascii",
         match (&s.auth_file, s.sasl) {
@@ -201,6 +383,78 @@ fn settings_stats(p: &mut Stats, shard: &Shard) {
             _ => "no".to_string(),
         },
     );
+    p.stat("item_size_max", s.item_size_max);
+    p.stat("maxconns_fast", "yes");
+    p.stat("hashpower_init", s.hashpower);
+    const MEMCACHED_DEFAULTS: &[(&str, &str)] = &[
+        ("slab_reassign", "yes"),
+        ("slab_automove", "1"),
+        ("slab_automove_ratio", "0.80"),
+        ("slab_automove_window", "30"),
+        ("slab_chunk_max", "524288"),
+        ("lru_crawler", "yes"),
+        ("lru_crawler_sleep", "100"),
+        ("lru_crawler_tocrawl", "0"),
+        ("tail_repair_time", "0"),
+    ];
+    for (name, value) in MEMCACHED_DEFAULTS {
+        p.stat(name, value);
+    }
+    p.stat("flush_enabled", yes_no(s.flush_enabled));
+    p.stat("dump_enabled", "yes");
+    p.stat("hash_algorithm", "ahash");
+    p.stat("lru_maintainer_thread", "yes");
+    // One S3-FIFO, not memcached's hot/warm/cold LRU.
+    p.stat("lru_segmented", "no");
+    const MEMCACHED_DEFAULTS_2: &[(&str, &str)] = &[
+        ("hot_lru_pct", "20"),
+        ("warm_lru_pct", "40"),
+        ("hot_max_factor", "0.20"),
+        ("warm_max_factor", "2.00"),
+        ("temp_lru", "no"),
+        ("temporary_ttl", "61"),
+    ];
+    for (name, value) in MEMCACHED_DEFAULTS_2 {
+        p.stat(name, value);
+    }
+    p.stat("idle_timeout", s.idle_timeout.map_or(0, |d| d.as_secs()));
+    const MEMCACHED_DEFAULTS_3: &[(&str, &str)] = &[
+        ("watcher_logbuf_size", "262144"),
+        ("worker_logbuf_size", "65536"),
+        ("read_buf_mem_limit", "0"),
+        ("track_sizes", "no"),
+        ("inline_ascii_response", "no"),
+        ("ext_item_size", "512"),
+        ("ext_item_age", "4294967295"),
+        ("ext_low_ttl", "0"),
+        ("ext_recache_rate", "2000"),
+        ("ext_wbuf_size", "4194304"),
+        ("ext_compact_under", "0"),
+        ("ext_drop_under", "0"),
+        ("ext_max_sleep", "1000000"),
+        ("ext_max_frag", "0.80"),
+        ("slab_automove_freeratio", "0.010"),
+        ("ext_drop_unread", "no"),
+        ("ssl_enabled", "no"),
+        ("ssl_chain_cert", "(null)"),
+        ("ssl_key", "(null)"),
+        ("ssl_verify_mode", "0"),
+        ("ssl_keyformat", "1"),
+        ("ssl_ciphers", "NULL"),
+        ("ssl_ca_cert", "NULL"),
+        ("ssl_wbuf_size", "16384"),
+        ("ssl_session_cache", "no"),
+        ("ssl_kernel_tls", "no"),
+        ("ssl_min_version", "tlsv1.2"),
+        ("num_napi_ids", "(null)"),
+        ("memory_file", "(null)"),
+    ];
+    for (name, value) in MEMCACHED_DEFAULTS_3 {
+        p.stat(name, value);
+    }
+    // corecached's own.
+    p.stat("segment_size", s.segment_size);
+    p.stat("io_memory", s.io_memory);
 }
 
 /// User and system CPU time of the process, as (seconds, microseconds).

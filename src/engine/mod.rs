@@ -20,7 +20,7 @@ pub mod wire;
 
 pub use op::{KeyOp, ReplySink};
 
-use crate::stats::Counters;
+use crate::stats::{Counters, PrefixOp, Stat};
 use crate::store::Store;
 
 /// Runs `op` against `store` at unix time `now` and appends its reply to `sink`, counting
@@ -37,6 +37,9 @@ pub fn apply<R: ReplySink>(
     now: u32,
     sink: &mut R,
 ) {
+    if counters.detail.is_on() {
+        return apply_counting_prefixes(store, counters, op, now, sink);
+    }
     match *op {
         KeyOp::Get {
             kind,
@@ -45,6 +48,40 @@ pub fn apply<R: ReplySink>(
             hash,
         } => text::get(store, counters, kind, exptime, key, hash, now, sink),
         _ => apply_other(store, counters, op, now, sink),
+    }
+}
+
+/// [`apply`] while `stats detail` is on: the text protocol's gets, storage commands and
+/// deletes also count under their key's prefix, as memcached counts them.
+#[inline(never)]
+fn apply_counting_prefixes<R: ReplySink>(
+    store: &mut Store,
+    counters: &Counters,
+    op: &KeyOp<'_>,
+    now: u32,
+    sink: &mut R,
+) {
+    let hits = || counters.get(Stat::GetHits) + counters.get(Stat::TouchHits);
+    let before = hits();
+    match *op {
+        KeyOp::Get {
+            kind,
+            exptime,
+            key,
+            hash,
+        } => {
+            text::get(store, counters, kind, exptime, key, hash, now, sink);
+            let hit = hits() != before;
+            counters.detail.count(key, PrefixOp::Get { hit });
+        }
+        _ => {
+            apply_other(store, counters, op, now, sink);
+            match *op {
+                KeyOp::Store { key, .. } => counters.detail.count(key, PrefixOp::Set),
+                KeyOp::Delete { key, .. } => counters.detail.count(key, PrefixOp::Delete),
+                _ => {}
+            }
+        }
     }
 }
 

@@ -165,6 +165,12 @@ pub enum Command<'a> {
     /// `args` is the rest of the line after `stats`, trimmed of spaces.
     Stats { args: &'a [u8] },
     /// ```text
+    /// shutdown [graceful]\r\n
+    /// ```
+    /// `args` is the rest of the line, as for `stats`: whether `-A` allows the command
+    /// decides which error a bad mode gets.
+    Shutdown { args: &'a [u8] },
+    /// ```text
     /// quit\r\n
     /// ```
     Quit,

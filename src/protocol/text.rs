@@ -90,6 +90,13 @@ fn parse_line<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
         b"version" => done(Command::Version, false, used),
         b"quit" => done(Command::Quit, false, used),
         b"verbosity" => verbosity(&t, used),
+        b"shutdown" => done(
+            Command::Shutdown {
+                args: keys_from(&t, 1),
+            },
+            false,
+            used,
+        ),
         b"stats" => done(
             Command::Stats {
                 args: keys_from(&t, 1),

@@ -239,6 +239,8 @@ pub struct Shard {
     pub open_conns: Arc<AtomicUsize>,
     /// Unix time the server started.
     pub started: u32,
+    /// The addresses served, with the ports really bound (`-p 0`), for `stats conns`.
+    pub listen_addrs: Vec<std::net::SocketAddr>,
     requests: Option<Peers<Batch>>,
     replies: Option<Peers<Batch>>,
     in_flight: Arc<InFlight>,

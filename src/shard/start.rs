@@ -92,8 +92,13 @@ impl ShardStart {
             .use_cas(self.settings.use_cas)
             .cas_sequence(self.id as u64, shards)
             .started(self.started)
+            .slab_classes(self.settings.slab_classes.clone())
             .counters(counters.clone());
         let store = Rc::new(RefCell::new(builder.build()));
+        counters
+            .detail
+            .set_delimiter(self.settings.prefix_delimiter);
+        counters.detail.set_on(self.settings.detail_at_start);
         let engine_tasks: Vec<Box<dyn Task>> = vec![
             Box::new(ExpiryPager::new(store.clone())),
             Box::new(Evictor::new(store.clone())),
@@ -151,6 +156,7 @@ impl ShardStart {
             all_counters: self.counters.clone(),
             open_conns: self.open_conns,
             started: self.started,
+            listen_addrs: self.addrs.clone(),
             requests,
             replies,
             in_flight: self.in_flight.clone(),

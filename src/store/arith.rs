@@ -3,6 +3,7 @@
 
 use super::segment;
 use super::{push_u64, strtoull, MetaItem, Store, StoreResult};
+use crate::stats::ClassStat;
 
 /// An arithmetic command, for [`Store::add_delta`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +73,14 @@ impl Store {
         let Some(current) = parse_number(&src[hdr.value_at()..hdr.value_at() + hdr.vlen]) else {
             return MetaArith::NonNumeric;
         };
+        self.class_incr(
+            &hdr,
+            if d.incr {
+                ClassStat::IncrHits
+            } else {
+                ClassStat::DecrHits
+            },
+        );
         let value = if d.incr {
             current.wrapping_add(d.delta)
         } else {

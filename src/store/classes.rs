@@ -18,10 +18,20 @@ pub const DEFAULT_FACTOR: f64 = 1.25;
 /// memcached's `-n` default.
 pub const DEFAULT_MIN_CHUNK: u32 = 48;
 
+/// Item sizes below this find their class in a table rather than by a search: the
+/// store asks for the class of every item it writes, reads or drops.
+const TABLE_LIMIT: usize = 16 * 1024;
+
 /// Chunk sizes of classes 1..=len, ascending.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Classes {
     sizes: Vec<u32>,
+    /// The class of item sizes `8i-7..=8i` at `[i]`, below [`TABLE_LIMIT`]: chunk sizes
+    /// are multiples of 8, so every size in such a run has the same class.
+    by_eighth: Vec<u8>,
+    /// The `-f` and `-n` the table was built for (`stats settings` shows them).
+    factor: f64,
+    min_chunk: u32,
 }
 
 impl Classes {
@@ -38,7 +48,29 @@ impl Classes {
             size = (size as f64 * factor) as u32;
         }
         sizes.push(SLAB_CHUNK_MAX);
-        Classes { sizes }
+        let search = |size: usize| {
+            let i = sizes.partition_point(|&s| (s as usize) < size);
+            (i.min(sizes.len() - 1) + 1) as u8
+        };
+        let by_eighth = (0..TABLE_LIMIT / ALIGN as usize)
+            .map(|i| search(i * ALIGN as usize))
+            .collect();
+        Classes {
+            sizes,
+            by_eighth,
+            factor,
+            min_chunk,
+        }
+    }
+
+    /// `-f`: the growth factor between classes.
+    pub fn factor(&self) -> f64 {
+        self.factor
+    }
+
+    /// `-n`: the minimum space for key, value and flags.
+    pub fn min_chunk(&self) -> u32 {
+        self.min_chunk
     }
 
     /// Number of classes; they are numbered from 1.
@@ -53,7 +85,11 @@ impl Classes {
     /// The class memcached would store an item of `item_size` bytes in
     /// ([`crate::protocol::memcached_item_size`]): the smallest whose chunk holds it, the
     /// largest for anything bigger.
+    #[inline]
     pub fn class_of(&self, item_size: usize) -> u8 {
+        if let Some(&c) = self.by_eighth.get(item_size.div_ceil(ALIGN as usize)) {
+            return c;
+        }
         let i = self.sizes.partition_point(|&s| (s as usize) < item_size);
         (i.min(self.sizes.len() - 1) + 1) as u8
     }
@@ -133,6 +169,22 @@ mod tests {
         ];
         for &(size, class) in cases {
             assert_eq!(c.class_of(size), class, "size {size}");
+        }
+    }
+
+    /// The table the store uses for small sizes gives what the search gives.
+    #[test]
+    fn table_agrees_with_search() {
+        for c in [
+            Classes::default(),
+            Classes::new(2.0, 100),
+            Classes::new(1.05, 5),
+        ] {
+            for size in 1..TABLE_LIMIT + 64 {
+                let i = c.sizes.partition_point(|&s| (s as usize) < size);
+                let want = (i.min(c.sizes.len() - 1) + 1) as u8;
+                assert_eq!(c.class_of(size), want, "size {size}");
+            }
         }
     }
 }

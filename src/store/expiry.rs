@@ -75,6 +75,7 @@ impl Store {
                 self.pager_off = 0;
                 self.pager_next = 0;
                 self.shrink_index();
+                self.count_pager(seen, reclaimed);
                 return PagerStep {
                     reclaimed,
                     pass_done: true,
@@ -117,6 +118,7 @@ impl Store {
                 self.pager_next = hdr.exptime;
             }
         }
+        self.count_pager(seen, reclaimed);
         PagerStep {
             reclaimed,
             pass_done: false,
@@ -125,6 +127,12 @@ impl Store {
     }
 
     /// Rebuilds a mostly empty index smaller, so memory freed by expiry comes back.
+    /// The pager is memcached's LRU crawler here: its counts are the crawler's.
+    fn count_pager(&self, seen: usize, reclaimed: usize) {
+        self.counters.add(Stat::CrawlerItemsChecked, seen as u64);
+        self.counters.add(Stat::CrawlerReclaimed, reclaimed as u64);
+    }
+
     fn shrink_index(&mut self) {
         let target = self.index.rebuild_bytes().max(self.base_index_bytes);
         if self.index.bytes() > 4 * target {
@@ -133,6 +141,8 @@ impl Store {
             index.rebuild(items, |loc| self.hash(self.key_at(loc)));
             self.index = index;
             self.counters.set(Stat::StoreMemory, self.mem_used() as u64);
+            self.counters
+                .set(Stat::HashBytes, self.index.bytes() as u64);
         }
     }
 

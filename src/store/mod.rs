@@ -57,7 +57,8 @@ use std::sync::Arc;
 
 use crate::num::{push_u64, strtoull};
 pub use crate::protocol::memcached_item_size;
-use crate::stats::{Counters, Stat};
+use crate::stats::{ClassStat, Counters, Stat};
+use classes::Classes;
 use index::{Index, Loc, MAX_OFFSET, MAX_SEGMENTS};
 use segment::{Block, Header, CAS_MAX, DEAD, FETCHED, FREQ_MASK};
 
@@ -140,6 +141,7 @@ pub struct StoreBuilder {
     capacity: usize,
     item_size_max: usize,
     counters: Option<Arc<Counters>>,
+    classes: Classes,
 }
 
 impl Default for StoreBuilder {
@@ -155,6 +157,7 @@ impl Default for StoreBuilder {
             capacity: 1024,
             item_size_max: usize::MAX,
             counters: None,
+            classes: Classes::default(),
         }
     }
 }
@@ -202,6 +205,11 @@ impl StoreBuilder {
         self.item_size_max = bytes;
         self
     }
+    /// memcached's slab classes (`-f`, `-n`): the classes per-class counters count in.
+    pub fn slab_classes(mut self, classes: Classes) -> Self {
+        self.classes = classes;
+        self
+    }
     /// Counters to report into (shared with `stats` readers).
     pub fn counters(mut self, c: Arc<Counters>) -> Self {
         self.counters = Some(c);
@@ -212,6 +220,7 @@ impl StoreBuilder {
         let index_bytes = index.bytes();
         let counters = self.counters.unwrap_or_default();
         counters.set(Stat::StoreMemory, index.bytes() as u64);
+        counters.set(Stat::HashBytes, index.bytes() as u64);
         let max_segs = (self.mem_limit / self.segment_size).clamp(1, MAX_SEGMENTS);
         let arena = Block::new(max_segs * self.segment_size).expect("mapping the store's arena");
         let pins = Arc::new(pins::Pins::new(max_segs, arena.base()));
@@ -250,6 +259,7 @@ impl StoreBuilder {
             epochs: 0,
             base_index_bytes: index_bytes,
             counters,
+            classes: self.classes,
         }
     }
 }
@@ -322,6 +332,8 @@ pub struct Store {
     /// The index size the store started with; it never shrinks below it.
     base_index_bytes: usize,
     counters: Arc<Counters>,
+    /// The slab class each item counts in for `stats items` and `stats slabs`.
+    classes: Classes,
 }
 
 /// What a lookup just before a write found of the written key, so that linking the new
@@ -355,6 +367,19 @@ impl Store {
 
     pub fn counters(&self) -> &Arc<Counters> {
         &self.counters
+    }
+
+    /// The size memcached would give the item `hdr` describes, and its slab class.
+    #[inline]
+    fn class_of(&self, hdr: &Header) -> (usize, u8) {
+        let size = memcached_item_size(hdr.klen, hdr.flags, hdr.vlen, self.use_cas);
+        (size, self.classes.class_of(size))
+    }
+
+    /// Counts one event of the item `hdr` describes in its slab class.
+    #[inline]
+    fn class_incr(&self, hdr: &Header, s: ClassStat) {
+        self.counters.class_incr(self.class_of(hdr).1, s);
     }
 
     /// Bytes held against the limit: segments and index.
@@ -553,14 +578,21 @@ impl Store {
         self.live_bytes -= len;
         self.counters.sub(Stat::CurrItems, 1);
         self.counters.sub(Stat::Bytes, len as u64);
+        let (size, class) = self.class_of(hdr);
+        self.counters.class_sub(class, ClassStat::Number, 1);
+        self.counters
+            .class_sub(class, ClassStat::MemRequested, size as u64);
     }
 
     /// Unlinks an expired or flushed item.
     fn reclaim(&mut self, slot: usize, loc: Loc, hdr: &Header) {
         self.unlink(slot, loc, hdr);
         self.counters.incr(Stat::Reclaimed);
+        let class = self.class_of(hdr).1;
+        self.counters.class_incr(class, ClassStat::Reclaimed);
         if hdr.info & FETCHED == 0 && hdr.exptime != 0 {
             self.counters.incr(Stat::ExpiredUnfetched);
+            self.counters.class_incr(class, ClassStat::ExpiredUnfetched);
         }
     }
 
@@ -634,6 +666,7 @@ impl Store {
         match self.lookup_hashed(key, hash, now) {
             Ok((_, loc, hdr)) => {
                 self.touch_read(loc, &hdr);
+                self.class_incr(&hdr, ClassStat::GetHits);
                 Some(self.view(loc, &hdr))
             }
             Err(miss) => {

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use super::index::{Index, Loc};
 use super::segment::{self, DEAD, FETCHED, FREQ_MASK};
 use super::{Fifo, Seg, Store};
-use crate::stats::Stat;
+use crate::stats::{ClassStat, Stat};
 
 impl Store {
     /// Whether a write had to evict inline since the last call.
@@ -47,6 +47,8 @@ impl Store {
         index.rebuild(items, |loc| self.hash(self.key_at(loc)));
         self.index = index;
         self.counters.set(Stat::StoreMemory, self.mem_used() as u64);
+        self.counters
+            .set(Stat::HashBytes, self.index.bytes() as u64);
         true
     }
 
@@ -85,6 +87,8 @@ impl Store {
                 return None;
             }
             self.wants_headroom = true;
+            // memcached's direct_reclaims: a write that had to make room itself.
+            self.counters.incr(Stat::DirectReclaims);
             budget -= 1;
         }
     }
@@ -114,6 +118,8 @@ impl Store {
         });
         self.seg_count += 1;
         self.counters.set(Stat::StoreMemory, self.mem_used() as u64);
+        self.counters
+            .set(Stat::HashBytes, self.index.bytes() as u64);
         Some(id)
     }
 
@@ -130,6 +136,8 @@ impl Store {
         self.free_ids.push(id);
         self.seg_count -= 1;
         self.counters.set(Stat::StoreMemory, self.mem_used() as u64);
+        self.counters
+            .set(Stat::HashBytes, self.index.bytes() as u64);
     }
 
     /// Walks segment `id` and compacts what stays to its front, fixing the index.
@@ -160,8 +168,24 @@ impl Store {
                     } else {
                         self.unlink(slot, loc, &hdr);
                         self.counters.incr(Stat::Evictions);
+                        let class = self.class_of(&hdr).1;
+                        let c = &self.counters;
+                        c.class_incr(class, ClassStat::Evicted);
+                        // memcached's evicted_time: how long the latest evicted item had
+                        // not been accessed.
+                        let idle = if hdr.exp_in_atime {
+                            0
+                        } else {
+                            (now & segment::ATIME_MASK).wrapping_sub(hdr.atime)
+                                & segment::ATIME_MASK
+                        };
+                        c.class_set(class, ClassStat::EvictedTime, u64::from(idle));
+                        if hdr.exptime != 0 {
+                            c.class_incr(class, ClassStat::EvictedNonzero);
+                        }
                         if hdr.info & FETCHED == 0 {
                             self.counters.incr(Stat::EvictedUnfetched);
+                            self.counters.class_incr(class, ClassStat::EvictedUnfetched);
                         }
                     }
                 } else {

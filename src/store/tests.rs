@@ -852,3 +852,41 @@ fn same_size_writes_go_over_the_old_item() {
     drop(held);
     s.check_invariants();
 }
+
+/// Per-class eviction, reclaim and request counts add up to the general counters, each in
+/// the class memcached would use (the invariant checker checks items and bytes).
+#[test]
+fn class_counters_add_up_to_the_general_ones() {
+    use crate::stats::{ClassStat, CLASS_SLOTS};
+    let mut s = tiny(4);
+    let classes = classes::Classes::default();
+    let total = |s: &Store, st: ClassStat| -> u64 {
+        (0..CLASS_SLOTS as u8)
+            .map(|c| s.counters().class_get(c, st))
+            .sum()
+    };
+    for i in 0..400u32 {
+        let key = format!("key{i}");
+        let len = [10, 100, 700][i as usize % 3];
+        let exp = if i % 5 == 0 { NOW + 1 } else { 0 };
+        s.store(Mode::Set, key.as_bytes(), 0, exp, 0, &vec![b'x'; len], NOW);
+        s.get(key.as_bytes(), NOW);
+    }
+    s.check_invariants();
+    let c = s.counters().clone();
+    assert!(c.get(Stat::Evictions) > 100);
+    assert_eq!(total(&s, ClassStat::Evicted), c.get(Stat::Evictions));
+    assert_eq!(
+        total(&s, ClassStat::EvictedUnfetched),
+        c.get(Stat::EvictedUnfetched)
+    );
+    assert_eq!(total(&s, ClassStat::CmdSet), 400);
+    assert_eq!(total(&s, ClassStat::GetHits), 400);
+    // A 700-byte value is in memcached's class for its item size, and only there.
+    let big_class = classes.class_of(memcached_item_size(6, 0, 700, true));
+    assert_eq!(s.counters().class_get(big_class, ClassStat::CmdSet), 133);
+    while s.pager_step(NOW + 2, 1000).reclaimed > 0 {}
+    s.check_invariants();
+    assert!(c.get(Stat::Reclaimed) > 0);
+    assert_eq!(total(&s, ClassStat::Reclaimed), c.get(Stat::Reclaimed));
+}

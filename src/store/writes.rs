@@ -8,7 +8,7 @@
 use super::index::Loc;
 use super::segment::{self, Header, HAS_EXPTIME, KEPT_BITS};
 use super::{memcached_item_size, Fifo, ItemRef, Mode, Prior, Store, StoreResult};
-use crate::stats::Stat;
+use crate::stats::{ClassStat, Stat};
 
 impl Store {
     /// Sets a live item's expiry; returns its location and header.
@@ -78,7 +78,8 @@ impl Store {
             dst[p..p + hdr.vlen].copy_from_slice(&body[hdr.klen..]);
             dst[0] |= hdr.info & KEPT_BITS;
             let new_hdr = segment::read_header(dst);
-            self.link(&body[..hdr.klen], new, len, Prior::Unknown);
+            let size = self.class_of(hdr).0;
+            self.link(&body[..hdr.klen], new, len, size, Prior::Unknown);
             self.hint_expiry(exptime);
             (new, new_hdr)
         });
@@ -90,6 +91,7 @@ impl Store {
     pub fn get_and_touch(&mut self, key: &[u8], exptime: u32, now: u32) -> Option<ItemRef<'_>> {
         let (loc, hdr) = self.set_exptime(key, exptime, now)?;
         self.touch_freq(loc);
+        self.class_incr(&hdr, ClassStat::TouchHits);
         Some(self.view(loc, &hdr))
     }
 
@@ -97,8 +99,9 @@ impl Store {
     /// LRU bump); false on a miss.
     pub fn touch(&mut self, key: &[u8], exptime: u32, now: u32) -> bool {
         match self.set_exptime(key, exptime, now) {
-            Some((loc, _)) => {
+            Some((loc, hdr)) => {
                 self.touch_freq(loc);
+                self.class_incr(&hdr, ClassStat::TouchHits);
                 true
             }
             None => false,
@@ -110,6 +113,7 @@ impl Store {
         match self.lookup(key, now) {
             Ok((slot, loc, hdr)) => {
                 self.unlink(slot, loc, &hdr);
+                self.class_incr(&hdr, ClassStat::DeleteHits);
                 true
             }
             Err(_) => false,
@@ -134,6 +138,15 @@ impl Store {
         now: u32,
     ) -> StoreResult {
         let (old, prior) = self.lookup_prior(key, now);
+        // memcached counts a storage command in the class of the item it allocates for it
+        // (for append and prepend, the new data alone), whatever the outcome.
+        let class = self.classes.class_of(memcached_item_size(
+            key.len(),
+            flags,
+            data.len(),
+            self.use_cas,
+        ));
+        self.counters.class_incr(class, ClassStat::CmdSet);
         let result = match (mode, old) {
             (Mode::Add, Some((_, loc, _))) => {
                 // memcached bumps an existing item on a failed add.
@@ -148,12 +161,15 @@ impl Store {
             (Mode::Cas, Some((_, loc, hdr))) => {
                 if self.use_cas && cas != 0 && hdr.cas == cas {
                     self.counters.incr(Stat::CasHits);
+                    // memcached counts compares in the class of the item compared with.
+                    self.class_incr(&hdr, ClassStat::CasHits);
                     if self.overwrite(loc, &hdr, key, flags, exptime, data) {
                         return StoreResult::Stored;
                     }
                     self.write_ext(key, flags, exptime, &[data], 0, false, prior)
                 } else {
                     self.counters.incr(Stat::CasBadval);
+                    self.class_incr(&hdr, ClassStat::CasBadval);
                     StoreResult::Exists
                 }
             }
@@ -194,6 +210,7 @@ impl Store {
         };
         if result == StoreResult::NoMemory {
             self.counters.incr(Stat::StoreNoMemory);
+            self.counters.class_incr(class, ClassStat::OutOfMemory);
             // memcached unlinks the old value when a `set` cannot be stored, so no stale
             // value stays behind.
             if mode == Mode::Set {
@@ -224,6 +241,18 @@ impl Store {
             || self.pinned(loc.seg)
         {
             return false;
+        }
+        // memcached's size counts flags only when not 0: the same bytes here may be
+        // another size, and class, there.
+        let (old_size, old_class) = self.class_of(hdr);
+        let size = memcached_item_size(key.len(), flags, data.len(), self.use_cas);
+        if size != old_size {
+            let class = self.classes.class_of(size);
+            let c = &self.counters;
+            c.class_sub(old_class, ClassStat::Number, 1);
+            c.class_sub(old_class, ClassStat::MemRequested, old_size as u64);
+            c.class_add(class, ClassStat::Number, 1);
+            c.class_add(class, ClassStat::MemRequested, size as u64);
         }
         let m = segment::Meta {
             flags,
@@ -286,7 +315,8 @@ impl Store {
             dst[p..p + part.len()].copy_from_slice(part);
             p += part.len();
         }
-        self.link(key, loc, len, prior);
+        let size = memcached_item_size(key.len(), flags, vlen, self.use_cas);
+        self.link(key, loc, len, size, prior);
         self.hint_expiry(exptime);
         self.counters.incr(Stat::TotalItems);
         StoreResult::Stored
@@ -294,8 +324,9 @@ impl Store {
 
     /// Points `key` at its new item at `loc`, retiring any older version: its index entry
     /// is repointed (no tombstone left behind), found from `prior` when the index has not
-    /// moved it since, else by a probe.
-    fn link(&mut self, key: &[u8], loc: Loc, len: usize, prior: Prior) {
+    /// moved it since, else by a probe. `mc_size` is the item's size as memcached counts
+    /// it, for its slab class's counters.
+    fn link(&mut self, key: &[u8], loc: Loc, len: usize, mc_size: usize, prior: Prior) {
         // The new item is not indexed yet: what the key finds is an older version.
         let find = |s: &Self, h: u64| s.find_key(h, key);
         let (h, found) = match prior {
@@ -334,5 +365,9 @@ impl Store {
         self.live_bytes += len;
         self.counters.add(Stat::CurrItems, 1);
         self.counters.add(Stat::Bytes, len as u64);
+        let class = self.classes.class_of(mc_size);
+        self.counters.class_add(class, ClassStat::Number, 1);
+        self.counters
+            .class_add(class, ClassStat::MemRequested, mc_size as u64);
     }
 }

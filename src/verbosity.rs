@@ -1,0 +1,87 @@
+//! The log level: `-v` at start and memcached's `verbosity N` while running.
+//!
+//! The level lives here, not in env_logger's filter, so that `verbosity` can change it
+//! live: a small wrapper around env_logger's logger checks it, and the process's maximum
+//! level ([`log::set_max_level`]) keeps calls below it at one relaxed load. The start-up
+//! line ([`crate::server::STARTED_TARGET`]) passes at every level, as the one line a
+//! server started without `-v` prints. `RUST_LOG`, when set, is the filter instead and
+//! `verbosity` leaves it alone.
+
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use log::{Level, LevelFilter, Log, Metadata, Record};
+
+/// memcached's verbosity as a log level: 0 warnings, 1 info, 2 debug, 3 and up trace.
+pub fn level(verbose: u32) -> LevelFilter {
+    match verbose {
+        0 => LevelFilter::Warn,
+        1 => LevelFilter::Info,
+        2 => LevelFilter::Debug,
+        _ => LevelFilter::Trace,
+    }
+}
+
+/// The level `verbosity` set (a `LevelFilter` as usize).
+static LEVEL: AtomicUsize = AtomicUsize::new(LevelFilter::Warn as usize);
+
+struct Leveled {
+    inner: env_logger::Logger,
+    /// `RUST_LOG` decides alone.
+    from_env: bool,
+}
+
+impl Log for Leveled {
+    fn enabled(&self, m: &Metadata<'_>) -> bool {
+        self.inner.enabled(m)
+            && (self.from_env
+                || m.level() as usize <= LEVEL.load(Relaxed)
+                || (m.level() <= Level::Info && m.target() == crate::server::STARTED_TARGET))
+    }
+
+    fn log(&self, r: &Record<'_>) {
+        if self.enabled(r.metadata()) {
+            self.inner.log(r);
+        }
+    }
+
+    fn flush(&self) {
+        self.inner.flush();
+    }
+}
+
+/// Sets up logging to stderr at `-v`'s level.
+pub fn init(verbose: u8) {
+    let from_env = std::env::var_os("RUST_LOG").is_some();
+    let mut b = env_logger::Builder::from_env(env_logger::Env::default());
+    if !from_env {
+        b.filter_level(LevelFilter::Trace);
+    }
+    let inner = b.build();
+    let env_max = inner.filter();
+    if log::set_boxed_logger(Box::new(Leveled { inner, from_env })).is_err() {
+        return;
+    }
+    if from_env {
+        log::set_max_level(env_max);
+    } else {
+        set(u32::from(verbose));
+    }
+}
+
+/// `verbosity N`: the level from now on.
+pub fn set(verbose: u32) {
+    let l = level(verbose);
+    LEVEL.store(l as usize, Relaxed);
+    // The start-up line is at info.
+    log::set_max_level(l.max(LevelFilter::Info));
+}
+
+/// The level now, as memcached's verbosity (what `stats settings` shows).
+pub fn current() -> u8 {
+    match LEVEL.load(Relaxed) {
+        l if l <= LevelFilter::Warn as usize => 0,
+        l if l == LevelFilter::Info as usize => 1,
+        l if l == LevelFilter::Debug as usize => 2,
+        _ => 3,
+    }
+}
