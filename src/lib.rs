@@ -36,12 +36,18 @@
 //! - [`store`]: a shard's items; knows nothing of sockets. Lookups in `store/mod.rs`, writes
 //!   in `store/writes.rs`, memory (allocation, S3-FIFO eviction, compaction) in
 //!   `store/space.rs`, expiry and the pager in `store/expiry.rs`, incr/decr in
-//!   `store/arith.rs`, the meta commands' item ops in `store/meta.rs`; [`store::index`] and
-//!   [`store::segment`] are its hash index and item layout, [`store::pins`] the segments a
-//!   reply holds values of.
+//!   `store/arith.rs`, the meta commands' item ops in `store/meta.rs`, a walk over every
+//!   item from a cursor in `store/walk.rs`, the limit changed live in `store/limit.rs`;
+//!   [`store::index`] and [`store::segment`] are its hash index and item layout,
+//!   [`store::pins`] the segments a reply holds values of.
 //!
 //! Beside it:
 //!
+//! - [`admin`]: what admin commands change live and every shard shares: the memory limit
+//!   (`cache_memlimit`), the crawler's switches, each shard's desk for dumps and wakes.
+//! - [`dump`]: key dumps (`lru_crawler metadump`, `stats cachedump`): a job per dump, a
+//!   part per shard, filled by each shard's `key_dump` task a chunk at a time and streamed
+//!   by the asking connection (`conn/dump.rs`); the store's walk is `store/walk.rs`.
 //! - [`config`]: command-line flags (memcached's names) and the [`config::Settings`] they give.
 //! - [`auth`]: the password file, SASL PLAIN and the text protocol's authentication.
 //! - [`listen`]: listening sockets that one instance alone serves and its shards share, and
@@ -60,9 +66,11 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod conn;
+pub mod dump;
 pub mod engine;
 pub mod geometry;
 pub mod listen;

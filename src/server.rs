@@ -143,6 +143,7 @@ pub fn serve_until_stopped(mut settings: Settings) -> Result<(), StartError> {
         vec![None]
     };
     let in_flight = Arc::new(InFlight::new(shards));
+    let admin = Arc::new(crate::admin::Admin::new(&settings));
     let mut stop_writers = Vec::new();
     let mut handles = Vec::new();
     let (exit_tx, exit_rx) = std::sync::mpsc::channel::<usize>();
@@ -159,6 +160,7 @@ pub fn serve_until_stopped(mut settings: Settings) -> Result<(), StartError> {
             counters: all_counters.clone(),
             open_conns: open_conns.clone(),
             tasks: task_registry.clone(),
+            admin: admin.clone(),
             auth: auth.clone(),
             started,
             listeners: fds,

@@ -107,7 +107,7 @@ fn general_stats(p: &mut Stats, shard: &Shard, now: u32) {
         }
         p.stat(s.name(), stats::sum(all, s));
     }
-    p.stat("limit_maxbytes", shard.settings.mem_limit);
+    p.stat("limit_maxbytes", shard.admin.mem_limit());
     p.stat("threads", shard.settings.shards);
     for s in [
         Stat::Bytes,
@@ -178,7 +178,7 @@ fn task_stats(p: &mut Stats, shard: &Shard) {
 fn settings_stats(p: &mut Stats, shard: &Shard) {
     let s = &shard.settings;
     let addrs: Vec<String> = s.addrs.iter().map(|a| a.ip().to_string()).collect();
-    p.stat("maxbytes", s.mem_limit);
+    p.stat("maxbytes", shard.admin.mem_limit());
     p.stat("maxconns", s.conn_limit);
     p.stat("tcpport", s.addrs[0].port());
     p.stat("udpport", 0);

@@ -125,7 +125,7 @@ impl Store {
     }
 
     /// Rebuilds a mostly empty index smaller, so memory freed by expiry comes back.
-    fn shrink_index(&mut self) {
+    pub(super) fn shrink_index(&mut self) {
         let target = self.index.rebuild_bytes().max(self.base_index_bytes);
         if self.index.bytes() > 4 * target {
             let items = self.index.rebuild_size().max(8);

@@ -47,6 +47,8 @@ fn summary(req: &Request<'_>) -> String {
         Command::Verbosity { level } => format!("Verbosity {level}"),
         Command::Stats { args } => format!("Stats [{}]", s(args)),
         Command::Quit => "Quit".into(),
+        Command::LruCrawler(c) => format!("LruCrawler {c:?}"),
+        Command::CacheMemlimit { mb } => format!("CacheMemlimit mb={mb}"),
         Command::MetaNoop => "MetaNoop".into(),
         Command::Meta(m) => format!("Meta {m:?}"),
         Command::Error(e) => format!("Error {e}"),
