@@ -32,7 +32,8 @@ pub struct Desk {
     pub dumper: TaskHandle,
     /// The most memory its store can grow to ([`crate::store::Store::mem_reserve`]).
     pub reserve: usize,
-    jobs: Mutex<Vec<Arc<Job>>>,
+    /// The dumps posted, and whether the shard's dump task has ended (the shard stopped).
+    jobs: Mutex<(Vec<Arc<Job>>, bool)>,
 }
 
 impl Desk {
@@ -42,22 +43,34 @@ impl Desk {
             pager,
             dumper,
             reserve,
-            jobs: Mutex::new(Vec::new()),
+            jobs: Mutex::new((Vec::new(), false)),
         }
     }
 
-    /// Posts a dump to this shard and wakes its dump task.
-    pub fn post(&self, job: Arc<Job>) {
-        self.jobs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(job);
+    /// Posts a dump to shard `id` (this desk's) and wakes its dump task; a shard that has
+    /// stopped ends its part at once.
+    pub fn post(&self, id: usize, job: Arc<Job>) {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        if jobs.1 {
+            drop(jobs);
+            job.end_part(id);
+            return;
+        }
+        jobs.0.push(job);
+        drop(jobs);
         self.dumper.wake();
     }
 
     /// Takes the dumps posted since the last call.
     pub fn take_posted(&self, into: &mut Vec<Arc<Job>>) {
-        into.append(&mut self.jobs.lock().unwrap_or_else(|e| e.into_inner()));
+        into.append(&mut self.jobs.lock().unwrap_or_else(|e| e.into_inner()).0);
+    }
+
+    /// The shard's dump task has ended: takes the dumps posted and turns later ones away.
+    pub fn close(&self, into: &mut Vec<Arc<Job>>) {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        jobs.1 = true;
+        into.append(&mut jobs.0);
     }
 }
 

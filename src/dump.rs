@@ -145,6 +145,17 @@ impl Job {
         }
     }
 
+    /// Ends shard `shard`'s part where it is (the shard stopped): the dump ends without
+    /// the rest of its items.
+    pub fn end_part(&self, shard: usize) {
+        let mut p = lock(&self.parts[shard]);
+        if p.state == State::Wanted {
+            p.state = State::Ready { last: true };
+        }
+        drop(p);
+        self.wake_consumer();
+    }
+
     /// The connection gives up the dump (it closed, or the server stops).
     pub fn cancel(&self) {
         self.cancelled.store(true, SeqCst);
@@ -332,6 +343,18 @@ impl DumpTask {
         }
         if ready {
             job.wake_consumer();
+        }
+    }
+}
+
+impl Drop for DumpTask {
+    /// The shard stops: connections on other shards waiting for its parts get their end.
+    fn drop(&mut self) {
+        if let Some(desk) = self.admin.desk(self.shard) {
+            desk.close(&mut self.active);
+        }
+        for job in &self.active {
+            job.end_part(self.shard);
         }
     }
 }

@@ -15,6 +15,19 @@ use std::time::{Duration, Instant};
 
 use common::{open_client, roundtrip, CorecachedServer, MemcachedServer};
 
+/// Sends `n` noreply requests made by `line`, a few thousand per round trip (each read
+/// waits at most the client's timeout, and a debug build on a busy machine is slow).
+fn fill(s: &mut TcpStream, n: usize, line: impl Fn(usize) -> String) {
+    for start in (0..n).step_by(5000) {
+        let mut req = Vec::new();
+        for i in start..n.min(start + 5000) {
+            req.extend_from_slice(line(i).as_bytes());
+        }
+        req.extend_from_slice(b"mn\r\n");
+        roundtrip(s, &req, b"MN\r\n");
+    }
+}
+
 /// memcached's default slab classes (`-f 1.25 -n 48`): chunk sizes, ascending.
 fn class_sizes() -> Vec<usize> {
     let mut sizes = Vec::new();
@@ -128,6 +141,11 @@ fn populate(s: &mut TcpStream, n: usize) -> (HashMap<String, Item>, u64) {
                 fetched: false,
             },
         );
+        if i % 1000 == 999 {
+            req.extend_from_slice(b"mn\r\n");
+            roundtrip(s, &req, b"MN\r\n");
+            req.clear();
+        }
     }
     req.extend_from_slice(b"mn\r\n");
     roundtrip(s, &req, b"MN\r\n");
@@ -252,12 +270,9 @@ fn cachedump_without_a_limit_stops_at_memcacheds_two_megabytes() {
     let server = CorecachedServer::start(&["-t", "2", "-m", "256"]);
     let mut s = open_client(server.addr());
     // 50,000 items of class 1 (30-byte keys, 90-byte items): over 2 MB of ITEM lines.
-    let mut req = Vec::new();
-    for i in 0..50_000 {
-        req.extend_from_slice(format!("set {:030} 0 0 1 noreply\r\nv\r\n", i).as_bytes());
-    }
-    req.extend_from_slice(b"mn\r\n");
-    roundtrip(&mut s, &req, b"MN\r\n");
+    fill(&mut s, 50_000, |i| {
+        format!("set {i:030} 0 0 1 noreply\r\nv\r\n")
+    });
     let r = roundtrip(&mut s, b"stats cachedump 1 0\r\n", b"END\r\n");
     assert!(r.len() <= 2 * 1024 * 1024, "{}", r.len());
     assert!(r.len() > 2 * 1024 * 1024 - 100, "{}", r.len());
@@ -270,14 +285,9 @@ fn a_dump_during_writes_lists_the_stable_keys_once() {
     let server = CorecachedServer::start(&["-t", "2", "-m", "256"]);
     let addr = server.addr();
     let mut s = open_client(addr);
-    let mut req = Vec::new();
-    for i in 0..20_000 {
-        req.extend_from_slice(
-            format!("set stable:{i} 0 0 10 noreply\r\n0123456789\r\n").as_bytes(),
-        );
-    }
-    req.extend_from_slice(b"mn\r\n");
-    roundtrip(&mut s, &req, b"MN\r\n");
+    fill(&mut s, 20_000, |i| {
+        format!("set stable:{i} 0 0 10 noreply\r\n0123456789\r\n")
+    });
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..2)
         .map(|w| {
@@ -343,12 +353,9 @@ fn a_dump_during_writes_lists_the_stable_keys_once() {
 fn a_client_leaving_mid_dump_leaves_the_server_serving() {
     let server = CorecachedServer::start(&["-t", "2", "-m", "256"]);
     let mut s = open_client(server.addr());
-    let mut req = Vec::new();
-    for i in 0..50_000 {
-        req.extend_from_slice(format!("set key{i} 0 0 1 noreply\r\nv\r\n").as_bytes());
-    }
-    req.extend_from_slice(b"mn\r\n");
-    roundtrip(&mut s, &req, b"MN\r\n");
+    fill(&mut s, 50_000, |i| {
+        format!("set key{i} 0 0 1 noreply\r\nv\r\n")
+    });
     for _ in 0..5 {
         let mut c = open_client(server.addr());
         c.write_all(b"lru_crawler metadump all\r\n").unwrap();
@@ -566,5 +573,25 @@ fn memcdump_lists_every_key() {
     assert_eq!(
         listed.into_iter().collect::<HashSet<_>>(),
         keys.into_iter().collect()
+    );
+}
+
+/// A stop while a client that does not read holds a dump open on two shards: the server
+/// still exits (the dump ends when the connections are closed at the shutdown timeout).
+#[test]
+fn a_stop_during_a_dump_that_is_not_read_still_exits() {
+    let mut server = CorecachedServer::start(&["-t", "2", "-m", "256"]);
+    let mut s = open_client(server.addr());
+    fill(&mut s, 50_000, |i| {
+        format!("set key{i} 0 0 1 noreply\r\nv\r\n")
+    });
+    let mut stuck = common::small_window_client(server.addr());
+    stuck.write_all(b"lru_crawler metadump all\r\n").unwrap();
+    let mut first = [0u8; 100];
+    assert!(stuck.read(&mut first).unwrap() > 0);
+    assert_eq!(
+        server.signal_and_wait(15, Duration::from_secs(10)),
+        Some(0),
+        "exits within the shutdown timeout"
     );
 }

@@ -138,8 +138,10 @@ impl Conn {
             return Ok(());
         };
         let _cancel = CancelOnDrop(job.clone(), shard.admin.clone());
-        for d in shard.admin.desks() {
-            d.post(job.clone());
+        for id in 0..shard.shards() {
+            if let Some(d) = shard.admin.desk(id) {
+                d.post(id, job.clone());
+            }
         }
         let admin = &shard.admin;
         let pool = &shard.buffers;
