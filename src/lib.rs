@@ -61,8 +61,10 @@
 //! - [`park`]: idle connections parked in their shard's ring without a task.
 //! - [`ratelog`]: rate-limited log lines for events a client can provoke.
 //! - [`stats`]: per-shard counters with memcached's names, summed for `stats`.
-//! - [`tasks`]: engine background tasks (ep-engine's GlobalTask model): the expiry pager and
-//!   eviction maintenance, run by each shard in low-priority task queues.
+//! - [`tasks`]: engine background tasks (ep-engine's GlobalTask model): the expiry pager,
+//!   eviction maintenance (and `cache_memlimit`'s shrink), the key dump walker
+//!   ([`dump::DumpTask`]), run by each shard in low-priority task queues; a task's handle
+//!   wakes it from any shard.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
