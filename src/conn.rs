@@ -38,6 +38,7 @@ use crate::shard::{unix_now_ms, Batch, Inbox, Shard};
 use crate::stats::Stat;
 use crate::store::key_hash;
 mod binary_conn;
+mod dump;
 mod forward;
 mod stats_cmd;
 mod stats_conns;
@@ -63,6 +64,8 @@ enum AfterPass {
     Settle,
     /// Write what is pending, then close.
     Close,
+    /// Write what is pending, then stream the key dump asked for (`Conn::dump`).
+    Stream,
 }
 
 /// Where a forwarded op's reply goes in `out`.
@@ -113,6 +116,8 @@ struct Conn {
     fd: std::os::fd::RawFd,
     /// Requests of this pass by kind, for the latency histograms (`--metrics` only).
     tally: crate::latency::Tally,
+    /// A key dump to stream once this pass's replies are out.
+    dump: Option<std::sync::Arc<crate::dump::Job>>,
 }
 
 /// How [`Conn::run`] ends.
@@ -151,6 +156,7 @@ pub async fn serve(shard: &Rc<Shard>, ready: Ready) {
         id: ready.id,
         fd: ready.fd,
         tally: Default::default(),
+        dump: None,
     };
     let exit = c.serve_requests(shard).await;
     if let (Some(slot), Some(park)) = (c.idle_slot, &shard.park) {
@@ -192,6 +198,10 @@ impl Conn {
             match next {
                 AfterPass::Close => return Ok(Exit::Close),
                 AfterPass::Settle => continue,
+                AfterPass::Stream => {
+                    self.stream_dump(shard).await?;
+                    continue;
+                }
                 AfterPass::Yield | AfterPass::Drain => {
                     glommio::yield_if_needed().await;
                     continue;
@@ -698,8 +708,13 @@ impl Conn {
                 crate::verbosity::set(*level);
                 self.line(noreply, "OK");
             }
+            Command::Stats { args } if dump::is_cachedump(args) => {
+                return self.cachedump(shard, args)
+            }
             Command::Stats { args } => self.stats(shard, args, now),
             Command::Shutdown { args } => return self.shutdown(shard, args),
+            Command::LruCrawler(c) => return self.lru_crawler(shard, c),
+            Command::CacheMemlimit { mb } => self.cache_memlimit(shard, *mb, noreply),
             Command::Quit => return Some(AfterPass::Close),
             Command::MetaNoop => self.out.extend_from_slice(b"MN\r\n"),
             Command::Meta(req) => {

@@ -38,12 +38,18 @@
 //! - [`store`]: a shard's items; knows nothing of sockets. Lookups in `store/mod.rs`, writes
 //!   in `store/writes.rs`, memory (allocation, S3-FIFO eviction, compaction) in
 //!   `store/space.rs`, expiry and the pager in `store/expiry.rs`, incr/decr in
-//!   `store/arith.rs`, the meta commands' item ops in `store/meta.rs`; [`store::index`] and
-//!   [`store::segment`] are its hash index and item layout, [`store::pins`] the segments a
-//!   reply holds values of.
+//!   `store/arith.rs`, the meta commands' item ops in `store/meta.rs`, a walk over every
+//!   item from a cursor in `store/walk.rs`, the limit changed live in `store/limit.rs`;
+//!   [`store::index`] and [`store::segment`] are its hash index and item layout,
+//!   [`store::pins`] the segments a reply holds values of.
 //!
 //! Beside it:
 //!
+//! - [`admin`]: what admin commands change live and every shard shares: the memory limit
+//!   (`cache_memlimit`), the crawler's switches, each shard's desk for dumps and wakes.
+//! - [`dump`]: key dumps (`lru_crawler metadump`, `stats cachedump`): a job per dump, a
+//!   part per shard, filled by each shard's `key_dump` task a chunk at a time and streamed
+//!   by the asking connection (`conn/dump.rs`); the store's walk is `store/walk.rs`.
 //! - [`config`]: command-line flags (memcached's names) and the [`config::Settings`] they give;
 //!   [`config::memcached`]: memcached's `-l` lists, `-o` suboptions and the flags that have
 //!   no effect here.
@@ -69,15 +75,19 @@
 //! - [`stats`]: per-shard counters with memcached's names (and per slab class, and per
 //!   key prefix for `stats detail`), summed for `stats`.
 //! - [`verbosity`]: the log level, from `-v` and live from `verbosity N`.
-//! - [`tasks`]: engine background tasks (ep-engine's GlobalTask model): the expiry pager and
-//!   eviction maintenance, run by each shard in low-priority task queues.
+//! - [`tasks`]: engine background tasks (ep-engine's GlobalTask model): the expiry pager,
+//!   eviction maintenance (and `cache_memlimit`'s shrink), the key dump walker
+//!   ([`dump::DumpTask`]), run by each shard in low-priority task queues; a task's handle
+//!   wakes it from any shard.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod conn;
 pub mod daemon;
+pub mod dump;
 pub mod engine;
 pub mod geometry;
 pub mod latency;

@@ -156,6 +156,7 @@ pub fn serve_until_stopped(mut settings: Settings, ready: &mut Ready) -> Result<
     let in_flight = Arc::new(InFlight::new(shards));
     let latency: Arc<Vec<Arc<crate::latency::Histograms>>> =
         Arc::new((0..shards).map(|_| Arc::default()).collect());
+    let admin = Arc::new(crate::admin::Admin::new(&settings));
     let mut stop_writers = Vec::new();
     let mut handles = Vec::new();
     let (exit_tx, exit_rx) = std::sync::mpsc::channel::<usize>();
@@ -173,6 +174,7 @@ pub fn serve_until_stopped(mut settings: Settings, ready: &mut Ready) -> Result<
             counters: all_counters.clone(),
             open_conns: open_conns.clone(),
             tasks: task_registry.clone(),
+            admin: admin.clone(),
             auth: auth.clone(),
             started,
             listeners: fds,

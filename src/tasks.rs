@@ -10,12 +10,12 @@
 //! Each task's bookkeeping lives in an [`TaskInfo`] that only its shard writes and any shard
 //! reads, for `stats tasks`.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -154,23 +154,30 @@ impl TaskInfo {
     }
 }
 
-/// Wakes a task from anywhere on its shard.
+/// Wakes a task, from its shard or any other (a peer's `cache_memlimit`, a dump asked for
+/// on another shard's connection).
 #[derive(Clone, Debug, Default)]
 pub struct TaskHandle {
-    inner: Rc<Wake>,
+    inner: Arc<Wake>,
 }
 
 #[derive(Debug, Default)]
 struct Wake {
-    woken: Cell<bool>,
-    waker: RefCell<Option<Waker>>,
+    woken: AtomicBool,
+    waker: Mutex<Option<Waker>>,
 }
 
 impl TaskHandle {
     /// Makes the task run soon, whatever it is waiting for.
     pub fn wake(&self) {
-        self.inner.woken.set(true);
-        if let Some(w) = self.inner.waker.borrow_mut().take() {
+        self.inner.woken.store(true, SeqCst);
+        let w = self
+            .inner
+            .waker
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(w) = w {
             w.wake();
         }
     }
@@ -191,10 +198,14 @@ impl Future for Woken<'_> {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let w = &self.h.inner;
-        if w.woken.replace(false) {
+        if w.woken.swap(false, SeqCst) {
             return Poll::Ready(());
         }
-        *w.waker.borrow_mut() = Some(cx.waker().clone());
+        *w.waker.lock().unwrap_or_else(|e| e.into_inner()) = Some(cx.waker().clone());
+        // A wake between the check and the store found no waker: look again.
+        if w.woken.swap(false, SeqCst) {
+            return Poll::Ready(());
+        }
         Poll::Pending
     }
 }
@@ -247,15 +258,18 @@ impl Task for ExpiryPager {
 }
 
 /// Eviction maintenance: keeps a segment's worth of memory free, so a foreground write rarely
-/// has to evict inline. Woken when a write had to.
+/// has to evict inline, and applies `cache_memlimit` (a shrink one segment a step). Woken
+/// when a write had to evict, or the limit changed.
 #[derive(Debug)]
 pub struct Evictor {
     store: Rc<RefCell<Store>>,
+    /// This shard's share of the live limit.
+    limit: crate::admin::ShardLimit,
 }
 
 impl Evictor {
-    pub fn new(store: Rc<RefCell<Store>>) -> Self {
-        Evictor { store }
+    pub fn new(store: Rc<RefCell<Store>>, limit: crate::admin::ShardLimit) -> Self {
+        Evictor { store, limit }
     }
 }
 
@@ -273,7 +287,14 @@ impl Task for Evictor {
         3
     }
     fn run(&mut self, _now: u32) -> Next {
-        if self.store.borrow_mut().make_headroom() {
+        let mut store = self.store.borrow_mut();
+        let want = self.limit.bytes();
+        if store.mem_target() != want && !store.set_mem_limit(want) {
+            // `cache_memlimit` checked it fits every shard's reserve; a store that
+            // still refuses keeps its limit.
+            log::warn!("the store refused a memory limit of {want} bytes");
+        }
+        if store.shrink_step() || store.make_headroom() {
             Next::Again
         } else {
             Next::Sleep

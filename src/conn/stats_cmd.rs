@@ -183,7 +183,7 @@ fn general_stats(p: &mut Stats, shard: &Shard, now: u32) {
     }
     p.stat("bytes_read", sum(Stat::BytesRead));
     p.stat("bytes_written", sum(Stat::BytesWritten));
-    p.stat("limit_maxbytes", settings.mem_limit);
+    p.stat("limit_maxbytes", shard.admin.mem_limit());
     // Listeners are never disabled: past -c a client is accepted, told, and closed.
     p.stat("accepting_conns", 1);
     p.stat("listen_disabled_num", 0);
@@ -324,7 +324,7 @@ fn yes_no(b: bool) -> &'static str {
 fn settings_stats(p: &mut Stats, shard: &Shard) {
     let s = &shard.settings;
     let addrs: Vec<String> = s.addrs.iter().map(|a| a.ip().to_string()).collect();
-    p.stat("maxbytes", s.mem_limit);
+    p.stat("maxbytes", shard.admin.mem_limit());
     p.stat("maxconns", s.conn_limit);
     // The port really bound (`-p 0` picks one).
     p.stat(

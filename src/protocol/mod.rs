@@ -14,6 +14,7 @@
 //!
 //! memcached's number parsing, which the store shares, is [`crate::num`].
 
+pub mod admin;
 pub mod base64;
 pub mod binary;
 pub mod meta;
@@ -174,6 +175,13 @@ pub enum Command<'a> {
     /// quit\r\n
     /// ```
     Quit,
+    /// `lru_crawler …`, parsed by [`admin`].
+    LruCrawler(admin::Crawler<'a>),
+    /// ```text
+    /// cache_memlimit <megabytes> [noreply]\r\n
+    /// ```
+    /// Sets `-m` live; the errors memcached gives before trying are `Error`s.
+    CacheMemlimit { mb: u32 },
     /// ```text
     /// mn\r\n
     /// ```

@@ -97,6 +97,11 @@ fn parse_line<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
             false,
             used,
         ),
+        b"lru_crawler" => done(super::admin::lru_crawler(&t), false, used),
+        b"cache_memlimit" => {
+            let (cmd, noreply) = super::admin::cache_memlimit(&t);
+            done(cmd, noreply, used)
+        }
         b"stats" => done(
             Command::Stats {
                 args: keys_from(&t, 1),

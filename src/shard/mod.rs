@@ -265,6 +265,9 @@ pub struct Shard {
     evictor: TaskHandle,
     /// Every shard's engine tasks, for `stats tasks`.
     pub tasks: Registry,
+    /// What admin commands change live (`cache_memlimit`, the crawler), and every shard's
+    /// desk for key dumps.
+    pub admin: Arc<crate::admin::Admin>,
     /// Spare connection buffers.
     pub buffers: buffers::BufferPool,
     /// The accepted users, when `-S` or `--auth-file` asks for authentication.

@@ -16,6 +16,7 @@ use glommio::sync::Gate;
 use super::driver::{conn_sweep, drive, wake_on_eventfd, ServeConn};
 use super::{buffers, none_for, ring, unix_now, Batch, InFlight, MeshKind, Shard};
 use crate::config::Settings;
+use crate::dump::DumpTask;
 use crate::listen::Spare;
 use crate::mesh::MeshEnds;
 use crate::park::{Parked, ShardPark};
@@ -44,6 +45,8 @@ pub(crate) struct ShardStart {
     pub(crate) counters: Arc<Vec<Arc<Counters>>>,
     pub(crate) open_conns: Arc<AtomicUsize>,
     pub(crate) tasks: Registry,
+    /// What admin commands change live, and every shard's desk.
+    pub(crate) admin: Arc<crate::admin::Admin>,
     pub(crate) auth: Option<Arc<crate::auth::Auth>>,
     pub(crate) started: u32,
     pub(crate) listeners: Vec<RawFd>,
@@ -85,6 +88,7 @@ impl ShardStart {
         let shards = self.settings.shards as u64;
         let builder = Store::builder()
             .mem_limit(self.settings.shard_mem())
+            .mem_reserve(crate::admin::shard_reserve(&self.settings))
             .capacity(self.settings.index_items)
             .segment_size(self.settings.segment_size)
             .item_size_max(self.settings.item_size_max)
@@ -99,10 +103,20 @@ impl ShardStart {
             .detail
             .set_delimiter(self.settings.prefix_delimiter);
         counters.detail.set_on(self.settings.detail_at_start);
+        let reserve = store.borrow().mem_reserve();
         let engine_tasks: Vec<Box<dyn Task>> = vec![
             Box::new(ExpiryPager::new(store.clone())),
-            Box::new(Evictor::new(store.clone())),
+            Box::new(Evictor::new(
+                store.clone(),
+                crate::admin::ShardLimit(self.admin.clone()),
+            )),
             Box::new(StatsUpkeep::new(self.counters[self.id].clone())),
+            Box::new(DumpTask::new(
+                self.id,
+                store.clone(),
+                self.admin.clone(),
+                &self.settings,
+            )),
         ];
         let infos: Vec<Arc<TaskInfo>> = engine_tasks
             .iter()
@@ -110,6 +124,15 @@ impl ShardStart {
             .collect();
         let handles: Vec<TaskHandle> = engine_tasks.iter().map(|_| TaskHandle::default()).collect();
         let _ = self.tasks[self.id].set(infos.clone());
+        self.admin.open_desk(
+            self.id,
+            crate::admin::Desk::new(
+                handles[1].clone(),
+                handles[0].clone(),
+                handles[3].clone(),
+                reserve,
+            ),
+        );
         let net = match ring::NetRing::new(
             self.listeners.clone(),
             self.settings.capped_multishot,
@@ -142,6 +165,7 @@ impl ShardStart {
             pager_info: infos[0].clone(),
             evictor: handles[1].clone(),
             tasks: self.tasks.clone(),
+            admin: self.admin.clone(),
             buffers: buffers::BufferPool::new(self.settings.shard_mem()),
             auth: self.auth.clone(),
             park: self.settings.park_after.map(|_| ShardPark::default()),

@@ -133,7 +133,7 @@ impl Store {
         self.counters.add(Stat::CrawlerReclaimed, reclaimed as u64);
     }
 
-    fn shrink_index(&mut self) {
+    pub(super) fn shrink_index(&mut self) {
         let target = self.index.rebuild_bytes().max(self.base_index_bytes);
         if self.index.bytes() > 4 * target {
             let items = self.index.rebuild_size().max(8);

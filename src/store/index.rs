@@ -137,7 +137,7 @@ impl Index {
         self.buckets * BUCKET_BYTES
     }
 
-    fn home(&self, h: u64) -> usize {
+    pub(super) fn home(&self, h: u64) -> usize {
         ((h as u128 * self.buckets as u128) >> 64) as usize
     }
 
@@ -277,6 +277,24 @@ impl Index {
         }
         let bk = self.bucket(slot / BUCKET);
         (Self::tag_of(bk, slot % BUCKET) > TOMB).then(|| Self::loc_of(bk, slot % BUCKET))
+    }
+
+    /// Buckets in the table.
+    pub(super) fn buckets(&self) -> usize {
+        self.buckets
+    }
+
+    /// The entries of bucket `b`, and whether it has an empty slot (a probe ends there).
+    pub(super) fn bucket_entries(&self, b: usize) -> ([Option<Loc>; BUCKET], bool) {
+        let bk = self.bucket(b);
+        let mut out = [None; BUCKET];
+        let mut empty = false;
+        for (i, e) in out.iter_mut().enumerate() {
+            let t = Self::tag_of(bk, i);
+            empty |= t == EMPTY;
+            *e = (t > TOMB).then(|| Self::loc_of(bk, i));
+        }
+        (out, empty)
     }
 
     /// Points the entry in `slot` (from [`Index::find`]) at a new location.

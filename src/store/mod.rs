@@ -28,7 +28,9 @@
 //! segment allocation, S3-FIFO eviction and compaction; `expiry.rs` `flush_all` and the
 //! pager; `arith.rs` `incr`/`decr`/`ma`; `meta.rs` the meta commands' item handle;
 //! `prefetch.rs` the lookahead loads; `invariants.rs` the checker tests and fuzzing run;
-//! `classes.rs` memcached's slab classes, the scale item and slab stats report on.
+//! `classes.rs` memcached's slab classes, the scale item and slab stats report on;
+//! `walk.rs` a walk over every live item in bounded steps from a cursor (key dumps);
+//! `limit.rs` the memory limit changed live (`cache_memlimit`).
 //!
 //! [segments]: segment
 //! [index]: index
@@ -39,11 +41,13 @@ mod expiry;
 pub mod index;
 #[cfg(any(test, feature = "invariants"))]
 mod invariants;
+mod limit;
 mod meta;
 pub mod pins;
 mod prefetch;
 pub mod segment;
 mod space;
+mod walk;
 mod writes;
 
 pub use arith::{ArithResult, Delta, MetaArith};
@@ -51,6 +55,7 @@ pub use expiry::PagerStep;
 pub use meta::{MetaDelete, MetaInfo, MetaItem};
 pub use pins::{PinnedValue, StoreValue};
 pub use prefetch::{prefetch, prefetch_slice, Prefetch};
+pub use walk::{WalkCursor, WalkItem};
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -142,6 +147,7 @@ pub struct StoreBuilder {
     item_size_max: usize,
     counters: Option<Arc<Counters>>,
     classes: Classes,
+    mem_reserve: usize,
 }
 
 impl Default for StoreBuilder {
@@ -158,6 +164,7 @@ impl Default for StoreBuilder {
             item_size_max: usize::MAX,
             counters: None,
             classes: Classes::default(),
+            mem_reserve: 0,
         }
     }
 }
@@ -210,6 +217,14 @@ impl StoreBuilder {
         self.classes = classes;
         self
     }
+
+    /// The most `-m` may grow to while running (`cache_memlimit`): the arena reserves
+    /// address space for it (no memory until used). At least the limit.
+    pub fn mem_reserve(mut self, bytes: usize) -> Self {
+        self.mem_reserve = bytes;
+        self
+    }
+
     /// Counters to report into (shared with `stats` readers).
     pub fn counters(mut self, c: Arc<Counters>) -> Self {
         self.counters = Some(c);
@@ -222,8 +237,17 @@ impl StoreBuilder {
         counters.set(Stat::StoreMemory, index.bytes() as u64);
         counters.set(Stat::HashBytes, index.bytes() as u64);
         let max_segs = (self.mem_limit / self.segment_size).clamp(1, MAX_SEGMENTS);
-        let arena = Block::new(max_segs * self.segment_size).expect("mapping the store's arena");
-        let pins = Arc::new(pins::Pins::new(max_segs, arena.base()));
+        // Address space for the reserve when the system grants it, else for the limit.
+        let reserve = (self.mem_reserve / self.segment_size).clamp(max_segs, MAX_SEGMENTS);
+        let (arena, reserve) = match Block::new(reserve * self.segment_size) {
+            Some(a) if reserve > max_segs => (a, reserve),
+            _ => (
+                Block::new(max_segs * self.segment_size).expect("mapping the store's arena"),
+                max_segs,
+            ),
+        };
+        let pins = Arc::new(pins::Pins::new(reserve, arena.base()));
+        pins.set_limit(max_segs / 4);
         Store {
             arena: std::mem::ManuallyDrop::new(arena),
             pins,
@@ -237,6 +261,8 @@ impl StoreBuilder {
             seg_size: self.segment_size,
             index,
             mem_limit: self.mem_limit,
+            mem_target: self.mem_limit,
+            reserve_segs: reserve,
             item_size_max: self.item_size_max,
             evict: self.evict,
             use_cas: self.use_cas,
@@ -301,7 +327,13 @@ pub struct Store {
     seg_count: usize,
     seg_size: usize,
     index: Index,
+    /// The limit allocation obeys: the target, or while a shrink evicts down to it
+    /// ([`Store::set_mem_limit`]), what is in use.
     mem_limit: usize,
+    /// The limit asked for (`-m`, `cache_memlimit`).
+    mem_target: usize,
+    /// Segment slots the arena has room for: the most the limit may grow to.
+    reserve_segs: usize,
     item_size_max: usize,
     evict: bool,
     use_cas: bool,

@@ -28,8 +28,8 @@ pub struct Pins {
     counts: Box<[AtomicU32]>,
     /// Segments with at least one pin.
     pinned: AtomicUsize,
-    /// Most segments pinned at once.
-    limit: usize,
+    /// Most segments pinned at once (a quarter of the segments the limit allows).
+    limit: AtomicUsize,
     /// The arena's first byte: pinned pointers are derived from it, not from a borrow.
     base: NonNull<u8>,
 }
@@ -44,7 +44,7 @@ impl std::fmt::Debug for Pins {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pins")
             .field("pinned", &self.pinned.load(Ordering::Relaxed))
-            .field("limit", &self.limit)
+            .field("limit", &self.limit.load(Ordering::Relaxed))
             .finish()
     }
 }
@@ -55,9 +55,14 @@ impl Pins {
         Pins {
             counts: (0..segments).map(|_| AtomicU32::new(0)).collect(),
             pinned: AtomicUsize::new(0),
-            limit: segments / 4,
+            limit: AtomicUsize::new(segments / 4),
             base,
         }
+    }
+
+    /// Sets the most segments pinned at once (the store's limit changed).
+    pub(crate) fn set_limit(&self, segments: usize) {
+        self.limit.store(segments, Ordering::Relaxed);
     }
 
     /// Whether segment `seg` has a pin. Acquire: the reads made through a pin released
@@ -83,7 +88,7 @@ impl Pins {
     fn pin(&self, seg: u32, force: bool) -> bool {
         let c = &self.counts[seg as usize];
         if c.load(Ordering::Relaxed) == 0 && !force {
-            if self.pinned.load(Ordering::Relaxed) >= self.limit {
+            if self.pinned.load(Ordering::Relaxed) >= self.limit.load(Ordering::Relaxed) {
                 return false;
             }
             if c.fetch_add(1, Ordering::Relaxed) == 0 {

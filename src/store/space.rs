@@ -257,7 +257,7 @@ impl Store {
     }
 
     /// Evicts one segment (S3-FIFO); false if there is none to evict.
-    fn evict_one(&mut self) -> bool {
+    pub(super) fn evict_one(&mut self) -> bool {
         let Some(id) = self.pick_victim() else {
             return false;
         };

@@ -48,6 +48,8 @@ fn summary(req: &Request<'_>) -> String {
         Command::Stats { args } => format!("Stats [{}]", s(args)),
         Command::Shutdown { args } => format!("Shutdown [{}]", s(args)),
         Command::Quit => "Quit".into(),
+        Command::LruCrawler(c) => format!("LruCrawler {c:?}"),
+        Command::CacheMemlimit { mb } => format!("CacheMemlimit mb={mb}"),
         Command::MetaNoop => "MetaNoop".into(),
         Command::Meta(m) => format!("Meta {m:?}"),
         Command::Error(e) => format!("Error {e}"),
