@@ -44,8 +44,8 @@ fn success<R: ReplySink>(sink: &mut R, req: &BinRequest<'_>, cas: u64, body: &[u
     }
 }
 
-/// Runs one binary key command at unix time `now` and appends its response packet (nothing
-/// when a quiet command's rules suppress it) to `sink`.
+/// Runs one binary key command, or a flush, at unix time `now` and appends its response
+/// packet (nothing when a quiet command's rules suppress it, nor for a flush) to `sink`.
 pub fn execute<R: ReplySink>(
     store: &mut Store,
     counters: &Counters,
@@ -138,6 +138,15 @@ pub fn execute<R: ReplySink>(
         }
         op @ (bin::INCREMENT | bin::DECREMENT) => {
             arith(store, counters, req, op == bin::INCREMENT, now, sink)
+        }
+        // Sent to every shard; writes nothing (the connection answers).
+        bin::FLUSH => {
+            let delay = if req.extras.len() == 4 {
+                exptime(req.ext_u32(0))
+            } else {
+                0
+            };
+            super::text::flush(store, delay, now);
         }
         _ => error(sink, req, bin::UNKNOWN_COMMAND),
     }
