@@ -7,7 +7,7 @@ use super::op::ReplySink;
 use crate::num::push_u64;
 use crate::protocol::{Command, GetKind, Request, StoreMode, TOO_LARGE};
 use crate::stats::{Counters, Stat};
-use crate::store::{ArithResult, Store, StoreResult};
+use crate::store::{Delta, MetaArith, Store, StoreResult};
 
 fn line(out: &mut Vec<u8>, noreply: bool, s: &[u8]) {
     if !noreply {
@@ -106,30 +106,33 @@ pub(super) fn execute<R: ReplySink>(
                 line(sink.bytes(), noreply, b"NOT_FOUND");
             }
         }
-        Command::Arith { incr, delta, .. } => match store.arith(key, incr, delta, now) {
-            ArithResult::Value(v) => {
-                counters.incr(if incr { Stat::IncrHits } else { Stat::DecrHits });
-                if !noreply {
-                    let out = sink.bytes();
-                    push_u64(out, v);
-                    out.extend_from_slice(b"\r\n");
+        Command::Arith { incr, delta, .. } => {
+            match store.add_delta(key, Delta::incr_decr(incr, delta), now) {
+                MetaArith::Done { value: v, .. } => {
+                    counters.incr(if incr { Stat::IncrHits } else { Stat::DecrHits });
+                    if !noreply {
+                        let out = sink.bytes();
+                        push_u64(out, v);
+                        out.extend_from_slice(b"\r\n");
+                    }
                 }
+                MetaArith::NotFound => {
+                    counters.incr(if incr {
+                        Stat::IncrMisses
+                    } else {
+                        Stat::DecrMisses
+                    });
+                    line(sink.bytes(), noreply, b"NOT_FOUND");
+                }
+                MetaArith::NonNumeric => line(
+                    sink.bytes(),
+                    noreply,
+                    b"CLIENT_ERROR cannot increment or decrement non-numeric value",
+                ),
+                MetaArith::NoMemory => line(sink.bytes(), noreply, b"SERVER_ERROR out of memory"),
+                MetaArith::CasMismatch => unreachable!("incr and decr compare no CAS"),
             }
-            ArithResult::NotFound => {
-                counters.incr(if incr {
-                    Stat::IncrMisses
-                } else {
-                    Stat::DecrMisses
-                });
-                line(sink.bytes(), noreply, b"NOT_FOUND");
-            }
-            ArithResult::NonNumeric => line(
-                sink.bytes(),
-                noreply,
-                b"CLIENT_ERROR cannot increment or decrement non-numeric value",
-            ),
-            ArithResult::NoMemory => line(sink.bytes(), noreply, b"SERVER_ERROR out of memory"),
-        },
+        }
         Command::Touch { exptime, .. } => {
             counters.incr(Stat::CmdTouch);
             let exp = store.abs_exptime(exptime, now);
