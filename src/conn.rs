@@ -438,8 +438,14 @@ impl Conn {
                     }
                     Parse::Done(req, used) => {
                         // These end a window: what follows depends on them.
-                        let last = req.cmd.swallow() > 0
-                            || matches!(req.cmd, Command::Stats { .. } | Command::Quit);
+                        let last = match &req.cmd {
+                            Command::Stats { .. }
+                            | Command::TooLarge { .. }
+                            | Command::ErrorSwallow { .. }
+                            | Command::Quit => true,
+                            Command::Meta(m) => m.swallow() > 0,
+                            _ => false,
+                        };
                         window.push(req, used);
                         pos += used;
                         // From the second request on, or from a first one with several

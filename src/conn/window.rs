@@ -69,8 +69,9 @@ impl<'a> Window<'a> {
 }
 
 /// Feeds the local keys of `req` to a prefetcher. Returns the hash of the request's one
-/// key, local or not (a text request for one key, a `get` of one key included). Inlined, as is [`Conn::route`]: once per request each, and
-/// their calls would cost more than their work on a `get`.
+/// key, local or not (a text request for one key, a `get` of one key included). Inlined,
+/// as is [`Conn::route`]: once per request each, and their calls would cost more than
+/// their work on a `get`.
 #[inline(always)]
 pub(super) fn prefetch_keys(
     shard: &Shard,
@@ -85,7 +86,8 @@ pub(super) fn prefetch_keys(
         h
     };
     match &req.cmd {
-        Command::Get { keys, .. } if !keys.is_single() => {
+        Command::Get { keys, .. } if keys.is_single() => Some(local(keys.0)),
+        Command::Get { keys, .. } => {
             keys.iter().for_each(|k| {
                 local(k);
             });

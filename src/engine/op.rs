@@ -14,8 +14,10 @@
 //! 3. the same arm writes its reply, with the formatters of `engine/format.rs`.
 //!
 //! The connection routes any command for one key without knowing which it is, and
-//! forwarding carries its bytes whatever they say. A command the connection answers
-//! itself (`version`, `stats`, …) is an arm of `conn.rs`'s `handle` instead of the engine's.
+//! forwarding carries its bytes whatever they say. The compiler points at the first two
+//! places: both matches are exhaustive. A command the connection answers itself
+//! (`version`, `stats`, …) has no key and is an arm of `conn.rs`'s `handle` instead
+//! (and one of the commands `engine/text.rs` never sees).
 
 use crate::protocol::binary::BinRequest;
 use crate::protocol::{Command, KeyBuf, MetaRequest, Request};
