@@ -1,8 +1,8 @@
 //! One client connection: read, parse, route, reply.
 //!
 //! ```text
-//!   socket ─read─► rbuf ─parse─► Request ─split into KeyOps─┬─ local key: engine::apply → out
-//!                                                           └─ other shard: encode into that
+//!   socket ─read─► rbuf ─parse─► Request ─one KeyOp per key─┬─ local key: engine::apply → out
+//!                                                           └─ other shard: its bytes into that
 //!                                                              peer's Batch, mark a splice in out
 //!   after the read batch: one Batch per peer, await them, splice replies in request order,
 //!   one write of `out`
@@ -500,7 +500,8 @@ impl Conn {
                 if shard.latency.is_some() {
                     self.tally.note(crate::latency::Kind::of(&req.cmd));
                 }
-                let next = self.handle(shard, req, *hash, now);
+                let raw = &rbuf[self.start..self.start + used];
+                let next = self.handle(shard, req, raw, *hash, now);
                 if let Some(AfterPass::Drain) = next {
                     return AfterPass::Drain;
                 }
@@ -592,23 +593,22 @@ impl Conn {
         }
     }
 
-    /// Handles one request; returns how the pass must end, if it must.
-    /// `hash` is the key's hash for a `get` of one local key, when prefetching computed it.
+    /// Handles one request, `raw` its bytes; returns how the pass must end, if it must.
+    /// `hash` is the hash of the request's one key, when prefetching computed it.
+    ///
+    /// A request for a key goes to the engine on the key's shard whatever its command; the
+    /// arms here are the commands the connection answers itself, and the multi-key get.
     fn handle(
         &mut self,
         shard: &Shard,
         req: &Request<'_>,
+        raw: &[u8],
         hash: Option<u64>,
         now: u32,
     ) -> Option<AfterPass> {
         let noreply = req.noreply;
         match &req.cmd {
-            Command::Get {
-                kind,
-                exptime,
-                keys,
-                bad_key,
-            } => {
+            Command::Get { keys, bad_key, .. } => {
                 // memcached drops the values it has gathered when a later key is too long
                 // and answers the error alone.
                 if *bad_key {
@@ -624,9 +624,9 @@ impl Conn {
                         Some(h) if keys.is_single() => h,
                         _ => key_hash(key),
                     };
-                    let op = KeyOp::Get {
-                        kind: *kind,
-                        exptime: *exptime,
+                    let op = KeyOp::Text {
+                        req,
+                        raw,
                         key,
                         hash: Some(h),
                     };
@@ -638,60 +638,18 @@ impl Conn {
                 }
                 self.out.extend_from_slice(b"END\r\n");
             }
-            Command::Store {
-                mode,
-                key,
-                flags,
-                exptime,
-                cas,
-                data,
-            } => {
-                let op = KeyOp::Store {
-                    mode: *mode,
-                    key,
-                    flags: *flags,
-                    exptime: *exptime,
-                    cas: *cas,
-                    data,
-                    noreply,
-                };
-                self.route(shard, shard.owner(key), op, now);
-            }
-            Command::TooLarge { mode, key, swallow } => {
-                let op = KeyOp::TooLarge {
-                    mode: *mode,
-                    key,
-                    noreply,
-                };
-                self.route(shard, shard.owner(key), op, now);
-                self.swallow = *swallow;
-            }
-            Command::Delete { key } => {
-                self.route(shard, shard.owner(key), KeyOp::Delete { key, noreply }, now);
-            }
-            Command::Arith { incr, key, delta } => {
-                let op = KeyOp::Arith {
-                    incr: *incr,
-                    key,
-                    delta: *delta,
-                    noreply,
-                };
-                self.route(shard, shard.owner(key), op, now);
-            }
-            Command::Touch { key, exptime } => {
-                let op = KeyOp::Touch {
-                    key,
-                    exptime: *exptime,
-                    noreply,
-                };
-                self.route(shard, shard.owner(key), op, now);
-            }
-            Command::FlushAll { delay } => {
+            Command::FlushAll { .. } => {
                 shard.counters.incr(Stat::CmdFlush);
                 if !shard.settings.flush_enabled {
                     self.line(noreply, "CLIENT_ERROR flush_all not allowed");
                 } else {
-                    self.flush_every_shard(shard, *delay, now);
+                    let op = KeyOp::Text {
+                        req,
+                        raw,
+                        key: b"",
+                        hash: None,
+                    };
+                    self.flush_every_shard(shard, op, now);
                     self.line(noreply, "OK");
                 }
             }
@@ -717,15 +675,32 @@ impl Conn {
             Command::CacheMemlimit { mb } => self.cache_memlimit(shard, *mb, noreply),
             Command::Quit => return Some(AfterPass::Close),
             Command::MetaNoop => self.out.extend_from_slice(b"MN\r\n"),
-            Command::Meta(req) => {
-                let owner = shard.owner(req.key(&mut None));
-                self.route(shard, owner, KeyOp::Meta(req), now);
-                self.swallow = req.swallow();
+            Command::Meta(m) => {
+                let owner = shard.owner(m.key(&mut None));
+                self.route(shard, owner, KeyOp::Meta(m), now);
+                self.swallow = m.swallow();
             }
             Command::Error(e) => self.line(noreply, e),
             Command::ErrorSwallow { msg, swallow } => {
                 self.line(false, msg);
                 self.swallow = *swallow;
+            }
+            cmd => {
+                let Some(key) = cmd.key() else {
+                    unreachable!("a command for no key is answered above: {cmd:?}")
+                };
+                let (owner, hash) = match hash {
+                    Some(h) => (shard.owner_of_hash(h), Some(h)),
+                    None => shard.owner_hashed(key),
+                };
+                let op = KeyOp::Text {
+                    req,
+                    raw,
+                    key,
+                    hash,
+                };
+                self.route(shard, owner, op, now);
+                self.swallow = cmd.swallow();
             }
         }
         None

@@ -172,12 +172,7 @@ impl Conn {
             self.bin_error(req, bin::AUTH_ERROR);
             return;
         }
-        let delay = if req.extras.len() == 4 {
-            req.ext_u32(0).min(i32::MAX as u32) as i32
-        } else {
-            0
-        };
-        self.flush_every_shard(shard, delay, now);
+        self.flush_every_shard(shard, KeyOp::Bin(req), now);
         shard.counters.incr(Stat::CmdFlush);
         self.bin_ok(req, b"");
     }

@@ -17,7 +17,7 @@ impl Conn {
             shard.inject_panic(&op);
             self.apply_local(shard, &op, now);
         } else {
-            if let KeyOp::Get { .. } = op {
+            if op.is_get() {
                 self.forwarded_gets += 1;
             }
             let b = &mut self.batches[owner];
@@ -44,10 +44,9 @@ impl Conn {
         );
     }
 
-    /// `flush_all` (text or binary): every shard flushes; the per-peer order of batches
-    /// keeps the flush between this connection's earlier and later ops.
-    pub(super) fn flush_every_shard(&mut self, shard: &Shard, delay: i32, now: u32) {
-        let op = KeyOp::Flush { delay };
+    /// `flush_all` (text or binary, `op`): every shard flushes; the per-peer order of
+    /// batches keeps the flush between this connection's earlier and later ops.
+    pub(super) fn flush_every_shard(&mut self, shard: &Shard, op: KeyOp<'_>, now: u32) {
         for owner in 0..shard.shards() {
             if owner == shard.id {
                 self.apply_local(shard, &op, now);

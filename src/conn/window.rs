@@ -20,8 +20,8 @@ pub(super) struct Window<'a> {
     len: usize,
 }
 
-/// A request in a window: the bytes it used, and its key's hash when prefetching computed
-/// it (a `get` of one local key), so the lookup need not hash the key again.
+/// A request in a window: the bytes it used, and its one key's hash when prefetching
+/// computed it, so neither routing nor the lookup hashes the key again.
 pub(super) struct Parsed<'a> {
     pub(super) req: Request<'a>,
     pub(super) used: usize,
@@ -68,9 +68,10 @@ impl<'a> Window<'a> {
     }
 }
 
-/// Feeds the local keys of `req` to a prefetcher. Returns the hash of the key of a `get`
-/// with one key, local or not. Inlined, as is [`Conn::route`]: once per request each, and
-/// their calls would cost more than their work on a `get`.
+/// Feeds the local keys of `req` to a prefetcher. Returns the hash of the request's one
+/// key, local or not (a text request for one key, a `get` of one key included). Inlined,
+/// as is [`Conn::route`]: once per request each, and their calls would cost more than
+/// their work on a `get`.
 #[inline(always)]
 pub(super) fn prefetch_keys(
     shard: &Shard,
@@ -85,22 +86,19 @@ pub(super) fn prefetch_keys(
         h
     };
     match &req.cmd {
-        Command::Get { keys, .. } if keys.is_single() => return Some(local(keys.0)),
-        Command::Get { keys, .. } => keys.iter().for_each(|k| {
-            local(k);
-        }),
-        Command::Store { key, .. }
-        | Command::Delete { key }
-        | Command::Arith { key, .. }
-        | Command::Touch { key, .. } => {
-            local(key);
+        Command::Get { keys, .. } if keys.is_single() => Some(local(keys.0)),
+        Command::Get { keys, .. } => {
+            keys.iter().for_each(|k| {
+                local(k);
+            });
+            None
         }
         Command::Meta(m) => {
             local(m.key(&mut None));
+            None
         }
-        _ => {}
+        cmd => cmd.key().map(local),
     }
-    None
 }
 
 /// Whether a parsed request looks up more than one key (`get k1 k2 ...`).

@@ -8,7 +8,7 @@
 use super::op::ReplySink;
 use crate::protocol::binary::{self as bin, BinRequest};
 use crate::stats::{Counters, Stat};
-use crate::store::{ArithResult, Mode, Store, StoreResult};
+use crate::store::{Delta, MetaArith, Mode, Store, StoreResult};
 
 /// An exptime from the wire: memcached reads it into a `time_t`, so it is never negative.
 fn exptime(v: u32) -> i32 {
@@ -44,8 +44,8 @@ fn success<R: ReplySink>(sink: &mut R, req: &BinRequest<'_>, cas: u64, body: &[u
     }
 }
 
-/// Runs one binary key command at unix time `now` and appends its response packet (nothing
-/// when a quiet command's rules suppress it) to `sink`.
+/// Runs one binary key command, or a flush, at unix time `now` and appends its response
+/// packet (nothing when a quiet command's rules suppress it, nor for a flush) to `sink`.
 pub fn execute<R: ReplySink>(
     store: &mut Store,
     counters: &Counters,
@@ -138,6 +138,15 @@ pub fn execute<R: ReplySink>(
         }
         op @ (bin::INCREMENT | bin::DECREMENT) => {
             arith(store, counters, req, op == bin::INCREMENT, now, sink)
+        }
+        // Sent to every shard; writes nothing (the connection answers).
+        bin::FLUSH => {
+            let delay = if req.extras.len() == 4 {
+                exptime(req.ext_u32(0))
+            } else {
+                0
+            };
+            super::text::flush(store, delay, now);
         }
         _ => error(sink, req, bin::UNKNOWN_COMMAND),
     }
@@ -251,14 +260,15 @@ fn arith<R: ReplySink>(
             }
         }
     }
-    match store.arith(req.key, incr, delta, now) {
-        ArithResult::Value(v) => {
+    match store.add_delta(req.key, Delta::incr_decr(incr, delta), now) {
+        MetaArith::Done { value: v, .. } => {
             counters.incr(if incr { Stat::IncrHits } else { Stat::DecrHits });
             success(sink, req, store.last_cas(), &v.to_be_bytes());
         }
-        ArithResult::NonNumeric => error(sink, req, bin::DELTA_BADVAL),
-        ArithResult::NoMemory => enomem(sink, req, "Out of memory incrementing value"),
-        ArithResult::NotFound if expiration != u32::MAX => {
+        MetaArith::NonNumeric => error(sink, req, bin::DELTA_BADVAL),
+        MetaArith::NoMemory => enomem(sink, req, "Out of memory incrementing value"),
+        MetaArith::CasMismatch => unreachable!("incr and decr compare no CAS"),
+        MetaArith::NotFound if expiration != u32::MAX => {
             let exp = store.abs_exptime(exptime(expiration), now);
             let digits = initial.to_string();
             match store.store(Mode::Add, req.key, 0, exp, 0, digits.as_bytes(), now) {
@@ -267,7 +277,7 @@ fn arith<R: ReplySink>(
                 _ => error(sink, req, bin::NOT_STORED),
             }
         }
-        ArithResult::NotFound => {
+        MetaArith::NotFound => {
             counters.incr(if incr {
                 Stat::IncrMisses
             } else {

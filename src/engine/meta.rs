@@ -14,7 +14,7 @@ use crate::protocol::base64::base64_encode;
 use crate::protocol::meta::{MAX_OPAQUE, OPAQUE_TOO_LONG};
 use crate::protocol::{MetaCmd, MetaRequest, BAD_CHUNK, TOO_LARGE};
 use crate::stats::{Counters, Stat};
-use crate::store::{MetaArith, MetaDelete, MetaInfo, Mode, Store, StoreResult};
+use crate::store::{Delta, MetaArith, MetaDelete, MetaInfo, Mode, Store, StoreResult};
 
 /// Runs one meta command at unix time `now` and appends its reply (nothing when quiet mode
 /// suppresses it) to `sink`.
@@ -344,52 +344,57 @@ fn arith(cx: Ctx<'_>, req: &MetaRequest<'_>, key: &[u8], out: &mut Vec<u8>) {
     let f = &req.f;
     let incr = !matches!(f.mode, b'D' | b'-');
     let start = out.len();
+    let delta = Delta {
+        incr,
+        delta: f.delta,
+        cas: f.cas,
+        meta: true,
+    };
     // The live item when its TTL can still change, the number, its unique and exptime.
-    let (mut live, value, cas, exptime, created) =
-        match store.meta_arith(key, incr, f.delta, f.cas, now) {
-            MetaArith::Done {
-                value,
-                cas,
-                exptime,
-                item,
-            } => {
-                counters.incr(if incr { Stat::IncrHits } else { Stat::DecrHits });
-                (item, value, cas, exptime, false)
-            }
-            MetaArith::NonNumeric => {
-                line(
-                    out,
-                    "CLIENT_ERROR cannot increment or decrement non-numeric value",
-                );
-                return;
-            }
-            MetaArith::NoMemory => {
-                line(out, "SERVER_ERROR out of memory");
-                return;
-            }
-            MetaArith::CasMismatch => return no_item(out, req, key, b"EX"),
-            MetaArith::NotFound if f.vivify.is_none() => {
-                counters.incr(if incr {
-                    Stat::IncrMisses
-                } else {
-                    Stat::DecrMisses
-                });
-                return no_item(out, req, key, b"NF");
-            }
-            MetaArith::NotFound => {
-                let (exp, _) = final_exptime(store, req, true, 0, now);
-                match store.meta_arith_vivify(key, f.initial, exp, now) {
-                    Some(it) => {
-                        let cas = store.meta_info(&it).cas;
-                        (Some(it), f.initial, cas, 0, true)
-                    }
-                    None => {
-                        line(out, "SERVER_ERROR Out of memory allocating new item");
-                        return;
-                    }
+    let (mut live, value, cas, exptime, created) = match store.add_delta(key, delta, now) {
+        MetaArith::Done {
+            value,
+            cas,
+            exptime,
+            item,
+        } => {
+            counters.incr(if incr { Stat::IncrHits } else { Stat::DecrHits });
+            (item, value, cas, exptime, false)
+        }
+        MetaArith::NonNumeric => {
+            line(
+                out,
+                "CLIENT_ERROR cannot increment or decrement non-numeric value",
+            );
+            return;
+        }
+        MetaArith::NoMemory => {
+            line(out, "SERVER_ERROR out of memory");
+            return;
+        }
+        MetaArith::CasMismatch => return no_item(out, req, key, b"EX"),
+        MetaArith::NotFound if f.vivify.is_none() => {
+            counters.incr(if incr {
+                Stat::IncrMisses
+            } else {
+                Stat::DecrMisses
+            });
+            return no_item(out, req, key, b"NF");
+        }
+        MetaArith::NotFound => {
+            let (exp, _) = final_exptime(store, req, true, 0, now);
+            match store.meta_arith_vivify(key, f.initial, exp, now) {
+                Some(it) => {
+                    let cas = store.meta_info(&it).cas;
+                    (Some(it), f.initial, cas, 0, true)
+                }
+                None => {
+                    line(out, "SERVER_ERROR Out of memory allocating new item");
+                    return;
                 }
             }
-        };
+        }
+    };
     let mut digits = Vec::with_capacity(20);
     push_u64(&mut digits, value);
     if f.value {

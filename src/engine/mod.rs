@@ -1,14 +1,17 @@
 //! Key operations: what one shard does for one key, and the reply bytes it writes.
 //!
-//! [`KeyOp`] and [`ReplySink`] are in `engine/op.rs`, [`apply`] here; the text protocol's ops run in [`text`], the meta
-//! commands' in [`meta`] and the binary protocol's in [`binary`]. The owner of a key formats its reply in the protocol of the
-//! connection that asked, so forwarded replies splice in as bytes whatever the protocol.
+//! [`KeyOp`] and [`ReplySink`] are in `engine/op.rs` (with the places a new command
+//! touches), [`apply`] here; the text protocol's ops run in [`text`], the meta commands' in
+//! [`meta`] and the binary protocol's in [`binary`]. The owner of a key formats its reply in
+//! the protocol of the connection that asked, so forwarded replies splice in as bytes
+//! whatever the protocol.
 //!
-//! The connection splits every request into single-key [`KeyOp`]s (a multi-key `get` becomes
-//! one op per key), runs the ops for local keys at once with [`apply`], and forwards the others
-//! to their owners as a compact byte encoding ([`wire`]: [`KeyOp::encode`] / [`KeyOp::decode`]), so that a
-//! whole batch for one peer travels as one buffer and the owner runs the same [`apply`]. This
-//! module knows the store and memcached's reply formats; it knows nothing of sockets or cores.
+//! The connection makes a [`KeyOp`] of every request for a key, one per key of a multi-key
+//! `get`: the parsed request itself, with the key. It runs the ops for local keys at once
+//! with [`apply`], and forwards the others to their owners as their bytes ([`wire`]), so
+//! that a whole batch for one peer travels as one buffer and the owner parses each again
+//! and runs the same [`apply`]. This module knows the store and memcached's reply formats;
+//! it knows nothing of sockets or cores.
 
 pub mod binary;
 pub mod format;
@@ -20,6 +23,7 @@ pub mod wire;
 
 pub use op::{KeyOp, ReplySink};
 
+use crate::protocol::{Command, Request};
 use crate::stats::{Counters, PrefixOp, Stat};
 use crate::store::Store;
 
@@ -40,14 +44,19 @@ pub fn apply<R: ReplySink>(
     if counters.detail.is_on() {
         return apply_counting_prefixes(store, counters, op, now, sink);
     }
-    match *op {
-        KeyOp::Get {
-            kind,
-            exptime,
-            key,
-            hash,
-        } => text::get(store, counters, kind, exptime, key, hash, now, sink),
-        _ => apply_other(store, counters, op, now, sink),
+    if let KeyOp::Text {
+        req: Request {
+            cmd: Command::Get { kind, exptime, .. },
+            ..
+        },
+        key,
+        hash,
+        ..
+    } = *op
+    {
+        text::get(store, counters, *kind, *exptime, key, hash, now, sink)
+    } else {
+        apply_other(store, counters, op, now, sink)
     }
 }
 
@@ -64,22 +73,28 @@ fn apply_counting_prefixes<R: ReplySink>(
     let hits = || counters.get(Stat::GetHits) + counters.get(Stat::TouchHits);
     let before = hits();
     match *op {
-        KeyOp::Get {
-            kind,
-            exptime,
+        KeyOp::Text {
+            req:
+                Request {
+                    cmd: Command::Get { kind, exptime, .. },
+                    ..
+                },
             key,
             hash,
+            ..
         } => {
-            text::get(store, counters, kind, exptime, key, hash, now, sink);
+            text::get(store, counters, *kind, *exptime, key, hash, now, sink);
             let hit = hits() != before;
             counters.detail.count(key, PrefixOp::Get { hit });
         }
         _ => {
             apply_other(store, counters, op, now, sink);
-            match *op {
-                KeyOp::Store { key, .. } => counters.detail.count(key, PrefixOp::Set),
-                KeyOp::Delete { key, .. } => counters.detail.count(key, PrefixOp::Delete),
-                _ => {}
+            if let KeyOp::Text { req, key, .. } = *op {
+                match req.cmd {
+                    Command::Store { .. } => counters.detail.count(key, PrefixOp::Set),
+                    Command::Delete { .. } => counters.detail.count(key, PrefixOp::Delete),
+                    _ => {}
+                }
             }
         }
     }
@@ -94,47 +109,50 @@ fn apply_other<R: ReplySink>(
     sink: &mut R,
 ) {
     match *op {
-        KeyOp::Get { .. } => unreachable!("apply runs gets itself"),
+        KeyOp::Text { req, key, .. } => text::execute(store, counters, req, key, now, sink),
         KeyOp::Meta(req) => meta::execute(store, counters, req, now, sink),
         KeyOp::Bin(req) => binary::execute(store, counters, req, now, sink),
-        _ => text::execute(store, counters, op, now, sink),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{GetKind, StoreMode};
+    use crate::protocol::{text, Limits, Parse};
+
+    /// Runs each request of `input` for its one key, as a connection runs a local one.
+    fn run(s: &mut Store, input: &[u8], out: &mut Vec<u8>) {
+        let limits = Limits {
+            item_size_max: 1 << 20,
+            use_cas: true,
+        };
+        let c = s.counters().clone();
+        let mut pos = 0;
+        while pos < input.len() {
+            let Parse::Done(req, used) = text::parse(&input[pos..], &limits) else {
+                panic!("not a whole request at {pos}");
+            };
+            let key = req.cmd.key().expect("a request for one key");
+            let op = KeyOp::Text {
+                req: &req,
+                raw: &input[pos..pos + used],
+                key,
+                hash: None,
+            };
+            apply(s, &c, &op, 1000, out);
+            pos += used;
+        }
+    }
 
     #[test]
     fn get_reply_formats() {
         let mut s = Store::builder().build();
         let mut out = Vec::new();
-        let set = KeyOp::Store {
-            mode: StoreMode::Set,
-            key: b"k",
-            flags: 5,
-            exptime: 0,
-            cas: 0,
-            data: b"hello",
-            noreply: false,
-        };
-        let c = s.counters().clone();
-        apply(&mut s, &c, &set, 1000, &mut out);
-        for kind in [GetKind::Get, GetKind::Gets] {
-            apply(
-                &mut s,
-                &c,
-                &KeyOp::Get {
-                    kind,
-                    exptime: 0,
-                    key: b"k",
-                    hash: None,
-                },
-                1000,
-                &mut out,
-            );
-        }
+        run(
+            &mut s,
+            b"set k 5 0 5\r\nhello\r\nget k\r\ngets k\r\n",
+            &mut out,
+        );
         assert_eq!(
             out,
             b"STORED\r\nVALUE k 5 5\r\nhello\r\nVALUE k 5 5 1\r\nhello\r\n".to_vec()

@@ -1,89 +1,76 @@
-//! What the engine runs and where it writes: one key's operation ([`KeyOp`]) and the sink
-//! its reply goes to ([`ReplySink`]). Apart from `engine/mod.rs` so that the files that run,
-//! encode and format ops import it without importing the module that calls them.
+//! What the engine runs and where it writes: one request for one key ([`KeyOp`]) and the
+//! sink its reply goes to ([`ReplySink`]). Apart from `engine/mod.rs` so that the files that
+//! run, encode and format ops import it without importing the module that calls them.
+//!
+//! An op is the parsed request itself, as the protocol's parser gave it, not a copy of its
+//! fields: the connection routes it, [`super::apply`] runs it, and a forwarded one travels
+//! as its bytes ([`super::wire`]) and is parsed again on its owner. So a new text command
+//! touches three places:
+//!
+//! 1. `protocol/`: its [`crate::protocol::Command`] variant, with its key in
+//!    [`crate::protocol::Command::key`] (an exhaustive match), and its parser in
+//!    `protocol/text.rs`;
+//! 2. `engine/text.rs`: its arm in `execute`, which runs it against the store;
+//! 3. the same arm writes its reply, with the formatters of `engine/format.rs`.
+//!
+//! The connection routes any command for one key without knowing which it is, and
+//! forwarding carries its bytes whatever they say. The compiler points at the first two
+//! places: both matches are exhaustive. A command the connection answers itself
+//! (`version`, `stats`, …) has no key and is an arm of `conn.rs`'s `handle` instead
+//! (and one of the commands `engine/text.rs` never sees).
 
 use crate::protocol::binary::BinRequest;
-use crate::protocol::{GetKind, KeyBuf, MetaRequest, StoreMode};
+use crate::protocol::{Command, KeyBuf, MetaRequest, Request};
 use crate::store::StoreValue;
 
-/// One operation on one key (or, for `Flush`, on a whole shard).
+/// One request for one key (or, for `flush_all`, for a whole shard).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyOp<'a> {
-    /// A meta command (`mg ms md ma me`), run by [`super::meta::execute`]. Forwarded as its raw
-    /// bytes, which the owner parses again.
-    Meta(&'a MetaRequest<'a>),
-    /// A binary-protocol packet for one key, run by [`super::binary::execute`]. Forwarded as its
-    /// raw bytes, which the owner parses again.
-    Bin(&'a BinRequest<'a>),
-    /// One key of `get`/`gets`/`gat`/`gats`: writes its `VALUE` block on a hit, nothing on a
-    /// miss (the connection writes `END`).
-    Get {
-        kind: GetKind,
-        exptime: i32,
+    /// A text-protocol request, run by [`super::text`].
+    Text {
+        req: &'a Request<'a>,
+        /// The request's bytes as received: its line and, for a storage command, its data
+        /// block (not a too-large value's, which the connection discards). A forwarded op
+        /// travels as these, except one key of a multi-key get, which travels as a get of
+        /// that key alone.
+        raw: &'a [u8],
+        /// The key this op is for: the command's one key, or the one key of a multi-key
+        /// get; empty for `flush_all`.
         key: &'a [u8],
-        /// The store's hash of `key`, when the connection computed it already (to
-        /// prefetch); never forwarded.
+        /// The store's hash of `key`, when the connection computed it (to route it, or to
+        /// prefetch): a get looks its key up with it, and it travels with a forwarded op.
         hash: Option<u64>,
     },
-    Store {
-        mode: StoreMode,
-        key: &'a [u8],
-        flags: u32,
-        exptime: i32,
-        cas: u64,
-        data: &'a [u8],
-        noreply: bool,
-    },
-    /// A value over `-I`: the reply is an error, and `set` removes the key.
-    TooLarge {
-        mode: StoreMode,
-        key: &'a [u8],
-        noreply: bool,
-    },
-    Delete {
-        key: &'a [u8],
-        noreply: bool,
-    },
-    Arith {
-        incr: bool,
-        key: &'a [u8],
-        delta: u64,
-        noreply: bool,
-    },
-    Touch {
-        key: &'a [u8],
-        exptime: i32,
-        noreply: bool,
-    },
-    /// `flush_all`, sent to every shard; writes nothing (the connection answers `OK`).
-    Flush {
-        delay: i32,
-    },
+    /// A meta command (`mg ms md ma me`), run by [`super::meta::execute`].
+    Meta(&'a MetaRequest<'a>),
+    /// A binary-protocol packet for one key, or a flush, run by [`super::binary::execute`].
+    Bin(&'a BinRequest<'a>),
 }
 
 impl<'a> KeyOp<'a> {
     /// The key this op is for (`None` for a flush); a meta request's base64 key is decoded
     /// into `decoded`.
     pub fn key<'s>(&'s self, decoded: &'s mut KeyBuf) -> Option<&'s [u8]> {
-        match self {
+        match *self {
+            KeyOp::Text { key, .. } => (!key.is_empty()).then_some(key),
             KeyOp::Meta(req) => Some(req.key(decoded)),
-            _ => self.plain_key(),
+            KeyOp::Bin(req) => (!req.key.is_empty()).then_some(req.key),
         }
     }
 
-    /// The key of an op that is not a meta request (`None` for a flush and a meta request).
-    pub fn plain_key(&self) -> Option<&'a [u8]> {
-        match *self {
-            KeyOp::Meta(_) => None,
-            KeyOp::Bin(req) => Some(req.key),
-            KeyOp::Get { key, .. }
-            | KeyOp::Store { key, .. }
-            | KeyOp::TooLarge { key, .. }
-            | KeyOp::Delete { key, .. }
-            | KeyOp::Arith { key, .. }
-            | KeyOp::Touch { key, .. } => Some(key),
-            KeyOp::Flush { .. } => None,
-        }
+    /// Whether this is one key of a `get`, `gets`, `gat` or `gats`.
+    #[inline(always)]
+    pub fn is_get(&self) -> bool {
+        matches!(
+            self,
+            KeyOp::Text {
+                req: Request {
+                    cmd: Command::Get { .. },
+                    ..
+                },
+                ..
+            }
+        )
     }
 }
 

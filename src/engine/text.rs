@@ -1,12 +1,13 @@
 //! The text protocol's ops: what one shard does for a `get`, a storage command, `delete`,
-//! `incr`/`decr`, `touch` or `flush_all` on one key, and the reply line it writes.
+//! `incr`/`decr`, `touch` or `flush_all` on one key, and the reply line it writes. A new
+//! text command for a key is an arm of [`execute`] (see `engine/op.rs`).
 
 use super::format::{push_value, push_value_line, SHORT_VALUE};
-use super::op::{KeyOp, ReplySink};
+use super::op::ReplySink;
 use crate::num::push_u64;
-use crate::protocol::{GetKind, StoreMode, TOO_LARGE};
+use crate::protocol::{Command, GetKind, Request, StoreMode, TOO_LARGE};
 use crate::stats::{Counters, Stat};
-use crate::store::{ArithResult, Store, StoreResult};
+use crate::store::{Delta, MetaArith, Store, StoreResult};
 
 fn line(out: &mut Vec<u8>, noreply: bool, s: &[u8]) {
     if !noreply {
@@ -58,24 +59,25 @@ pub(super) fn get<R: ReplySink>(
     }
 }
 
-/// [`super::apply`] for a text op other than a get.
+/// [`super::apply`] for a text request other than a get, for `key` (its one key).
 #[inline(always)]
 pub(super) fn execute<R: ReplySink>(
     store: &mut Store,
     counters: &Counters,
-    op: &KeyOp<'_>,
+    req: &Request<'_>,
+    key: &[u8],
     now: u32,
     sink: &mut R,
 ) {
-    match *op {
-        KeyOp::Store {
+    let noreply = req.noreply;
+    match req.cmd {
+        Command::Store {
             mode: m,
-            key,
             flags,
             exptime,
             cas,
             data,
-            noreply,
+            ..
         } => {
             counters.incr(Stat::CmdSet);
             let exp = store.abs_exptime(exptime, now);
@@ -88,18 +90,14 @@ pub(super) fn execute<R: ReplySink>(
             };
             line(sink.bytes(), noreply, reply);
         }
-        KeyOp::TooLarge {
-            mode: m,
-            key,
-            noreply,
-        } => {
+        Command::TooLarge { mode: m, .. } => {
             counters.incr(Stat::StoreTooLarge);
             if m == StoreMode::Set {
                 store.remove(key, now);
             }
             line(sink.bytes(), noreply, TOO_LARGE.as_bytes());
         }
-        KeyOp::Delete { key, noreply } => {
+        Command::Delete { .. } => {
             if store.delete(key, now) {
                 counters.incr(Stat::DeleteHits);
                 line(sink.bytes(), noreply, b"DELETED");
@@ -108,40 +106,34 @@ pub(super) fn execute<R: ReplySink>(
                 line(sink.bytes(), noreply, b"NOT_FOUND");
             }
         }
-        KeyOp::Arith {
-            incr,
-            key,
-            delta,
-            noreply,
-        } => match store.arith(key, incr, delta, now) {
-            ArithResult::Value(v) => {
-                counters.incr(if incr { Stat::IncrHits } else { Stat::DecrHits });
-                if !noreply {
-                    let out = sink.bytes();
-                    push_u64(out, v);
-                    out.extend_from_slice(b"\r\n");
+        Command::Arith { incr, delta, .. } => {
+            match store.add_delta(key, Delta::incr_decr(incr, delta), now) {
+                MetaArith::Done { value: v, .. } => {
+                    counters.incr(if incr { Stat::IncrHits } else { Stat::DecrHits });
+                    if !noreply {
+                        let out = sink.bytes();
+                        push_u64(out, v);
+                        out.extend_from_slice(b"\r\n");
+                    }
                 }
+                MetaArith::NotFound => {
+                    counters.incr(if incr {
+                        Stat::IncrMisses
+                    } else {
+                        Stat::DecrMisses
+                    });
+                    line(sink.bytes(), noreply, b"NOT_FOUND");
+                }
+                MetaArith::NonNumeric => line(
+                    sink.bytes(),
+                    noreply,
+                    b"CLIENT_ERROR cannot increment or decrement non-numeric value",
+                ),
+                MetaArith::NoMemory => line(sink.bytes(), noreply, b"SERVER_ERROR out of memory"),
+                MetaArith::CasMismatch => unreachable!("incr and decr compare no CAS"),
             }
-            ArithResult::NotFound => {
-                counters.incr(if incr {
-                    Stat::IncrMisses
-                } else {
-                    Stat::DecrMisses
-                });
-                line(sink.bytes(), noreply, b"NOT_FOUND");
-            }
-            ArithResult::NonNumeric => line(
-                sink.bytes(),
-                noreply,
-                b"CLIENT_ERROR cannot increment or decrement non-numeric value",
-            ),
-            ArithResult::NoMemory => line(sink.bytes(), noreply, b"SERVER_ERROR out of memory"),
-        },
-        KeyOp::Touch {
-            key,
-            exptime,
-            noreply,
-        } => {
+        }
+        Command::Touch { exptime, .. } => {
             counters.incr(Stat::CmdTouch);
             let exp = store.abs_exptime(exptime, now);
             if store.touch(key, exp, now) {
@@ -152,17 +144,32 @@ pub(super) fn execute<R: ReplySink>(
                 line(sink.bytes(), noreply, b"NOT_FOUND");
             }
         }
-        KeyOp::Flush { delay } => {
-            // memcached: a positive delay is an exptime; zero or negative flushes now.
-            let at = if delay > 0 {
-                store.abs_exptime(delay, now)
-            } else {
-                0
-            };
-            store.flush_all(at, now);
-        }
-        KeyOp::Get { .. } | KeyOp::Meta(_) | KeyOp::Bin(_) => {
-            unreachable!("apply runs gets, meta and binary requests itself")
+        // Sent to every shard; writes nothing (the connection answers `OK`).
+        Command::FlushAll { delay } => flush(store, delay, now),
+        Command::Get { .. } => unreachable!("apply runs gets itself"),
+        Command::Version
+        | Command::Verbosity { .. }
+        | Command::Stats { .. }
+        | Command::Quit
+        | Command::MetaNoop
+        | Command::Meta(_)
+        | Command::Shutdown { .. }
+        | Command::LruCrawler(_)
+        | Command::CacheMemlimit { .. }
+        | Command::Error(_)
+        | Command::ErrorSwallow { .. } => {
+            unreachable!("the connection answers {:?} itself", req.cmd)
         }
     }
+}
+
+/// `flush_all` (text or binary) on this shard's store.
+pub(super) fn flush(store: &mut Store, delay: i32, now: u32) {
+    // memcached: a positive delay is an exptime; zero or negative flushes now.
+    let at = if delay > 0 {
+        store.abs_exptime(delay, now)
+    } else {
+        0
+    };
+    store.flush_all(at, now);
 }

@@ -1,59 +1,134 @@
 //! The forwarding encoding of [`KeyOp`]s: how a batch of ops for one peer shard travels as
 //! one buffer, and how the owner reads and runs it.
 //!
-//! A tag byte, fixed-width little-endian fields, then the key and data with u32 lengths.
-//! Only ever read back in the same process. Meta and binary requests travel as their raw
-//! bytes, which the owner parses again.
+//! An op travels as the request's own bytes, which the owner parses again with the same
+//! pure parser: nothing here knows one command from another, so a new command needs
+//! nothing here. One key of a multi-key get travels as a get of that key alone
+//! ([`crate::protocol::text::push_get_line`]). Each entry is a fixed head (a tag naming the
+//! protocol, the bytes' length, the key's hash when the op carries it, so the owner neither
+//! parses to prefetch nor hashes the key again) and then the bytes. Only ever read back in
+//! the same process, by a shard with the same settings.
 
 use super::apply;
 use super::op::{KeyOp, ReplySink};
-use crate::protocol::{GetKind, Limits, StoreMode};
+use crate::protocol::{binary, meta, text, Command, Limits, Parse};
 use crate::stats::Counters;
 use crate::store::Store;
 
-const T_GET: u8 = 1;
-const T_STORE: u8 = 2;
-const T_TOO_LARGE: u8 = 3;
-const T_DELETE: u8 = 4;
-const T_ARITH: u8 = 5;
-const T_TOUCH: u8 = 6;
-const T_FLUSH: u8 = 7;
-const T_META: u8 = 8;
-const T_BIN: u8 = 9;
-/// A get that carries its key's hash, so the owner does not hash the key again.
-const T_GET_HASHED: u8 = 10;
-/// Bytes before a hashed get's key: tag, kind, exptime, hash, key length.
-const GET_HASHED_HEAD: usize = 18;
+const T_TEXT: u8 = 1;
+const T_META: u8 = 2;
+const T_BIN: u8 = 3;
+/// Set in the tag when the head's hash is the key's.
+const HASHED: u8 = 0x80;
+/// An entry's head: tag, length of the bytes (u32), hash (u64), little-endian.
+const HEAD: usize = 13;
 
-/// A forwarded op's key, with its hash ([`crate::store::key_hash`]) when the op carries it.
-pub type EncodedKey<'a> = (&'a [u8], Option<u64>);
+#[inline(always)]
+fn put_head(buf: &mut Vec<u8>, tag: u8, hash: Option<u64>, len: usize) {
+    let mut head = [0u8; HEAD];
+    head[0] = tag | if hash.is_some() { HASHED } else { 0 };
+    head[1..5].copy_from_slice(&(len as u32).to_le_bytes());
+    head[5..13].copy_from_slice(&hash.unwrap_or(0).to_le_bytes());
+    buf.extend_from_slice(&head);
+}
 
-/// The key of the encoded op at the start of `buf`, for prefetching, with its hash when the
-/// op carries it, and the bytes the op uses. Forwarded meta and binary requests give no
-/// key: finding it means parsing them again.
-pub fn encoded_key(buf: &[u8]) -> (Option<EncodedKey<'_>>, usize) {
-    if buf[0] == T_GET_HASHED {
-        // Read in place: no op is built.
-        let hash = u64::from_le_bytes(buf[6..14].try_into().unwrap());
-        let n = u32::from_le_bytes(buf[14..18].try_into().unwrap()) as usize;
-        let end = GET_HASHED_HEAD + n;
-        return (Some((&buf[GET_HASHED_HEAD..end], Some(hash))), end);
+#[inline(always)]
+fn put(buf: &mut Vec<u8>, tag: u8, hash: Option<u64>, raw: &[u8]) {
+    buf.reserve(HEAD + raw.len());
+    put_head(buf, tag, hash, raw.len());
+    buf.extend_from_slice(raw);
+}
+
+/// One entry as read: its tag without [`HASHED`], its key's hash if it carries it, the
+/// request's bytes, and the bytes the entry uses.
+struct Entry<'a> {
+    tag: u8,
+    hash: Option<u64>,
+    raw: &'a [u8],
+    used: usize,
+}
+
+#[inline(always)]
+fn entry(buf: &[u8]) -> Entry<'_> {
+    let tag = buf[0];
+    let len = u32::from_le_bytes(buf[1..5].try_into().unwrap()) as usize;
+    let hash = (tag & HASHED != 0).then(|| u64::from_le_bytes(buf[5..13].try_into().unwrap()));
+    Entry {
+        tag: tag & !HASHED,
+        hash,
+        raw: &buf[HEAD..HEAD + len],
+        used: HEAD + len,
     }
-    match buf[0] {
-        T_META | T_BIN => {
-            let mut r = Reader { buf, pos: 1 };
-            r.bytes();
-            (None, r.pos)
+}
+
+impl KeyOp<'_> {
+    /// Appends this op's encoding to `buf`.
+    #[inline(always)]
+    pub fn encode(&self, buf: &mut Vec<u8>) {
+        match *self {
+            KeyOp::Text {
+                req,
+                raw,
+                key,
+                hash,
+            } => {
+                if let Command::Get {
+                    kind,
+                    exptime,
+                    keys,
+                    ..
+                } = req.cmd
+                {
+                    if !keys.is_single() {
+                        let at = buf.len();
+                        put_head(buf, T_TEXT, hash, 0);
+                        text::push_get_line(buf, kind, exptime, key);
+                        let len = (buf.len() - at - HEAD) as u32;
+                        buf[at + 1..at + 5].copy_from_slice(&len.to_le_bytes());
+                        return;
+                    }
+                }
+                put(buf, T_TEXT, hash, raw);
+            }
+            KeyOp::Meta(req) => put(buf, T_META, None, req.raw),
+            KeyOp::Bin(req) => put(buf, T_BIN, None, req.raw),
         }
-        _ => {
-            let (op, used) = KeyOp::decode(buf);
-            let hash = match op {
-                KeyOp::Get { hash, .. } => hash,
-                _ => None,
+    }
+}
+
+/// The key's hash ([`crate::store::key_hash`]) of the encoded op at the start of `buf`, for
+/// prefetching, when the op carries it, and the bytes the op uses. Read in place: nothing
+/// is parsed. Forwarded meta and binary requests carry none.
+#[inline(always)]
+pub fn encoded_hash(buf: &[u8]) -> (Option<u64>, usize) {
+    let e = entry(buf);
+    (e.hash, e.used)
+}
+
+/// Parses the encoded op at the start of `buf` again, as its owner does, and hands it to
+/// `f`; returns what `f` returns and the bytes the op used. `limits` must be the sender's
+/// (every shard has the same).
+#[inline(always)]
+pub fn decode<T>(buf: &[u8], limits: &Limits, f: impl FnOnce(&KeyOp<'_>) -> T) -> (T, usize) {
+    let e = entry(buf);
+    let t = match e.tag {
+        T_TEXT => {
+            let req = match text::parse(e.raw, limits) {
+                Parse::Done(req, _) => req,
+                other => unreachable!("a forwarded text request parses again: {other:?}"),
             };
-            (op.plain_key().map(|k| (k, hash)), used)
+            f(&KeyOp::Text {
+                req: &req,
+                raw: e.raw,
+                key: req.cmd.key().unwrap_or_default(),
+                hash: e.hash,
+            })
         }
-    }
+        T_META => f(&KeyOp::Meta(&meta::reparse(e.raw, limits))),
+        T_BIN => f(&KeyOp::Bin(&binary::reparse(e.raw))),
+        t => unreachable!("corrupt forwarded op tag {t}"),
+    };
+    (t, e.used)
 }
 
 /// Runs the encoded op at the start of `buf` (a forwarded one) like [`apply`] and returns
@@ -67,354 +142,12 @@ pub fn apply_encoded<R: ReplySink>(
     sink: &mut R,
     check: impl FnOnce(&KeyOp<'_>),
 ) -> usize {
-    match buf[0] {
-        T_META => {
-            let mut r = Reader { buf, pos: 1 };
-            let req = crate::protocol::meta::reparse(r.bytes(), limits);
-            let op = KeyOp::Meta(&req);
-            check(&op);
-            apply(store, counters, &op, now, sink);
-            r.pos
-        }
-        T_BIN => {
-            let mut r = Reader { buf, pos: 1 };
-            let req = crate::protocol::binary::reparse(r.bytes());
-            let op = KeyOp::Bin(&req);
-            check(&op);
-            apply(store, counters, &op, now, sink);
-            r.pos
-        }
-        _ => {
-            let (op, used) = KeyOp::decode(buf);
-            check(&op);
-            apply(store, counters, &op, now, sink);
-            used
-        }
-    }
-}
-
-fn get_kind_code(k: GetKind) -> u8 {
-    match k {
-        GetKind::Get => 0,
-        GetKind::Gets => 1,
-        GetKind::Gat => 2,
-        GetKind::Gats => 3,
-    }
-}
-
-fn get_kind_from(c: u8) -> GetKind {
-    match c {
-        0 => GetKind::Get,
-        1 => GetKind::Gets,
-        2 => GetKind::Gat,
-        _ => GetKind::Gats,
-    }
-}
-
-fn mode_code(m: StoreMode) -> u8 {
-    match m {
-        StoreMode::Set => 0,
-        StoreMode::Add => 1,
-        StoreMode::Replace => 2,
-        StoreMode::Append => 3,
-        StoreMode::Prepend => 4,
-        StoreMode::Cas => 5,
-    }
-}
-
-fn mode_from(c: u8) -> StoreMode {
-    match c {
-        0 => StoreMode::Set,
-        1 => StoreMode::Add,
-        2 => StoreMode::Replace,
-        3 => StoreMode::Append,
-        4 => StoreMode::Prepend,
-        _ => StoreMode::Cas,
-    }
-}
-
-fn put_bytes(buf: &mut Vec<u8>, b: &[u8]) {
-    buf.extend_from_slice(&(b.len() as u32).to_le_bytes());
-    buf.extend_from_slice(b);
-}
-
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn u8(&mut self) -> u8 {
-        let v = self.buf[self.pos];
-        self.pos += 1;
-        v
-    }
-    fn u32(&mut self) -> u32 {
-        let v = u32::from_le_bytes(self.buf[self.pos..self.pos + 4].try_into().unwrap());
-        self.pos += 4;
-        v
-    }
-    fn u64(&mut self) -> u64 {
-        let v = u64::from_le_bytes(self.buf[self.pos..self.pos + 8].try_into().unwrap());
-        self.pos += 8;
-        v
-    }
-    fn bytes(&mut self) -> &'a [u8] {
-        let n = self.u32() as usize;
-        let v = &self.buf[self.pos..self.pos + n];
-        self.pos += n;
-        v
-    }
-}
-
-impl<'a> KeyOp<'a> {
-    /// Appends this op's encoding to `buf`.
-    pub fn encode(&self, buf: &mut Vec<u8>) {
-        match *self {
-            KeyOp::Meta(req) => {
-                buf.push(T_META);
-                put_bytes(buf, req.raw);
-            }
-            KeyOp::Bin(req) => {
-                buf.push(T_BIN);
-                put_bytes(buf, req.raw);
-            }
-            KeyOp::Get {
-                kind,
-                exptime,
-                key,
-                hash: Some(h),
-            } => {
-                // The common forwarded op, its fixed part written in one piece.
-                let mut head = [0u8; GET_HASHED_HEAD];
-                head[0] = T_GET_HASHED;
-                head[1] = get_kind_code(kind);
-                head[2..6].copy_from_slice(&exptime.to_le_bytes());
-                head[6..14].copy_from_slice(&h.to_le_bytes());
-                head[14..18].copy_from_slice(&(key.len() as u32).to_le_bytes());
-                buf.reserve(GET_HASHED_HEAD + key.len());
-                buf.extend_from_slice(&head);
-                buf.extend_from_slice(key);
-            }
-            KeyOp::Get {
-                kind,
-                exptime,
-                key,
-                hash: None,
-            } => {
-                buf.push(T_GET);
-                buf.push(get_kind_code(kind));
-                buf.extend_from_slice(&exptime.to_le_bytes());
-                put_bytes(buf, key);
-            }
-            KeyOp::Store {
-                mode,
-                key,
-                flags,
-                exptime,
-                cas,
-                data,
-                noreply,
-            } => {
-                buf.push(T_STORE);
-                buf.push(mode_code(mode));
-                buf.push(noreply as u8);
-                buf.extend_from_slice(&flags.to_le_bytes());
-                buf.extend_from_slice(&exptime.to_le_bytes());
-                buf.extend_from_slice(&cas.to_le_bytes());
-                put_bytes(buf, key);
-                put_bytes(buf, data);
-            }
-            KeyOp::TooLarge { mode, key, noreply } => {
-                buf.push(T_TOO_LARGE);
-                buf.push(mode_code(mode));
-                buf.push(noreply as u8);
-                put_bytes(buf, key);
-            }
-            KeyOp::Delete { key, noreply } => {
-                buf.push(T_DELETE);
-                buf.push(noreply as u8);
-                put_bytes(buf, key);
-            }
-            KeyOp::Arith {
-                incr,
-                key,
-                delta,
-                noreply,
-            } => {
-                buf.push(T_ARITH);
-                buf.push(incr as u8);
-                buf.push(noreply as u8);
-                buf.extend_from_slice(&delta.to_le_bytes());
-                put_bytes(buf, key);
-            }
-            KeyOp::Touch {
-                key,
-                exptime,
-                noreply,
-            } => {
-                buf.push(T_TOUCH);
-                buf.push(noreply as u8);
-                buf.extend_from_slice(&exptime.to_le_bytes());
-                put_bytes(buf, key);
-            }
-            KeyOp::Flush { delay } => {
-                buf.push(T_FLUSH);
-                buf.extend_from_slice(&delay.to_le_bytes());
-            }
-        }
-    }
-
-    /// Reads one op from the start of `buf`, returning it and the bytes it used.
-    /// `buf` must hold what [`KeyOp::encode`] wrote for a text-protocol op (meta and
-    /// binary ops are read by [`apply_encoded`]).
-    #[inline(always)]
-    pub fn decode(buf: &'a [u8]) -> (KeyOp<'a>, usize) {
-        let mut r = Reader { buf, pos: 0 };
-        let op = match r.u8() {
-            tag @ (T_GET | T_GET_HASHED) => {
-                let kind = get_kind_from(r.u8());
-                let exptime = r.u32() as i32;
-                let hash = (tag == T_GET_HASHED).then(|| r.u64());
-                KeyOp::Get {
-                    kind,
-                    exptime,
-                    key: r.bytes(),
-                    hash,
-                }
-            }
-            T_STORE => {
-                let mode = mode_from(r.u8());
-                let noreply = r.u8() != 0;
-                let flags = r.u32();
-                let exptime = r.u32() as i32;
-                let cas = r.u64();
-                let key = r.bytes();
-                let data = r.bytes();
-                KeyOp::Store {
-                    mode,
-                    key,
-                    flags,
-                    exptime,
-                    cas,
-                    data,
-                    noreply,
-                }
-            }
-            T_TOO_LARGE => {
-                let mode = mode_from(r.u8());
-                let noreply = r.u8() != 0;
-                KeyOp::TooLarge {
-                    mode,
-                    noreply,
-                    key: r.bytes(),
-                }
-            }
-            T_DELETE => {
-                let noreply = r.u8() != 0;
-                KeyOp::Delete {
-                    noreply,
-                    key: r.bytes(),
-                }
-            }
-            T_ARITH => {
-                let incr = r.u8() != 0;
-                let noreply = r.u8() != 0;
-                let delta = r.u64();
-                KeyOp::Arith {
-                    incr,
-                    noreply,
-                    delta,
-                    key: r.bytes(),
-                }
-            }
-            T_TOUCH => {
-                let noreply = r.u8() != 0;
-                let exptime = r.u32() as i32;
-                KeyOp::Touch {
-                    noreply,
-                    exptime,
-                    key: r.bytes(),
-                }
-            }
-            T_FLUSH => KeyOp::Flush {
-                delay: r.u32() as i32,
-            },
-            t => unreachable!("corrupt forwarded op tag {t}"),
-        };
-        (op, r.pos)
-    }
+    let ((), used) = decode(buf, limits, |op| {
+        check(op);
+        apply(store, counters, op, now, sink);
+    });
+    used
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn encoding_round_trips() {
-        let ops = [
-            KeyOp::Get {
-                kind: GetKind::Gats,
-                exptime: -5,
-                key: b"k1",
-                hash: None,
-            },
-            KeyOp::Get {
-                kind: GetKind::Get,
-                exptime: 0,
-                key: b"hashed",
-                hash: Some(crate::store::key_hash(b"hashed")),
-            },
-            KeyOp::Store {
-                mode: StoreMode::Cas,
-                key: b"key",
-                flags: u32::MAX,
-                exptime: 100,
-                cas: 1 << 40,
-                data: b"va\r\nlue",
-                noreply: true,
-            },
-            KeyOp::TooLarge {
-                mode: StoreMode::Set,
-                key: b"big",
-                noreply: false,
-            },
-            KeyOp::Delete {
-                key: b"d",
-                noreply: true,
-            },
-            KeyOp::Arith {
-                incr: false,
-                key: b"n",
-                delta: u64::MAX,
-                noreply: false,
-            },
-            KeyOp::Touch {
-                key: b"t",
-                exptime: 7,
-                noreply: false,
-            },
-            KeyOp::Flush { delay: 3 },
-        ];
-        let mut buf = Vec::new();
-        for op in &ops {
-            op.encode(&mut buf);
-        }
-        let mut pos = 0;
-        for op in &ops {
-            let (got, used) = KeyOp::decode(&buf[pos..]);
-            assert_eq!(&got, op);
-            // What a prefetch pass over a forwarded batch reads.
-            let hash = match op {
-                KeyOp::Get { hash, .. } => *hash,
-                _ => None,
-            };
-            assert_eq!(
-                encoded_key(&buf[pos..]),
-                (op.plain_key().map(|k| (k, hash)), used)
-            );
-            pos += used;
-        }
-        assert_eq!(pos, buf.len());
-    }
-}
+mod tests;

@@ -196,6 +196,44 @@ pub enum Command<'a> {
     ErrorSwallow { msg: &'static str, swallow: usize },
 }
 
+impl<'a> Command<'a> {
+    /// The key of a command for one key, which picks the shard that runs it. `None` for a
+    /// get of several keys (each key is routed alone), for a meta command (its key may need
+    /// decoding: [`MetaRequest::key`]), and for the commands the connection answers itself.
+    /// Exhaustive on purpose: a new command says here whether it is for a key.
+    pub fn key(&self) -> Option<&'a [u8]> {
+        match *self {
+            Command::Get { keys, .. } => keys.is_single().then_some(keys.0),
+            Command::Store { key, .. }
+            | Command::TooLarge { key, .. }
+            | Command::Delete { key }
+            | Command::Arith { key, .. }
+            | Command::Touch { key, .. } => Some(key),
+            Command::FlushAll { .. }
+            | Command::Version
+            | Command::Verbosity { .. }
+            | Command::Stats { .. }
+            | Command::Quit
+            | Command::MetaNoop
+            | Command::Meta(_)
+            | Command::Shutdown { .. }
+            | Command::LruCrawler(_)
+            | Command::CacheMemlimit { .. }
+            | Command::Error(_)
+            | Command::ErrorSwallow { .. } => None,
+        }
+    }
+
+    /// Bytes of data block the connection discards after this request (a value it refused).
+    pub fn swallow(&self) -> usize {
+        match self {
+            Command::TooLarge { swallow, .. } | Command::ErrorSwallow { swallow, .. } => *swallow,
+            Command::Meta(m) => m.swallow(),
+            _ => 0,
+        }
+    }
+}
+
 pub const ERROR: &str = "ERROR";
 pub const BAD_FORMAT: &str = "CLIENT_ERROR bad command line format";
 pub const BAD_EXPTIME: &str = "CLIENT_ERROR invalid exptime argument";

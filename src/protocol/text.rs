@@ -120,6 +120,27 @@ fn parse_line<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
     }
 }
 
+/// Appends the request for one key of a retrieval command: `get|gets <key>\r\n` or
+/// `gat|gats <exptime> <key>\r\n`, which [`parse`] reads back as a get of that key alone
+/// (one key of a multi-key get, sent to the shard that owns it).
+pub fn push_get_line(out: &mut Vec<u8>, kind: GetKind, exptime: i32, key: &[u8]) {
+    out.extend_from_slice(match kind {
+        GetKind::Get => b"get ",
+        GetKind::Gets => b"gets ",
+        GetKind::Gat => b"gat ",
+        GetKind::Gats => b"gats ",
+    });
+    if kind.touches() {
+        if exptime < 0 {
+            out.push(b'-');
+        }
+        crate::num::push_u64(out, u64::from(exptime.unsigned_abs()));
+        out.push(b' ');
+    }
+    out.extend_from_slice(key);
+    out.extend_from_slice(b"\r\n");
+}
+
 /// `get <key>\r\n` or `gets <key>\r\n`, the most common requests, parsed without the
 /// tokenizer: the key is every byte up to the CR LF when none of them is a space, NUL, CR
 /// or LF and there are at most [`KEY_MAX`]. The general path gives the same request for

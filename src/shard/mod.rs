@@ -298,6 +298,17 @@ impl Shard {
         shard_for(key, self.routed)
     }
 
+    /// [`Shard::owner`], with the key's hash when routing computed it (keys are hashed to
+    /// route them only when there are shards to route to): a forwarded op carries it.
+    #[inline]
+    pub fn owner_hashed(&self, key: &[u8]) -> (usize, Option<u64>) {
+        if self.routed <= 1 {
+            return (self.id, None);
+        }
+        let h = crate::store::key_hash(key);
+        (shard_of_hash(h, self.routed), Some(h))
+    }
+
     /// [`Shard::owner`] of a key of hash `h` ([`crate::store::key_hash`]).
     #[inline]
     pub fn owner_of_hash(&self, h: u64) -> usize {
@@ -550,13 +561,9 @@ impl Shard {
             let mut prefetch = store.prefetcher();
             let mut pos = 0;
             for _ in 0..batch.n {
-                let (key, used) = engine::wire::encoded_key(&batch.ops[pos..]);
-                match key {
-                    Some((_, Some(h))) => prefetch.hashed(h),
-                    Some((key, None)) => {
-                        prefetch.key(key);
-                    }
-                    None => {}
+                let (hash, used) = engine::wire::encoded_hash(&batch.ops[pos..]);
+                if let Some(h) = hash {
+                    prefetch.hashed(h);
                 }
                 pos += used;
             }

@@ -1,5 +1,6 @@
 //! Arithmetic on a stored value: `incr`/`decr` (text and binary) and meta `ma`, one
-//! implementation of memcached's `do_add_delta` ([`Store::add_delta`]).
+//! implementation of memcached's `do_add_delta` and the engine's one entry point for all
+//! three ([`Store::add_delta`]).
 
 use super::segment;
 use super::{push_u64, strtoull, MetaItem, Store, StoreResult};
@@ -19,7 +20,19 @@ pub struct Delta {
     pub meta: bool,
 }
 
-/// Outcome of `incr`/`decr` ([`Store::arith`]).
+impl Delta {
+    /// `incr`/`decr` (text and binary): no CAS to compare.
+    pub fn incr_decr(incr: bool, delta: u64) -> Delta {
+        Delta {
+            incr,
+            delta,
+            cas: 0,
+            meta: false,
+        }
+    }
+}
+
+/// Outcome of `incr`/`decr` alone ([`Store::arith`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArithResult {
     Value(u64),
@@ -28,7 +41,7 @@ pub enum ArithResult {
     NoMemory,
 }
 
-/// Outcome of [`Store::add_delta`] (and [`Store::meta_arith`]).
+/// Outcome of [`Store::add_delta`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MetaArith {
     /// The new value; `item` is the live item, or None when the new number did not fit
@@ -123,40 +136,16 @@ impl Store {
         }
     }
 
-    /// `incr`/`decr`: [`Store::add_delta`] with no compare-CAS, as the text and binary
-    /// protocols run it.
+    /// `incr`/`decr`'s outcome alone: [`Store::add_delta`] with no compare-CAS. The engine
+    /// calls `add_delta` itself for every protocol; this is for tests and the fuzz harness.
     pub fn arith(&mut self, key: &[u8], incr: bool, delta: u64, now: u32) -> ArithResult {
-        let d = Delta {
-            incr,
-            delta,
-            cas: 0,
-            meta: false,
-        };
-        match self.add_delta(key, d, now) {
+        match self.add_delta(key, Delta::incr_decr(incr, delta), now) {
             MetaArith::Done { value, .. } => ArithResult::Value(value),
             MetaArith::NotFound => ArithResult::NotFound,
             MetaArith::NonNumeric => ArithResult::NonNumeric,
             MetaArith::NoMemory => ArithResult::NoMemory,
             MetaArith::CasMismatch => unreachable!("no CAS to compare"),
         }
-    }
-
-    /// `ma`: [`Store::add_delta`] with a compare-CAS (`cas` 0 compares nothing).
-    pub fn meta_arith(
-        &mut self,
-        key: &[u8],
-        incr: bool,
-        delta: u64,
-        cas: u64,
-        now: u32,
-    ) -> MetaArith {
-        let d = Delta {
-            incr,
-            delta,
-            cas,
-            meta: true,
-        };
-        self.add_delta(key, d, now)
     }
 
     /// `ma N` on a miss: adds the number `initial` (flags 0) expiring at `exptime`.

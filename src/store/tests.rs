@@ -3,6 +3,17 @@
 
 use super::*;
 
+/// `ma`, with a compare-CAS (`cas` 0 compares nothing).
+fn meta_arith(s: &mut Store, key: &[u8], incr: bool, delta: u64, cas: u64, now: u32) -> MetaArith {
+    let d = Delta {
+        incr,
+        delta,
+        cas,
+        meta: true,
+    };
+    s.add_delta(key, d, now)
+}
+
 const NOW: u32 = 1_800_000_000;
 
 /// A tiny store: 4 KiB segments, `segs` of them plus a small index.
@@ -653,11 +664,14 @@ fn meta_delete_and_invalidate() {
 #[test]
 fn meta_arith_in_place_grown_and_vivified() {
     let mut s = big();
-    assert_eq!(s.meta_arith(b"n", true, 1, 0, NOW), MetaArith::NotFound);
+    assert_eq!(
+        meta_arith(&mut s, b"n", true, 1, 0, NOW),
+        MetaArith::NotFound
+    );
     let it = s.meta_arith_vivify(b"n", 98, NOW + 5, NOW).unwrap();
     let info = s.meta_info(&it);
     assert_eq!((info.vlen, info.exptime), (2, NOW + 5));
-    match s.meta_arith(b"n", true, 1, 0, NOW) {
+    match meta_arith(&mut s, b"n", true, 1, 0, NOW) {
         MetaArith::Done {
             value: 99,
             item: Some(_),
@@ -667,11 +681,11 @@ fn meta_arith_in_place_grown_and_vivified() {
         other => panic!("{other:?}"),
     }
     assert_eq!(
-        s.meta_arith(b"n", true, 1, 12345, NOW),
+        meta_arith(&mut s, b"n", true, 1, 12345, NOW),
         MetaArith::CasMismatch
     );
     // 100 does not fit in two bytes: a new item (memcached's TTL update is then lost).
-    match s.meta_arith(b"n", true, 1, 0, NOW) {
+    match meta_arith(&mut s, b"n", true, 1, 0, NOW) {
         MetaArith::Done {
             value: 100,
             item: None,
@@ -682,14 +696,20 @@ fn meta_arith_in_place_grown_and_vivified() {
     }
     assert_eq!(value(&mut s, b"n", NOW).unwrap(), b"100");
     assert!(matches!(
-        s.meta_arith(b"n", false, 1000, 0, NOW),
+        meta_arith(&mut s, b"n", false, 1000, 0, NOW),
         MetaArith::Done { value: 0, .. }
     ));
     assert_eq!(value(&mut s, b"n", NOW).unwrap(), b"0  ");
     s.store(Mode::Set, b"e", 0, 0, 0, b"", NOW);
-    assert_eq!(s.meta_arith(b"e", true, 1, 0, NOW), MetaArith::NonNumeric);
+    assert_eq!(
+        meta_arith(&mut s, b"e", true, 1, 0, NOW),
+        MetaArith::NonNumeric
+    );
     s.store(Mode::Set, b"x", 0, 0, 0, b"1x", NOW);
-    assert_eq!(s.meta_arith(b"x", true, 1, 0, NOW), MetaArith::NonNumeric);
+    assert_eq!(
+        meta_arith(&mut s, b"x", true, 1, 0, NOW),
+        MetaArith::NonNumeric
+    );
     s.check_invariants();
 }
 
