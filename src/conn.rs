@@ -120,7 +120,7 @@ struct Conn {
     dump: Option<std::sync::Arc<crate::dump::Job>>,
 }
 
-/// How [`Conn::run`] ends.
+/// How [`Conn::serve_requests`] ends.
 enum Exit {
     Close,
     /// Idle past `--park-after-ms`: the connection stays open in the ring, without a task.

@@ -70,7 +70,7 @@ impl<'a> Window<'a> {
 
 /// Feeds the local keys of `req` to a prefetcher. Returns the hash of the request's one
 /// key, local or not (a text request for one key, a `get` of one key included). Inlined,
-/// as is [`Conn::route`]: once per request each, and their calls would cost more than
+/// as is `Conn::route`: once per request each, and their calls would cost more than
 /// their work on a `get`.
 #[inline(always)]
 pub(super) fn prefetch_keys(

@@ -1,6 +1,6 @@
 //! The text protocol's ops: what one shard does for a `get`, a storage command, `delete`,
 //! `incr`/`decr`, `touch` or `flush_all` on one key, and the reply line it writes. A new
-//! text command for a key is an arm of [`execute`] (see `engine/op.rs`).
+//! text command for a key is an arm of `execute` (see `engine/op.rs`).
 
 use super::format::{push_value, push_value_line, SHORT_VALUE};
 use super::op::ReplySink;
@@ -16,7 +16,7 @@ fn line(out: &mut Vec<u8>, noreply: bool, s: &[u8]) {
     }
 }
 
-/// [`apply`] for a `get`, `gets`, `gat` or `gats` of one key.
+/// [`super::apply`] for a `get`, `gets`, `gat` or `gats` of one key.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(super) fn get<R: ReplySink>(

@@ -1,5 +1,5 @@
 //! What a scrape exposes: the families memcached_exporter makes of memcached's `stats`,
-//! under its names, from the same stat pairs `stats` prints ([`crate::conn::stat_pairs`]);
+//! under its names, from the same stat pairs `stats` prints (`conn::stat_pairs`);
 //! then corecached's own: per-shard gauges and counters, per-engine-task counters, and
 //! request latency histograms.
 //!
