@@ -326,6 +326,8 @@ pub struct Settings {
     pub prefix_delimiter: u8,
     /// `-D` was given: `stats detail` counting starts on.
     pub detail_at_start: bool,
+    /// `-o track_sizes`: `stats sizes` counts from the start.
+    pub track_sizes: bool,
     pub verbose: u8,
     /// `-u/--user`: the user to switch to when started as root.
     pub user: Option<String>,
@@ -563,6 +565,7 @@ impl Settings {
             shutdown_enabled: a.enable_shutdown,
             prefix_delimiter,
             detail_at_start: a.prefix_delimiter.is_some(),
+            track_sizes: extended.track_sizes,
             verbose: a.verbose,
             user: a.user.clone(),
             protocol,

@@ -5,7 +5,7 @@
 //! sums them. No lock is ever taken.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::sync::Mutex;
 
 macro_rules! stats {
@@ -131,6 +131,64 @@ pub struct Counters {
     classes: Box<[AtomicU64]>,
     /// `stats detail`: per-prefix counts of the requests this shard ran.
     pub detail: Detail,
+    /// `stats sizes`: items by size, while `stats sizes_enable` has it on.
+    pub sizes: Sizes,
+}
+
+/// memcached's `stats sizes` histogram: live items by memcached's item size rounded up to
+/// 32 bytes, counted from `stats sizes_enable` on (items stored before are not in it, as in
+/// memcached). Off, it costs a write one relaxed load. The enabling connection's shard
+/// resets it while the owner may be counting, so counts are atomic adds and a bucket that
+/// an item stored before a reset leaves below zero reads as 0.
+#[derive(Debug, Default)]
+pub struct Sizes {
+    on: AtomicBool,
+    buckets: std::sync::OnceLock<Box<[AtomicI64]>>,
+}
+
+impl Sizes {
+    /// Bucket width, memcached's.
+    pub const STEP: usize = 32;
+
+    /// Counts `n` items of memcached's size `size` (negative: removed), when on.
+    #[inline]
+    pub fn add(&self, size: usize, n: i64) {
+        if !self.on.load(Relaxed) {
+            return;
+        }
+        if let Some(b) = self.buckets.get() {
+            let i = size.div_ceil(Self::STEP).min(b.len() - 1);
+            b[i].fetch_add(n, Relaxed);
+        }
+    }
+
+    /// Turns counting on from zero (`item_size_max` bounds the sizes), or off.
+    pub fn set_on(&self, on: bool, item_size_max: usize) {
+        if on {
+            let b = self.buckets.get_or_init(|| {
+                (0..item_size_max / Self::STEP + 2)
+                    .map(|_| AtomicI64::new(0))
+                    .collect()
+            });
+            for c in b.iter() {
+                c.store(0, Relaxed);
+            }
+        }
+        self.on.store(on, Relaxed);
+    }
+
+    pub fn is_on(&self) -> bool {
+        self.on.load(Relaxed)
+    }
+
+    /// The count in each bucket (its upper size bound, count), zeros included.
+    pub fn buckets(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        self.buckets
+            .get()
+            .into_iter()
+            .flat_map(|b| b.iter().enumerate())
+            .map(|(i, c)| (i * Self::STEP, c.load(Relaxed).max(0) as u64))
+    }
 }
 
 impl Default for Counters {
@@ -141,6 +199,7 @@ impl Default for Counters {
                 .map(|_| AtomicU64::new(0))
                 .collect(),
             detail: Detail::default(),
+            sizes: Sizes::default(),
         }
     }
 }

@@ -297,7 +297,6 @@ const SUBOPTIONS: &[&str] = &[
     "resp_obj_mem_limit=0",
     "slab_chunk_max=512",
     "slab_sizes=100-200-300",
-    "track_sizes",
     "no_hashexpand",
     "no_inline_ascii_resp",
     "no_chunked_items",

@@ -38,7 +38,6 @@ pub const NO_EFFECT_SUBOPTIONS: &[&str] = &[
     "resp_obj_mem_limit",
     "slab_chunk_max",
     "slab_sizes",
-    "track_sizes",
     "no_hashexpand",
     "no_inline_ascii_resp",
     "no_chunked_items",
@@ -158,6 +157,8 @@ pub struct Extended {
     pub hashpower: u32,
     /// `idle_timeout=SECONDS`, when given.
     pub idle_timeout: Option<u64>,
+    /// `track_sizes`: `stats sizes` counts from the start.
+    pub track_sizes: bool,
     /// The suboptions named in [`NO_EFFECT_SUBOPTIONS`], in order, each once.
     pub ignored: Vec<String>,
 }
@@ -185,6 +186,7 @@ pub fn extended(options: &[String]) -> Result<Extended, String> {
                         .map_err(|_| format!("-o idle_timeout={v}: expected seconds"))?,
                 );
             }
+            ("track_sizes", None) => x.track_sizes = true,
             ("modern" | "no_modern" | "", None) => {}
             (n, _) if NO_EFFECT_SUBOPTIONS.contains(&n) => {
                 if !x.ignored.iter().any(|i| i == n) {

@@ -39,8 +39,15 @@ impl Conn {
             b"conns" => super::stats_conns::conns(shard, self.fd, now, &mut self.out),
             // memcached answers these two with one line and no END.
             b"sizes_enable" | b"sizes_disable" => {
-                self.out
-                    .extend_from_slice(stats_groups::SIZES_STATUS.as_bytes());
+                let on = group == b"sizes_enable";
+                for c in shard.all_counters.iter() {
+                    c.sizes.set_on(on, shard.settings.item_size_max);
+                }
+                self.out.extend_from_slice(if on {
+                    b"STAT sizes_status enabled\r\n"
+                } else {
+                    b"STAT sizes_status disabled\r\n"
+                });
             }
             _ => match stat_pairs(shard, group, now) {
                 Some(pairs) => {
@@ -97,7 +104,7 @@ pub(crate) fn stat_pairs(shard: &Shard, group: &[u8], now: u32) -> Option<Vec<(S
         b"shards" => shard_stats(&mut p, shard),
         b"items" => stats_groups::items(&mut p, shard),
         b"slabs" => stats_groups::slabs(&mut p, shard),
-        b"sizes" => stats_groups::sizes(&mut p),
+        b"sizes" => stats_groups::sizes(&mut p, shard),
         _ => return None,
     }
     Some(p.0)
@@ -401,7 +408,7 @@ fn settings_stats(p: &mut Stats, shard: &Shard) {
         p.stat(name, value);
     }
     p.stat("flush_enabled", yes_no(s.flush_enabled));
-    p.stat("dump_enabled", "yes");
+    p.stat("dump_enabled", yes_no(!s.dumps_disabled));
     p.stat("hash_algorithm", "ahash");
     p.stat("lru_maintainer_thread", "yes");
     // One S3-FIFO, not memcached's hot/warm/cold LRU.
@@ -418,11 +425,11 @@ fn settings_stats(p: &mut Stats, shard: &Shard) {
         p.stat(name, value);
     }
     p.stat("idle_timeout", s.idle_timeout.map_or(0, |d| d.as_secs()));
-    const MEMCACHED_DEFAULTS_3: &[(&str, &str)] = &[
+    let memcached_defaults_3: &[(&str, &str)] = &[
         ("watcher_logbuf_size", "262144"),
         ("worker_logbuf_size", "65536"),
         ("read_buf_mem_limit", "0"),
-        ("track_sizes", "no"),
+        ("track_sizes", yes_no(s.track_sizes)),
         ("inline_ascii_response", "no"),
         ("ext_item_size", "512"),
         ("ext_item_age", "4294967295"),
@@ -449,7 +456,7 @@ fn settings_stats(p: &mut Stats, shard: &Shard) {
         ("num_napi_ids", "(null)"),
         ("memory_file", "(null)"),
     ];
-    for (name, value) in MEMCACHED_DEFAULTS_3 {
+    for (name, value) in memcached_defaults_3 {
         p.stat(name, value);
     }
     // corecached's own.

@@ -13,10 +13,6 @@ use super::stats_cmd::Stats;
 use crate::shard::Shard;
 use crate::stats::{class_sum, ClassStat};
 
-/// memcached 1.6.18's `stats sizes` without `-o track_sizes`; corecached keeps no size
-/// histogram, so `sizes_enable` leaves it so.
-pub(super) const SIZES_STATUS: &str = "STAT sizes_status disabled\r\n";
-
 /// Classes that hold items or counted a request, with their counters summed over shards.
 fn used_classes(shard: &Shard) -> impl Iterator<Item = (u8, impl Fn(ClassStat) -> u64 + '_)> {
     let all = &shard.all_counters;
@@ -123,10 +119,28 @@ pub(super) fn slabs(p: &mut Stats, shard: &Shard) {
     p.stat("total_malloced", malloced);
 }
 
-/// `stats sizes`: memcached 1.6.18 answers with its status unless started with
-/// `-o track_sizes`; corecached keeps no such histogram.
-pub(super) fn sizes(p: &mut Stats) {
-    p.stat("sizes_status", "disabled");
+/// `stats sizes`: live items by memcached's size, rounded up to 32 bytes, summed over the
+/// shards, while `stats sizes_enable` has counting on; else its status, as memcached.
+pub(super) fn sizes(p: &mut Stats, shard: &Shard) {
+    let all = &shard.all_counters;
+    if !all.iter().any(|c| c.sizes.is_on()) {
+        p.stat("sizes_status", "disabled");
+        return;
+    }
+    let mut total: Vec<u64> = Vec::new();
+    for c in all.iter() {
+        for (i, (_, n)) in c.sizes.buckets().enumerate() {
+            if total.len() <= i {
+                total.resize(i + 1, 0);
+            }
+            total[i] += n;
+        }
+    }
+    for (i, n) in total.into_iter().enumerate() {
+        if n > 0 {
+            p.stat(&(i * crate::stats::Sizes::STEP).to_string(), n);
+        }
+    }
 }
 
 /// `stats detail on|off`, on every shard.

@@ -103,6 +103,9 @@ impl ShardStart {
             .detail
             .set_delimiter(self.settings.prefix_delimiter);
         counters.detail.set_on(self.settings.detail_at_start);
+        if self.settings.track_sizes {
+            counters.sizes.set_on(true, self.settings.item_size_max);
+        }
         let reserve = store.borrow().mem_reserve();
         let engine_tasks: Vec<Box<dyn Task>> = vec![
             Box::new(ExpiryPager::new(store.clone())),

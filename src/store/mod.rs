@@ -611,6 +611,7 @@ impl Store {
         self.counters.sub(Stat::CurrItems, 1);
         self.counters.sub(Stat::Bytes, len as u64);
         let (size, class) = self.class_of(hdr);
+        self.counters.sizes.add(size, -1);
         self.counters.class_sub(class, ClassStat::Number, 1);
         self.counters
             .class_sub(class, ClassStat::MemRequested, size as u64);

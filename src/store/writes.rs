@@ -249,6 +249,8 @@ impl Store {
         if size != old_size {
             let class = self.classes.class_of(size);
             let c = &self.counters;
+            c.sizes.add(old_size, -1);
+            c.sizes.add(size, 1);
             c.class_sub(old_class, ClassStat::Number, 1);
             c.class_sub(old_class, ClassStat::MemRequested, old_size as u64);
             c.class_add(class, ClassStat::Number, 1);
@@ -365,6 +367,7 @@ impl Store {
         self.live_bytes += len;
         self.counters.add(Stat::CurrItems, 1);
         self.counters.add(Stat::Bytes, len as u64);
+        self.counters.sizes.add(mc_size, 1);
         let class = self.classes.class_of(mc_size);
         self.counters.class_add(class, ClassStat::Number, 1);
         self.counters
