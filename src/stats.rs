@@ -181,13 +181,13 @@ impl Sizes {
         self.on.load(Relaxed)
     }
 
-    /// The count in each bucket (its upper size bound, count), zeros included.
-    pub fn buckets(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+    /// The count in each bucket, zeros included: bucket `i` holds sizes up to `i * STEP`.
+    pub fn buckets(&self) -> impl Iterator<Item = u64> + '_ {
         self.buckets
             .get()
             .into_iter()
-            .flat_map(|b| b.iter().enumerate())
-            .map(|(i, c)| (i * Self::STEP, c.load(Relaxed).max(0) as u64))
+            .flat_map(|b| b.iter())
+            .map(|c| c.load(Relaxed).max(0) as u64)
     }
 }
 

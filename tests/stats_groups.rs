@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{exchange, open_client, roundtrip, CorecachedServer, MemcachedServer};
+use common::{exchange, open_client, roundtrip, stat_lines, CorecachedServer, MemcachedServer};
 
 /// `stats <group>` as (name, value) pairs, in the order the server sent them.
 fn stats_list(addr: SocketAddr, group: &str) -> Vec<(String, String)> {
@@ -21,13 +21,7 @@ fn stats_list(addr: SocketAddr, group: &str) -> Vec<(String, String)> {
         format!("stats {group}\r\n")
     };
     let reply = roundtrip(&mut s, req.as_bytes(), b"END\r\n");
-    String::from_utf8(reply)
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.strip_prefix("STAT "))
-        .filter_map(|l| l.split_once(' '))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    stat_lines(&reply)
 }
 
 fn names(list: &[(String, String)]) -> Vec<&str> {

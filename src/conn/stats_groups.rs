@@ -129,7 +129,7 @@ pub(super) fn sizes(p: &mut Stats, shard: &Shard) {
     }
     let mut total: Vec<u64> = Vec::new();
     for c in all.iter() {
-        for (i, (_, n)) in c.sizes.buckets().enumerate() {
+        for (i, n) in c.sizes.buckets().enumerate() {
             if total.len() <= i {
                 total.resize(i + 1, 0);
             }

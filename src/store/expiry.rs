@@ -1,7 +1,7 @@
 //! Expiry: `flush_all`, the delayed flush, and the pager that reclaims expired and flushed
 //! items in bounded steps and gives emptied segments back.
 
-use super::index::{Index, Loc};
+use super::index::Loc;
 use super::segment::{self, DEAD};
 use super::Store;
 use crate::stats::Stat;
@@ -136,13 +136,7 @@ impl Store {
     pub(super) fn shrink_index(&mut self) {
         let target = self.index.rebuild_bytes().max(self.base_index_bytes);
         if self.index.bytes() > 4 * target {
-            let items = self.index.rebuild_size().max(8);
-            let mut index = std::mem::replace(&mut self.index, Index::with_capacity(0));
-            index.rebuild(items, |loc| self.hash(self.key_at(loc)));
-            self.index = index;
-            self.counters.set(Stat::StoreMemory, self.mem_used() as u64);
-            self.counters
-                .set(Stat::HashBytes, self.index.bytes() as u64);
+            self.rebuild_index(self.index.rebuild_size().max(8));
         }
     }
 

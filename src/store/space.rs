@@ -42,14 +42,18 @@ impl Store {
                 return true;
             }
         }
-        let items = self.index.rebuild_size();
+        self.rebuild_index(self.index.rebuild_size());
+        true
+    }
+
+    /// Rebuilds the index with room for `items`, and reports the memory it now takes.
+    pub(super) fn rebuild_index(&mut self, items: usize) {
         let mut index = std::mem::replace(&mut self.index, Index::with_capacity(0));
         index.rebuild(items, |loc| self.hash(self.key_at(loc)));
         self.index = index;
         self.counters.set(Stat::StoreMemory, self.mem_used() as u64);
         self.counters
             .set(Stat::HashBytes, self.index.bytes() as u64);
-        true
     }
 
     fn head(&mut self, q: Fifo) -> &mut Option<u32> {

@@ -758,8 +758,12 @@ pub fn roundtrip(s: &mut TcpStream, req: &[u8], end: &[u8]) -> Vec<u8> {
 /// `stats <group>` on `s`, as a map.
 pub fn stats_on(s: &mut TcpStream, group: &str) -> std::collections::HashMap<String, String> {
     let reply = roundtrip(s, format!("stats {group}\r\n").as_bytes(), b"END\r\n");
-    String::from_utf8(reply)
-        .unwrap()
+    stat_lines(&reply).into_iter().collect()
+}
+
+/// The `STAT name value` lines of a reply, as (name, value) pairs in the order sent.
+pub fn stat_lines(reply: &[u8]) -> Vec<(String, String)> {
+    String::from_utf8_lossy(reply)
         .lines()
         .filter_map(|l| l.strip_prefix("STAT "))
         .filter_map(|l| l.split_once(' '))
