@@ -1,6 +1,7 @@
 //! What admin commands change while the server runs, shared by every shard: the memory
 //! limit (`cache_memlimit`), the LRU crawler's switches (`lru_crawler enable|disable|sleep|
-//! tocrawl`), and each shard's desk, where a connection on any shard posts a key dump
+//! tocrawl`), memcached's slab and LRU tunings (`slabs automove`, `lru …`), and each shard's
+//! desk, where a connection on any shard posts a key dump
 //! ([`crate::dump`]) and wakes that shard's engine tasks.
 //!
 //! Only admin commands and engine tasks touch it; no request on the data path does.
@@ -21,7 +22,41 @@ pub struct Admin {
     crawler_enabled: AtomicBool,
     crawler_sleep: AtomicU32,
     crawler_tocrawl: AtomicU32,
+    tunings: Mutex<Tunings>,
     desks: Vec<OnceLock<Desk>>,
+}
+
+/// memcached's slab and LRU tunings, as `slabs automove` and `lru …` last set them.
+/// `stats settings` shows them; corecached's store has no slabs to move and one S3-FIFO
+/// rather than memcached's segmented LRU, so they change nothing else (README).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Tunings {
+    pub slab_automove: u8,
+    pub slab_automove_ratio: f64,
+    pub lru_segmented: bool,
+    pub hot_lru_pct: u32,
+    pub warm_lru_pct: u32,
+    pub hot_max_factor: f64,
+    pub warm_max_factor: f64,
+    pub temp_lru: bool,
+    pub temporary_ttl: i32,
+}
+
+impl Default for Tunings {
+    /// memcached 1.6's defaults, but for `lru_segmented`: the store is not segmented.
+    fn default() -> Tunings {
+        Tunings {
+            slab_automove: 1,
+            slab_automove_ratio: 0.8,
+            lru_segmented: false,
+            hot_lru_pct: 20,
+            warm_lru_pct: 40,
+            hot_max_factor: 0.2,
+            warm_max_factor: 2.0,
+            temp_lru: false,
+            temporary_ttl: 61,
+        }
+    }
 }
 
 /// A shard's desk: its engine tasks that other shards wake, and the dumps posted to it.
@@ -90,6 +125,7 @@ impl Admin {
             crawler_enabled: AtomicBool::new(true),
             crawler_sleep: AtomicU32::new(100),
             crawler_tocrawl: AtomicU32::new(0),
+            tunings: Mutex::new(Tunings::default()),
             desks: (0..settings.shards).map(|_| OnceLock::new()).collect(),
         }
     }
@@ -160,6 +196,15 @@ impl Admin {
 
     pub fn set_crawler_tocrawl(&self, n: u32) {
         self.crawler_tocrawl.store(n, Relaxed);
+    }
+
+    pub fn tunings(&self) -> Tunings {
+        *self.tunings.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes the tunings as `change` says.
+    pub fn tune(&self, change: impl FnOnce(&mut Tunings)) {
+        change(&mut self.tunings.lock().unwrap_or_else(|e| e.into_inner()));
     }
 }
 

@@ -44,6 +44,7 @@ mod stats_cmd;
 mod stats_conns;
 mod stats_groups;
 mod text_auth;
+mod tune;
 mod window;
 
 pub(crate) use stats_cmd::stat_pairs;
@@ -673,6 +674,7 @@ impl Conn {
             Command::Shutdown { args } => return self.shutdown(shard, args),
             Command::LruCrawler(c) => return self.lru_crawler(shard, c),
             Command::CacheMemlimit { mb } => self.cache_memlimit(shard, *mb, noreply),
+            Command::Tune(t) => self.tune(shard, *t, noreply),
             Command::Quit => return Some(AfterPass::Close),
             Command::MetaNoop => self.out.extend_from_slice(b"MN\r\n"),
             Command::Meta(m) => {

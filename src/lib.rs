@@ -26,7 +26,8 @@
 //!   other shards and splicing replies (`conn/forward.rs`), the output window, `stats`
 //!   (`conn/stats_cmd.rs`, per-class groups and `stats detail` in `conn/stats_groups.rs`,
 //!   `stats conns` in `conn/stats_conns.rs`),
-//!   `shutdown`, the binary protocol's and text authentication's loops.
+//!   `slabs` and `lru` tunings (`conn/tune.rs`), `shutdown`, the binary protocol's and text
+//!   authentication's loops.
 //! - [`protocol`]: what a request is (`protocol/mod.rs`: the vocabulary, limits and error
 //!   lines), one tokenizer (`protocol/tokens.rs`), the text, meta and binary parsers; pure,
 //!   no I/O, imports nothing above it. [`num`]: memcached's number parsing and printing.

@@ -107,6 +107,13 @@ pub fn strtol(s: &[u8]) -> Option<i32> {
     strtoll(s).map(|v| v as i32)
 }
 
+/// memcached's `safe_strtod`: C's `strtod` over the whole token. Rust's parser takes what
+/// `strtod` takes for decimal numbers, `inf` and `nan`; a hexadecimal float (`0x1p3`), which
+/// `strtod` also reads, is refused.
+pub fn strtod(s: &[u8]) -> Option<f64> {
+    std::str::from_utf8(s).ok()?.parse().ok()
+}
+
 /// Two-digit pairs "00" to "99", for writing numbers two digits at a time.
 const PAIRS: &[u8; 200] = b"\
 0001020304050607080910111213141516171819\

@@ -328,6 +328,17 @@ fn yes_no(b: bool) -> &'static str {
 /// `stats settings`: memcached 1.6.18's keys in its order. Values come from the flags;
 /// where corecached has no such setting, memcached's default (README lists them); then
 /// corecached's own settings.
+/// A double as C's `%.2f` prints it (`inf`, `nan` included).
+fn fixed2(v: f64) -> String {
+    if v.is_nan() {
+        if v.is_sign_negative() { "-nan" } else { "nan" }.to_string()
+    } else if v.is_infinite() {
+        if v < 0.0 { "-inf" } else { "inf" }.to_string()
+    } else {
+        format!("{v:.2}")
+    }
+}
+
 fn settings_stats(p: &mut Stats, shard: &Shard) {
     let s = &shard.settings;
     let addrs: Vec<String> = s.addrs.iter().map(|a| a.ip().to_string()).collect();
@@ -393,37 +404,31 @@ fn settings_stats(p: &mut Stats, shard: &Shard) {
     p.stat("item_size_max", s.item_size_max);
     p.stat("maxconns_fast", "yes");
     p.stat("hashpower_init", s.hashpower);
-    const MEMCACHED_DEFAULTS: &[(&str, &str)] = &[
-        ("slab_reassign", "yes"),
-        ("slab_automove", "1"),
-        ("slab_automove_ratio", "0.80"),
-        ("slab_automove_window", "30"),
-        ("slab_chunk_max", "524288"),
-        ("lru_crawler", "yes"),
-        ("lru_crawler_sleep", "100"),
-        ("lru_crawler_tocrawl", "0"),
-        ("tail_repair_time", "0"),
-    ];
-    for (name, value) in MEMCACHED_DEFAULTS {
-        p.stat(name, value);
-    }
+    let admin = &shard.admin;
+    let tunings = admin.tunings();
+    p.stat("slab_reassign", "yes");
+    p.stat("slab_automove", tunings.slab_automove);
+    p.stat("slab_automove_ratio", fixed2(tunings.slab_automove_ratio));
+    p.stat("slab_automove_window", "30");
+    p.stat("slab_chunk_max", "524288");
+    p.stat("lru_crawler", yes_no(admin.crawler_enabled()));
+    p.stat("lru_crawler_sleep", admin.crawler_sleep());
+    p.stat("lru_crawler_tocrawl", admin.crawler_tocrawl());
+    p.stat("tail_repair_time", "0");
     p.stat("flush_enabled", yes_no(s.flush_enabled));
     p.stat("dump_enabled", yes_no(!s.dumps_disabled));
     p.stat("hash_algorithm", "ahash");
     p.stat("lru_maintainer_thread", "yes");
-    // One S3-FIFO, not memcached's hot/warm/cold LRU.
-    p.stat("lru_segmented", "no");
-    const MEMCACHED_DEFAULTS_2: &[(&str, &str)] = &[
-        ("hot_lru_pct", "20"),
-        ("warm_lru_pct", "40"),
-        ("hot_max_factor", "0.20"),
-        ("warm_max_factor", "2.00"),
-        ("temp_lru", "no"),
-        ("temporary_ttl", "61"),
-    ];
-    for (name, value) in MEMCACHED_DEFAULTS_2 {
-        p.stat(name, value);
-    }
+    // One S3-FIFO, not memcached's hot/warm/cold LRU, unless `lru mode segmented` said so.
+    p.stat("lru_segmented", yes_no(tunings.lru_segmented));
+    // memcached prints the two signed.
+    p.stat("hot_lru_pct", tunings.hot_lru_pct as i32);
+    p.stat("warm_lru_pct", tunings.warm_lru_pct as i32);
+    p.stat("hot_max_factor", fixed2(tunings.hot_max_factor));
+    p.stat("warm_max_factor", fixed2(tunings.warm_max_factor));
+    p.stat("temp_lru", yes_no(tunings.temp_lru));
+    // memcached prints it unsigned.
+    p.stat("temporary_ttl", tunings.temporary_ttl as u32);
     p.stat("idle_timeout", s.idle_timeout.map_or(0, |d| d.as_secs()));
     let memcached_defaults_3: &[(&str, &str)] = &[
         ("watcher_logbuf_size", "262144"),

@@ -90,8 +90,7 @@ pub(super) fn slabs(p: &mut Stats, shard: &Shard) {
         active += 1;
         let per_page = u64::from(classes.per_page(c));
         let used = get(ClassStat::Number);
-        // memcached keeps a page in every class it has used.
-        let pages = used.div_ceil(per_page).max(1);
+        let pages = pages_for(used, per_page);
         let total = pages * per_page;
         let values: [(&str, u64); 15] = [
             ("chunk_size", u64::from(classes.chunk_size(c))),
@@ -117,6 +116,23 @@ pub(super) fn slabs(p: &mut Stats, shard: &Shard) {
     p.stat("active_slabs", active);
     let malloced = crate::stats::sum(&shard.all_counters, crate::stats::Stat::StoreMemory);
     p.stat("total_malloced", malloced);
+}
+
+/// The pages memcached would hold for `used` chunks: as many as they fill, and one in
+/// every class it has used.
+fn pages_for(used: u64, per_page: u64) -> u64 {
+    used.div_ceil(per_page).max(1)
+}
+
+/// The pages `stats slabs` shows for class `c` (0 for a class never used).
+pub(super) fn class_pages(shard: &Shard, c: u8) -> u64 {
+    match used_classes(shard).find(|(class, _)| *class == c) {
+        Some((_, get)) => pages_for(
+            get(ClassStat::Number),
+            u64::from(shard.settings.slab_classes.per_page(c)),
+        ),
+        None => 0,
+    }
 }
 
 /// `stats sizes`: live items by memcached's size, rounded up to 32 bytes, summed over the

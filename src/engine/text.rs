@@ -156,6 +156,7 @@ pub(super) fn execute<R: ReplySink>(
         | Command::Shutdown { .. }
         | Command::LruCrawler(_)
         | Command::CacheMemlimit { .. }
+        | Command::Tune(_)
         | Command::Error(_)
         | Command::ErrorSwallow { .. } => {
             unreachable!("the connection answers {:?} itself", req.cmd)

@@ -1,11 +1,12 @@
-//! memcached's `lru_crawler` and `cache_memlimit` lines (`proto_text.c`
-//! `process_lru_crawler_command`, `process_memlimit_command`), parsed with the same token
-//! counts and number rules, so the same bad lines get the same errors. Pure: what the
-//! commands do is `crate::conn`'s and `crate::dump`'s.
+//! memcached's `lru_crawler`, `cache_memlimit`, `slabs` and `lru` lines (`proto_text.c`
+//! `process_lru_crawler_command`, `process_memlimit_command`, `process_slabs_command`,
+//! `process_lru_command`), parsed with the same token counts and number rules, so the same
+//! bad lines get the same errors. Pure: what the commands do is `crate::conn`'s,
+//! `crate::dump`'s and `crate::admin`'s.
 
 use super::tokens::Tokens;
 use super::{Command, BAD_FORMAT, ERROR};
-use crate::num::strtoul;
+use crate::num::{strtod, strtol, strtoul};
 
 /// An `lru_crawler` subcommand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +34,126 @@ pub enum Crawler<'a> {
     /// ```
     Enable,
     Disable,
+}
+
+/// A number read by memcached's `safe_strtod`, compared by its bits (so a request, `NaN`
+/// included, equals itself).
+#[derive(Clone, Copy, Debug)]
+pub struct Double(pub f64);
+
+impl PartialEq for Double {
+    fn eq(&self, other: &Double) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+impl Eq for Double {}
+
+/// A `slabs` or `lru` line that passed memcached's checks: the tuning it asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tune {
+    /// ```text
+    /// slabs reassign <source class> <destination class>\r\n
+    /// ```
+    /// Class -1 as the source means any class with a page to spare.
+    SlabsReassign { src: i32, dst: i32 },
+    /// ```text
+    /// slabs automove <0|1|2> [noreply]\r\n
+    /// ```
+    SlabsAutomove(u8),
+    /// ```text
+    /// slabs automove ratio <ratio> [noreply]\r\n
+    /// ```
+    SlabsAutomoveRatio(Double),
+    /// ```text
+    /// lru tune <hot pct> <warm pct> <hot max factor> <warm max factor> [noreply]\r\n
+    /// ```
+    LruTune {
+        hot_pct: u32,
+        warm_pct: u32,
+        hot_factor: Double,
+        warm_factor: Double,
+    },
+    /// ```text
+    /// lru mode <flat|segmented> [noreply]\r\n
+    /// ```
+    LruSegmented(bool),
+    /// ```text
+    /// lru temp_ttl <seconds> [noreply]\r\n
+    /// ```
+    /// A negative ttl turns the temporary LRU off.
+    LruTempTtl(i32),
+}
+
+/// `slabs …`. Only `automove` reads `noreply` (memcached's `set_noreply_maybe`).
+pub(super) fn slabs<'a>(t: &Tokens<'a>) -> (Command<'a>, bool) {
+    match t.get(1) {
+        b"reassign" if t.n == 5 => match (strtol(t.get(2)), strtol(t.get(3))) {
+            (Some(src), Some(dst)) => (Command::Tune(Tune::SlabsReassign { src, dst }), false),
+            _ => (Command::Error(BAD_FORMAT), false),
+        },
+        b"automove" if t.n >= 4 => {
+            let noreply = t.noreply();
+            let cmd = if t.get(2) == b"ratio" {
+                match strtod(t.get(3)) {
+                    Some(r) if t.n >= 5 => Command::Tune(Tune::SlabsAutomoveRatio(Double(r))),
+                    _ => Command::Error(ERROR),
+                }
+            } else {
+                match strtoul(t.get(2)) {
+                    Some(level @ 0..=2) => Command::Tune(Tune::SlabsAutomove(level as u8)),
+                    Some(_) => Command::Error(ERROR),
+                    None => Command::Error(BAD_FORMAT),
+                }
+            };
+            (cmd, noreply)
+        }
+        _ => (Command::Error(ERROR), false),
+    }
+}
+
+/// `lru …`, every form reading `noreply`.
+pub(super) fn lru<'a>(t: &Tokens<'a>) -> (Command<'a>, bool) {
+    let noreply = t.noreply();
+    let cmd = match t.get(1) {
+        b"tune" if t.n >= 7 => {
+            let nums = (
+                strtoul(t.get(2)),
+                strtoul(t.get(3)),
+                strtod(t.get(4)),
+                strtod(t.get(5)),
+            );
+            match nums {
+                (Some(hot_pct), Some(warm_pct), Some(hot_factor), Some(warm_factor)) => {
+                    // memcached adds the two as 32-bit unsigned numbers.
+                    if hot_pct.wrapping_add(warm_pct) > 80 {
+                        Command::Error("ERROR hot and warm pcts must not exceed 80")
+                    } else if warm_factor <= 0.0 || hot_factor <= 0.0 {
+                        Command::Error("ERROR hot/warm age factors must be greater than 0")
+                    } else {
+                        Command::Tune(Tune::LruTune {
+                            hot_pct,
+                            warm_pct,
+                            hot_factor: Double(hot_factor),
+                            warm_factor: Double(warm_factor),
+                        })
+                    }
+                }
+                _ => Command::Error(ERROR),
+            }
+        }
+        b"mode" if t.n >= 4 => match t.get(2) {
+            b"flat" => Command::Tune(Tune::LruSegmented(false)),
+            b"segmented" => Command::Tune(Tune::LruSegmented(true)),
+            _ => Command::Error(ERROR),
+        },
+        b"temp_ttl" if t.n >= 4 => match strtol(t.get(2)) {
+            Some(ttl) => Command::Tune(Tune::LruTempTtl(ttl)),
+            None => Command::Error(ERROR),
+        },
+        _ => Command::Error(ERROR),
+    };
+    (cmd, noreply)
 }
 
 /// The classes an `lru_crawler` argument names.
@@ -210,6 +331,74 @@ mod tests {
                 "cache_memlimit 1000000000\r\n",
                 (Command::CacheMemlimit { mb: 1_000_000_000 }, false),
             ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(&parse(line), want, "{line:?}");
+        }
+    }
+
+    /// `slabs` and `lru` lines, checked against memcached 1.6.18 (tests/tunings.rs compares
+    /// the replies).
+    #[test]
+    fn tuning_lines_parse_as_memcached_reads_them() {
+        let e = |s: &'static str, noreply: bool| (Command::Error(s), noreply);
+        let t = |x: Tune, noreply: bool| (Command::Tune(x), noreply);
+        let lru = |hot_pct, warm_pct, hot: f64, warm: f64| Tune::LruTune {
+            hot_pct,
+            warm_pct,
+            hot_factor: Double(hot),
+            warm_factor: Double(warm),
+        };
+        let cases: &[(&str, (Command<'_>, bool))] = &[
+            ("slabs\r\n", e(ERROR, false)),
+            ("slabs automove\r\n", e(ERROR, false)),
+            ("slabs automove 2\r\n", t(Tune::SlabsAutomove(2), false)),
+            (
+                "slabs automove 0 noreply\r\n",
+                t(Tune::SlabsAutomove(0), true),
+            ),
+            ("slabs automove 3\r\n", e(ERROR, false)),
+            ("slabs automove 3 noreply\r\n", e(ERROR, true)),
+            ("slabs automove x\r\n", e(BAD_FORMAT, false)),
+            ("slabs automove ratio\r\n", e(ERROR, false)),
+            (
+                "slabs automove ratio 0.5\r\n",
+                t(Tune::SlabsAutomoveRatio(Double(0.5)), false),
+            ),
+            ("slabs automove ratio x\r\n", e(ERROR, false)),
+            (
+                "slabs reassign 3 -1\r\n",
+                t(Tune::SlabsReassign { src: 3, dst: -1 }, false),
+            ),
+            ("slabs reassign 1 x\r\n", e(BAD_FORMAT, false)),
+            ("slabs reassign 1 2 noreply\r\n", e(ERROR, false)),
+            ("lru\r\n", e(ERROR, false)),
+            ("lru mode flat\r\n", t(Tune::LruSegmented(false), false)),
+            (
+                "lru mode segmented noreply\r\n",
+                t(Tune::LruSegmented(true), true),
+            ),
+            ("lru mode x\r\n", e(ERROR, false)),
+            ("lru tune 10 20\r\n", e(ERROR, false)),
+            (
+                "lru tune 10 30 0.15 1.5\r\n",
+                t(lru(10, 30, 0.15, 1.5), false),
+            ),
+            (
+                "lru tune 50 40 0.1 2.0\r\n",
+                e("ERROR hot and warm pcts must not exceed 80", false),
+            ),
+            (
+                "lru tune 4294967295 1 0.1 2.0\r\n",
+                t(lru(u32::MAX, 1, 0.1, 2.0), false),
+            ),
+            (
+                "lru tune 10 20 0 2.0\r\n",
+                e("ERROR hot/warm age factors must be greater than 0", false),
+            ),
+            ("lru tune 10 20 0.1 x noreply\r\n", e(ERROR, true)),
+            ("lru temp_ttl -1\r\n", t(Tune::LruTempTtl(-1), false)),
+            ("lru temp_ttl x\r\n", e(ERROR, false)),
         ];
         for (line, want) in cases {
             assert_eq!(&parse(line), want, "{line:?}");

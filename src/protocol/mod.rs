@@ -182,6 +182,9 @@ pub enum Command<'a> {
     /// ```
     /// Sets `-m` live; the errors memcached gives before trying are `Error`s.
     CacheMemlimit { mb: u32 },
+    /// `slabs …` and `lru …`, parsed by [`admin`]: memcached's tuning of its slabs and
+    /// LRUs.
+    Tune(admin::Tune),
     /// ```text
     /// mn\r\n
     /// ```
@@ -219,6 +222,7 @@ impl<'a> Command<'a> {
             | Command::Shutdown { .. }
             | Command::LruCrawler(_)
             | Command::CacheMemlimit { .. }
+            | Command::Tune(_)
             | Command::Error(_)
             | Command::ErrorSwallow { .. } => None,
         }

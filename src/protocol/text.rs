@@ -102,6 +102,14 @@ fn parse_line<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
             let (cmd, noreply) = super::admin::cache_memlimit(&t);
             done(cmd, noreply, used)
         }
+        b"slabs" => {
+            let (cmd, noreply) = super::admin::slabs(&t);
+            done(cmd, noreply, used)
+        }
+        b"lru" => {
+            let (cmd, noreply) = super::admin::lru(&t);
+            done(cmd, noreply, used)
+        }
         b"stats" => done(
             Command::Stats {
                 args: keys_from(&t, 1),
