@@ -126,3 +126,92 @@ fn connections_that_come_and_go_keep_every_reply() {
         }
     }
 }
+
+/// The sockets registered in the server's network rings (`UserFiles` in each io_uring
+/// descriptor's fdinfo), as `socket:[inode]` names.
+fn registered_sockets(pid: u32) -> Vec<String> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+    {
+        let Ok(target) = std::fs::read_link(e.path()) else {
+            continue;
+        };
+        if !target.to_string_lossy().contains("io_uring") {
+            continue;
+        }
+        let fd = e.file_name();
+        let Ok(info) =
+            std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{}", fd.to_string_lossy()))
+        else {
+            continue;
+        };
+        let mut in_files = false;
+        for line in info.lines() {
+            if line.starts_with("UserFiles:") {
+                in_files = true;
+            } else if in_files && line.starts_with(' ') {
+                if let Some((_, name)) = line.trim().split_once(": ") {
+                    found.push(name.to_string());
+                }
+            } else {
+                in_files = false;
+            }
+        }
+    }
+    found
+}
+
+/// The inode of each of the server's own socket descriptors.
+fn server_sockets(pid: u32) -> std::collections::HashSet<String> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .map(|t| t.to_string_lossy().into_owned())
+        .filter(|t| t.starts_with("socket:"))
+        .collect()
+}
+
+/// Each connection's socket is registered with its shard's ring while it is open (its ops
+/// name it by index) and unregistered when it closes: the table follows the connections,
+/// with nothing left behind.
+#[test]
+fn open_connections_are_registered_with_the_ring_and_closed_ones_are_not() {
+    let server = CorecachedServer::start(&["--threads", "2"]);
+    let pid = server.pid();
+    let clients: Vec<TcpStream> = (0..6)
+        .map(|_| {
+            let mut s = common::open_client(server.addr());
+            s.write_all(b"version\r\n").unwrap();
+            let mut buf = [0u8; 64];
+            let n = s.read(&mut buf).unwrap();
+            assert_eq!(&buf[..n], b"VERSION 1.6.18\r\n");
+            s
+        })
+        .collect();
+    let wait_for = |want: usize| {
+        let start = Instant::now();
+        loop {
+            let reg = registered_sockets(pid);
+            if reg.len() == want {
+                return reg;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{} sockets registered, not {want}: {reg:?}",
+                reg.len()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let reg = wait_for(6);
+    let own = server_sockets(pid);
+    assert!(
+        reg.iter().all(|r| own.contains(r)),
+        "registered {reg:?}, the server's sockets {own:?}"
+    );
+    drop(clients);
+    wait_for(0);
+}

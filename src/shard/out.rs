@@ -1,12 +1,11 @@
 //! A connection's reply on its way out: the bytes a pass wrote, the store values it holds
 //! pinned, and the submission that sends what is left of them.
 
-use std::os::fd::RawFd;
-
 use io_uring::{opcode, squeue, types};
 
 use crate::engine::reply::Reply;
 use crate::engine::ReplySink;
+use crate::shard::ring::Sock;
 use crate::store::StoreValue;
 
 /// Iovecs per `sendmsg` (the kernel's `IOV_MAX`).
@@ -74,18 +73,23 @@ impl Out {
     /// The submission that sends what is left (at most [`IOV_MAX`] pieces): a plain send
     /// when it is one piece (most replies: no held value), which the kernel takes without
     /// copying a message header and an iovec array in; a `sendmsg` otherwise.
-    pub(crate) fn submission(&mut self, fd: RawFd) -> squeue::Entry {
+    pub(crate) fn submission(&mut self, sock: Sock) -> squeue::Entry {
         let flags = libc::MSG_NOSIGNAL | libc::MSG_WAITALL;
         let msg = self.prepare();
         if self.iov.len() == 1 {
             let v = self.iov[0];
-            return opcode::Send::new(types::Fd(fd), v.iov_base as *const u8, v.iov_len as u32)
-                .flags(flags)
-                .build();
+            let (buf, len) = (v.iov_base as *const u8, v.iov_len as u32);
+            let send = match sock {
+                Sock::Fd(fd) => opcode::Send::new(types::Fd(fd), buf, len),
+                Sock::Fixed(i) => opcode::Send::new(types::Fixed(i), buf, len),
+            };
+            return send.flags(flags).build();
         }
-        opcode::SendMsg::new(types::Fd(fd), msg)
-            .flags(flags as u32)
-            .build()
+        let send = match sock {
+            Sock::Fd(fd) => opcode::SendMsg::new(types::Fd(fd), msg),
+            Sock::Fixed(i) => opcode::SendMsg::new(types::Fixed(i), msg),
+        };
+        send.flags(flags as u32).build()
     }
 
     /// Points the message at what is left to send (at most [`IOV_MAX`] pieces).

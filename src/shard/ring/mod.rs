@@ -61,6 +61,7 @@ use crate::stats::{Counters, Stat};
 mod conn_side;
 mod setup;
 
+pub(crate) use setup::Sock;
 pub use setup::{buffer_count, probe};
 use setup::{recv_entry, setup};
 
@@ -81,6 +82,11 @@ const OP_CLOSE: u64 = 5;
 /// ring's own post, whose completion only comes on failure.
 const OP_PEER: u64 = 6;
 const OP_POSTED: u64 = 7;
+/// A change to the ring's registered files; its completion only comes on failure.
+const OP_FILES: u64 = 8;
+
+/// What a registered file's slot is set to when its connection closes.
+static NO_FILE: RawFd = -1;
 
 fn user_data(op: u64, gen: u32, idx: u32) -> u64 {
     (op << 60) | ((gen as u64 & 0x0fff_ffff) << 32) | idx as u64
@@ -189,6 +195,10 @@ pub struct NetRing {
     bufs: RefCell<Buffers>,
     slots: RefCell<Vec<Slot>>,
     free: RefCell<Vec<u32>>,
+    /// The descriptor registered (or being registered) at each index of the ring's file
+    /// table, which slot `i` uses: read by the kernel when the update is submitted, so it
+    /// never moves. Slots past its end use their plain descriptor.
+    files: Box<[std::cell::Cell<RawFd>]>,
     listeners: Vec<RawFd>,
     accepting: Cell<bool>,
     ready: RefCell<Vec<Ready>>,
@@ -230,11 +240,13 @@ impl NetRing {
         let eventfd = unsafe { OwnedFd::from_raw_fd(efd) };
         ring.submitter().register_eventfd(eventfd.as_raw_fd())?;
         ring.completion().disable_eventfd();
+        let files = register_files(&ring, accounts.conn_limit);
         Ok(NetRing {
             ring: RefCell::new(ring),
             bufs: RefCell::new(bufs),
             slots: RefCell::new(Vec::new()),
             free: RefCell::new(Vec::new()),
+            files,
             listeners,
             accepting: Cell::new(false),
             ready: RefCell::new(Vec::new()),
@@ -429,9 +441,14 @@ impl NetRing {
                 }
             }
             OP_SEND => self.sent(idx, gen, res, pool),
+            // The slot's ops then fail (EBADF) and its connection closes.
+            OP_FILES if res < 0 => log::warn!(
+                "registering connection {idx}'s socket with the ring failed: {}",
+                io::Error::from_raw_os_error(-res)
+            ),
             // OP_CANCEL: the cancelled op completes on its own. OP_CLOSE, OP_PEER (a peer's
             // wake-up: the pass that reaped it takes the peer's batches), OP_POSTED (our post
-            // failed: the peer has stopped): nothing to do.
+            // failed: the peer has stopped), OP_FILES succeeding (not posted): nothing to do.
             _ => {}
         }
     }
@@ -521,6 +538,18 @@ impl NetRing {
         };
         self.open.set(self.open.get() + 1);
         self.set_parked(self.parked.get() + 1);
+        // Registered before the recv that uses it: the ring issues entries in order, and
+        // a file update completes as it is issued.
+        if let Some(cell) = self.files.get(idx as usize) {
+            cell.set(fd);
+            self.push(
+                opcode::FilesUpdate::new(cell.as_ptr(), 1)
+                    .offset(idx as i32)
+                    .build()
+                    .flags(squeue::Flags::SKIP_SUCCESS)
+                    .user_data(user_data(OP_FILES, gen, idx)),
+            );
+        }
         self.arm_recv(idx, gen, fd);
         let mut slots = self.slots.borrow_mut();
         slots[idx as usize].recv = Recv::Armed;
@@ -529,13 +558,23 @@ impl NetRing {
     /// A recv for the slot: multishot where the kernel caps it at the room the slot has
     /// left (so it takes no more than one recv at a time would), else one recv.
     fn arm_recv(&self, idx: u32, gen: u32, fd: RawFd) {
+        let sock = self.sock(idx, fd);
         let cap = self.capped_multishot.then(|| {
             let slots = self.slots.borrow();
             let s = &slots[idx as usize];
             s.limit().saturating_sub(s.end).max(1) as u32
         });
-        let e = recv_entry(fd, cap).user_data(user_data(OP_RECV, gen, idx));
+        let e = recv_entry(sock, cap).user_data(user_data(OP_RECV, gen, idx));
         self.push(e);
+    }
+
+    /// How slot `idx`'s ops name its socket `fd`.
+    fn sock(&self, idx: u32, fd: RawFd) -> Sock {
+        if (idx as usize) < self.files.len() {
+            Sock::Fixed(idx)
+        } else {
+            Sock::Fd(fd)
+        }
     }
 
     fn cancel_recv(&self, idx: u32, gen: u32) {
@@ -632,7 +671,9 @@ impl NetRing {
             out.all_sent() || s.error != 0
         };
         if !done {
-            let e = out.submission(s.fd).user_data(user_data(OP_SEND, gen, idx));
+            let e = out
+                .submission(self.sock(idx, s.fd))
+                .user_data(user_data(OP_SEND, gen, idx));
             drop(slots);
             self.push(e);
             return;
@@ -675,8 +716,17 @@ impl NetRing {
         if recv == Recv::Armed {
             self.cancel_recv(idx, gen);
         }
-        // Closed through the ring, after what is queued: a recv queued for this descriptor
-        // and not yet submitted must not meet a new connection given the same number.
+        // Both through the ring, after what is queued: an op queued for this socket and not
+        // yet submitted must not meet a new connection given the same index or number.
+        if (idx as usize) < self.files.len() {
+            self.push(
+                opcode::FilesUpdate::new(&NO_FILE, 1)
+                    .offset(idx as i32)
+                    .build()
+                    .flags(squeue::Flags::SKIP_SUCCESS)
+                    .user_data(user_data(OP_FILES, gen, idx)),
+            );
+        }
         self.push(
             opcode::Close::new(types::Fd(fd))
                 .build()
@@ -761,6 +811,33 @@ impl NetRing {
     pub fn woke(&self) {
         if self.asleep.replace(false) {
             self.ring.borrow_mut().completion().disable_eventfd();
+        }
+    }
+}
+
+/// Registers a sparse file table for `conn_limit` connections (within the descriptor
+/// limit), which slots then use by index; none if the kernel refuses it, and the slots use
+/// their descriptors.
+fn register_files(ring: &IoUring, conn_limit: usize) -> Box<[std::cell::Cell<RawFd>]> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct.
+    let nofile = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+        lim.rlim_cur as usize
+    } else {
+        0
+    };
+    let n = conn_limit.min(nofile).min(1 << 20);
+    if n == 0 {
+        return Box::new([]);
+    }
+    match ring.submitter().register_files_sparse(n as u32) {
+        Ok(()) => (0..n).map(|_| std::cell::Cell::new(-1)).collect(),
+        Err(e) => {
+            log::debug!("no registered files ({e}): connections use their descriptors");
+            Box::new([])
         }
     }
 }

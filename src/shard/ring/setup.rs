@@ -35,7 +35,7 @@ fn capped_multishot_works() -> bool {
     if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr()) } != 0 {
         return false;
     }
-    let e = recv_entry(fds[0], Some(1)).user_data(7);
+    let e = recv_entry(Sock::Fd(fds[0]), Some(1)).user_data(7);
     let two = [b'a', b'b'];
     let mut capped = false;
     // SAFETY: the entry uses the ring's provided buffers, which outlive it.
@@ -64,12 +64,26 @@ fn capped_multishot_works() -> bool {
     capped
 }
 
+/// Where an op finds its socket: the ring's registered file at an index (the kernel then
+/// skips looking the descriptor up and counting a reference on each op), or a plain
+/// descriptor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sock {
+    Fd(RawFd),
+    Fixed(u32),
+}
+
 /// A recv into a provided buffer, polled first (at pipeline 1 the next request is never
 /// there yet when it is armed). With `cap`, multishot, ending once `cap` bytes came (its
 /// last read may take up to a buffer past that).
-pub(super) fn recv_entry(fd: RawFd, cap: Option<u32>) -> squeue::Entry {
+pub(super) fn recv_entry(sock: Sock, cap: Option<u32>) -> squeue::Entry {
     let multi = if cap.is_some() { RECV_MULTISHOT } else { 0 };
-    let mut e = opcode::Recv::new(types::Fd(fd), std::ptr::null_mut(), BUF_SIZE as u32)
+    let (buf, len) = (std::ptr::null_mut(), BUF_SIZE as u32);
+    let recv = match sock {
+        Sock::Fd(fd) => opcode::Recv::new(types::Fd(fd), buf, len),
+        Sock::Fixed(i) => opcode::Recv::new(types::Fixed(i), buf, len),
+    };
+    let mut e = recv
         .buf_group(0)
         .ioprio(RECVSEND_POLL_FIRST | multi)
         .build()
