@@ -338,6 +338,7 @@ fn admin_error_replies_are_memcacheds() {
         ),
         (b"stats detail on x\r\n", b"OK\r\n"),
         (b"stats nosuchgroup\r\n", b"ERROR\r\n"),
+        (b"stats extstore\r\n", b"END\r\n"),
         (b"stats reset x\r\n", b"RESET\r\n"),
         (b"shutdown\r\n", b"ERROR: shutdown not enabled\r\n"),
         (b"shutdown graceful\r\n", b"ERROR: shutdown not enabled\r\n"),
