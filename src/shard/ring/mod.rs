@@ -45,7 +45,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -59,7 +59,11 @@ use crate::shard::provided::Buffers;
 use crate::stats::{Counters, Stat};
 
 mod conn_side;
+mod hand_out;
 mod setup;
+
+pub use hand_out::HandOut;
+use hand_out::HandingOut;
 
 pub use setup::{buffer_count, probe};
 use setup::{recv_entry, setup};
@@ -81,6 +85,8 @@ const OP_CLOSE: u64 = 5;
 /// ring's own post, whose completion only comes on failure.
 const OP_PEER: u64 = 6;
 const OP_POSTED: u64 = 7;
+/// A handing-out listener has clients waiting ([`NetRing::hand_out`]).
+const OP_LISTENER_READY: u64 = 8;
 
 fn user_data(op: u64, gen: u32, idx: u32) -> u64 {
     (op << 60) | ((gen as u64 & 0x0fff_ffff) << 32) | idx as u64
@@ -190,6 +196,8 @@ pub struct NetRing {
     slots: RefCell<Vec<Slot>>,
     free: RefCell<Vec<u32>>,
     listeners: Vec<RawFd>,
+    /// A listener whose clients are handed out ([`NetRing::hand_out`]).
+    hand_out: Option<HandingOut>,
     accepting: Cell<bool>,
     ready: RefCell<Vec<Ready>>,
     accept_failed: RefCell<Vec<AcceptFailed>>,
@@ -236,6 +244,7 @@ impl NetRing {
             slots: RefCell::new(Vec::new()),
             free: RefCell::new(Vec::new()),
             listeners,
+            hand_out: None,
             accepting: Cell::new(false),
             ready: RefCell::new(Vec::new()),
             accept_failed: RefCell::new(Vec::new()),
@@ -264,6 +273,9 @@ impl NetRing {
 
     pub fn arm_accept(&self, listener: usize) {
         if !self.accepting.get() {
+            return;
+        }
+        if self.arm_hand_out(listener) {
             return;
         }
         let e = opcode::AcceptMulti::new(types::Fd(self.listeners[listener]))
@@ -429,6 +441,7 @@ impl NetRing {
                 }
             }
             OP_SEND => self.sent(idx, gen, res, pool),
+            OP_LISTENER_READY => self.listener_ready(idx as usize, res),
             // OP_CANCEL: the cancelled op completes on its own. OP_CLOSE, OP_PEER (a peer's
             // wake-up: the pass that reaped it takes the peer's batches), OP_POSTED (our post
             // failed: the peer has stopped): nothing to do.
@@ -450,13 +463,18 @@ impl NetRing {
         if !cqueue::more(flags) {
             self.arm_accept(listener);
         }
-        let fd = res;
+        // SAFETY: a descriptor just accepted, ours alone.
+        self.adopt(unsafe { OwnedFd::from_raw_fd(res) });
+    }
+
+    /// Serves a client this shard accepted, or one another shard accepted and handed over:
+    /// counted, held to the connection limit, parked until it sends, as every client is.
+    pub fn adopt(&self, fd: OwnedFd) {
         let a = &self.accounts;
         if !self.accepting.get() {
-            // SAFETY: a descriptor just accepted, ours alone.
-            unsafe { libc::close(fd) };
-            return;
+            return; // dropped: closed
         }
+        let fd = fd.into_raw_fd();
         // The ring's accept was prepared with the descriptor limit of its time: a client
         // past today's limit is turned away as an accept failing for want of descriptors
         // would be (src/listen.rs's spare does that for those).
