@@ -65,3 +65,83 @@ pub(super) async fn adopt_handed(shard: Rc<Shard>, rx: ConnectedReceiver<OwnedFd
         shard.net.adopt(fd);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::sync::{mpsc, Arc, Barrier};
+
+    use glommio::{LocalExecutorBuilder, Placement};
+
+    use super::dispatcher;
+
+    fn descriptor() -> OwnedFd {
+        // SAFETY: eventfd returns a new descriptor, owned at once.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+        assert!(fd >= 0);
+        unsafe { OwnedFd::from_raw_fd(fd) }
+    }
+
+    fn open(fd: &OwnedFd) -> bool {
+        // SAFETY: F_GETFD only reads the descriptor's flags.
+        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFD) >= 0 }
+    }
+
+    /// Turns alternate between the dispatcher and its peer; a client whose turn finds the
+    /// peer's channel full, or closed (the peer stopped), is kept, never lost; what was
+    /// sent arrives open.
+    #[test]
+    fn turns_alternate_and_a_full_or_closed_channel_keeps_the_client() {
+        let mut ends = crate::mesh::fan_out(2, 0, 2).into_iter();
+        let (ours, theirs) = (ends.next().unwrap(), ends.next().unwrap());
+        let barrier = Arc::new(Barrier::new(2));
+        let (filled_tx, filled_rx) = mpsc::channel::<()>();
+        let (closed_tx, closed_rx) = mpsc::channel::<()>();
+        let b = barrier.clone();
+        let peer = LocalExecutorBuilder::new(Placement::Unbound)
+            .io_memory(256 << 10)
+            .spawn(move || async move {
+                let (_, mut rx) = crate::mesh::connect(vec![theirs], &b).await.pop().unwrap();
+                let rx = rx[0].take().expect("a receiver from shard 0");
+                filled_rx.recv().unwrap();
+                for _ in 0..2 {
+                    let fd = rx.recv().await.expect("a client sent");
+                    assert!(open(&fd), "a client handed over arrives open");
+                }
+                drop(rx);
+                closed_tx.send(()).unwrap();
+            })
+            .unwrap();
+        let me = LocalExecutorBuilder::new(Placement::Unbound)
+            .io_memory(256 << 10)
+            .spawn(move || async move {
+                let (peers, _) = crate::mesh::connect(vec![ours], &barrier)
+                    .await
+                    .pop()
+                    .unwrap();
+                let place = dispatcher(0, 2, Some(peers));
+                let mut kept = Vec::new();
+                // Own turn, peer's, own, peer's (the channel now holds 2), own, peer's.
+                for _ in 0..6 {
+                    kept.push(place(descriptor()).is_some());
+                }
+                assert_eq!(kept, [true, false, true, false, true, true], "full: kept");
+                filled_tx.send(()).unwrap();
+                closed_rx.recv().unwrap();
+                assert!(place(descriptor()).is_some(), "own turn");
+                let back = place(descriptor()).expect("a stopped peer's turn: kept");
+                assert!(open(&back));
+            })
+            .unwrap();
+        me.join().unwrap();
+        peer.join().unwrap();
+    }
+
+    #[test]
+    fn one_shard_keeps_every_client() {
+        let place = dispatcher(0, 1, None);
+        for _ in 0..3 {
+            assert!(place(descriptor()).is_some());
+        }
+    }
+}
