@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -198,8 +199,12 @@ fn unix_clients_spread_over_every_shard() {
         one_by_one.push(c);
     }
     check_spread(&mut one_by_one, "clients one after another");
-    drop(one_by_one);
+    // A stop closes the clients of both shards, the handed-over ones too.
     assert_eq!(server.stop(libc::SIGTERM), Some(0), "clean stop");
+    for c in &mut one_by_one {
+        let mut b = [0u8; 16];
+        assert_eq!(c.read(&mut b).unwrap(), 0, "closed at the stop");
+    }
 }
 
 /// Connects to `path` `tries` times at once after its server was killed: how many got in.

@@ -331,8 +331,6 @@ impl ShardStart {
                 addr
             );
         }
-        let adopting =
-            handed.map(|rx| glommio::spawn_local(super::handoff::adopt_handed(shard.clone(), rx)));
         let _ = self.ready.send(self.id);
         let drained = Rc::new(Cell::new(false));
         shard.in_flight.publish_ring(self.id, shard.net.ring_fd());
@@ -344,6 +342,10 @@ impl ShardStart {
             drained.clone(),
             self.serve_conn,
         ));
+        // After the driver, which the executor polls first: the ring accepts from its first
+        // poll on, and a client adopted before that would be closed.
+        let adopting =
+            handed.map(|rx| glommio::spawn_local(super::handoff::adopt_handed(shard.clone(), rx)));
         let _ = stopped.acquire(1).await;
         // Clients handed over from now on are kept by the dispatcher (the channel closes).
         drop(adopting);
