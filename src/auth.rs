@@ -197,6 +197,15 @@ impl Auth {
         })
     }
 
+    /// No users, no file: every check fails (`-S` without `-Y`, where memcached would ask
+    /// a Cyrus SASL database corecached does not read).
+    pub fn without_users() -> Auth {
+        Auth {
+            path: PathBuf::new(),
+            users: RwLock::new(Arc::new(Vec::new())),
+        }
+    }
+
     /// An `Auth` from the contents of a file (for tests).
     pub fn from_bytes(data: &[u8]) -> Result<Auth, String> {
         Ok(Auth {

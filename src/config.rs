@@ -100,7 +100,8 @@ pub struct Args {
     #[arg(short = 'B', long = "protocol", value_parser = ["auto", "ascii", "binary"])]
     pub protocol: Option<String>,
 
-    /// Binary clients must authenticate with SASL PLAIN against the -Y/--auth-file users.
+    /// Binary clients must authenticate with SASL PLAIN against the -Y/--auth-file users
+    /// (without -Y, every authentication fails: no Cyrus SASL database is read).
     /// Serves the binary protocol only (memcached refuses -S with -B ascii or auto).
     #[arg(short = 'S', long = "enable-sasl")]
     pub sasl: bool,
@@ -430,8 +431,8 @@ impl Settings {
                 crate::store::classes::SLAB_CHUNK_MAX / 2
             ));
         }
-        if a.bench_noop && a.auth_file.is_some() {
-            return Err("--bench-noop bypasses the store and authentication alike; it cannot be combined with -Y/--auth-file".into());
+        if a.bench_noop && (a.auth_file.is_some() || a.sasl) {
+            return Err("--bench-noop bypasses the store and authentication alike; it cannot be combined with -Y/--auth-file or -S/--enable-sasl".into());
         }
         let asked = a.threads.unwrap_or(online_cpus);
         if asked == 0 {
@@ -638,14 +639,13 @@ impl Protocol {
 /// protocol only (SASL is a binary-protocol mechanism; with text or negotiated connections
 /// text clients would get in unauthenticated), `-Y` alone the text protocol only (binary
 /// clients would get in unauthenticated). corecached has no Cyrus SASL: `-S` checks PLAIN
-/// against the `-Y` file, so it needs one (memcached's `-S` takes Cyrus SASL's users, and
-/// with both flags serves text only).
+/// against the `-Y` file; `-S` alone, a valid memcached command line, is accepted and
+/// every authentication fails (`crate::server` warns), as memcached's would with no users
+/// in its SASL database. (memcached's `-S` takes Cyrus SASL's users, and with both flags
+/// serves text only.)
 fn protocol(a: &Args) -> Result<Protocol, String> {
     let asked = a.protocol.as_deref();
     if a.sasl {
-        if a.auth_file.is_none() {
-            return Err("-S/--enable-sasl needs -Y/--auth-file FILE: the user:password lines SASL PLAIN checks (corecached has no Cyrus SASL)".into());
-        }
         return match asked {
             None | Some("binary") => Ok(Protocol::Binary),
             Some(p) => Err(format!(

@@ -18,6 +18,8 @@
 //! - [`shard`]: a shard's context: routing ([`shard::Shard::owner`], [`shard::shard_for`]),
 //!   the request/reply meshes and the batches taken from them, its engine tasks.
 //!   `shard::start` brings a shard up and down; `shard::driver` drives its network ring;
+//!   `shard::handoff` spreads `-s`'s unix-socket clients, accepted by shard 0 (through
+//!   `ring/hand_out.rs`), round-robin over every shard;
 //!   [`shard::ring`]: the shard's own io_uring for its listeners and connections (setup and
 //!   probe in `ring/setup.rs`, the connection's side in `ring/conn_side.rs`, a reply in
 //!   flight in `shard/out.rs`, the provided buffers recvs land in in `shard/provided.rs`);

@@ -3,7 +3,8 @@
 //! descriptors is still answered.
 //!
 //! Every shard has its own listening socket on the same port (SO_REUSEPORT), so the kernel
-//! spreads new connections over the shards. SO_REUSEPORT alone would let a second
+//! spreads new connections over the shards (a unix socket is shard 0's alone: see
+//! [`bind_all`]). SO_REUSEPORT alone would let a second
 //! instance run by the same user join that group and take half the connections (two
 //! caches, each missing half the keys). So the first socket of each address is bound
 //! without SO_REUSEPORT: that bind fails with "Address already in use" whenever any socket
@@ -21,30 +22,15 @@ use crate::startup::StartError;
 
 /// Binds and listens on every address for every shard: `fds[shard]` holds one socket per
 /// address, in the order of the returned addresses (a port of 0 replaced by the one the
-/// kernel chose, shared by all shards). With `-s`, the unix socket alone: one listening
-/// socket, each shard holding its own descriptor of it (each shard's ring keeps an accept
-/// armed on it, and the kernel hands each client to one of them).
+/// kernel chose, shared by all shards). With `-s`, the unix socket alone, held by shard 0:
+/// a unix socket has no SO_REUSEPORT group to spread clients, so shard 0 accepts them
+/// all and hands them round-robin to every shard (`shard::handoff`), as memcached's
+/// dispatcher thread does to its workers.
 pub fn bind_all(settings: &Settings) -> Result<(Vec<SocketAddr>, Vec<Vec<RawFd>>), StartError> {
     let mut addrs = settings.addrs.clone();
     let mut fds: Vec<Vec<RawFd>> = vec![Vec::new(); settings.shards];
     if let Some(unix) = &settings.unix_socket {
-        let fd = unix_listener(unix, settings.backlog)?;
-        for (shard, shard_fds) in fds.iter_mut().enumerate() {
-            let own = if shard == 0 {
-                fd
-            } else {
-                // SAFETY: duplicates a descriptor this function owns.
-                let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
-                if dup < 0 {
-                    return Err(StartError::os(format!(
-                        "cannot share the unix socket between shards: {}",
-                        io::Error::last_os_error()
-                    )));
-                }
-                dup
-            };
-            shard_fds.push(own);
-        }
+        fds[0].push(unix_listener(unix, settings.backlog)?);
     }
     for addr in addrs.iter_mut() {
         for (shard, shard_fds) in fds.iter_mut().enumerate() {

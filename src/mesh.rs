@@ -1,5 +1,6 @@
 //! The shards' full meshes: a bounded channel from every shard to every other, made before
-//! the executors start and connected by all of them at once.
+//! the executors start and connected by all of them at once; and a fan-out, from one shard
+//! to each other, connected the same way.
 //!
 //! glommio's `MeshBuilder::join` connects a shard's channels one peer after another, and a
 //! connection completes only when the peer's executor runs its side of it, while waiting
@@ -31,12 +32,7 @@ pub struct MeshEnds<T: Send> {
 /// A full mesh of `shards` shards with channels of `capacity` messages; element `i` holds
 /// shard `i`'s ends.
 pub fn full_mesh<T: Send>(shards: usize, capacity: usize) -> Vec<MeshEnds<T>> {
-    let mut ends: Vec<MeshEnds<T>> = (0..shards)
-        .map(|_| MeshEnds {
-            senders: (0..shards).map(|_| None).collect(),
-            receivers: (0..shards).map(|_| None).collect(),
-        })
-        .collect();
+    let mut ends = unconnected(shards);
     for from in 0..shards {
         for to in (0..shards).filter(|&to| to != from) {
             let (tx, rx) = shared_channel::new_bounded(capacity);
@@ -45,6 +41,29 @@ pub fn full_mesh<T: Send>(shards: usize, capacity: usize) -> Vec<MeshEnds<T>> {
         }
     }
     ends
+}
+
+/// Channels of `capacity` messages from shard `from` to each other shard of `shards` (none
+/// back, none between the others); element `i` holds shard `i`'s ends, connected with
+/// [`connect`] as a full mesh's are.
+pub fn fan_out<T: Send>(shards: usize, from: usize, capacity: usize) -> Vec<MeshEnds<T>> {
+    let mut ends = unconnected(shards);
+    for to in (0..shards).filter(|&to| to != from) {
+        let (tx, rx) = shared_channel::new_bounded(capacity);
+        ends[from].senders[to] = Some(tx);
+        ends[to].receivers[from] = Some(rx);
+    }
+    ends
+}
+
+/// Every shard's ends, with no channel yet.
+fn unconnected<T: Send>(shards: usize) -> Vec<MeshEnds<T>> {
+    (0..shards)
+        .map(|_| MeshEnds {
+            senders: (0..shards).map(|_| None).collect(),
+            receivers: (0..shards).map(|_| None).collect(),
+        })
+        .collect()
 }
 
 /// A shard's ends of a mesh, connected: senders and receivers indexed by peer.

@@ -153,6 +153,15 @@ pub fn serve_until_stopped(mut settings: Settings, ready: &mut Ready) -> Result<
     } else {
         vec![None]
     };
+    // -s with several shards: shard 0 accepts on the unix socket and hands clients out.
+    let mut handoffs: Vec<Option<_>> = if shards > 1 && settings.unix_socket.is_some() {
+        crate::mesh::fan_out(shards, 0, crate::shard::HANDOFF_CAPACITY)
+            .into_iter()
+            .map(Some)
+            .collect()
+    } else {
+        (0..shards).map(|_| None).collect()
+    };
     let in_flight = Arc::new(InFlight::new(shards));
     let latency: Arc<Vec<Arc<crate::latency::Histograms>>> =
         Arc::new((0..shards).map(|_| Arc::default()).collect());
@@ -187,6 +196,7 @@ pub fn serve_until_stopped(mut settings: Settings, ready: &mut Ready) -> Result<
             },
             ready: ready_tx.clone(),
             meshes: meshes[id].take(),
+            handoff: handoffs[id].take(),
             started_meshes: started_meshes.clone(),
             in_flight: in_flight.clone(),
             serve_conn: |shard, ready| {
@@ -230,7 +240,7 @@ pub fn serve_until_stopped(mut settings: Settings, ready: &mut Ready) -> Result<
         let sig = unsafe { libc::sigtimedwait(&sigset, std::ptr::null_mut(), &timeout) };
         if sig == libc::SIGHUP {
             // memcached re-reads its password file on SIGHUP; a bad file keeps the old users.
-            match &auth {
+            match auth.as_ref().filter(|_| settings.auth_file.is_some()) {
                 Some(a) => match a.reload() {
                     Ok(n) => log::info!("SIGHUP: {n} users from {} (re-read)", a.path().display()),
                     Err(e) => {
@@ -291,10 +301,15 @@ pub const STARTED_TARGET: &str = "corecached::started";
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// Reads the password file (`-Y`), logs who must authenticate, and warns when the server is
-/// reachable from the network without authentication.
+/// reachable from the network without authentication, or when `-S` has no users to check.
 fn start_auth(settings: &Settings) -> Result<Option<Arc<crate::auth::Auth>>, String> {
     let exposed = settings.addrs.iter().any(|a| !a.ip().is_loopback());
     let Some(path) = &settings.auth_file else {
+        if settings.sasl {
+            // Fail closed: -S asks for authentication, and nobody can give it here.
+            log::warn!("-S/--enable-sasl without -Y/--auth-file: corecached reads no Cyrus SASL database, so every SASL authentication fails until -Y FILE gives the users");
+            return Ok(Some(Arc::new(crate::auth::Auth::without_users())));
+        }
         if exposed {
             log::warn!("no authentication (-Y/--auth-file, -S) while listening beyond loopback: any client that reaches the port can read, write and flush");
         }

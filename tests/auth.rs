@@ -538,7 +538,6 @@ fn flag_and_file_errors() {
     let good = PwFile::new("cli", USERS);
     let bad = PwFile::new("cli-bad", "foo:secretpw\nno colon here\n");
     for (args, code, needle) in [
-        (&["-S"][..], 64, "-S/--enable-sasl needs -Y/--auth-file"),
         (
             &["-S", "-Y", good.path(), "-B", "ascii"][..],
             64,
@@ -737,8 +736,9 @@ fn binary_sasl_exchange() {
 }
 
 /// memcached `-S` with Cyrus SASL checking PLAIN against a sasldb made by `saslpasswd2`
-/// (Debian's memcached has no MEMCACHED_SASL_PWDB), or None with the reason printed.
-fn memcached_sasl(dir: &std::path::Path) -> Option<MemcachedServer> {
+/// (Debian's memcached has no MEMCACHED_SASL_PWDB) holding `users`, or None with the reason
+/// printed.
+fn memcached_sasl(dir: &std::path::Path, users: &[(&str, &str)]) -> Option<MemcachedServer> {
     let have = Command::new("saslpasswd2")
         .arg("-v")
         .stdout(Stdio::null())
@@ -755,7 +755,7 @@ fn memcached_sasl(dir: &std::path::Path) -> Option<MemcachedServer> {
         format!("mech_list: plain\nsasldb_path: {}\n", db.display()),
     )
     .unwrap();
-    for (user, pass) in [("foo", "bar"), ("baaaz", "quux")] {
+    for (user, pass) in users {
         let mut child = Command::new("saslpasswd2")
             .args(["-a", "memcached", "-c", "-p", "-f"])
             .arg(&db)
@@ -771,16 +771,15 @@ fn memcached_sasl(dir: &std::path::Path) -> Option<MemcachedServer> {
             .unwrap();
         assert!(child.wait().unwrap().success());
     }
-    // Read by memcached's SASL start-up; the only environment this test file changes.
-    std::env::set_var("SASL_CONF_PATH", dir);
-    MemcachedServer::start(&["-S"])
+    // Read by memcached's SASL start-up.
+    MemcachedServer::start_with_env(&["-S"], &[("SASL_CONF_PATH", dir.as_os_str())])
 }
 
 #[test]
 fn binary_sasl_script_matches_memcached() {
     // The recorded script holds for memcached itself: the oracle of the corecached test.
     let pw = PwFile::new("sasl-oracle", USERS);
-    let Some(mc) = memcached_sasl(&pw.dir) else {
+    let Some(mc) = memcached_sasl(&pw.dir, &[("foo", "bar"), ("baaaz", "quux")]) else {
         return;
     };
     common::assert_no_failures("memcached -S", &run_sasl(mc.addr(), b"1.6.18"));
@@ -819,4 +818,126 @@ fn memcache_crate_over_binary_with_sasl() {
         anon.get::<String>("k").is_err(),
         "an unauthenticated get is refused"
     );
+}
+
+/// A response's raw bytes, as memcached sends them: no key, no extras, opaque and CAS 0.
+fn raw_response(opcode: u8, status: u16, body: &[u8]) -> Vec<u8> {
+    let mut r = vec![0x81, opcode, 0, 0, 0, 0];
+    r.extend_from_slice(&status.to_be_bytes());
+    r.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    r.extend_from_slice(&[0; 12]);
+    r.extend_from_slice(body);
+    r
+}
+
+/// A binary SET of `key` (flags and exptime 0) to `value`.
+fn set_packet(key: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut p = packet(0x01, key, value);
+    p[4] = 8; // extras length
+    let total = (8 + key.len() + value.len()) as u32;
+    p[8..12].copy_from_slice(&total.to_be_bytes());
+    p.splice(24..24, [0u8; 8]);
+    p
+}
+
+/// Each exchange of `script` on a connection of its own: the raw bytes of each response
+/// (24-byte header and body), or None once the server has closed.
+fn raw_exchanges(addr: SocketAddr, script: &[(&str, Vec<Vec<u8>>)]) -> Vec<Vec<Option<Vec<u8>>>> {
+    script
+        .iter()
+        .map(|(_, requests)| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            let mut got = Vec::new();
+            for req in requests {
+                let _ = s.write_all(req);
+                let (mut head, closed) = read_n(&mut s, 24);
+                if closed || head.len() < 24 {
+                    got.push(None);
+                    break;
+                }
+                let len = u32::from_be_bytes([head[8], head[9], head[10], head[11]]) as usize;
+                head.extend(read_n(&mut s, len).0);
+                got.push(Some(head));
+            }
+            got
+        })
+        .collect()
+}
+
+/// `-S` without `-Y` is a valid memcached command line: memcached then checks PLAIN
+/// against Cyrus SASL's database, which corecached does not read. It starts, says so once,
+/// and answers as memcached does with no users in that database, byte for byte: PLAIN
+/// offered, every authentication failed, no command served before one succeeds (fail
+/// closed), the connection closed at the second refused command.
+#[test]
+fn sasl_without_users_fails_closed_as_memcached_with_an_empty_sasldb() {
+    let fail = |op| Some(raw_response(op, AUTH_ERROR, b"Auth failure."));
+    let script: Vec<(&str, Vec<Vec<u8>>)> = vec![
+        ("mechanisms", vec![packet(LIST_MECHS, b"", b"")]),
+        (
+            "a failed authentication serves nothing",
+            vec![
+                packet(SASL_AUTH, b"PLAIN", b"\0foo\0bar"),
+                packet(0x00, b"k", b""),
+                packet(NOOP, b"", b""),
+            ],
+        ),
+        (
+            "data commands before authentication",
+            vec![set_packet(b"k", b"v"), packet(0x00, b"k", b"")],
+        ),
+        (
+            "other mechanisms, steps and forms",
+            vec![
+                packet(SASL_AUTH, b"CRAM-MD5", b"x"),
+                packet(SASL_STEP, b"PLAIN", b"\0foo\0bar"),
+                packet(SASL_AUTH, b"PLAIN", b"foo\0foo\0bar"),
+                packet(SASL_AUTH, b"PLAIN", b"\0\0"),
+            ],
+        ),
+    ];
+    let want: Vec<Vec<Option<Vec<u8>>>> = vec![
+        vec![Some(raw_response(LIST_MECHS, 0, b"PLAIN"))],
+        vec![fail(SASL_AUTH), fail(0x00), None],
+        vec![fail(0x01), None],
+        vec![
+            fail(SASL_AUTH),
+            fail(SASL_STEP),
+            fail(SASL_AUTH),
+            fail(SASL_AUTH),
+        ],
+    ];
+    let compare = |who: &str, got: Vec<Vec<Option<Vec<u8>>>>| {
+        let mut failures = Vec::new();
+        for (((name, _), got), want) in script.iter().zip(got).zip(&want) {
+            if got != *want {
+                let shown = |v: &[Option<Vec<u8>>]| {
+                    v.iter()
+                        .map(|r| r.as_deref().map_or("(closed)".to_string(), show))
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                };
+                failures.push(format!("{name}: want {} got {}", shown(want), shown(&got)));
+            }
+        }
+        common::assert_no_failures(who, &failures);
+    };
+
+    let server = CorecachedServer::start(&["--threads", "2", "-S"]);
+    compare("corecached -S", raw_exchanges(server.addr(), &script));
+    let log = server.stderr_log();
+    assert_eq!(
+        log.matches("-S/--enable-sasl without -Y/--auth-file: corecached reads no Cyrus SASL database, so every SASL authentication fails until -Y FILE gives the users").count(),
+        1,
+        "one warning at start: {log}"
+    );
+
+    // The oracle: memcached -S offering PLAIN against a sasldb with no users.
+    let dir = PwFile::new("sasl-empty", "");
+    if let Some(mc) = memcached_sasl(&dir.dir, &[]) {
+        compare(
+            "memcached -S, no sasldb users",
+            raw_exchanges(mc.addr(), &script),
+        );
+    }
 }

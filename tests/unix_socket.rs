@@ -1,9 +1,11 @@
 //! `-s PATH -a MASK`: a unix domain socket served in place of TCP, against memcached `-s`
-//! (same bytes back, same file mode), shared by every shard, stopped cleanly, and a
-//! socket file another server still answers on left alone.
+//! (same bytes back, same file mode), its clients spread over every shard, stopped cleanly,
+//! refusing clients once killed, and a socket file another server still answers on left
+//! alone.
 
 mod common;
 
+use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -126,36 +128,121 @@ fn unix_socket_answers_as_memcached_does_with_its_mask() {
     assert_eq!(server.stop(libc::SIGTERM), Some(0), "clean stop");
 }
 
-/// Every shard serves keys it owns for a client on the socket (whichever shard accepted
-/// it), and several clients at once are served.
-#[test]
-fn unix_clients_reach_every_shard() {
-    let dir = TempDir::new("unix-shards");
-    let path = dir.join("s");
-    let _server = start_exact(&["-s", path.to_str().unwrap(), "-t", "2"])
-        .unwrap_or_else(|f| panic!("corecached -s did not start: {f:?}"));
-    let mut clients: Vec<_> = (0..8).map(|_| unix_client(&path)).collect();
+/// `stats shards`' `shard<N>:<name>` values, by shard.
+fn per_shard(stats: &str, name: &str, shards: usize) -> Vec<u64> {
+    (0..shards)
+        .map(|shard| {
+            stats
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("STAT shard{shard}:{name} ")))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {name} for shard {shard}: {stats}"))
+        })
+        .collect()
+}
+
+/// Each client sets and reads back keys of both shards (a key's owner is not the client's
+/// shard for half of them); then every client is counted on some shard, the two shards
+/// within one client of each other (the start-up probe's connection took a turn too), and
+/// each holds some of the keys.
+fn check_spread(clients: &mut [std::os::unix::net::UnixStream], what: &str) {
     for (i, c) in clients.iter_mut().enumerate() {
-        for k in 0..16 {
-            let req = format!("set k{i}_{k} 0 0 1\r\n{}\r\n", k % 10);
-            assert_eq!(exchange_on(c, req.as_bytes()), b"STORED\r\n");
+        for k in 0..8 {
+            let set = format!("set k{i}_{k} 0 0 1\r\n{k}\r\n");
+            assert_eq!(exchange_on(c, set.as_bytes()), b"STORED\r\n", "{what}");
+            let get = format!("get k{i}_{k}\r\n");
+            let want = format!("VALUE k{i}_{k} 0 1\r\n{k}\r\nEND\r\n");
+            assert_eq!(exchange_on(c, get.as_bytes()), want.as_bytes(), "{what}");
         }
     }
     let stats = String::from_utf8(exchange_on(&mut clients[0], b"stats shards\r\n")).unwrap();
-    for shard in 0..2 {
-        let items: u64 = stats
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("STAT shard{shard}:curr_items ")))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("no curr_items for shard {shard}: {stats}"));
-        assert!(items > 0, "shard {shard} holds none of 128 keys: {stats}");
+    let conns = per_shard(&stats, "curr_connections", 2);
+    assert_eq!(
+        conns.iter().sum::<u64>(),
+        clients.len() as u64,
+        "{what}: {stats}"
+    );
+    assert!(
+        conns[0].abs_diff(conns[1]) <= 1,
+        "{what}: clients per shard {conns:?}, not spread round-robin: {stats}"
+    );
+    let items = per_shard(&stats, "curr_items", 2);
+    assert!(
+        items.iter().all(|&n| n > 0),
+        "{what}: items per shard {items:?}"
+    );
+}
+
+/// Clients on the socket are spread over every shard, as memcached's dispatcher spreads
+/// them over its threads: a pool opened at once (every client connected before any sends),
+/// and clients that arrive one after another (each served before the next connects).
+#[test]
+fn unix_clients_spread_over_every_shard() {
+    const CLIENTS: usize = 16;
+    let dir = TempDir::new("unix-shards");
+    let path = dir.join("s");
+    let p = path.to_str().unwrap();
+    let mut server = start_exact(&["-s", p, "-t", "2"]).unwrap_or_else(|f| panic!("{f:?}"));
+    let mut pool: Vec<_> = (0..CLIENTS).map(|_| unix_client(&path)).collect();
+    check_spread(&mut pool, "a pool opened at once");
+    drop(pool);
+    assert_eq!(server.stop(libc::SIGTERM), Some(0), "clean stop");
+
+    let mut server = start_exact(&["-s", p, "-t", "2"]).unwrap_or_else(|f| panic!("{f:?}"));
+    let mut one_by_one = Vec::new();
+    for i in 0..CLIENTS {
+        let mut c = unix_client(&path);
+        assert_eq!(
+            exchange_on(&mut c, format!("get before{i}\r\n").as_bytes()),
+            b"END\r\n"
+        );
+        one_by_one.push(c);
     }
-    let conns: u64 = stats
-        .lines()
-        .filter_map(|l| l.split_once(":curr_connections "))
-        .map(|(_, v)| v.trim().parse::<u64>().unwrap())
-        .sum();
-    assert_eq!(conns, 8, "{stats}");
+    check_spread(&mut one_by_one, "clients one after another");
+    // A stop closes the clients of both shards, the handed-over ones too.
+    assert_eq!(server.stop(libc::SIGTERM), Some(0), "clean stop");
+    for c in &mut one_by_one {
+        let mut b = [0u8; 16];
+        assert_eq!(c.read(&mut b).unwrap(), 0, "closed at the stop");
+    }
+}
+
+/// Connects to `path` `tries` times at once after its server was killed: how many got in.
+fn connects_after_kill(path: &Path, tries: usize) -> usize {
+    (0..tries)
+        .filter(|_| std::os::unix::net::UnixStream::connect(path).is_ok())
+        .count()
+}
+
+/// After SIGKILL the socket file stays and nothing answers on it from the moment the
+/// server is gone, as memcached's (no accept left pending in a ring keeps it open).
+#[test]
+fn a_killed_servers_socket_refuses_at_once_as_memcacheds() {
+    const TRIES: usize = 200;
+    let dir = TempDir::new("unix-kill");
+    let path = dir.join("s");
+    for shards in ["1", "2"] {
+        let mut server = start_exact(&["-s", path.to_str().unwrap(), "-t", shards])
+            .unwrap_or_else(|f| panic!("{f:?}"));
+        let mut clients: Vec<_> = (0..4).map(|_| unix_client(&path)).collect();
+        for c in &mut clients {
+            assert_eq!(exchange_on(c, b"version\r\n"), b"VERSION 1.6.18\r\n");
+        }
+        assert_eq!(server.stop(libc::SIGKILL), None);
+        assert!(path.exists(), "the socket file stays, as memcached's");
+        assert_eq!(
+            connects_after_kill(&path, TRIES),
+            0,
+            "-t {shards}: a killed server's socket took clients"
+        );
+    }
+    let theirs = dir.join("memcached.sock");
+    if let Some(mut mc) = memcached_on(&theirs) {
+        mc.0.kill().unwrap();
+        mc.0.wait().unwrap();
+        assert!(theirs.exists());
+        assert_eq!(connects_after_kill(&theirs, TRIES), 0, "memcached");
+    }
 }
 
 /// A socket file a server still answers on is not taken over; one left by a server that

@@ -142,7 +142,8 @@ fn errors_name_the_flag() {
         (&["-m", "1", "-o", "hashpower=24"][..], "hashpower"),
         (&["--shutdown-timeout=-1"][..], "--shutdown-timeout"),
         (&["--shutdown-timeout", "1e9"][..], "--shutdown-timeout"),
-        (&["-S"][..], "-Y/--auth-file"),
+        (&["-S", "-B", "ascii"][..], "-B ascii"),
+        (&["-S", "--bench-noop"][..], "--bench-noop"),
         (&["-S", "-Y", "f", "-B", "ascii"][..], "-B ascii"),
         (&["-S", "-Y", "f", "-B", "auto"][..], "-B auto"),
         (&["-Y", "f", "-B", "binary"][..], "-B binary"),
@@ -170,6 +171,8 @@ fn protocol_and_authentication() {
         p(&["--auth-file", "users", "-B", "ascii"]).0,
         Protocol::Ascii
     );
+    // memcached's -S alone: binary, with no users to check (every SASL authentication fails).
+    assert_eq!(p(&["-S"]), (Protocol::Binary, true, None));
     assert_eq!(
         p(&["-S", "-Y", "users"]),
         (Protocol::Binary, true, f.clone())

@@ -21,11 +21,13 @@
 
 pub mod buffers;
 mod driver;
+mod handoff;
 pub mod out;
 pub mod provided;
 pub mod ring;
 mod start;
 
+pub(crate) use handoff::CAPACITY as HANDOFF_CAPACITY;
 pub(crate) use start::{ExitNotice, ShardStart};
 
 use std::cell::{Cell, RefCell};

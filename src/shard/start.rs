@@ -3,7 +3,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
-use std::os::fd::{FromRawFd, RawFd};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
@@ -58,6 +58,9 @@ pub(crate) struct ShardStart {
     pub(crate) ready: std::sync::mpsc::Sender<usize>,
     /// This shard's ends of the request and reply meshes (none with one shard).
     pub(crate) meshes: Option<(MeshEnds<Batch>, MeshEnds<Batch>)>,
+    /// This shard's ends of the fan-out that spreads unix-socket clients (`-s` with
+    /// several shards: `super::handoff`).
+    pub(crate) handoff: Option<MeshEnds<OwnedFd>>,
     /// Every shard waits here to connect the meshes ([`crate::mesh::connect`]).
     pub(crate) started_meshes: Arc<std::sync::Barrier>,
     pub(crate) in_flight: Arc<InFlight>,
@@ -82,6 +85,18 @@ impl ShardStart {
                 let (replies, reply_rx) = both.pop().expect("the reply mesh");
                 let (requests, request_rx) = both.pop().expect("the request mesh");
                 (Some(requests), request_rx, Some(replies), reply_rx)
+            }
+        };
+        let (handing, handed) = match self.handoff {
+            None => (None, None),
+            Some(ends) => {
+                let mut connected = crate::mesh::connect(vec![ends], &self.started_meshes).await;
+                let (senders, mut receivers) = connected.pop().expect("the fan-out");
+                let from = receivers.iter_mut().find_map(Option::take);
+                match from {
+                    Some(rx) => (None, Some(rx)),
+                    None => (Some(senders), None),
+                }
             }
         };
         let counters = self.counters[self.id].clone();
@@ -136,7 +151,7 @@ impl ShardStart {
                 reserve,
             ),
         );
-        let net = match ring::NetRing::new(
+        let mut net = match ring::NetRing::new(
             self.listeners.clone(),
             self.settings.capped_multishot,
             self.settings.net_ring_entries,
@@ -155,6 +170,14 @@ impl ShardStart {
                 return;
             }
         };
+        if self.settings.unix_socket.is_some() && self.id == 0 {
+            // With -s this shard's one listener is the unix socket, and its alone.
+            let place = super::handoff::dispatcher(self.id, self.settings.shards, handing);
+            if let Err(e) = net.hand_out(0, place) {
+                log::error!("shard {}: cannot watch the unix socket: {e}", self.id);
+                return;
+            }
+        }
         let shard = Rc::new(Shard {
             id: self.id,
             routed: if self.settings.no_forward {
@@ -319,7 +342,13 @@ impl ShardStart {
             drained.clone(),
             self.serve_conn,
         ));
+        // After the driver, which the executor polls first: the ring accepts from its first
+        // poll on, and a client adopted before that would be closed.
+        let adopting =
+            handed.map(|rx| glommio::spawn_local(super::handoff::adopt_handed(shard.clone(), rx)));
         let _ = stopped.acquire(1).await;
+        // Clients handed over from now on are kept by the dispatcher (the channel closes).
+        drop(adopting);
         let _ = gate.close().await;
         log::debug!("shard {}: connections closed", self.id);
         drained.set(true);

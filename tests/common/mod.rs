@@ -286,6 +286,14 @@ impl MemcachedServer {
     /// another server could take the port in between, and then the readiness
     /// probe would reach that server instead of this memcached.
     pub fn start(extra: &[&str]) -> Option<MemcachedServer> {
+        MemcachedServer::start_with_env(extra, &[])
+    }
+
+    /// [`MemcachedServer::start`] with `env` added to memcached's environment alone.
+    pub fn start_with_env(
+        extra: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Option<MemcachedServer> {
         let Some(bin) = memcached_path() else {
             eprintln!(
                 "memcached not installed, skipping differential test: \
@@ -308,6 +316,7 @@ impl MemcachedServer {
             .args(["-U", "0", "-t", "1"])
             .args(extra)
             .env("MEMCACHED_PORT_FILENAME", &port_file)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)

@@ -45,7 +45,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -59,7 +59,11 @@ use crate::shard::provided::Buffers;
 use crate::stats::{Counters, Stat};
 
 mod conn_side;
+mod hand_out;
 mod setup;
+
+pub use hand_out::HandOut;
+use hand_out::HandingOut;
 
 pub(crate) use setup::Sock;
 pub use setup::{buffer_count, probe};
@@ -82,8 +86,10 @@ const OP_CLOSE: u64 = 5;
 /// ring's own post, whose completion only comes on failure.
 const OP_PEER: u64 = 6;
 const OP_POSTED: u64 = 7;
+/// A handing-out listener has clients waiting ([`NetRing::hand_out`]).
+const OP_LISTENER_READY: u64 = 8;
 /// A change to the ring's registered files; its completion only comes on failure.
-const OP_FILES: u64 = 8;
+const OP_FILES: u64 = 9;
 
 /// What a registered file's slot is set to when its connection closes.
 static NO_FILE: RawFd = -1;
@@ -200,6 +206,8 @@ pub struct NetRing {
     /// never moves. Slots past its end use their plain descriptor.
     files: Box<[std::cell::Cell<RawFd>]>,
     listeners: Vec<RawFd>,
+    /// A listener whose clients are handed out ([`NetRing::hand_out`]).
+    hand_out: Option<HandingOut>,
     accepting: Cell<bool>,
     ready: RefCell<Vec<Ready>>,
     accept_failed: RefCell<Vec<AcceptFailed>>,
@@ -248,6 +256,7 @@ impl NetRing {
             free: RefCell::new(Vec::new()),
             files,
             listeners,
+            hand_out: None,
             accepting: Cell::new(false),
             ready: RefCell::new(Vec::new()),
             accept_failed: RefCell::new(Vec::new()),
@@ -276,6 +285,9 @@ impl NetRing {
 
     pub fn arm_accept(&self, listener: usize) {
         if !self.accepting.get() {
+            return;
+        }
+        if self.arm_hand_out(listener) {
             return;
         }
         let e = opcode::AcceptMulti::new(types::Fd(self.listeners[listener]))
@@ -441,6 +453,7 @@ impl NetRing {
                 }
             }
             OP_SEND => self.sent(idx, gen, res, pool),
+            OP_LISTENER_READY => self.listener_ready(idx as usize, res),
             // The slot's ops then fail (EBADF) and its connection closes.
             OP_FILES if res < 0 => log::warn!(
                 "registering connection {idx}'s socket with the ring failed: {}",
@@ -467,13 +480,18 @@ impl NetRing {
         if !cqueue::more(flags) {
             self.arm_accept(listener);
         }
-        let fd = res;
+        // SAFETY: a descriptor just accepted, ours alone.
+        self.adopt(unsafe { OwnedFd::from_raw_fd(res) });
+    }
+
+    /// Serves a client this shard accepted, or one another shard accepted and handed over:
+    /// counted, held to the connection limit, parked until it sends, as every client is.
+    pub fn adopt(&self, fd: OwnedFd) {
         let a = &self.accounts;
         if !self.accepting.get() {
-            // SAFETY: a descriptor just accepted, ours alone.
-            unsafe { libc::close(fd) };
-            return;
+            return; // dropped: closed
         }
+        let fd = fd.into_raw_fd();
         // The ring's accept was prepared with the descriptor limit of its time: a client
         // past today's limit is turned away as an accept failing for want of descriptors
         // would be (src/listen.rs's spare does that for those).
