@@ -74,6 +74,9 @@
 //! - [`ratelog`]: rate-limited log lines for events a client can provoke.
 //! - [`stats`]: per-shard counters with memcached's names (and per slab class, and per
 //!   key prefix for `stats detail`), summed for `stats`.
+//! - [`tls`]: `-Z`: the `ssl_*` options, the certificate and key loaded into the rustls
+//!   configuration every shard shares, `refresh_certs`; the sessions live in the shard's
+//!   ring (`shard/ring/tls.rs`), below `conn`, which sees plaintext only.
 //! - [`verbosity`]: the log level, from `-v` and live from `verbosity N`.
 //! - [`tasks`]: engine background tasks (ep-engine's GlobalTask model): the expiry pager,
 //!   eviction maintenance (and `cache_memlimit`'s shrink), the key dump walker
@@ -105,4 +108,5 @@ pub mod startup;
 pub mod stats;
 pub mod store;
 pub mod tasks;
+pub mod tls;
 pub mod verbosity;

@@ -317,16 +317,6 @@ const SUBOPTIONS: &[&str] = &[
     "ext_max_sleep=1000",
     "ext_max_frag=0.8",
     "ext_drop_unread",
-    "ssl_chain_cert=x",
-    "ssl_key=x",
-    "ssl_keyformat=0",
-    "ssl_verify_mode=0",
-    "ssl_ciphers=x",
-    "ssl_ca_cert=x",
-    "ssl_wbuf_size=16",
-    "ssl_session_cache",
-    "ssl_kernel_tls",
-    "ssl_min_version=2",
 ];
 
 /// Whether memcached starts (reports its port) with these extra arguments.

@@ -132,6 +132,10 @@ impl NetRing {
         if s.error != 0 {
             return Err(io::Error::from_raw_os_error(s.error));
         }
+        if s.tls.is_some() {
+            drop(slots);
+            return self.tls_send(id, out);
+        }
         let mut spare = s.out.take().unwrap_or_default();
         std::mem::swap(out, &mut spare);
         let e = spare

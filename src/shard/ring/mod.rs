@@ -60,6 +60,7 @@ use crate::stats::{Counters, Stat};
 
 mod conn_side;
 mod setup;
+mod tls;
 
 pub use setup::{buffer_count, probe};
 use setup::{recv_entry, setup};
@@ -81,6 +82,8 @@ const OP_CLOSE: u64 = 5;
 /// ring's own post, whose completion only comes on failure.
 const OP_PEER: u64 = 6;
 const OP_POSTED: u64 = 7;
+/// A TLS connection's records sent (`tls.rs`).
+const OP_TLS_SEND: u64 = 8;
 
 fn user_data(op: u64, gen: u32, idx: u32) -> u64 {
     (op << 60) | ((gen as u64 & 0x0fff_ffff) << 32) | idx as u64
@@ -131,6 +134,8 @@ struct Slot {
     closing: bool,
     /// What a connection without a task keeps.
     parked: Parked,
+    /// A TLS connection's session (`tls.rs`); `input` then holds its plaintext.
+    tls: Option<Box<tls::TlsConn>>,
 }
 
 impl Slot {
@@ -167,6 +172,9 @@ pub struct Accounts {
     pub fresh: Parked,
     /// `idle_timeout` in ms: a new connection that sends nothing is closed after it.
     pub idle_timeout_ms: Option<u64>,
+    /// `-Z`: TCP listeners serve TLS, but those on `notls` addresses.
+    pub tls: Option<Arc<crate::tls::Tls>>,
+    pub notls: Vec<std::net::SocketAddr>,
 }
 
 /// A connection the shard must give a task to: new, or parked with bytes to read.
@@ -204,6 +212,7 @@ pub struct NetRing {
     parked: Cell<usize>,
     open: Cell<usize>,
     rejections: crate::ratelog::RateLog,
+    tls: tls::RingTls,
 }
 
 impl NetRing {
@@ -230,6 +239,7 @@ impl NetRing {
         let eventfd = unsafe { OwnedFd::from_raw_fd(efd) };
         ring.submitter().register_eventfd(eventfd.as_raw_fd())?;
         ring.completion().disable_eventfd();
+        let tls = tls::RingTls::new(&listeners, &accounts);
         Ok(NetRing {
             ring: RefCell::new(ring),
             bufs: RefCell::new(bufs),
@@ -247,6 +257,7 @@ impl NetRing {
             parked: Cell::new(0),
             open: Cell::new(0),
             rejections: crate::ratelog::RateLog::new(5),
+            tls,
         })
     }
 
@@ -429,6 +440,7 @@ impl NetRing {
                 }
             }
             OP_SEND => self.sent(idx, gen, res, pool),
+            OP_TLS_SEND => self.tls_sent(idx, gen, res, pool),
             // OP_CANCEL: the cancelled op completes on its own. OP_CLOSE, OP_PEER (a peer's
             // wake-up: the pass that reaped it takes the peer's batches), OP_POSTED (our post
             // failed: the peer has stopped): nothing to do.
@@ -514,6 +526,9 @@ impl NetRing {
             let s = &mut slots[idx as usize];
             s.fd = fd;
             s.parked = a.fresh;
+            if self.tls.on(listener) {
+                s.tls = tls::session(a);
+            }
             if let Some(t) = a.idle_timeout_ms {
                 s.parked.kick_at_ms = crate::shard::unix_now_ms() + t;
             }
@@ -565,6 +580,20 @@ impl NetRing {
             s.recv = Recv::Off;
         }
         match (res, bid) {
+            (n, Some(bid)) if n > 0 && s.tls.is_some() => {
+                let a = &self.accounts;
+                let cipher = self.bufs.borrow();
+                match tls::decrypt(s, cipher.bytes(bid, n as usize), a, &self.tls, pool) {
+                    Ok(n) => a.counters.add(Stat::BytesRead, n as u64),
+                    Err(e) => {
+                        s.error = e;
+                        if !s.task {
+                            // Failed before it was served: nothing is.
+                            s.end = 0;
+                        }
+                    }
+                }
+            }
             (n, Some(bid)) if n > 0 => {
                 let n = n as usize;
                 if s.input.is_empty() {
@@ -585,7 +614,12 @@ impl NetRing {
         }
         // Receiving stops while more waits than the connection has room for, and starts
         // again once it has taken the bytes (here, or in `poll_read`).
+        let tls = s.tls.is_some();
         drop(slots);
+        if tls {
+            // Handshake records, or the alert of a failed session.
+            self.tls_flush(idx, Some(pool));
+        }
         self.rearm_recv(idx);
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[idx as usize];
@@ -651,10 +685,16 @@ impl NetRing {
     }
 
     fn finish_close(&self, idx: u32, pool: &BufferPool) {
+        if !self.tls_may_close(idx) {
+            return;
+        }
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[idx as usize];
         if s.fd < 0 {
             return;
+        }
+        if let Some(t) = s.tls.take() {
+            Self::tls_freed(&t, pool);
         }
         let (fd, gen, recv, task) = (s.fd, s.gen, s.recv, s.task);
         if s.input.capacity() > 0 {
