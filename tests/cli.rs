@@ -174,8 +174,8 @@ fn starts_and_serves(args: &[&str]) -> Vec<String> {
 
 /// Every flag of `memcached -h` (1.6.18) starts corecached: those that mean something
 /// here silently, those that do not with one warning naming the flag. Not here: -A and -D
-/// (tests/stats.rs), -s and -a (tests/unix_socket.rs), -d and -P (below), -Z (refused:
-/// there is no TLS), -h, -i and -V (they print and exit).
+/// (tests/stats.rs), -s and -a (tests/unix_socket.rs), -d and -P (below), -Z (it needs
+/// certificates: tests/tls.rs), -h, -i and -V (they print and exit).
 #[test]
 fn every_memcached_flag_is_accepted() {
     let dir = TempDir::new("cli-flags");

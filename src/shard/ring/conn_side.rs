@@ -159,7 +159,11 @@ impl NetRing {
             s.closing = true;
             return;
         }
+        let tls = s.tls.is_some();
         drop(slots);
+        if tls {
+            self.tls_close_notify(id.idx, pool);
+        }
         self.finish_close(id.idx, pool);
     }
 

@@ -496,6 +496,19 @@ impl NetRing {
             crate::listen::turn_away(fd);
             return;
         }
+        let session = match self.tls.on(listener) {
+            false => None,
+            true => match tls::session(a) {
+                Some(t) => Some(t),
+                None => {
+                    // No session to serve it with: not served in the clear either.
+                    a.open_conns.fetch_sub(1, Ordering::Relaxed);
+                    // SAFETY: a descriptor just accepted, ours alone.
+                    unsafe { libc::close(fd) };
+                    return;
+                }
+            },
+        };
         a.counters.incr(Stat::CurrConnections);
         a.counters.incr(Stat::TotalConnections);
         let one: libc::c_int = 1;
@@ -526,9 +539,7 @@ impl NetRing {
             let s = &mut slots[idx as usize];
             s.fd = fd;
             s.parked = a.fresh;
-            if self.tls.on(listener) {
-                s.tls = tls::session(a);
-            }
+            s.tls = session;
             if let Some(t) = a.idle_timeout_ms {
                 s.parked.kick_at_ms = crate::shard::unix_now_ms() + t;
             }

@@ -126,7 +126,14 @@ pub(super) fn decrypt(
     }
     let mut plain = 0;
     while !cipher.is_empty() && !t.failed {
-        let took = t.session.read_tls(&mut cipher).unwrap_or(0);
+        let took = match t.session.read_tls(&mut cipher) {
+            Ok(n) => n,
+            // Its buffer is full of what it cannot process: as a protocol error.
+            Err(_) => {
+                fail(t, a, rt, "a record too large to buffer");
+                break;
+            }
+        };
         match t.session.process_new_packets() {
             Ok(state) => {
                 let n = state.plaintext_bytes_to_read();
@@ -139,15 +146,7 @@ pub(super) fn decrypt(
                     *eof = true;
                 }
             }
-            Err(e) => {
-                if t.session.is_handshaking() {
-                    a.counters.incr(Stat::SslHandshakeErrors);
-                }
-                if let Some(note) = rt.failures.admit() {
-                    log::info!("TLS: a connection failed: {e}{note}");
-                }
-                t.failed = true;
-            }
+            Err(e) => fail(t, a, rt, &e.to_string()),
         }
         if took == 0 {
             break;
@@ -157,6 +156,17 @@ pub(super) fn decrypt(
         return Err(libc::EPROTO);
     }
     Ok(plain)
+}
+
+/// The session failed: counted if it was handshaking, logged (rate-limited).
+fn fail(t: &mut TlsConn, a: &Accounts, rt: &RingTls, why: &str) {
+    if t.session.is_handshaking() {
+        a.counters.incr(Stat::SslHandshakeErrors);
+    }
+    if let Some(note) = rt.failures.admit() {
+        log::info!("TLS: a connection failed: {why}{note}");
+    }
+    t.failed = true;
 }
 
 /// Moves the session's `n` bytes of plaintext into `input` after `*end`.
@@ -301,6 +311,22 @@ impl NetRing {
             s.error = failed_socket;
         }
         drop(slots);
+        self.tls_flush(idx, Some(pool));
+    }
+
+    /// The connection's task closes it: a TLS session says so (close_notify) first, as
+    /// memcached's does; the slot closes once that has gone.
+    pub(super) fn tls_close_notify(&self, idx: u32, pool: &BufferPool) {
+        {
+            let mut slots = self.slots.borrow_mut();
+            let Some(t) = slots[idx as usize].tls.as_deref_mut() else {
+                return;
+            };
+            if t.failed {
+                return;
+            }
+            t.session.send_close_notify();
+        }
         self.tls_flush(idx, Some(pool));
     }
 
