@@ -496,18 +496,8 @@ impl NetRing {
             crate::listen::turn_away(fd);
             return;
         }
-        let session = match self.tls.on(listener) {
-            false => None,
-            true => match tls::session(a) {
-                Some(t) => Some(t),
-                None => {
-                    // No session to serve it with: not served in the clear either.
-                    a.open_conns.fetch_sub(1, Ordering::Relaxed);
-                    // SAFETY: a descriptor just accepted, ours alone.
-                    unsafe { libc::close(fd) };
-                    return;
-                }
-            },
+        let Ok(session) = self.tls_session(listener, fd) else {
+            return;
         };
         a.counters.incr(Stat::CurrConnections);
         a.counters.incr(Stat::TotalConnections);
@@ -590,20 +580,12 @@ impl NetRing {
         if !more {
             s.recv = Recv::Off;
         }
+        // Ciphertext went into a TLS session: what it has to send goes after.
+        let mut tls_flush = false;
         match (res, bid) {
             (n, Some(bid)) if n > 0 && s.tls.is_some() => {
-                let a = &self.accounts;
-                let cipher = self.bufs.borrow();
-                match tls::decrypt(s, cipher.bytes(bid, n as usize), a, &self.tls, pool) {
-                    Ok(n) => a.counters.add(Stat::BytesRead, n as u64),
-                    Err(e) => {
-                        s.error = e;
-                        if !s.task {
-                            // Failed before it was served: nothing is.
-                            s.end = 0;
-                        }
-                    }
-                }
+                tls_flush = true;
+                self.tls_received(s, bid, n as usize, pool);
             }
             (n, Some(bid)) if n > 0 => {
                 let n = n as usize;
@@ -623,14 +605,13 @@ impl NetRing {
             (e, _) if e < 0 => s.error = -e,
             _ => {}
         }
-        // Receiving stops while more waits than the connection has room for, and starts
-        // again once it has taken the bytes (here, or in `poll_read`).
-        let tls = s.tls.is_some();
         drop(slots);
-        if tls {
+        if tls_flush {
             // Handshake records, or the alert of a failed session.
             self.tls_flush(idx, Some(pool));
         }
+        // Receiving stops while more waits than the connection has room for, and starts
+        // again once it has taken the bytes (here, or in `poll_read`).
         self.rearm_recv(idx);
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[idx as usize];
@@ -696,16 +677,13 @@ impl NetRing {
     }
 
     fn finish_close(&self, idx: u32, pool: &BufferPool) {
-        if !self.tls_may_close(idx) {
-            return;
-        }
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[idx as usize];
         if s.fd < 0 {
             return;
         }
-        if let Some(t) = s.tls.take() {
-            Self::tls_freed(&t, pool);
+        if s.tls.is_some() && !tls::release(s, pool) {
+            return;
         }
         let (fd, gen, recv, task) = (s.fd, s.gen, s.recv, s.task);
         if s.input.capacity() > 0 {

@@ -17,6 +17,7 @@
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::{FromRawFd, RawFd};
+use std::sync::atomic::Ordering::Relaxed;
 
 use io_uring::{opcode, types};
 use rustls::ServerConnection;
@@ -84,7 +85,7 @@ fn listener_is_tls(listener: RawFd, a: &Accounts) -> bool {
 }
 
 /// A new session for a connection accepted on a TLS listener.
-pub(super) fn session(a: &Accounts) -> Option<Box<TlsConn>> {
+fn session(a: &Accounts) -> Option<Box<TlsConn>> {
     let config = a.tls.as_ref()?.config();
     let mut session = ServerConnection::new(config).ok()?;
     // The connection bounds what it writes (its task waits for each reply to go), and
@@ -105,7 +106,7 @@ pub(super) fn session(a: &Accounts) -> Option<Box<TlsConn>> {
 /// Feeds `cipher` to the slot's session and appends the plaintext it yields to the
 /// slot's input. Returns the plaintext bytes, or the session's failure as an errno, having
 /// counted a failed handshake.
-pub(super) fn decrypt(
+fn decrypt(
     s: &mut Slot,
     mut cipher: &[u8],
     a: &Accounts,
@@ -195,6 +196,47 @@ fn take_plaintext(
 }
 
 impl NetRing {
+    /// The session for a connection just accepted on `listener` (counted in `open_conns`):
+    /// none on a plaintext listener; Err when it cannot have one, and is closed (never
+    /// served in the clear).
+    pub(super) fn tls_session(
+        &self,
+        listener: usize,
+        fd: RawFd,
+    ) -> Result<Option<Box<TlsConn>>, ()> {
+        if !self.tls.on(listener) {
+            return Ok(None);
+        }
+        match session(&self.accounts) {
+            Some(t) => Ok(Some(t)),
+            None => {
+                self.accounts.open_conns.fetch_sub(1, Relaxed);
+                // SAFETY: a descriptor just accepted, ours alone.
+                unsafe { libc::close(fd) };
+                Err(())
+            }
+        }
+    }
+
+    /// A recv brought `n` bytes of ciphertext in provided buffer `bid`.
+    pub(super) fn tls_received(&self, s: &mut Slot, bid: u16, n: usize, pool: &BufferPool) {
+        if s.closing {
+            return; // closed, its last records on their way
+        }
+        let a = &self.accounts;
+        let cipher = self.bufs.borrow();
+        match decrypt(s, cipher.bytes(bid, n), a, &self.tls, pool) {
+            Ok(n) => a.counters.add(Stat::BytesRead, n as u64),
+            Err(e) => {
+                s.error = e;
+                if !s.task {
+                    // Failed before it was served: nothing is.
+                    s.end = 0;
+                }
+            }
+        }
+    }
+
     /// Writes `out` (a TLS connection's reply) into its session and sends the records;
     /// `out` is swapped for the slot's spare reply, empty, as [`NetRing::send`] does.
     pub(super) fn tls_send(&self, id: ConnId, out: &mut Box<Out>) -> io::Result<()> {
@@ -329,23 +371,22 @@ impl NetRing {
         }
         self.tls_flush(idx, Some(pool));
     }
+}
 
-    /// Before a TLS slot is freed: false while records are in flight (the kernel reads
-    /// them), and the slot then closes when they have gone.
-    pub(super) fn tls_may_close(&self, idx: u32) -> bool {
-        let mut slots = self.slots.borrow_mut();
-        let s = &mut slots[idx as usize];
-        match &s.tls {
-            Some(t) if t.in_flight => {
-                s.closing = true;
-                false
-            }
-            _ => true,
+/// Before a TLS slot is freed: false while records are in flight (the kernel reads them),
+/// and the slot then closes when they have gone; else the session goes, with what it
+/// counted.
+pub(super) fn release(s: &mut Slot, pool: &BufferPool) -> bool {
+    match s.tls.take() {
+        Some(t) if t.in_flight => {
+            s.tls = Some(t);
+            s.closing = true;
+            false
         }
-    }
-
-    /// What a TLS slot counts, given back as it is freed.
-    pub(super) fn tls_freed(t: &TlsConn, pool: &BufferPool) {
-        pool.uncount_reply(t.counted);
+        Some(t) => {
+            pool.uncount_reply(t.counted);
+            true
+        }
+        None => true,
     }
 }
