@@ -213,6 +213,60 @@ fn tls_exchange_until(
     }
 }
 
+/// One TLS connection, requests sent one at a time (tls_client.py, interactive).
+struct TlsConn {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl TlsConn {
+    fn open(addr: SocketAddr, certs: &Certs) -> TlsConn {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/common/tls_client.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(addr.port().to_string())
+            .arg(certs.path("ca.pem"))
+            .env("TLS_CLIENT_INTERACTIVE", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("run python3");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        TlsConn {
+            child,
+            stdin,
+            stdout,
+        }
+    }
+
+    /// The reply to `req` (the client gives up after 20 s, which ends its output).
+    fn exchange(&mut self, req: &[u8]) -> Vec<u8> {
+        use std::io::BufRead;
+        writeln!(self.stdin, "{}", req.len()).unwrap();
+        self.stdin.write_all(req).unwrap();
+        self.stdin.flush().unwrap();
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        let n: usize = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("the TLS client ended: {line:?}"));
+        let mut reply = vec![0u8; n];
+        self.stdout.read_exact(&mut reply).unwrap();
+        reply
+    }
+}
+
+impl Drop for TlsConn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn served(addr: SocketAddr, certs: &Certs, req: &[u8]) -> Vec<u8> {
     let r = tls_exchange(addr, certs, false, req);
     assert_eq!(r.code, 0, "{addr}: {}", r.stderr);
@@ -625,4 +679,47 @@ fn refresh_certs_serves_the_new_certificate() {
     );
     let third = tls_exchange(cc.addr(), &certs, false, b"version\r\n");
     assert_eq!(third.serial.as_deref(), Some("2002"), "{third:?}");
+}
+
+/// An idle TLS connection parks (its session stays in the ring's slot, no task) and is
+/// served again when it next sends, a large value included.
+#[test]
+fn tls_connections_park_and_resume() {
+    let Some(certs) = make_certs("tls-park") else {
+        return;
+    };
+    let cc = corecached_tls(&certs, "", &["--park-after-ms", "20"]);
+    let mut idle = TlsConn::open(cc.addr(), &certs);
+    let mut watcher = TlsConn::open(cc.addr(), &certs);
+    assert_eq!(idle.exchange(b"set x 0 0 3\r\nabc\r\n"), b"STORED\r\n");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats = common::stat_lines(&watcher.exchange(b"stats\r\n"));
+        let parked = stats
+            .iter()
+            .find(|(k, _)| k == "parked_connections")
+            .map(|(_, v)| v.parse::<u64>().unwrap());
+        // The watcher is being served: a parked connection is the idle one.
+        if parked >= Some(1) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never parked: {stats:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        idle.exchange(b"get x\r\n"),
+        b"VALUE x 0 3\r\nabc\r\nEND\r\n"
+    );
+    let big = vec![b'z'; 500_000];
+    let mut set = b"set y 7 0 500000\r\n".to_vec();
+    set.extend_from_slice(&big);
+    set.extend_from_slice(b"\r\n");
+    assert_eq!(idle.exchange(&set), b"STORED\r\n");
+    let mut want = b"VALUE y 7 500000\r\n".to_vec();
+    want.extend_from_slice(&big);
+    want.extend_from_slice(b"\r\nVALUE x 0 3\r\nabc\r\nEND\r\n");
+    assert!(
+        idle.exchange(b"get y x\r\n") == want,
+        "the large reply differs"
+    );
 }
