@@ -20,7 +20,8 @@
 //!   `shard::start` brings a shard up and down; `shard::driver` drives its network ring;
 //!   [`shard::ring`]: the shard's own io_uring for its listeners and connections (setup and
 //!   probe in `ring/setup.rs`, the connection's side in `ring/conn_side.rs`, a reply in
-//!   flight in `shard/out.rs`, the provided buffers recvs land in in `shard/provided.rs`);
+//!   flight in `shard/out.rs`, the provided buffers recvs land in in `shard/provided.rs`,
+//!   a TLS connection's session in `ring/tls.rs`);
 //!   [`shard::buffers`]: the shard's spare connection buffers.
 //! - [`conn`]: one connection: its read buffer and passes over it (`conn.rs`), forwarding to
 //!   other shards and splicing replies (`conn/forward.rs`), the output window, `stats`
