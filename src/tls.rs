@@ -142,6 +142,9 @@ impl SslOptions {
                 "-o ssl_ciphers={c}: OpenSSL cipher lists have no effect in corecached; rustls' own cipher suites are offered"
             ));
         }
+        if self.verify_mode == 1 && self.ca_cert.is_none() {
+            w.push("-o ssl_verify_mode=1 without ssl_ca_cert: no client certificate is asked for (none could be checked); add -o ssl_ca_cert=CA.pem to check those clients send".into());
+        }
         if self.verify_mode == 3 {
             w.push("-o ssl_verify_mode=3: served as 2 (a client certificate is required at every handshake; corecached has no renegotiation, so \"once\" changes nothing)".into());
         }
@@ -291,7 +294,8 @@ fn server_config(o: &SslOptions, sessions: &Arc<Sessions>) -> Result<ServerConfi
         .with_protocol_versions(versions)
         .map_err(|e| format!("-o ssl_min_version: {e}"))?;
     let builder = match (o.verify_mode, &o.ca_cert) {
-        (0, _) => builder.with_no_client_auth(),
+        // Without CAs a certificate could only fail: none is asked for (see `warnings`).
+        (0, _) | (1, None) => builder.with_no_client_auth(),
         (mode, None) => {
             return Err(format!("-o ssl_verify_mode={mode}: client certificates are checked against ssl_ca_cert, which is not given; add -o ssl_ca_cert=CA.pem"));
         }
@@ -357,5 +361,64 @@ impl StoresServerSessions for Sessions {
     }
     fn can_cache(&self) -> bool {
         self.cache.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(subopts: &[(&str, Option<&str>)]) -> SslOptions {
+        let mut o = SslOptions::default();
+        for (n, v) in subopts {
+            assert!(o.set(n, *v).unwrap(), "{n}");
+        }
+        o
+    }
+
+    #[test]
+    fn what_rustls_does_otherwise_is_one_warning_each() {
+        let o = options(&[
+            ("ssl_min_version", Some("1")),
+            ("ssl_ciphers", Some("HIGH")),
+            ("ssl_verify_mode", Some("1")),
+            ("ssl_kernel_tls", None),
+            ("ssl_wbuf_size", Some("32")),
+        ]);
+        let w = o.warnings();
+        assert_eq!(w.len(), 5, "{w:?}");
+        for (warning, names) in w.iter().zip([
+            "ssl_min_version=1",
+            "ssl_ciphers=HIGH",
+            "ssl_verify_mode=1",
+            "ssl_kernel_tls",
+            "ssl_wbuf_size",
+        ]) {
+            assert!(warning.starts_with(&format!("-o {names}")), "{warning}");
+        }
+        assert!(SslOptions::default().warnings().is_empty());
+        assert!(!SslOptions::default().set("hashpower", Some("4")).unwrap());
+    }
+
+    #[test]
+    fn load_errors_name_the_option_and_the_file() {
+        let missing = "/nonexistent/corecached-test.pem";
+        for (o, needle) in [
+            (options(&[]), "ssl_chain_cert=CERT.pem"),
+            (
+                options(&[("ssl_chain_cert", Some(missing))]),
+                "-o ssl_chain_cert=/nonexistent/corecached-test.pem: cannot load",
+            ),
+            (
+                options(&[
+                    ("ssl_chain_cert", Some(missing)),
+                    ("ssl_keyformat", Some("2")),
+                ]),
+                "-o ssl_keyformat=2",
+            ),
+        ] {
+            let e = Tls::load(o).unwrap_err();
+            assert!(e.contains(needle), "{e}");
+        }
     }
 }
