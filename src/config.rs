@@ -6,6 +6,7 @@ pub mod memcached;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{ArgAction, Parser};
@@ -153,6 +154,11 @@ pub struct Args {
     #[arg(short = 'X', long = "disable-dumping", hide_short_help = true)]
     pub disable_dumping: bool,
 
+    /// TLS: serve every TCP listener but `-l notls:ADDR` ones encrypted, with -o
+    /// ssl_chain_cert=CERT.pem,ssl_key=KEY.pem (and the other ssl_* options).
+    #[arg(short = 'Z', long = "enable-ssl")]
+    pub enable_ssl: bool,
+
     /// memcached's flags that mean nothing here.
     #[command(flatten)]
     pub no_effect: memcached::NoEffect,
@@ -283,6 +289,12 @@ pub fn parse_cpus(s: &str) -> Result<Vec<usize>, String> {
 pub struct Settings {
     /// TCP addresses (none with a unix socket: memcached's `-s` serves it alone).
     pub addrs: Vec<SocketAddr>,
+    /// `-l notls:ADDR`: those of `addrs` served in plaintext under `-Z`.
+    pub notls: Vec<SocketAddr>,
+    /// `-Z`: the TLS every other TCP listener serves ([`crate::tls`]).
+    pub tls: Option<Arc<crate::tls::Tls>>,
+    /// The `ssl_*` options as given, for `stats settings`.
+    pub ssl: crate::tls::SslOptions,
     /// `-s`, `-a`: the unix domain socket served instead of TCP.
     pub unix_socket: Option<UnixSocket>,
     /// `-d`: run in the background ([`crate::daemon`]).
@@ -413,9 +425,6 @@ impl Settings {
 
     /// Checks the flags and derives the settings. `online_cpus` is the machine's CPU count.
     pub fn from_args(a: &Args, online_cpus: usize) -> Result<Settings, String> {
-        if a.no_effect.enable_ssl {
-            return Err("-Z/--enable-ssl: corecached has no TLS, and serving in the clear what was asked to be encrypted (and perhaps authenticated by client certificates) would open the cache; leave -Z and the ssl_* options out, or put a TLS proxy in front".into());
-        }
         let mut warnings = a.no_effect.warnings(a.udp_port);
         let protocol = protocol(a)?;
         if a.slab_growth_factor.is_nan() || a.slab_growth_factor <= 1.0 {
@@ -477,6 +486,15 @@ impl Settings {
                 extended.ignored.join(",")
             ));
         }
+        let tls = if a.enable_ssl {
+            warnings.extend(extended.ssl.warnings());
+            Some(Arc::new(crate::tls::Tls::load(extended.ssl.clone())?))
+        } else {
+            if extended.ssl != crate::tls::SslOptions::default() {
+                warnings.push("-o ssl_*: no effect without -Z/--enable-ssl (TLS is off); accepted and ignored".into());
+            }
+            None
+        };
         let hashpower = extended.hashpower;
         let idle_timeout = extended.idle_timeout.unwrap_or(a.idle_timeout);
         let index_items = if hashpower > 0 {
@@ -501,6 +519,7 @@ impl Settings {
             path: path.clone(),
             mask: a.unix_mask,
         });
+        let mut notls = Vec::new();
         let addrs = if let Some(u) = &unix_socket {
             if u.path.as_os_str().is_empty() {
                 return Err("-s/--unix-socket needs a path".into());
@@ -516,6 +535,7 @@ impl Settings {
         } else if a.listen.is_empty() {
             vec![SocketAddr::from(([127, 0, 0, 1], a.port))]
         } else {
+            notls = memcached::notls_addrs(&a.listen, a.port)?;
             let addrs = memcached::listen_addrs(&a.listen, a.port)?;
             if addrs.is_empty() {
                 return Err("-l/--listen names no address".into());
@@ -537,6 +557,9 @@ impl Settings {
         };
         let settings = Settings {
             addrs,
+            notls,
+            tls,
+            ssl: extended.ssl,
             unix_socket,
             daemon: a.daemon,
             pid_file: a.pidfile.clone(),

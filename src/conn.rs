@@ -672,6 +672,18 @@ impl Conn {
             }
             Command::Stats { args } => self.stats(shard, args, now),
             Command::Shutdown { args } => return self.shutdown(shard, args),
+            Command::RefreshCerts => {
+                // memcached's lines: `OK`, or why the files could not be loaded.
+                let reply = match &shard.settings.tls {
+                    None => "Error TLS not enabled".to_string(),
+                    Some(tls) => match tls.refresh() {
+                        Ok(()) => "OK".to_string(),
+                        Err(e) => format!("Error loading the certificates: {e}"),
+                    },
+                };
+                self.out.extend_from_slice(reply.as_bytes());
+                self.out.extend_from_slice(b"\r\n");
+            }
             Command::LruCrawler(c) => return self.lru_crawler(shard, c),
             Command::CacheMemlimit { mb } => self.cache_memlimit(shard, *mb, noreply),
             Command::Tune(t) => self.tune(shard, *t, noreply),

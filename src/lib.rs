@@ -22,7 +22,8 @@
 //!   `ring/hand_out.rs`), round-robin over every shard;
 //!   [`shard::ring`]: the shard's own io_uring for its listeners and connections (setup and
 //!   probe in `ring/setup.rs`, the connection's side in `ring/conn_side.rs`, a reply in
-//!   flight in `shard/out.rs`, the provided buffers recvs land in in `shard/provided.rs`);
+//!   flight in `shard/out.rs`, the provided buffers recvs land in in `shard/provided.rs`,
+//!   a TLS connection's session in `ring/tls.rs`);
 //!   [`shard::buffers`]: the shard's spare connection buffers.
 //! - [`conn`]: one connection: its read buffer and passes over it (`conn.rs`), forwarding to
 //!   other shards and splicing replies (`conn/forward.rs`), the output window, `stats`
@@ -77,6 +78,9 @@
 //! - [`ratelog`]: rate-limited log lines for events a client can provoke.
 //! - [`stats`]: per-shard counters with memcached's names (and per slab class, and per
 //!   key prefix for `stats detail`), summed for `stats`.
+//! - [`tls`]: `-Z`: the `ssl_*` options, the certificate and key loaded into the rustls
+//!   configuration every shard shares, `refresh_certs`; the sessions live in the shard's
+//!   ring (`shard/ring/tls.rs`), below `conn`, which sees plaintext only.
 //! - [`verbosity`]: the log level, from `-v` and live from `verbosity N`.
 //! - [`tasks`]: engine background tasks (ep-engine's GlobalTask model): the expiry pager,
 //!   eviction maintenance (and `cache_memlimit`'s shrink), the key dump walker
@@ -108,4 +112,5 @@ pub mod startup;
 pub mod stats;
 pub mod store;
 pub mod tasks;
+pub mod tls;
 pub mod verbosity;

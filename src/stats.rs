@@ -80,6 +80,7 @@ stats! {
     CrawlerReclaimed => "crawler_reclaimed",
     CrawlerItemsChecked => "crawler_items_checked",
     DirectReclaims => "direct_reclaims",
+    SslHandshakeErrors => "ssl_handshake_errors",
 }
 
 macro_rules! class_stats {

@@ -174,8 +174,8 @@ fn starts_and_serves(args: &[&str]) -> Vec<String> {
 
 /// Every flag of `memcached -h` (1.6.18) starts corecached: those that mean something
 /// here silently, those that do not with one warning naming the flag. Not here: -A and -D
-/// (tests/stats.rs), -s and -a (tests/unix_socket.rs), -d and -P (below), -Z (refused:
-/// there is no TLS), -h, -i and -V (they print and exit).
+/// (tests/stats.rs), -s and -a (tests/unix_socket.rs), -d and -P (below), -Z (it needs
+/// certificates: tests/tls.rs), -h, -i and -V (they print and exit).
 #[test]
 fn every_memcached_flag_is_accepted() {
     let dir = TempDir::new("cli-flags");
@@ -317,16 +317,6 @@ const SUBOPTIONS: &[&str] = &[
     "ext_max_sleep=1000",
     "ext_max_frag=0.8",
     "ext_drop_unread",
-    "ssl_chain_cert=x",
-    "ssl_key=x",
-    "ssl_keyformat=0",
-    "ssl_verify_mode=0",
-    "ssl_ciphers=x",
-    "ssl_ca_cert=x",
-    "ssl_wbuf_size=16",
-    "ssl_session_cache",
-    "ssl_kernel_tls",
-    "ssl_min_version=2",
 ];
 
 /// Whether memcached starts (reports its port) with these extra arguments.

@@ -75,6 +75,7 @@ pub fn summary(req: &Request<'_>, used: usize) -> String {
         Command::Stats { args } => format!("Stats args=[{}]", s(args)),
         Command::Shutdown { args } => format!("Shutdown args=[{}]", s(args)),
         Command::Quit => "Quit".into(),
+        Command::RefreshCerts => "RefreshCerts".into(),
         Command::LruCrawler(c) => format!("LruCrawler {c:?}"),
         Command::CacheMemlimit { mb } => format!("CacheMemlimit mb={mb}"),
         Command::Tune(t) => format!("Tune {t:?}"),

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 /// memcached 1.6.18's `-o` suboptions (those its Debian build, with TLS and extstore,
 /// accepts) that mean nothing here: accepted with a warning. `modern` and `no_modern` are
-/// accepted silently (they change nothing in memcached 1.6 either); `hashpower` and
-/// `idle_timeout` are honoured.
+/// accepted silently (they change nothing in memcached 1.6 either); `hashpower`,
+/// `idle_timeout` and the TLS ones (`ssl_*`, [`crate::tls::SslOptions`]) are honoured.
 pub const NO_EFFECT_SUBOPTIONS: &[&str] = &[
     "maxconns_fast",
     "no_maxconns_fast",
@@ -58,20 +58,9 @@ pub const NO_EFFECT_SUBOPTIONS: &[&str] = &[
     "ext_max_sleep",
     "ext_max_frag",
     "ext_drop_unread",
-    "ssl_chain_cert",
-    "ssl_key",
-    "ssl_keyformat",
-    "ssl_verify_mode",
-    "ssl_ciphers",
-    "ssl_ca_cert",
-    "ssl_wbuf_size",
-    "ssl_session_cache",
-    "ssl_kernel_tls",
-    "ssl_min_version",
 ];
 
-/// memcached's flags that mean nothing here (`-Z`, TLS, is refused: see
-/// [`super::Settings::from_args`]).
+/// memcached's flags that mean nothing here.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct NoEffect {
     /// memcached's -k (lock all memory): no effect here (each shard locks what io_uring needs).
@@ -94,10 +83,6 @@ pub struct NoEffect {
         hide_short_help = true
     )]
     pub memory_file: Option<PathBuf>,
-
-    /// memcached's -Z (TLS): refused, corecached has no TLS.
-    #[arg(short = 'Z', long = "enable-ssl", hide_short_help = true)]
-    pub enable_ssl: bool,
 
     /// memcached's -N (NAPI ids): no effect here.
     #[arg(
@@ -159,6 +144,8 @@ pub struct Extended {
     pub idle_timeout: Option<u64>,
     /// `track_sizes`: `stats sizes` counts from the start.
     pub track_sizes: bool,
+    /// The `ssl_*` suboptions (TLS, with `-Z`).
+    pub ssl: crate::tls::SslOptions,
     /// The suboptions named in [`NO_EFFECT_SUBOPTIONS`], in order, each once.
     pub ignored: Vec<String>,
 }
@@ -188,6 +175,7 @@ pub fn extended(options: &[String]) -> Result<Extended, String> {
             }
             ("track_sizes", None) => x.track_sizes = true,
             ("modern" | "no_modern" | "", None) => {}
+            (n, v) if n.starts_with("ssl_") && x.ssl.set(n, v)? => {}
             (n, _) if NO_EFFECT_SUBOPTIONS.contains(&n) => {
                 if !x.ignored.iter().any(|i| i == n) {
                     x.ignored.push(n.to_string());
@@ -206,15 +194,34 @@ pub fn extended(options: &[String]) -> Result<Extended, String> {
 /// The addresses `-l` values name, with `port` where a value gives none. Each value is a
 /// comma-separated list of `host`, `host:port`, `[v6]` or `[v6]:port` (a bare IPv6
 /// address has no port, as memcached reads it); a host name stands for every address it
-/// resolves to. memcached's `notls:` prefix is dropped (there is no TLS to skip).
+/// resolves to. memcached's `notls:` prefix is dropped here ([`notls_addrs`] lists them).
 pub fn listen_addrs(values: &[String], port: u16) -> Result<Vec<SocketAddr>, String> {
-    let mut addrs: Vec<SocketAddr> = Vec::new();
+    Ok(tagged_addrs(values, port)?
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect())
+}
+
+/// The addresses `-l` values name with memcached's `notls:` prefix: served in plaintext
+/// while the others are TLS (`-Z`).
+pub fn notls_addrs(values: &[String], port: u16) -> Result<Vec<SocketAddr>, String> {
+    Ok(tagged_addrs(values, port)?
+        .into_iter()
+        .filter(|(_, notls)| *notls)
+        .map(|(a, _)| a)
+        .collect())
+}
+
+/// Each address `-l` values name, and whether it came with `notls:`.
+fn tagged_addrs(values: &[String], port: u16) -> Result<Vec<(SocketAddr, bool)>, String> {
+    let mut addrs: Vec<(SocketAddr, bool)> = Vec::new();
     for item in values
         .iter()
         .flat_map(|v| v.split(','))
         .map(str::trim)
         .filter(|h| !h.is_empty())
     {
+        let notls = item.starts_with("notls:");
         let spec = item.strip_prefix("notls:").unwrap_or(item);
         let (host, port) = split_host_port(spec, port)
             .ok_or_else(|| format!("-l {item}: expected HOST, HOST:PORT or [IPv6]:PORT"))?;
@@ -229,8 +236,8 @@ pub fn listen_addrs(values: &[String], port: u16) -> Result<Vec<SocketAddr>, Str
             return Err(format!("-l {item}: {host} resolves to no address"));
         }
         for a in found {
-            if !addrs.contains(&a) {
-                addrs.push(a);
+            if !addrs.iter().any(|(b, _)| *b == a) {
+                addrs.push((a, notls));
             }
         }
     }
@@ -371,6 +378,8 @@ mod tests {
             [sa("127.0.0.1:11311"), sa("[::1]:11211"), sa("[::1]:5")]
         );
         assert_eq!(a(&["notls:127.0.0.1:9"]), [sa("127.0.0.1:9")]);
+        let plain = notls_addrs(&strings(&["127.0.0.1:8,notls:127.0.0.1:9"]), 1).unwrap();
+        assert_eq!(plain, [sa("127.0.0.1:9")]);
         assert_eq!(a(&["127.0.0.1", "127.0.0.1"]), [sa("127.0.0.1:11211")]);
         let local = a(&["localhost"]);
         assert!(!local.is_empty() && local.iter().all(|s| s.ip().is_loopback()));
@@ -392,6 +401,35 @@ mod tests {
         assert_eq!(x.hashpower, 20);
         assert_eq!(x.idle_timeout, Some(3));
         assert_eq!(x.ignored, ["slab_reassign", "slab_automove", "ext_path"]);
+        let x = extended(&strings(&[
+            "ssl_chain_cert=/c.pem,ssl_key=/k.pem,ssl_verify_mode=3,ssl_session_cache",
+            "ssl_min_version=3,ssl_wbuf_size=32,ssl_ciphers=HIGH,ssl_kernel_tls",
+        ]))
+        .unwrap();
+        assert!(x.ignored.is_empty(), "{:?}", x.ignored);
+        let stats: Vec<String> = x
+            .ssl
+            .settings_stats(true)
+            .into_iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        // memcached 1.6.18's `stats settings` lines for the same options.
+        assert_eq!(
+            stats,
+            [
+                "ssl_enabled yes",
+                "ssl_chain_cert /c.pem",
+                "ssl_key /k.pem",
+                "ssl_verify_mode 7",
+                "ssl_keyformat 1",
+                "ssl_ciphers HIGH",
+                "ssl_ca_cert NULL",
+                "ssl_wbuf_size 32768",
+                "ssl_session_cache yes",
+                "ssl_kernel_tls yes",
+                "ssl_min_version tlsv1.3",
+            ]
+        );
         for bad in ["bogus", "lru_segmented", "hashpower=2", "idle_timeout=x"] {
             let e = extended(&strings(&[bad])).unwrap_err();
             assert!(e.contains(bad.split('=').next().unwrap()), "{e}");

@@ -126,6 +126,14 @@ fn memcached_flags() {
 fn errors_name_the_flag() {
     for (args, needle) in [
         (&["-Z"][..], "-Z"),
+        (
+            &["-Z", "-o", "ssl_chain_cert=/nonexistent/cert.pem"][..],
+            "ssl_chain_cert=/nonexistent/cert.pem",
+        ),
+        (&["-Z", "-o", "ssl_keyformat=2"][..], "ssl_keyformat"),
+        (&["-o", "ssl_verify_mode=4"][..], "ssl_verify_mode"),
+        (&["-o", "ssl_min_version=x"][..], "ssl_min_version"),
+        (&["-o", "ssl_chain_cert"][..], "ssl_chain_cert"),
         (&["-a", "8"][..], "8"),
         (&["-s", ""][..], "-s"),
         (&["-P", ""][..], "pidfile"),

@@ -223,9 +223,17 @@ fn general_stats(p: &mut Stats, shard: &Shard, now: u32) {
         "log_watcher_skipped",
         "log_watcher_sent",
         "log_watchers",
-        "unexpected_napi_ids",
-        "round_robin_fallback",
     ] {
+        p.stat(name, 0);
+    }
+    if let Some(tls) = &settings.tls {
+        if tls.options.session_cache {
+            p.stat("ssl_new_sessions", tls.new_sessions());
+        }
+        p.stat("ssl_handshake_errors", sum(Stat::SslHandshakeErrors));
+        p.stat("time_since_server_cert_refresh", tls.since_refresh());
+    }
+    for name in ["unexpected_napi_ids", "round_robin_fallback"] {
         p.stat(name, 0);
     }
     p.stat("bytes", sum(Stat::Bytes));
@@ -450,23 +458,15 @@ fn settings_stats(p: &mut Stats, shard: &Shard) {
         ("ext_max_frag", "0.80"),
         ("slab_automove_freeratio", "0.010"),
         ("ext_drop_unread", "no"),
-        ("ssl_enabled", "no"),
-        ("ssl_chain_cert", "(null)"),
-        ("ssl_key", "(null)"),
-        ("ssl_verify_mode", "0"),
-        ("ssl_keyformat", "1"),
-        ("ssl_ciphers", "NULL"),
-        ("ssl_ca_cert", "NULL"),
-        ("ssl_wbuf_size", "16384"),
-        ("ssl_session_cache", "no"),
-        ("ssl_kernel_tls", "no"),
-        ("ssl_min_version", "tlsv1.2"),
-        ("num_napi_ids", "(null)"),
-        ("memory_file", "(null)"),
     ];
     for (name, value) in memcached_defaults_3 {
         p.stat(name, value);
     }
+    for (name, value) in s.ssl.settings_stats(s.tls.is_some()) {
+        p.stat(name, value);
+    }
+    p.stat("num_napi_ids", "(null)");
+    p.stat("memory_file", "(null)");
     // corecached's own.
     p.stat("segment_size", s.segment_size);
     p.stat("io_memory", s.io_memory);

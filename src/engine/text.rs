@@ -154,6 +154,7 @@ pub(super) fn execute<R: ReplySink>(
         | Command::MetaNoop
         | Command::Meta(_)
         | Command::Shutdown { .. }
+        | Command::RefreshCerts
         | Command::LruCrawler(_)
         | Command::CacheMemlimit { .. }
         | Command::Tune(_)

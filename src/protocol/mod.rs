@@ -175,6 +175,12 @@ pub enum Command<'a> {
     /// quit\r\n
     /// ```
     Quit,
+    /// ```text
+    /// refresh_certs [anything]\r\n
+    /// ```
+    /// TLS (`-Z`): the certificate files are loaded again. memcached ignores any argument
+    /// and `noreply`.
+    RefreshCerts,
     /// `lru_crawler …`, parsed by [`admin`].
     LruCrawler(admin::Crawler<'a>),
     /// ```text
@@ -220,6 +226,7 @@ impl<'a> Command<'a> {
             | Command::MetaNoop
             | Command::Meta(_)
             | Command::Shutdown { .. }
+            | Command::RefreshCerts
             | Command::LruCrawler(_)
             | Command::CacheMemlimit { .. }
             | Command::Tune(_)

@@ -97,6 +97,7 @@ fn parse_line<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
             false,
             used,
         ),
+        b"refresh_certs" => done(Command::RefreshCerts, false, used),
         b"lru_crawler" => done(super::admin::lru_crawler(&t), false, used),
         b"cache_memlimit" => {
             let (cmd, noreply) = super::admin::cache_memlimit(&t);

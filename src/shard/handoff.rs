@@ -62,7 +62,7 @@ pub(super) fn dispatcher(me: usize, shards: usize, peers: Option<Peers<OwnedFd>>
 /// and the dispatcher keeps its clients).
 pub(super) async fn adopt_handed(shard: Rc<Shard>, rx: ConnectedReceiver<OwnedFd>) {
     while let Some(fd) = rx.recv().await {
-        shard.net.adopt(fd);
+        shard.net.adopt(fd, None);
     }
 }
 

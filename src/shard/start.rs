@@ -162,6 +162,8 @@ impl ShardStart {
                 conn_limit: self.settings.conn_limit,
                 fresh: Parked::fresh(&self.settings, self.auth.is_none()),
                 idle_timeout_ms: self.settings.idle_timeout.map(|d| d.as_millis() as u64),
+                tls: self.settings.tls.clone(),
+                notls: self.settings.notls.clone(),
             },
         ) {
             Ok(n) => n,

@@ -132,6 +132,10 @@ impl NetRing {
         if s.error != 0 {
             return Err(io::Error::from_raw_os_error(s.error));
         }
+        if s.tls.is_some() {
+            drop(slots);
+            return self.tls_send(id, out);
+        }
         let mut spare = s.out.take().unwrap_or_default();
         std::mem::swap(out, &mut spare);
         let e = spare
@@ -155,7 +159,11 @@ impl NetRing {
             s.closing = true;
             return;
         }
+        let tls = s.tls.is_some();
         drop(slots);
+        if tls {
+            self.tls_close_notify(id.idx, pool);
+        }
         self.finish_close(id.idx, pool);
     }
 

@@ -120,7 +120,7 @@ impl NetRing {
             // SAFETY: a descriptor just accepted, ours alone.
             let c = unsafe { OwnedFd::from_raw_fd(c) };
             if let Some(kept) = (h.place)(c) {
-                self.adopt(kept);
+                self.adopt(kept, None);
             }
         }
         self.arm_accept(listener);

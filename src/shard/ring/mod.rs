@@ -61,6 +61,7 @@ use crate::stats::{Counters, Stat};
 mod conn_side;
 mod hand_out;
 mod setup;
+mod tls;
 
 pub use hand_out::HandOut;
 use hand_out::HandingOut;
@@ -90,6 +91,8 @@ const OP_POSTED: u64 = 7;
 const OP_LISTENER_READY: u64 = 8;
 /// A change to the ring's registered files; its completion only comes on failure.
 const OP_FILES: u64 = 9;
+/// A TLS connection's records sent (`tls.rs`).
+const OP_TLS_SEND: u64 = 10;
 
 /// What a registered file's slot is set to when its connection closes.
 static NO_FILE: RawFd = -1;
@@ -143,6 +146,8 @@ struct Slot {
     closing: bool,
     /// What a connection without a task keeps.
     parked: Parked,
+    /// A TLS connection's session (`tls.rs`); `input` then holds its plaintext.
+    tls: Option<Box<tls::TlsConn>>,
 }
 
 impl Slot {
@@ -179,6 +184,9 @@ pub struct Accounts {
     pub fresh: Parked,
     /// `idle_timeout` in ms: a new connection that sends nothing is closed after it.
     pub idle_timeout_ms: Option<u64>,
+    /// `-Z`: TCP listeners serve TLS, but those on `notls` addresses.
+    pub tls: Option<Arc<crate::tls::Tls>>,
+    pub notls: Vec<std::net::SocketAddr>,
 }
 
 /// A connection the shard must give a task to: new, or parked with bytes to read.
@@ -222,6 +230,7 @@ pub struct NetRing {
     parked: Cell<usize>,
     open: Cell<usize>,
     rejections: crate::ratelog::RateLog,
+    tls: tls::RingTls,
 }
 
 impl NetRing {
@@ -249,6 +258,7 @@ impl NetRing {
         ring.submitter().register_eventfd(eventfd.as_raw_fd())?;
         ring.completion().disable_eventfd();
         let files = register_files(&ring, accounts.conn_limit);
+        let tls = tls::RingTls::new(&listeners, &accounts);
         Ok(NetRing {
             ring: RefCell::new(ring),
             bufs: RefCell::new(bufs),
@@ -268,6 +278,7 @@ impl NetRing {
             parked: Cell::new(0),
             open: Cell::new(0),
             rejections: crate::ratelog::RateLog::new(5),
+            tls,
         })
     }
 
@@ -459,6 +470,7 @@ impl NetRing {
                 "registering connection {idx}'s socket with the ring failed: {}",
                 io::Error::from_raw_os_error(-res)
             ),
+            OP_TLS_SEND => self.tls_sent(idx, gen, res, pool),
             // OP_CANCEL: the cancelled op completes on its own. OP_CLOSE, OP_PEER (a peer's
             // wake-up: the pass that reaped it takes the peer's batches), OP_POSTED (our post
             // failed: the peer has stopped), OP_FILES succeeding (not posted): nothing to do.
@@ -481,12 +493,13 @@ impl NetRing {
             self.arm_accept(listener);
         }
         // SAFETY: a descriptor just accepted, ours alone.
-        self.adopt(unsafe { OwnedFd::from_raw_fd(res) });
+        self.adopt(unsafe { OwnedFd::from_raw_fd(res) }, Some(listener));
     }
 
-    /// Serves a client this shard accepted, or one another shard accepted and handed over:
-    /// counted, held to the connection limit, parked until it sends, as every client is.
-    pub fn adopt(&self, fd: OwnedFd) {
+    /// Serves a client this shard accepted on `listener`, or one handed over (a unix
+    /// socket's, `None`: never TLS): counted, held to the connection limit, parked until it
+    /// sends, as every client is.
+    pub fn adopt(&self, fd: OwnedFd, listener: Option<usize>) {
         let a = &self.accounts;
         if !self.accepting.get() {
             return; // dropped: closed
@@ -519,6 +532,11 @@ impl NetRing {
             crate::listen::turn_away(fd);
             return;
         }
+        let session = match listener.map(|l| self.tls_session(l, fd)) {
+            Some(Ok(session)) => session,
+            Some(Err(())) => return,
+            None => None,
+        };
         a.counters.incr(Stat::CurrConnections);
         a.counters.incr(Stat::TotalConnections);
         let one: libc::c_int = 1;
@@ -549,6 +567,7 @@ impl NetRing {
             let s = &mut slots[idx as usize];
             s.fd = fd;
             s.parked = a.fresh;
+            s.tls = session;
             if let Some(t) = a.idle_timeout_ms {
                 s.parked.kick_at_ms = crate::shard::unix_now_ms() + t;
             }
@@ -621,7 +640,13 @@ impl NetRing {
         if !more {
             s.recv = Recv::Off;
         }
+        // Ciphertext went into a TLS session: what it has to send goes after.
+        let mut tls_flush = false;
         match (res, bid) {
+            (n, Some(bid)) if n > 0 && s.tls.is_some() => {
+                tls_flush = true;
+                self.tls_received(s, bid, n as usize, pool);
+            }
             (n, Some(bid)) if n > 0 => {
                 let n = n as usize;
                 if s.input.is_empty() {
@@ -640,9 +665,13 @@ impl NetRing {
             (e, _) if e < 0 => s.error = -e,
             _ => {}
         }
+        drop(slots);
+        if tls_flush {
+            // Handshake records, or the alert of a failed session.
+            self.tls_flush(idx, Some(pool));
+        }
         // Receiving stops while more waits than the connection has room for, and starts
         // again once it has taken the bytes (here, or in `poll_read`).
-        drop(slots);
         self.rearm_recv(idx);
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[idx as usize];
@@ -713,6 +742,9 @@ impl NetRing {
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[idx as usize];
         if s.fd < 0 {
+            return;
+        }
+        if s.tls.is_some() && !tls::release(s, pool) {
             return;
         }
         let (fd, gen, recv, task) = (s.fd, s.gen, s.recv, s.task);
