@@ -97,6 +97,7 @@ pub mod mesh;
 pub mod metrics;
 pub mod num;
 pub mod park;
+pub mod persist;
 pub mod protocol;
 pub mod ratelog;
 pub mod server;
