@@ -41,6 +41,7 @@ mod expiry;
 pub mod index;
 #[cfg(any(test, feature = "invariants"))]
 mod invariants;
+mod journal;
 mod limit;
 mod meta;
 pub mod pins;
@@ -286,6 +287,7 @@ impl StoreBuilder {
             base_index_bytes: index_bytes,
             counters,
             classes: self.classes,
+            journal: None,
         }
     }
 }
@@ -366,6 +368,8 @@ pub struct Store {
     counters: Arc<Counters>,
     /// The slab class each item counts in for `stats items` and `stats slabs`.
     classes: Classes,
+    /// Mutations not yet persisted (`--data-dir`); None when persistence is off.
+    journal: Option<Box<crate::persist::journal::Journal>>,
 }
 
 /// What a lookup just before a write found of the written key, so that linking the new
