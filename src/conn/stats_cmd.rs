@@ -261,6 +261,12 @@ fn general_stats(p: &mut Stats, shard: &Shard, now: u32) {
         p.stat(s.name(), sum(s));
     }
     p.stat("corecached_version", crate::config::VERSION);
+    // Persistence (`--data-dir`), with ep-engine's names: absent when it is off.
+    if let Some(persist) = &shard.persist {
+        for (name, value) in persist.shared.stat_lines() {
+            p.stat(name, value);
+        }
+    }
 }
 
 /// The descriptors the server keeps for itself beyond `-c` (see README, "Descriptors"):

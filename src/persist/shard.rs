@@ -1,0 +1,112 @@
+//! A shard's persistence from start to stop: warm-up on its Reader queue before it
+//! listens, the meeting of every shard after it (and the re-layout for a new shard count),
+//! then its flusher on its Writer queue until the shard stops.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use super::flusher::{self, FileWriter, ShardPersist};
+use super::{warmup, Shared};
+use crate::store::Store;
+use crate::tasks::{Queue, State, TaskInfo};
+
+/// The `stats tasks` entries of a shard's persistence: warm-up, then the flusher.
+pub fn task_infos() -> [Arc<TaskInfo>; 2] {
+    [
+        Arc::new(TaskInfo::named(
+            "warmup",
+            "loads the shard's journal files into its store before it listens",
+            Queue::Reader,
+            0,
+        )),
+        Arc::new(TaskInfo::named(
+            "flusher",
+            "writes the shard's journal to its files and syncs them",
+            Queue::Writer,
+            2,
+        )),
+    ]
+}
+
+/// Warms the store up from the shard's files (journaling off), waits until every shard has,
+/// re-lays the files out if the shard count changed, and turns journaling on. Returns
+/// the writer the flusher appends with.
+pub async fn warm_up(
+    shared: &Arc<Shared>,
+    shard: usize,
+    store: &Rc<RefCell<Store>>,
+    reader: glommio::TaskQueueHandle,
+    info: &TaskInfo,
+) -> FileWriter {
+    info.set_state(State::Running);
+    let started = std::time::Instant::now();
+    let now = crate::shard::unix_now();
+    let load = {
+        let (shared, store) = (shared.clone(), store.clone());
+        glommio::spawn_local_into(
+            async move { warmup::load(&shared, shard, &store, now).await },
+            reader,
+        )
+        .expect("the Reader queue exists")
+    };
+    let warmed = load.await;
+    let layout = &shared.layout;
+    let writer = if layout.relayout() {
+        // Every shard has loaded what it owns before any writes the new layout; the old
+        // files go only once every shard has synced its new ones.
+        shared.meet();
+        let w = match warmup::relayout(shared, shard, store, warmed.pending_flush, now).await {
+            Ok(w) => Some(w),
+            Err(e) => {
+                log::error!(
+                    "shard {shard}: persistence: cannot write the new layout under {}: {e}; the old files are kept",
+                    shared.dir.display()
+                );
+                shared.fail();
+                None
+            }
+        };
+        shared.meet();
+        if shard == 0 && !shared.failed() {
+            if let Err(e) = warmup::finish_relayout(shared) {
+                log::error!(
+                    "persistence: cannot finish the re-layout of {}: {e}",
+                    shared.dir.display()
+                );
+            }
+        }
+        // A failed re-layout keeps journaling in the old generation, under a new seq, for
+        // the old shard count's layout cannot be read by this one's files anyway: the next
+        // start reads the old generation (the new one was not marked done).
+        w.unwrap_or_else(|| {
+            FileWriter::new(
+                shared,
+                shard,
+                layout.gen,
+                layout.next_seq(shard).max(1 << 20),
+            )
+        })
+    } else {
+        FileWriter::new(shared, shard, layout.gen, layout.next_seq(shard))
+    };
+    warmup::report(shared, shard, &warmed, started.elapsed());
+    info.record_run(started.elapsed());
+    info.set_state(State::Sleeping);
+    store.borrow_mut().start_journal();
+    // Listeners open only once every shard has warmed.
+    shared.meet();
+    writer
+}
+
+/// Starts the shard's flusher in its Writer queue.
+pub fn start_flusher(
+    p: Rc<ShardPersist>,
+    store: Rc<RefCell<Store>>,
+    writer: FileWriter,
+    info: Arc<TaskInfo>,
+    tq: glommio::TaskQueueHandle,
+) -> glommio::Task<()> {
+    glommio::spawn_local_into(flusher::run(p, store, writer, info), tq)
+        .expect("the Writer queue exists")
+}
