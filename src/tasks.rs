@@ -21,7 +21,8 @@ use std::time::Duration;
 
 use crate::store::Store;
 
-/// ep-engine's task queues. Only NonIO has tasks yet; the others exist for persistence.
+/// ep-engine's task queues: NonIO for the engine's upkeep; Reader (warm-up) and Writer (the
+/// flusher) for persistence; AuxIO, for compaction, has no task yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Queue {
     NonIo,

@@ -30,7 +30,8 @@
 //! `prefetch.rs` the lookahead loads; `invariants.rs` the checker tests and fuzzing run;
 //! `classes.rs` memcached's slab classes, the scale item and slab stats report on;
 //! `walk.rs` a walk over every live item in bounded steps from a cursor (key dumps);
-//! `limit.rs` the memory limit changed live (`cache_memlimit`).
+//! `limit.rs` the memory limit changed live (`cache_memlimit`); `journal.rs` the records
+//! of every mutation for persistence (`--data-dir`) and warm-up's loads.
 //!
 //! [segments]: segment
 //! [index]: index
