@@ -74,8 +74,9 @@
 //! - [`persist`]: `--data-dir`, eventual persistence: the record format
 //!   (`persist/record.rs`), the journal the store appends to (`persist/journal.rs`,
 //!   `store/journal.rs`), the files and their layout (`persist/files.rs`), each shard's
-//!   flusher on its Writer queue (`persist/flusher.rs`), warm-up on its Reader queue and
-//!   the re-layout for another `-t` (`persist/warmup.rs`, `persist/shard.rs`).
+//!   flusher on its Writer queue (`persist/flusher.rs`), its compactor on its AuxIO queue
+//!   (`persist/compactor.rs`), warm-up on its Reader queue and the re-layout for another
+//!   `-t` (`persist/warmup.rs`, `persist/shard.rs`).
 //! - [`ratelog`]: rate-limited log lines for events a client can provoke.
 //! - [`stats`]: per-shard counters with memcached's names (and per slab class, and per
 //!   key prefix for `stats detail`), summed for `stats`.

@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use crate::store::Store;
 
-/// ep-engine's task queues: NonIO for the engine's upkeep; Reader (warm-up) and Writer (the
-/// flusher) for persistence; AuxIO, for compaction, has no task yet.
+/// ep-engine's task queues: NonIO for the engine's upkeep; Reader (warm-up), Writer (the
+/// flusher) and AuxIO (compaction) for persistence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Queue {
     NonIo,

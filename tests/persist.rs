@@ -545,3 +545,59 @@ fn kill_9_under_load_loses_only_the_last_flush_interval() {
     );
     assert!(Path::new(dir.path()).join("LOCK").exists());
 }
+
+#[test]
+fn compaction_rewrites_overwritten_files_as_the_live_items() {
+    let dir = TempDir::new("compact");
+    let s = start(&dir, 1, &[]);
+    let mut c = open_client(s.addr());
+    // 90 MB of writes over ten keys: past the compaction bound (64 MiB and twice the
+    // live data) many times over.
+    let len = 100_000;
+    let mut last: Vec<(u64, Vec<u8>)> = vec![(0, Vec::new()); 10];
+    for i in 0..900u64 {
+        let k = (i % 10) as usize;
+        let mut v = format!("{i}:").into_bytes();
+        v.resize(len, b'a' + (i % 26) as u8);
+        let mut req = format!("set big{k} {i} 0 {len}\r\n").into_bytes();
+        req.extend_from_slice(&v);
+        req.extend_from_slice(b"\r\n");
+        assert_eq!(roundtrip(&mut c, &req, b"\r\n"), b"STORED\r\n");
+        last[k] = (i, v);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let stats = common::stats_on(&mut c, "");
+        if stats["ep_compactions"] != "0" && stats["ep_flusher_todo"] == "0" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no compaction: {stats:?}");
+        thread::sleep(Duration::from_millis(50));
+    }
+    let tasks =
+        String::from_utf8_lossy(&roundtrip(&mut c, b"stats tasks\r\n", b"END\r\n")).to_string();
+    assert!(tasks.contains("compactor"), "{tasks}");
+    stop(s);
+    let disk: u64 = journal_files(&dir)
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().len())
+        .sum();
+    assert!(
+        disk < 64 << 20,
+        "{disk} bytes of files after compaction (90 MB written, 1 MB live)"
+    );
+    let s = start(&dir, 1, &[]);
+    let mut c = open_client(s.addr());
+    for (k, (i, v)) in last.iter().enumerate() {
+        let mut want = format!("VALUE big{k} {i} {len}\r\n").into_bytes();
+        want.extend_from_slice(v);
+        want.extend_from_slice(b"\r\nEND\r\n");
+        let got = roundtrip(&mut c, format!("get big{k}\r\n").as_bytes(), b"END\r\n");
+        assert!(
+            got == want,
+            "big{k} after compaction and restart: {}",
+            common::show_short(&got, 80)
+        );
+    }
+    stop(s);
+}

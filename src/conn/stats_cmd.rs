@@ -263,7 +263,8 @@ fn general_stats(p: &mut Stats, shard: &Shard, now: u32) {
     p.stat("corecached_version", crate::config::VERSION);
     // Persistence (`--data-dir`), with ep-engine's names: absent when it is off.
     if let Some(persist) = &shard.persist {
-        for (name, value) in persist.shared.stat_lines() {
+        let pending = shard.store.borrow().journal().map_or(0, |j| j.records);
+        for (name, value) in persist.shared.stat_lines((shard.id, pending)) {
             p.stat(name, value);
         }
     }

@@ -52,6 +52,27 @@ fn parse_done_name(name: &str) -> Option<u64> {
     name.strip_prefix('g')?.strip_suffix(".done")?.parse().ok()
 }
 
+/// A shard's files of one generation in DIR: path, seq and size.
+pub fn shard_files(
+    dir: &Path,
+    gen: u64,
+    shard: usize,
+    of: usize,
+) -> std::io::Result<Vec<(PathBuf, u64, u64)>> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir)?.flatten() {
+        let name = e.file_name();
+        let Some((g, s, o, seq)) = name.to_str().and_then(parse_journal_name) else {
+            continue;
+        };
+        if (g, s, o) == (gen, shard, of) {
+            let size = e.metadata().map_or(0, |m| m.len());
+            v.push((e.path(), seq, size));
+        }
+    }
+    Ok(v)
+}
+
 /// What a start reads and writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layout {

@@ -72,6 +72,10 @@ impl FileWriter {
         self.seq
     }
 
+    pub fn gen(&self) -> u64 {
+        self.gen
+    }
+
     /// Closes the open file (synced at the next [`FileWriter::sync`]) and opens the next;
     /// an empty open file is kept instead.
     pub async fn rotate(&mut self) -> std::io::Result<()> {
@@ -95,6 +99,31 @@ impl FileWriter {
         self.tail.clear();
         self.dir_dirty = true;
         Ok(())
+    }
+
+    /// Leaves a seq free for a compaction's snapshot: the open file is closed and the next
+    /// one takes the seq after the one returned, so replay reads the snapshot after every
+    /// file before it and before every record written from now on.
+    pub async fn reserve(&mut self) -> std::io::Result<u64> {
+        let reserved = self.seq + 1;
+        let path = self
+            .dir
+            .join(journal_name(self.gen, self.shard, self.of, reserved + 1));
+        let f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .dma_open(&path)
+            .await?;
+        self.seq = reserved + 1;
+        if let Some(old) = self.file.replace(f) {
+            self.unsynced.push(old);
+        }
+        self.len = 0;
+        self.tail.clear();
+        self.dir_dirty = true;
+        self.sync().await?;
+        Ok(reserved)
     }
 
     /// Appends `bytes` (whole records) to the open file, after its last record.
@@ -157,19 +186,14 @@ impl FileWriter {
         Ok(())
     }
 
-    /// Removes this shard's files of this generation older than the open one (after a
-    /// `flush_all` that cleared everything in them), then syncs the directory.
-    pub async fn remove_older(&mut self) -> std::io::Result<()> {
+    /// Removes this shard's files of this generation before seq `below` (everything in them
+    /// was cleared by a `flush_all`, or is in a compaction's snapshot), then syncs the
+    /// directory.
+    pub async fn remove_before(&mut self, below: u64) -> std::io::Result<()> {
         let mut removed = 0;
-        for e in std::fs::read_dir(&self.dir)?.flatten() {
-            let name = e.file_name();
-            let Some((gen, shard, of, seq)) =
-                name.to_str().and_then(super::files::parse_journal_name)
-            else {
-                continue;
-            };
-            if (gen, shard, of) == (self.gen, self.shard, self.of) && seq < self.seq {
-                std::fs::remove_file(e.path())?;
+        for (path, seq, _) in super::files::shard_files(&self.dir, self.gen, self.shard, self.of)? {
+            if seq < below {
+                std::fs::remove_file(path)?;
                 removed += 1;
             }
         }
@@ -222,7 +246,8 @@ pub async fn write_batch(w: &mut FileWriter, batch: &Journal) -> std::io::Result
     w.append(&batch.buf[from..]).await?;
     w.sync().await?;
     if cleared {
-        w.remove_older().await?;
+        let open = w.seq();
+        w.remove_before(open).await?;
     }
     Ok(())
 }
@@ -235,6 +260,14 @@ pub struct ShardPersist {
     pub id: usize,
     /// Wakes the flusher (a writer is paused, or the shard stops).
     pub wake: TaskHandle,
+    /// Wakes the compactor (the flusher reserved a seq for its snapshot).
+    pub compact_wake: TaskHandle,
+    /// The generation the shard writes.
+    pub gen: u64,
+    /// Bytes in the shard's files (as of the last compaction, plus what was written since).
+    pub disk_bytes: Cell<u64>,
+    /// The seq of the snapshot a compaction is writing, while it runs.
+    pub compacting: Cell<Option<u64>>,
     stopping: Cell<bool>,
     /// Bumped after each batch the flusher writes; paused writers wait for it to change.
     drained: Cell<u64>,
@@ -242,11 +275,18 @@ pub struct ShardPersist {
 }
 
 impl ShardPersist {
-    pub fn new(shared: Arc<Shared>, id: usize) -> Self {
+    /// `gen`: the generation the shard writes (its files there count as its disk use).
+    pub fn new(shared: Arc<Shared>, id: usize, gen: u64) -> Self {
+        let disk = super::files::shard_files(&shared.dir, gen, id, shared.shards)
+            .map_or(0, |v| v.iter().map(|f| f.2).sum());
         ShardPersist {
             shared,
             id,
             wake: TaskHandle::default(),
+            compact_wake: TaskHandle::default(),
+            gen,
+            disk_bytes: Cell::new(disk),
+            compacting: Cell::new(None),
             stopping: Cell::new(false),
             drained: Cell::new(0),
             waiters: RefCell::new(Vec::new()),
@@ -290,6 +330,10 @@ impl ShardPersist {
         for w in self.waiters.borrow_mut().drain(..) {
             w.wake();
         }
+    }
+
+    pub fn stopping(&self) -> bool {
+        self.stopping.get()
     }
 
     /// Asks the flusher to write what is pending and end.
@@ -345,11 +389,12 @@ pub async fn run(
             }
         }
         let stats = &p.shared.stats[p.id];
-        stats.queue_size.store(0, Relaxed);
         if !batch.is_empty() {
             stats.flusher_todo.store(batch.records, Relaxed);
             match write_batch(&mut w, &batch).await {
                 Ok(()) => {
+                    p.disk_bytes
+                        .set(p.disk_bytes.get() + batch.buf.len() as u64);
                     stats.total_persisted.fetch_add(batch.records, Relaxed);
                     stats
                         .bytes_written
@@ -374,6 +419,28 @@ pub async fn run(
             }
             stats.flusher_todo.store(0, Relaxed);
             p.notify();
+        }
+        let waiting = store.borrow().journal().map_or(0, |j| j.records);
+        stats.queue_size.store(waiting, Relaxed);
+        let live = store.borrow().live_bytes() as u64;
+        if !stopping
+            && p.compacting.get().is_none()
+            && super::compactor::should_compact(p.disk_bytes.get(), live)
+        {
+            match w.reserve().await {
+                Ok(seq) => {
+                    p.compacting.set(Some(seq));
+                    p.compact_wake.wake();
+                }
+                Err(e) => {
+                    if let Some(note) = errors.admit() {
+                        log::warn!(
+                            "shard {}: persistence: cannot begin a compaction: {e}{note}",
+                            p.id
+                        );
+                    }
+                }
+            }
         }
         info.record_run(started.elapsed());
         if stopping {

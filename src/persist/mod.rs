@@ -10,11 +10,13 @@
 //! - `files.rs`: file names and which files a start reads (the layout).
 //! - `flusher.rs`: appending to a shard's files, the flusher task, the pause of writers.
 //! - `warmup.rs`: loading the files back, cutting a torn tail, a re-layout for a new `-t`.
+//! - `compactor.rs`: rewriting a shard's files as one snapshot on its AuxIO queue.
 //! - `shard.rs`: a shard's persistence from start to stop (what `shard::start` calls).
 //!
 //! Nothing is shared between shards while serving but the statistics (relaxed atomics,
 //! each written by its shard) and, at start, a barrier.
 
+pub mod compactor;
 pub mod files;
 pub mod flusher;
 pub mod journal;
@@ -72,6 +74,8 @@ pub struct PersistStats {
     pub warmup_dropped: AtomicU64,
     /// Writers paused because the journal was over [`PENDING_LIMIT`].
     pub write_pauses: AtomicU64,
+    /// Compactions run (or tried).
+    pub compactions: AtomicU64,
 }
 
 impl Shared {
@@ -146,11 +150,25 @@ impl Shared {
         self.dir.join(name)
     }
 
-    /// `stats` lines with ep-engine's names, summed over the shards.
-    pub fn stat_lines(&self) -> Vec<(&'static str, String)> {
+    /// `stats` lines with ep-engine's names, summed over the shards; `own` is the asking
+    /// shard's id and the records in its journal now (the others' as of their flusher's
+    /// last look).
+    pub fn stat_lines(&self, own: (usize, u64)) -> Vec<(&'static str, String)> {
         let sum = |f: fn(&PersistStats) -> &AtomicU64| -> u64 {
             self.stats.iter().map(|s| f(s).load(Relaxed)).sum()
         };
+        let queue_size: u64 = self
+            .stats
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                if i == own.0 {
+                    own.1
+                } else {
+                    s.queue_size.load(Relaxed)
+                }
+            })
+            .sum();
         let warmed = self.stats.iter().all(|s| s.warmed.load(Relaxed));
         let warmup_us = self
             .stats
@@ -160,7 +178,7 @@ impl Shared {
             .unwrap_or(0);
         vec![
             ("ep_data_dir", self.dir.display().to_string()),
-            ("ep_queue_size", sum(|s| &s.queue_size).to_string()),
+            ("ep_queue_size", queue_size.to_string()),
             ("ep_flusher_todo", sum(|s| &s.flusher_todo).to_string()),
             (
                 "ep_total_persisted",
@@ -176,6 +194,7 @@ impl Shared {
                 self.flush_interval.as_millis().to_string(),
             ),
             ("ep_write_pauses", sum(|s| &s.write_pauses).to_string()),
+            ("ep_compactions", sum(|s| &s.compactions).to_string()),
             (
                 "ep_warmup_state",
                 if warmed { "done" } else { "loading" }.to_string(),

@@ -11,8 +11,9 @@ use super::{warmup, Shared};
 use crate::store::Store;
 use crate::tasks::{Queue, State, TaskInfo};
 
-/// The `stats tasks` entries of a shard's persistence: warm-up, then the flusher.
-pub fn task_infos() -> [Arc<TaskInfo>; 2] {
+/// The `stats tasks` entries of a shard's persistence: warm-up, the flusher, the
+/// compactor.
+pub fn task_infos() -> [Arc<TaskInfo>; 3] {
     [
         Arc::new(TaskInfo::named(
             "warmup",
@@ -25,6 +26,12 @@ pub fn task_infos() -> [Arc<TaskInfo>; 2] {
             "writes the shard's journal to its files and syncs them",
             Queue::Writer,
             2,
+        )),
+        Arc::new(TaskInfo::named(
+            "compactor",
+            "rewrites the shard's files as one snapshot of its live items",
+            Queue::AuxIo,
+            7,
         )),
     ]
 }
@@ -99,14 +106,20 @@ pub async fn warm_up(
     writer
 }
 
-/// Starts the shard's flusher in its Writer queue.
-pub fn start_flusher(
+/// Starts the shard's flusher in its Writer queue and its compactor in its AuxIO queue.
+pub fn start_tasks(
     p: Rc<ShardPersist>,
     store: Rc<RefCell<Store>>,
     writer: FileWriter,
-    info: Arc<TaskInfo>,
-    tq: glommio::TaskQueueHandle,
-) -> glommio::Task<()> {
-    glommio::spawn_local_into(flusher::run(p, store, writer, info), tq)
-        .expect("the Writer queue exists")
+    [flush, compact]: [Arc<TaskInfo>; 2],
+    [writer_q, aux_q]: [glommio::TaskQueueHandle; 2],
+) -> (glommio::Task<()>, glommio::Task<()>) {
+    let compactor = glommio::spawn_local_into(
+        super::compactor::run(p.clone(), store.clone(), compact),
+        aux_q,
+    )
+    .expect("the AuxIO queue exists");
+    let flusher = glommio::spawn_local_into(flusher::run(p, store, writer, flush), writer_q)
+        .expect("the Writer queue exists");
+    (flusher, compactor)
 }

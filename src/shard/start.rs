@@ -153,7 +153,7 @@ impl ShardStart {
         };
         // Warm-up, before the shard listens: every shard's ends before any does.
         let persist = match (&self.persist, &persist_infos) {
-            (Some(shared), Some([warm, flush])) => {
+            (Some(shared), Some([warm, flush, compact])) => {
                 let writer = crate::persist::shard::warm_up(
                     shared,
                     self.id,
@@ -165,8 +165,9 @@ impl ShardStart {
                 let p = Rc::new(crate::persist::flusher::ShardPersist::new(
                     shared.clone(),
                     self.id,
+                    writer.gen(),
                 ));
-                Some((p, writer, flush.clone()))
+                Some((p, writer, [flush.clone(), compact.clone()]))
             }
             _ => None,
         };
@@ -229,13 +230,16 @@ impl ShardStart {
             stopping: Cell::new(false),
             persist: persist.as_ref().map(|(p, _, _)| p.clone()),
         });
-        let flusher = persist.map(|(p, writer, info)| {
-            crate::persist::shard::start_flusher(
+        let persist_tasks = persist.map(|(p, writer, infos)| {
+            crate::persist::shard::start_tasks(
                 p,
                 shard.store.clone(),
                 writer,
-                info,
-                queue_of(tasks::Queue::Writer),
+                infos,
+                [
+                    queue_of(tasks::Queue::Writer),
+                    queue_of(tasks::Queue::AuxIo),
+                ],
             )
         });
 
@@ -389,9 +393,11 @@ impl ShardStart {
             t.await;
         }
         // Graceful stop: everything journaled is written and synced before the shard ends.
-        if let (Some(p), Some(f)) = (&shard.persist, flusher) {
+        if let (Some(p), Some((flusher, compactor))) = (&shard.persist, persist_tasks) {
+            // A compaction under way is left: what it wrote is read as a torn tail.
+            drop(compactor);
             p.stop();
-            f.await;
+            flusher.await;
             log::info!("shard {}: persistence: everything written", self.id);
         }
         drop(watcher);
