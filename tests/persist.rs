@@ -601,3 +601,47 @@ fn compaction_rewrites_overwritten_files_as_the_live_items() {
     }
     stop(s);
 }
+
+#[test]
+fn warm_up_into_a_smaller_memory_limit_keeps_the_newest_and_says_how_many_were_dropped() {
+    let dir = TempDir::new("memlimit");
+    let t = "1";
+    let args = |m: &'static str| -> Vec<String> {
+        ["-t", t, "-m", m, "--data-dir", dir.path()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let a = args("64");
+    let s = CorecachedServer::start(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut c = open_client(s.addr());
+    let n = 4000;
+    let len = 10_000;
+    for i in 0..n {
+        let mut req = format!("set k{i} 0 0 {len}\r\n").into_bytes();
+        req.resize(req.len() + len, b'a' + (i % 26) as u8);
+        req.extend_from_slice(b"\r\n");
+        assert_eq!(roundtrip(&mut c, &req, b"\r\n"), b"STORED\r\n");
+    }
+    stop(s);
+    // 40 MB of items into 8 MB.
+    let a = args("8");
+    let s = CorecachedServer::start(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let log = s.stderr_log();
+    assert!(
+        log.contains("did not fit -m and were dropped (the oldest first)"),
+        "{log}"
+    );
+    let mut c = open_client(s.addr());
+    let stats = common::stats_on(&mut c, "");
+    let dropped: u64 = stats["ep_warmup_dropped"].parse().unwrap();
+    let items: u64 = stats["curr_items"].parse().unwrap();
+    assert!(dropped > 0 && items > 0 && items < n, "{stats:?}");
+    assert_eq!(stats["ep_warmup_items"], stats["curr_items"]);
+    // The newest is served; the oldest is gone.
+    let last = format!("get k{}\r\n", n - 1);
+    let r = roundtrip(&mut c, last.as_bytes(), b"END\r\n");
+    assert!(r.starts_with(format!("VALUE k{} 0 {len}\r\n", n - 1).as_bytes()));
+    assert_eq!(roundtrip(&mut c, b"get k0\r\n", b"END\r\n"), b"END\r\n");
+    stop(s);
+}

@@ -81,17 +81,32 @@ pub async fn warm_up(
                     "persistence: cannot finish the re-layout of {}: {e}",
                     shared.dir.display()
                 );
+                if !shared
+                    .path(&super::files::done_name(layout.write_gen))
+                    .exists()
+                {
+                    shared.fail();
+                }
             }
         }
-        // A failed re-layout keeps journaling in the old generation, under a new seq, for
-        // the old shard count's layout cannot be read by this one's files anyway: the next
-        // start reads the old generation (the new one was not marked done).
+        // Every shard learns whether the new layout holds before it journals into it.
+        shared.meet();
+        let w = w.filter(|_| !shared.failed());
+        // A failed re-layout keeps journaling in the old generation (the new one is not
+        // marked done, so the next start reads the old), in files of this shard count
+        // numbered after every old file: the next start reads them after the old ones.
         w.unwrap_or_else(|| {
             FileWriter::new(
                 shared,
                 shard,
                 layout.gen,
-                layout.next_seq(shard).max(1 << 20),
+                layout
+                    .files
+                    .iter()
+                    .map(|f| f.seq + 1)
+                    .max()
+                    .unwrap_or(1)
+                    .max(1 << 20),
             )
         })
     } else {

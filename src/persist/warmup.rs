@@ -23,6 +23,9 @@ use super::record::{self, Decoder, Record, Stop};
 use super::Shared;
 use crate::store::{Store, StoreResult, WalkCursor};
 
+/// A progress line in the log each time this much more has been read.
+const PROGRESS_EVERY: u64 = 256 << 20;
+
 /// Bytes read from a file per request.
 const READ_CHUNK: usize = 8 << 20;
 
@@ -111,10 +114,23 @@ pub async fn load(shared: &Shared, shard: usize, store: &RefCell<Store>, now: u3
     let mut w = Warmed::default();
     let evictions = || store.borrow().counters().get(crate::stats::Stat::Evictions);
     let evicted_before = evictions();
-    let mut sources: Vec<usize> = files.iter().map(|f| f.shard).collect();
-    sources.dedup();
-    for src in sources {
-        let mine: Vec<&JournalFile> = files.iter().copied().filter(|f| f.shard == src).collect();
+    // A source is one shard of one shard count; sources are read oldest first (by their
+    // first file's seq: what a shard count wrote after a failed re-layout comes later).
+    let mut sources: Vec<(u64, usize, usize)> = Vec::new();
+    for f in &files {
+        match sources.iter_mut().find(|s| (s.1, s.2) == (f.of, f.shard)) {
+            Some(s) => s.0 = s.0.min(f.seq),
+            None => sources.push((f.seq, f.of, f.shard)),
+        }
+    }
+    sources.sort_unstable();
+    let mut reported = 0u64;
+    for (_, of, src) in sources {
+        let mine: Vec<&JournalFile> = files
+            .iter()
+            .copied()
+            .filter(|f| (f.of, f.shard) == (of, src))
+            .collect();
         let (first, floor, pending) = start_of(&mine, now).await;
         if pending.is_some() {
             w.pending_flush = pending;
@@ -131,6 +147,14 @@ pub async fn load(shared: &Shared, shard: usize, store: &RefCell<Store>, now: u3
                 }
             };
             w.bytes += bytes.len() as u64;
+            if w.bytes - reported >= PROGRESS_EVERY {
+                reported = w.bytes;
+                log::info!(
+                    "shard {shard}: warm-up: {:.0} MB read, {} records loaded",
+                    w.bytes as f64 / 1e6,
+                    w.items
+                );
+            }
             let mut d = Decoder::new(&bytes);
             let mut s = store.borrow_mut();
             for (_, rec) in d.by_ref() {
