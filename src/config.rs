@@ -188,6 +188,16 @@ pub struct Args {
     )]
     pub shutdown_timeout: f64,
 
+    /// Persist items to this directory and load them back at start (eventual persistence:
+    /// writes are acknowledged from memory and on disk within --flush-interval-ms). Off
+    /// unless given.
+    #[arg(long = "data-dir", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// With --data-dir, the longest a write waits in memory before it is written and synced.
+    #[arg(long = "flush-interval-ms", default_value_t = 100, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub flush_interval_ms: u64,
+
     /// I/O buffer memory glommio registers (locks) per shard, with k/m suffixes, at least
     /// 64k [default: 256k, less to fit `ulimit -l`; given, it must fit].
     #[arg(long = "io-memory", value_parser = parse_size)]
@@ -335,6 +345,10 @@ pub struct Settings {
     pub slab_classes: crate::store::classes::Classes,
     /// `-A`: the `shutdown` command stops the server.
     pub shutdown_enabled: bool,
+    /// `--data-dir`: persistence on ([`crate::persist`]).
+    pub data_dir: Option<PathBuf>,
+    /// `--flush-interval-ms`.
+    pub flush_interval: Duration,
     /// `-D`: what ends a key's prefix for `stats detail`.
     pub prefix_delimiter: u8,
     /// `-D` was given: `stats detail` counting starts on.
@@ -587,6 +601,8 @@ impl Settings {
                 a.slab_min_size,
             ),
             shutdown_enabled: a.enable_shutdown,
+            data_dir: a.data_dir.clone(),
+            flush_interval: Duration::from_millis(a.flush_interval_ms),
             prefix_delimiter,
             detail_at_start: a.prefix_delimiter.is_some(),
             track_sizes: extended.track_sizes,

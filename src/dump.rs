@@ -407,6 +407,7 @@ mod tests {
             fetched: false,
             flags,
             vlen,
+            value: b"",
         }
     }
 

@@ -75,6 +75,12 @@
 //!   low-priority task queue (`metrics/http.rs` the request parser, `metrics/exposition.rs`
 //!   the format, `metrics/families.rs` memcached_exporter's names and corecached's own).
 //! - [`park`]: idle connections parked in their shard's ring without a task.
+//! - [`persist`]: `--data-dir`, eventual persistence: the record format
+//!   (`persist/record.rs`), the journal the store appends to (`persist/journal.rs`,
+//!   `store/journal.rs`), the files and their layout (`persist/files.rs`), each shard's
+//!   flusher on its Writer queue (`persist/flusher.rs`), its compactor on its AuxIO queue
+//!   (`persist/compactor.rs`), warm-up on its Reader queue and the re-layout for another
+//!   `-t` (`persist/warmup.rs`, `persist/shard.rs`).
 //! - [`ratelog`]: rate-limited log lines for events a client can provoke.
 //! - [`stats`]: per-shard counters with memcached's names (and per slab class, and per
 //!   key prefix for `stats detail`), summed for `stats`.
@@ -84,8 +90,8 @@
 //! - [`verbosity`]: the log level, from `-v` and live from `verbosity N`.
 //! - [`tasks`]: engine background tasks (ep-engine's GlobalTask model): the expiry pager,
 //!   eviction maintenance (and `cache_memlimit`'s shrink), the key dump walker
-//!   ([`dump::DumpTask`]), run by each shard in low-priority task queues; a task's handle
-//!   wakes it from any shard.
+//!   ([`dump::DumpTask`]), persistence's flusher and warm-up, run by each shard in
+//!   low-priority task queues; a task's handle wakes it from any shard.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -104,6 +110,7 @@ pub mod mesh;
 pub mod metrics;
 pub mod num;
 pub mod park;
+pub mod persist;
 pub mod protocol;
 pub mod ratelog;
 pub mod server;

@@ -121,6 +121,8 @@ pub fn serve_until_stopped(mut settings: Settings, ready: &mut Ready) -> Result<
         .map(PidFile::create)
         .transpose()
         .map_err(StartError::usage)?;
+    // Locked for the process's life: a second instance on the same directory refuses.
+    let persist = crate::persist::Shared::open(&settings).map_err(StartError::usage)?;
     startup::drop_privileges(user.as_ref())?;
 
     // Block the stop signals and SIGHUP in every thread; the main thread waits for them.
@@ -204,6 +206,7 @@ pub fn serve_until_stopped(mut settings: Settings, ready: &mut Ready) -> Result<
             },
             latency: latency.clone(),
             metrics_fd: metrics_fd.take(),
+            persist: persist.clone(),
         };
         let handle = LocalExecutorBuilder::new(Placement::Fixed(cpu))
             .name(&format!("shard-{id}"))

@@ -21,7 +21,8 @@ use std::time::Duration;
 
 use crate::store::Store;
 
-/// ep-engine's task queues. Only NonIO has tasks yet; the others exist for persistence.
+/// ep-engine's task queues: NonIO for the engine's upkeep; Reader (warm-up), Writer (the
+/// flusher) and AuxIO (compaction) for persistence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Queue {
     NonIo,
@@ -109,11 +110,22 @@ pub struct TaskInfo {
 
 impl TaskInfo {
     pub fn new(t: &dyn Task) -> TaskInfo {
+        TaskInfo::named(t.name(), t.description(), t.queue(), t.priority())
+    }
+
+    /// The bookkeeping of a task that is not a [`Task`]: one that awaits I/O between its
+    /// steps (persistence's flusher and warm-up run as their own futures on their queue).
+    pub fn named(
+        name: &'static str,
+        description: &'static str,
+        queue: Queue,
+        priority: u8,
+    ) -> TaskInfo {
         TaskInfo {
-            name: t.name(),
-            description: t.description(),
-            queue: t.queue(),
-            priority: t.priority(),
+            name,
+            description,
+            queue,
+            priority,
             state: AtomicU8::new(State::Ready as u8),
             runs: AtomicU64::new(0),
             total_ns: AtomicU64::new(0),

@@ -272,6 +272,13 @@ fn general_stats(p: &mut Stats, shard: &Shard, now: u32) {
         p.stat(s.name(), sum(s));
     }
     p.stat("corecached_version", crate::config::VERSION);
+    // Persistence (`--data-dir`), with ep-engine's names: absent when it is off.
+    if let Some(persist) = &shard.persist {
+        let pending = shard.store.borrow().journal().map_or(0, |j| j.records);
+        for (name, value) in persist.shared.stat_lines((shard.id, pending)) {
+            p.stat(name, value);
+        }
+    }
 }
 
 /// The descriptors the server keeps for itself beyond `-c` (see README, "Descriptors"):

@@ -262,6 +262,8 @@ pub struct Shard {
     /// last looked (it waits in its ring only after a turn in which none did).
     conn_polls: Cell<u64>,
     stopping: Cell<bool>,
+    /// `--data-dir`: the shard's journal's flusher and the writers it pauses.
+    pub persist: Option<Rc<crate::persist::flusher::ShardPersist>>,
     pager: TaskHandle,
     pager_info: Arc<TaskInfo>,
     evictor: TaskHandle,

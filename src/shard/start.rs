@@ -71,6 +71,8 @@ pub(crate) struct ShardStart {
     pub(crate) latency: Arc<Vec<Arc<crate::latency::Histograms>>>,
     /// `--metrics`' listening socket, for the shard that serves it.
     pub(crate) metrics_fd: Option<RawFd>,
+    /// `--data-dir`: what every shard's persistence shares.
+    pub(crate) persist: Option<Arc<crate::persist::Shared>>,
 }
 
 impl ShardStart {
@@ -136,10 +138,16 @@ impl ShardStart {
                 &self.settings,
             )),
         ];
-        let infos: Vec<Arc<TaskInfo>> = engine_tasks
+        let mut infos: Vec<Arc<TaskInfo>> = engine_tasks
             .iter()
             .map(|t| Arc::new(TaskInfo::new(t.as_ref())))
             .collect();
+        let persist_infos = self
+            .persist
+            .as_ref()
+            .map(|_| crate::persist::shard::task_infos());
+        let engine_count = infos.len();
+        infos.extend(persist_infos.iter().flatten().cloned());
         let handles: Vec<TaskHandle> = engine_tasks.iter().map(|_| TaskHandle::default()).collect();
         let _ = self.tasks[self.id].set(infos.clone());
         self.admin.open_desk(
@@ -151,6 +159,33 @@ impl ShardStart {
                 reserve,
             ),
         );
+        let queues = engine_queues();
+        let queue_of = |q: tasks::Queue| {
+            queues[tasks::Queue::ALL
+                .iter()
+                .position(|x| *x == q)
+                .expect("known queue")]
+        };
+        // Warm-up, before the shard listens: every shard's ends before any does.
+        let persist = match (&self.persist, &persist_infos) {
+            (Some(shared), Some([warm, flush, compact])) => {
+                let writer = crate::persist::shard::warm_up(
+                    shared,
+                    self.id,
+                    &store,
+                    queue_of(tasks::Queue::Reader),
+                    warm,
+                )
+                .await;
+                let p = Rc::new(crate::persist::flusher::ShardPersist::new(
+                    shared.clone(),
+                    self.id,
+                    writer.gen(),
+                ));
+                Some((p, writer, [flush.clone(), compact.clone()]))
+            }
+            _ => None,
+        };
         let mut net = match ring::NetRing::new(
             self.listeners.clone(),
             self.settings.capped_multishot,
@@ -218,16 +253,29 @@ impl ShardStart {
             inboxes: RefCell::new(Vec::new()),
             free_inboxes: RefCell::new(Vec::new()),
             stopping: Cell::new(false),
+            persist: persist.as_ref().map(|(p, _, _)| p.clone()),
+        });
+        let persist_tasks = persist.map(|(p, writer, infos)| {
+            crate::persist::shard::start_tasks(
+                p,
+                shard.store.clone(),
+                writer,
+                infos,
+                [
+                    queue_of(tasks::Queue::Writer),
+                    queue_of(tasks::Queue::AuxIo),
+                ],
+            )
         });
 
         // Engine tasks, each in the low-priority queue its task names.
-        let queues = engine_queues();
         let mut background = Vec::new();
-        for ((task, info), handle) in engine_tasks.into_iter().zip(infos).zip(handles) {
-            let tq = queues[tasks::Queue::ALL
-                .iter()
-                .position(|q| *q == task.queue())
-                .expect("known queue")];
+        for ((task, info), handle) in engine_tasks
+            .into_iter()
+            .zip(infos.into_iter().take(engine_count))
+            .zip(handles)
+        {
+            let tq = queue_of(task.queue());
             background.push(run_engine_task(tq, task, info, handle));
         }
 
@@ -239,6 +287,11 @@ impl ShardStart {
                 let faults = &shard.settings.faults;
                 shard.register_receiver(MeshKind::Requests, peer).await;
                 while let Some(mut batch) = shard.next_batch(MeshKind::Requests, peer).await {
+                    if let Some(p) = &shard.persist {
+                        // Writers wait while the journal is over its limit (forwarded
+                        // batches too).
+                        p.wait_below_limit(&shard.store).await;
+                    }
                     if faults.slow_shard == Some(shard.id) {
                         glommio::timer::sleep(faults.delay).await;
                     }
@@ -369,6 +422,14 @@ impl ShardStart {
         }
         for t in drain_tasks {
             t.await;
+        }
+        // Graceful stop: everything journaled is written and synced before the shard ends.
+        if let (Some(p), Some((flusher, compactor))) = (&shard.persist, persist_tasks) {
+            // A compaction under way is left: what it wrote is read as a torn tail.
+            drop(compactor);
+            p.stop();
+            flusher.await;
+            log::info!("shard {}: persistence: everything written", self.id);
         }
         drop(watcher);
         drop(housekeeping);

@@ -113,6 +113,7 @@ impl Store {
             if d.meta {
                 segment::set_atime(dst, now);
             }
+            self.journal_at(loc);
             let item = if d.meta {
                 Some(self.just_written(key, now).expect("just written"))
             } else {

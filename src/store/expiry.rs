@@ -48,9 +48,11 @@ impl Store {
             self.flush_at = None;
             self.flush_cas = self.next_cas;
             self.hint_expiry(now.max(1));
+            self.journal_flush(0, now);
         } else {
             self.flush_at = Some(at);
             self.hint_expiry(at);
+            self.journal_flush(at, now);
         }
     }
 

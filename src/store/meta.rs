@@ -265,10 +265,12 @@ impl Store {
             let src = self.item_mut(it.loc);
             src[0] = (src[0] | STALE) & !WIN_SENT;
             segment::set_cas(src, new_cas);
+            self.journal_at(it.loc);
             return MetaDelete::Invalidated;
         }
         let (slot, loc, hdr) = self.lookup(key, now).ok().expect("found above");
         self.unlink(slot, loc, &hdr);
+        self.journal_delete(key);
         MetaDelete::Deleted
     }
 }

@@ -30,7 +30,8 @@
 //! `prefetch.rs` the lookahead loads; `invariants.rs` the checker tests and fuzzing run;
 //! `classes.rs` memcached's slab classes, the scale item and slab stats report on;
 //! `walk.rs` a walk over every live item in bounded steps from a cursor (key dumps);
-//! `limit.rs` the memory limit changed live (`cache_memlimit`).
+//! `limit.rs` the memory limit changed live (`cache_memlimit`); `journal.rs` the records
+//! of every mutation for persistence (`--data-dir`) and warm-up's loads.
 //!
 //! [segments]: segment
 //! [index]: index
@@ -41,6 +42,7 @@ mod expiry;
 pub mod index;
 #[cfg(any(test, feature = "invariants"))]
 mod invariants;
+mod journal;
 mod limit;
 mod meta;
 pub mod pins;
@@ -286,6 +288,7 @@ impl StoreBuilder {
             base_index_bytes: index_bytes,
             counters,
             classes: self.classes,
+            journal: None,
         }
     }
 }
@@ -366,6 +369,8 @@ pub struct Store {
     counters: Arc<Counters>,
     /// The slab class each item counts in for `stats items` and `stats slabs`.
     classes: Classes,
+    /// Mutations not yet persisted (`--data-dir`); None when persistence is off.
+    journal: Option<Box<crate::persist::journal::Journal>>,
 }
 
 /// What a lookup just before a write found of the written key, so that linking the new

@@ -45,6 +45,8 @@ pub struct WalkItem<'a> {
     pub fetched: bool,
     pub flags: u32,
     pub vlen: usize,
+    /// The value (persistence's re-layout writes it; dumps read only its length).
+    pub value: &'a [u8],
 }
 
 impl Store {
@@ -104,6 +106,7 @@ impl Store {
             fetched: h.info & segment::FETCHED != 0,
             flags: h.flags,
             vlen: h.vlen,
+            value: &src[h.value_at()..h.value_at() + h.vlen],
         });
     }
 }

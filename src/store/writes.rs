@@ -19,12 +19,13 @@ impl Store {
 
     /// Sets the expiry of the live item at `loc`: in place when it has an exptime field (or
     /// keeps none), else by relocating it into a copy with one. Returns where it now is.
-    pub(super) fn set_exptime_at(
-        &mut self,
-        loc: Loc,
-        mut hdr: Header,
-        exptime: u32,
-    ) -> (Loc, Header) {
+    pub(super) fn set_exptime_at(&mut self, loc: Loc, hdr: Header, exptime: u32) -> (Loc, Header) {
+        let (loc, hdr) = self.rewrite_exptime(loc, hdr, exptime);
+        self.journal_at(loc);
+        (loc, hdr)
+    }
+
+    fn rewrite_exptime(&mut self, loc: Loc, mut hdr: Header, exptime: u32) -> (Loc, Header) {
         self.hint_expiry(exptime);
         if hdr.info & HAS_EXPTIME != 0 {
             let src = self.item_mut(loc);
@@ -114,6 +115,7 @@ impl Store {
             Ok((slot, loc, hdr)) => {
                 self.unlink(slot, loc, &hdr);
                 self.class_incr(&hdr, ClassStat::DeleteHits);
+                self.journal_delete(key);
                 true
             }
             Err(_) => false,
@@ -268,6 +270,7 @@ impl Store {
         dst[p..p + data.len()].copy_from_slice(data);
         self.hint_expiry(exptime);
         self.counters.incr(Stat::TotalItems);
+        self.journal_at(loc);
         true
     }
 
@@ -321,6 +324,7 @@ impl Store {
         self.link(key, loc, len, size, prior);
         self.hint_expiry(exptime);
         self.counters.incr(Stat::TotalItems);
+        self.journal_at(loc);
         StoreResult::Stored
     }
 

@@ -1,0 +1,243 @@
+//! Eventual persistence (`--data-dir`), after ep-engine: writes are acknowledged from
+//! memory; the store journals each mutation ([`journal`], appended by `store/journal.rs`);
+//! each shard's flusher, on its Writer queue, writes its journal to the shard's own files
+//! with glommio's DMA files and syncs them at most `--flush-interval-ms` later
+//! ([`flusher`]); at start, each shard loads its files back on its Reader queue before any
+//! listener accepts ([`warmup`]).
+//!
+//! - `record.rs`: the record format, with a CRC32C per record (pure).
+//! - `journal.rs`: the records not yet written (plain memory, owned by the store).
+//! - `files.rs`: file names and which files a start reads (the layout).
+//! - `flusher.rs`: appending to a shard's files, the flusher task, the pause of writers.
+//! - `warmup.rs`: loading the files back, cutting a torn tail, a re-layout for a new `-t`.
+//! - `compactor.rs`: rewriting a shard's files as one snapshot on its AuxIO queue.
+//! - `shard.rs`: a shard's persistence from start to stop (what `shard::start` calls).
+//!
+//! Nothing is shared between shards while serving but the statistics (relaxed atomics,
+//! each written by its shard) and, at start, a barrier.
+
+pub mod compactor;
+pub mod files;
+pub mod flusher;
+pub mod journal;
+pub mod record;
+pub mod shard;
+pub mod warmup;
+
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Barrier;
+
+use crate::config::Settings;
+
+/// Above this many bytes of journal not yet written, a shard's connections that write wait
+/// for its flusher (reads go on).
+pub const PENDING_LIMIT: usize = 64 << 20;
+
+/// A shard's journal file is closed and the next one begun past this size.
+pub const FILE_ROTATE: u64 = 64 << 20;
+
+/// What every shard shares: the directory and its lock, the layout read at start, the
+/// shards' persistence counters, and the start-up barrier.
+#[derive(Debug)]
+pub struct Shared {
+    pub dir: PathBuf,
+    /// Held (flock) for the process's life; closing it releases the lock.
+    _lock: File,
+    pub layout: files::Layout,
+    pub shards: usize,
+    pub flush_interval: std::time::Duration,
+    pub stats: Vec<PersistStats>,
+    /// Every shard meets here: after warm-up, and during a re-layout.
+    barrier: Barrier,
+    /// Set by a shard whose warm-up or re-layout failed, so the others do not remove files.
+    failed: AtomicBool,
+}
+
+/// One shard's persistence counters (ep-engine's names in `stats`), written by that shard.
+#[derive(Debug, Default)]
+pub struct PersistStats {
+    /// Records journaled and not yet taken by the flusher (as of its last look).
+    pub queue_size: AtomicU64,
+    /// Records the flusher is writing now.
+    pub flusher_todo: AtomicU64,
+    pub total_persisted: AtomicU64,
+    pub commit_failed: AtomicU64,
+    /// Bytes written to the journal files since start.
+    pub bytes_written: AtomicU64,
+    pub warmed: AtomicBool,
+    pub warmup_us: AtomicU64,
+    pub warmup_items: AtomicU64,
+    pub warmup_dropped: AtomicU64,
+    /// Writers paused because the journal was over [`PENDING_LIMIT`].
+    pub write_pauses: AtomicU64,
+    /// Compactions run (or tried).
+    pub compactions: AtomicU64,
+}
+
+impl Shared {
+    /// Opens (creating it if needed) and locks `--data-dir`, and reads its layout. The
+    /// error is one sentence naming the flag.
+    pub fn open(settings: &Settings) -> Result<Option<std::sync::Arc<Shared>>, String> {
+        let Some(dir) = settings.data_dir.clone() else {
+            return Ok(None);
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            format!(
+                "--data-dir {}: cannot create the directory ({e}); give a directory this user can write",
+                dir.display()
+            )
+        })?;
+        let lock = lock_dir(&dir)?;
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .map_err(|e| {
+                format!(
+                    "--data-dir {}: cannot read the directory ({e})",
+                    dir.display()
+                )
+            })?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect();
+        let layout = files::plan(&names, &dir, settings.shards);
+        for p in &layout.stale {
+            log::info!(
+                "persistence: removing {} (left by an interrupted re-layout)",
+                p.display()
+            );
+            if let Err(e) = std::fs::remove_file(p) {
+                log::warn!("persistence: cannot remove {}: {e}", p.display());
+            }
+        }
+        if layout.relayout() {
+            log::info!(
+                "persistence: {} was written by {} shards; re-laying it out for {}",
+                dir.display(),
+                layout.written_by,
+                settings.shards
+            );
+        }
+        Ok(Some(std::sync::Arc::new(Shared {
+            dir,
+            _lock: lock,
+            layout,
+            shards: settings.shards,
+            flush_interval: settings.flush_interval,
+            stats: (0..settings.shards)
+                .map(|_| PersistStats::default())
+                .collect(),
+            barrier: Barrier::new(settings.shards),
+            failed: AtomicBool::new(false),
+        })))
+    }
+
+    /// Waits until every shard has called it (start-up only: it blocks the executor).
+    pub fn meet(&self) {
+        self.barrier.wait();
+    }
+
+    pub fn fail(&self) {
+        self.failed.store(true, Relaxed);
+    }
+
+    pub fn failed(&self) -> bool {
+        self.failed.load(Relaxed)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// `stats` lines with ep-engine's names, summed over the shards; `own` is the asking
+    /// shard's id and the records in its journal now (the others' as of their flusher's
+    /// last look).
+    pub fn stat_lines(&self, own: (usize, u64)) -> Vec<(&'static str, String)> {
+        let sum = |f: fn(&PersistStats) -> &AtomicU64| -> u64 {
+            self.stats.iter().map(|s| f(s).load(Relaxed)).sum()
+        };
+        let queue_size: u64 = self
+            .stats
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                if i == own.0 {
+                    own.1
+                } else {
+                    s.queue_size.load(Relaxed)
+                }
+            })
+            .sum();
+        let warmed = self.stats.iter().all(|s| s.warmed.load(Relaxed));
+        let warmup_us = self
+            .stats
+            .iter()
+            .map(|s| s.warmup_us.load(Relaxed))
+            .max()
+            .unwrap_or(0);
+        vec![
+            ("ep_data_dir", self.dir.display().to_string()),
+            ("ep_queue_size", queue_size.to_string()),
+            ("ep_flusher_todo", sum(|s| &s.flusher_todo).to_string()),
+            (
+                "ep_total_persisted",
+                sum(|s| &s.total_persisted).to_string(),
+            ),
+            (
+                "ep_item_commit_failed",
+                sum(|s| &s.commit_failed).to_string(),
+            ),
+            ("ep_io_bytes_written", sum(|s| &s.bytes_written).to_string()),
+            (
+                "ep_flush_interval_ms",
+                self.flush_interval.as_millis().to_string(),
+            ),
+            ("ep_write_pauses", sum(|s| &s.write_pauses).to_string()),
+            ("ep_compactions", sum(|s| &s.compactions).to_string()),
+            (
+                "ep_warmup_state",
+                if warmed { "done" } else { "loading" }.to_string(),
+            ),
+            ("ep_warmup_time", warmup_us.to_string()),
+            ("ep_warmup_items", sum(|s| &s.warmup_items).to_string()),
+            ("ep_warmup_dropped", sum(|s| &s.warmup_dropped).to_string()),
+        ]
+    }
+}
+
+/// Takes `DIR/LOCK` (flock, exclusive, not waiting) and writes this process's id in it.
+fn lock_dir(dir: &Path) -> Result<File, String> {
+    let path = dir.join("LOCK");
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| {
+            format!(
+                "--data-dir {}: cannot open {} ({e}); give a directory this user can write",
+                dir.display(),
+                path.display()
+            )
+        })?;
+    // SAFETY: flock on a descriptor we own.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let other = std::fs::read_to_string(&path).unwrap_or_default();
+        let other = other.trim();
+        let who = if other.is_empty() {
+            "another process".to_string()
+        } else {
+            format!("another corecached (pid {other})")
+        };
+        return Err(format!(
+            "--data-dir {} is in use by {who}; stop it or give another directory",
+            dir.display()
+        ));
+    }
+    let _ = f.set_len(0);
+    let _ = write!(f, "{}", std::process::id());
+    let _ = f.sync_all();
+    Ok(f)
+}

@@ -1,0 +1,319 @@
+//! Warm-up: a shard loads its journal files back into its store before any listener
+//! accepts, on its Reader queue, all shards at once; and, when the files were written by
+//! another shard count, the re-layout that rewrites them for this one.
+//!
+//! Each source (a shard that wrote files) is replayed in file order, later records
+//! winning: a set stores the item with its unique, a delete removes it, an item already
+//! expired removes any older version. A `flush_all` always begins a file (the flusher sees
+//! to it), so replay starts at the file of the newest flush that took effect: an immediate
+//! one, or a delayed one whose time has come, before the next flush replaced it (then the
+//! records made before its time are skipped too). A delayed flush still to come is set
+//! again. Replay stops in a file at its first torn or corrupt record: the file is cut
+//! there (its tail was never acknowledged as written) and the next file read.
+
+use std::cell::RefCell;
+use std::sync::atomic::Ordering::Relaxed;
+
+use glommio::io::DmaFile;
+
+use super::files::{done_name, JournalFile};
+use super::flusher::FileWriter;
+use super::journal::Journal;
+use super::record::{self, Decoder, Record, Stop};
+use super::Shared;
+use crate::store::{Store, StoreResult, WalkCursor};
+
+/// A progress line in the log each time this much more has been read.
+const PROGRESS_EVERY: u64 = 256 << 20;
+
+/// Bytes read from a file per request.
+const READ_CHUNK: usize = 8 << 20;
+
+/// What a warm-up did, for its log line and `stats`.
+#[derive(Debug, Default)]
+pub struct Warmed {
+    /// Items in the store once loaded.
+    pub live: u64,
+    /// Set records loaded (a key written twice counts twice).
+    pub items: u64,
+    pub bytes: u64,
+    /// Items not loaded for want of memory (`-M`), or evicted while loading (`-m`).
+    pub dropped: u64,
+    /// Records of items already expired.
+    pub expired: u64,
+    pub max_cas: u64,
+    /// A delayed `flush_all` still to come.
+    pub pending_flush: Option<u32>,
+}
+
+/// Reads a whole file.
+async fn read_all(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    let f = DmaFile::open(path).await?;
+    let size = f.file_size().await?;
+    let mut out = Vec::with_capacity(size as usize);
+    let mut pos = 0u64;
+    while pos < size {
+        let want = READ_CHUNK.min((size - pos) as usize);
+        let r = f.read_at_aligned(pos, want.div_ceil(4096) * 4096).await?;
+        let n = r.len().min(want);
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&r[..n]);
+        pos += n as u64;
+    }
+    let _ = f.close().await;
+    Ok(out)
+}
+
+/// The first record of a file, if it is a flush: (time, at).
+async fn first_flush(path: &std::path::Path) -> Option<(u32, u32)> {
+    let f = DmaFile::open(path).await.ok()?;
+    let r = f.read_at_aligned(0, 4096).await.ok();
+    let _ = f.close().await;
+    match Decoder::new(&r?).next() {
+        Some((_, Record::Flush { time, at })) => Some((time, at)),
+        _ => None,
+    }
+}
+
+/// Where replay of one source's files starts: the index of the first file read, the
+/// time before which records are skipped, and a delayed flush still to come.
+async fn start_of(files: &[&JournalFile], now: u32) -> (usize, u32, Option<u32>) {
+    let mut flushes = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        if let Some((time, at)) = first_flush(&f.path).await {
+            flushes.push((i, time, at));
+        }
+    }
+    let mut start = (0, 0);
+    let mut pending = None;
+    for (k, &(i, _, at)) in flushes.iter().enumerate() {
+        // A later flush replaces a delayed one not yet due.
+        let until = flushes.get(k + 1).map_or(now, |&(_, t, _)| t);
+        if at == 0 {
+            start = (i, 0);
+            pending = None;
+        } else if at <= until && at <= now {
+            start = (i, at);
+            pending = None;
+        } else if k + 1 == flushes.len() {
+            pending = Some(at);
+        }
+    }
+    (start.0, start.1, pending)
+}
+
+/// Loads shard `shard`'s records into `store` (journaling off). With a new shard count,
+/// every file is read and the keys this shard owns kept.
+pub async fn load(shared: &Shared, shard: usize, store: &RefCell<Store>, now: u32) -> Warmed {
+    let layout = &shared.layout;
+    let files = layout.files_for(shard);
+    let owned =
+        |key: &[u8]| !layout.relayout() || crate::shard::shard_for(key, shared.shards) == shard;
+    let mut w = Warmed::default();
+    let evictions = || store.borrow().counters().get(crate::stats::Stat::Evictions);
+    let evicted_before = evictions();
+    // A source is one shard of one shard count; sources are read oldest first (by their
+    // first file's seq: what a shard count wrote after a failed re-layout comes later).
+    let mut sources: Vec<(u64, usize, usize)> = Vec::new();
+    for f in &files {
+        match sources.iter_mut().find(|s| (s.1, s.2) == (f.of, f.shard)) {
+            Some(s) => s.0 = s.0.min(f.seq),
+            None => sources.push((f.seq, f.of, f.shard)),
+        }
+    }
+    sources.sort_unstable();
+    let mut reported = 0u64;
+    for (_, of, src) in sources {
+        let mine: Vec<&JournalFile> = files
+            .iter()
+            .copied()
+            .filter(|f| (f.of, f.shard) == (of, src))
+            .collect();
+        let (first, floor, pending) = start_of(&mine, now).await;
+        if pending.is_some() {
+            w.pending_flush = pending;
+        }
+        for f in &mine[first..] {
+            let bytes = match read_all(&f.path).await {
+                Ok(b) => b,
+                Err(e) => {
+                    log::error!(
+                        "shard {shard}: warm-up: cannot read {}: {e}; its records are not loaded",
+                        f.path.display()
+                    );
+                    continue;
+                }
+            };
+            w.bytes += bytes.len() as u64;
+            if w.bytes - reported >= PROGRESS_EVERY {
+                reported = w.bytes;
+                log::info!(
+                    "shard {shard}: warm-up: {:.0} MB read, {} records loaded",
+                    w.bytes as f64 / 1e6,
+                    w.items
+                );
+            }
+            let mut d = Decoder::new(&bytes);
+            let mut s = store.borrow_mut();
+            for (_, rec) in d.by_ref() {
+                match rec {
+                    Record::Set {
+                        time,
+                        flags,
+                        exptime,
+                        cas,
+                        bits,
+                        key,
+                        value,
+                    } => {
+                        if time < floor || !owned(key) {
+                            continue;
+                        }
+                        if exptime != 0 && exptime <= now {
+                            w.expired += 1;
+                            s.delete(key, now);
+                            continue;
+                        }
+                        let binary = bits & record::BIT_KEY_BINARY != 0;
+                        match s.load(key, flags, exptime, cas, binary, value, now) {
+                            StoreResult::Stored => {
+                                w.items += 1;
+                                w.max_cas = w.max_cas.max(cas);
+                            }
+                            _ => w.dropped += 1,
+                        }
+                    }
+                    Record::Delete { time, key } => {
+                        if time >= floor && owned(key) {
+                            s.delete(key, now);
+                        }
+                    }
+                    // A flush inside a file (not at its start: only if the flusher's
+                    // rotation failed) applies to what was loaded before it.
+                    Record::Flush { at, .. } => {
+                        if at == 0 || at <= now {
+                            s.flush_all(0, now);
+                        } else {
+                            w.pending_flush = Some(at);
+                        }
+                    }
+                }
+            }
+            drop(s);
+            if let Some((at, why)) = d.stopped() {
+                if why != Stop::Clean {
+                    log::warn!(
+                        "shard {shard}: warm-up: {} has a {} record at offset {at}; cut there",
+                        f.path.display(),
+                        if why == Stop::Torn { "torn" } else { "corrupt" }
+                    );
+                    cut(&f.path, at as u64);
+                }
+            }
+        }
+    }
+    w.dropped += evictions() - evicted_before;
+    let mut s = store.borrow_mut();
+    w.live = s.len() as u64;
+    s.resume_cas(w.max_cas);
+    if let Some(at) = w.pending_flush {
+        s.flush_all(at, now);
+    }
+    w
+}
+
+/// Cuts a file at `len` (a torn or corrupt tail), so a later start does not read it again.
+fn cut(path: &std::path::Path, len: u64) {
+    let r = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|f| {
+            f.set_len(len)?;
+            f.sync_all()
+        });
+    if let Err(e) = r {
+        log::warn!("warm-up: cannot cut {} at {len}: {e}", path.display());
+    }
+}
+
+/// Re-layout, for a new shard count: writes every live item of this shard (and a delayed
+/// flush still to come) to its first file of the new generation, synced. The old files
+/// are removed by [`finish_relayout`] once every shard has written its own.
+pub async fn relayout(
+    shared: &Shared,
+    shard: usize,
+    store: &RefCell<Store>,
+    pending_flush: Option<u32>,
+    now: u32,
+) -> std::io::Result<FileWriter> {
+    let mut w = FileWriter::new(shared, shard, shared.layout.write_gen, 1);
+    let mut j = Journal::default();
+    if let Some(at) = pending_flush {
+        // Records of the snapshot carry the time now, before `at`: the flush clears them.
+        j.flush(now, at);
+    }
+    let mut cursor = WalkCursor::default();
+    while !cursor.done() {
+        store.borrow_mut().walk_step(&mut cursor, now, 4096, |it| {
+            let bits = if it.key_binary {
+                record::BIT_KEY_BINARY
+            } else {
+                0
+            };
+            j.set(now, it.flags, it.exptime, it.cas, bits, it.key, it.value);
+        });
+        if j.bytes() >= READ_CHUNK || cursor.done() {
+            w.append(&j.buf).await?;
+            j.buf.clear();
+        }
+    }
+    w.sync().await?;
+    Ok(w)
+}
+
+/// After every shard's [`relayout`] succeeded (shard 0 calls it): marks the new generation
+/// done, then removes the old one's files.
+pub fn finish_relayout(shared: &Shared) -> std::io::Result<()> {
+    let layout = &shared.layout;
+    let done = shared.path(&done_name(layout.write_gen));
+    std::fs::File::create(&done)?.sync_all()?;
+    std::fs::File::open(&shared.dir)?.sync_all()?;
+    for f in &layout.files {
+        std::fs::remove_file(&f.path)?;
+    }
+    let _ = std::fs::remove_file(shared.path(&done_name(layout.gen)));
+    std::fs::File::open(&shared.dir)?.sync_all()?;
+    log::info!(
+        "persistence: {} re-laid out for {} shards (generation {})",
+        shared.dir.display(),
+        shared.shards,
+        layout.write_gen
+    );
+    Ok(())
+}
+
+/// Records this shard's warm-up in its stats and the log.
+pub fn report(shared: &Shared, shard: usize, w: &Warmed, took: std::time::Duration) {
+    let st = &shared.stats[shard];
+    st.warmup_us.store(took.as_micros() as u64, Relaxed);
+    st.warmup_items.store(w.live, Relaxed);
+    st.warmup_dropped.store(w.dropped, Relaxed);
+    st.warmed.store(true, Relaxed);
+    let mb = w.bytes as f64 / 1e6;
+    let secs = took.as_secs_f64().max(1e-6);
+    log::info!(
+        "shard {shard}: warm-up done: {} items ({} records loaded) from {mb:.1} MB in {secs:.3} s ({:.1} MB/s); {} expired skipped",
+        w.live,
+        w.items,
+        mb / secs,
+        w.expired
+    );
+    if w.dropped > 0 {
+        log::warn!(
+            "shard {shard}: warm-up: {} items did not fit -m and were dropped (the oldest first)",
+            w.dropped
+        );
+    }
+}

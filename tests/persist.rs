@@ -1,0 +1,647 @@
+//! Persistence (`--data-dir`, issue 23): what a restart keeps. A graceful stop loses
+//! nothing; another `-t` serves every item; a torn tail is cut and the rest served; a
+//! `kill -9` under load loses only what was acknowledged within the last flush interval
+//! (plus a second), never serves a value a key never had, and never brings back a
+//! deleted item; a second instance on the same directory refuses to start.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{open_client, roundtrip, CorecachedServer, Rng};
+
+/// A fresh directory under /tmp (ext4 here: O_DIRECT works), removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let p =
+            std::env::temp_dir().join(format!("corecached-persist-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("create the temp dir");
+        TempDir(p)
+    }
+    fn path(&self) -> &str {
+        self.0.to_str().expect("utf-8 path")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn start(dir: &TempDir, threads: usize, extra: &[&str]) -> CorecachedServer {
+    let t = threads.to_string();
+    let mut args = vec!["-t", &t, "-m", "256", "-I", "2m", "--data-dir", dir.path()];
+    args.extend_from_slice(extra);
+    CorecachedServer::start(&args)
+}
+
+/// Stops the server with SIGTERM and waits (bounded) for it to exit 0.
+fn stop(mut s: CorecachedServer) {
+    let code = s.signal_and_wait(libc::SIGTERM, Duration::from_secs(20));
+    assert_eq!(code, Some(0), "SIGTERM exit; stderr:\n{}", s.stderr_log());
+}
+
+/// Every `.log` file in the directory, sorted.
+fn journal_files(dir: &TempDir) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir.0)
+        .expect("read dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// `gets` of each key on its own: the exact reply bytes (value, flags, size and unique).
+fn snapshot(addr: SocketAddr, keys: &[String]) -> Vec<Vec<u8>> {
+    let mut c = open_client(addr);
+    keys.iter()
+        .map(|k| roundtrip(&mut c, format!("gets {k}\r\n").as_bytes(), b"END\r\n"))
+        .collect()
+}
+
+/// The remaining TTL `mg <key> t` reports (-1: none), None on a miss.
+fn ttl(c: &mut TcpStream, key: &str) -> Option<i64> {
+    let r = roundtrip(c, format!("mg {key} t\r\nmn\r\n").as_bytes(), b"MN\r\n");
+    let line = String::from_utf8_lossy(&r)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string();
+    if line.starts_with("EN") {
+        return None;
+    }
+    let t = line.split(' ').find_map(|w| w.strip_prefix('t'))?;
+    t.parse().ok()
+}
+
+fn value_of(len: usize, seed: u64) -> Vec<u8> {
+    let mut r = Rng(seed | 1);
+    (0..len).map(|_| b'!' + r.below(90) as u8).collect()
+}
+
+#[test]
+fn sigterm_restart_loses_nothing() {
+    let dir = TempDir::new("sigterm");
+    let s = start(&dir, 2, &[]);
+    let mut c = open_client(s.addr());
+    let mut keys = Vec::new();
+    // Values of every size up to 1 MB, with flags and expiries.
+    for (i, len) in [0usize, 1, 100, 4095, 4096, 5000, 100_000, 1_000_000]
+        .into_iter()
+        .enumerate()
+    {
+        let key = format!("size{i}");
+        let v = value_of(len, i as u64 + 7);
+        let exptime = if i % 2 == 0 { 0 } else { 1000 + i };
+        let mut req = format!("set {key} {} {exptime} {len}\r\n", i * 1000 + 3).into_bytes();
+        req.extend_from_slice(&v);
+        req.extend_from_slice(b"\r\n");
+        assert_eq!(roundtrip(&mut c, &req, b"\r\n"), b"STORED\r\n", "{key}");
+        keys.push(key);
+    }
+    let script: &[(&[u8], &[u8])] = &[
+        (b"set gone 1 0 1\r\nx\r\n", b"STORED\r\n"),
+        (b"delete gone\r\n", b"DELETED\r\n"),
+        (b"set n 9 0 2\r\n10\r\n", b"STORED\r\n"),
+        (b"incr n 95\r\n", b"105\r\n"),
+        (b"decr n 3\r\n", b"102\r\n"),
+        (b"set ap 4 0 3\r\nmid\r\n", b"STORED\r\n"),
+        (b"append ap 0 0 4\r\n-end\r\n", b"STORED\r\n"),
+        (b"prepend ap 0 0 6\r\nstart-\r\n", b"STORED\r\n"),
+        (b"set t 2 0 1\r\nt\r\n", b"STORED\r\n"),
+        (b"touch t 700\r\n", b"TOUCHED\r\n"),
+        (b"add ap 0 0 1\r\nz\r\n", b"NOT_STORED\r\n"),
+        (b"ms m 2 F77 T0\r\nmv\r\n", b"HD\r\n"),
+    ];
+    for (req, want) in script {
+        assert_eq!(
+            roundtrip(&mut c, req, b"\r\n"),
+            *want,
+            "{}",
+            String::from_utf8_lossy(req)
+        );
+    }
+    keys.extend(["gone", "n", "ap", "t", "m"].map(String::from));
+    let before = snapshot(s.addr(), &keys);
+    assert!(before[keys.len() - 4].starts_with(b"VALUE n 9 3 "));
+    let ttl_t = ttl(&mut c, "t").expect("t is there");
+    stop(s);
+
+    let s = start(&dir, 2, &[]);
+    let after = snapshot(s.addr(), &keys);
+    for (k, (b, a)) in keys.iter().zip(before.iter().zip(&after)) {
+        assert_eq!(
+            String::from_utf8_lossy(a),
+            String::from_utf8_lossy(b),
+            "{k} after a SIGTERM restart"
+        );
+    }
+    let mut c = open_client(s.addr());
+    let t = ttl(&mut c, "t").expect("t after restart");
+    assert!((ttl_t - 3..=ttl_t).contains(&t), "t's TTL {ttl_t} then {t}");
+    assert_eq!(ttl(&mut c, "size0"), Some(-1));
+    // A flush_all clears what came before it for good; what follows it stays.
+    let reqs: &[(&[u8], &[u8])] = &[
+        (b"flush_all\r\n", b"OK\r\n"),
+        (b"set after 3 0 5\r\nlater\r\n", b"STORED\r\n"),
+    ];
+    for (req, want) in reqs {
+        assert_eq!(roundtrip(&mut c, req, b"\r\n"), *want);
+    }
+    let stats = common::stats_on(&mut c, "");
+    assert_eq!(stats["ep_warmup_state"], "done");
+    assert_eq!(stats["ep_data_dir"], dir.path());
+    assert_eq!(stats["ep_item_commit_failed"], "0");
+    stop(s);
+    let s = start(&dir, 2, &[]);
+    let mut c = open_client(s.addr());
+    assert_eq!(
+        roundtrip(&mut c, b"get size0 n ap t after\r\n", b"END\r\n"),
+        b"VALUE after 3 5\r\nlater\r\nEND\r\n"
+    );
+    let tasks = roundtrip(&mut c, b"stats tasks\r\n", b"END\r\n");
+    let tasks = String::from_utf8_lossy(&tasks);
+    assert!(
+        tasks.contains("flusher") && tasks.contains("warmup"),
+        "{tasks}"
+    );
+    stop(s);
+}
+
+#[test]
+fn restart_with_another_thread_count_serves_every_item() {
+    let dir = TempDir::new("threads");
+    let s = start(&dir, 2, &[]);
+    let keys: Vec<String> = (0..400).map(|i| format!("key:{i}")).collect();
+    let mut c = open_client(s.addr());
+    for (i, k) in keys.iter().enumerate() {
+        let v = value_of(i % 300 + 1, i as u64);
+        let mut req = format!("set {k} {i} 0 {}\r\n", v.len()).into_bytes();
+        req.extend_from_slice(&v);
+        req.extend_from_slice(b"\r\n");
+        assert_eq!(roundtrip(&mut c, &req, b"\r\n"), b"STORED\r\n");
+    }
+    assert_eq!(
+        roundtrip(&mut c, b"delete key:7\r\n", b"\r\n"),
+        b"DELETED\r\n"
+    );
+    let before = snapshot(s.addr(), &keys);
+    stop(s);
+    for threads in [1, 2] {
+        let s = start(&dir, threads, &[]);
+        let after = snapshot(s.addr(), &keys);
+        for (k, (b, a)) in keys.iter().zip(before.iter().zip(&after)) {
+            assert_eq!(
+                String::from_utf8_lossy(a),
+                String::from_utf8_lossy(b),
+                "{k} with -t {threads}; stderr:\n{}",
+                s.stderr_log()
+            );
+        }
+        stop(s);
+        // Only the new layout's files remain.
+        let suffix = format!("-of-{threads}-");
+        for f in journal_files(&dir) {
+            let name = f.file_name().unwrap().to_string_lossy().to_string();
+            assert!(
+                name.contains(&suffix),
+                "{name} left after a re-layout for {threads}"
+            );
+        }
+    }
+}
+
+/// Bytes of a set record: frame header 8, fixed fields 24, key and value.
+fn record_len(key: &str, vlen: usize) -> u64 {
+    (8 + 24 + key.len() + vlen) as u64
+}
+
+#[test]
+fn a_torn_tail_is_cut_and_the_rest_served() {
+    let dir = TempDir::new("torn");
+    let s = start(&dir, 1, &[]);
+    let mut c = open_client(s.addr());
+    let keys: Vec<String> = (0..200).map(|i| format!("key{i:03}")).collect();
+    for (i, k) in keys.iter().enumerate() {
+        let v = value_of(100, i as u64);
+        let mut req = format!("set {k} 0 0 100\r\n").into_bytes();
+        req.extend_from_slice(&v);
+        req.extend_from_slice(b"\r\n");
+        assert_eq!(roundtrip(&mut c, &req, b"\r\n"), b"STORED\r\n");
+    }
+    stop(s);
+    let files = journal_files(&dir);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let rec = record_len(&keys[0], 100);
+    let full = rec * keys.len() as u64;
+    // Written in whole blocks, the last one padded.
+    assert_eq!(
+        std::fs::metadata(&files[0]).unwrap().len(),
+        full.div_ceil(4096) * 4096
+    );
+    let mut rng = Rng(0x5eed_1234);
+    let cut = 1 + rng.below(full - 2);
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&files[0])
+        .unwrap();
+    f.set_len(cut).unwrap();
+    drop(f);
+    let whole = (cut / rec) as usize;
+    let s = start(&dir, 1, &[]);
+    let log = s.stderr_log();
+    if !cut.is_multiple_of(rec) {
+        assert!(
+            log.contains(&format!(
+                "torn record at offset {}; cut there",
+                whole as u64 * rec
+            )),
+            "cut at {cut}: {log}"
+        );
+        assert_eq!(
+            std::fs::metadata(&files[0]).unwrap().len(),
+            whole as u64 * rec
+        );
+    }
+    let mut c = open_client(s.addr());
+    for (i, k) in keys.iter().enumerate() {
+        let r = roundtrip(&mut c, format!("get {k}\r\n").as_bytes(), b"END\r\n");
+        if i < whole {
+            let mut want = format!("VALUE {k} 0 100\r\n").into_bytes();
+            want.extend_from_slice(&value_of(100, i as u64));
+            want.extend_from_slice(b"\r\nEND\r\n");
+            assert_eq!(r, want, "{k}, cut at {cut}");
+        } else {
+            assert_eq!(r, b"END\r\n", "{k} past the cut at {cut}");
+        }
+    }
+    // Writes after the cut persist too.
+    assert_eq!(
+        roundtrip(&mut c, b"set new 1 0 1\r\nn\r\n", b"\r\n"),
+        b"STORED\r\n"
+    );
+    stop(s);
+    let s = start(&dir, 1, &[]);
+    let mut c = open_client(s.addr());
+    assert_eq!(
+        roundtrip(&mut c, b"get new\r\n", b"END\r\n"),
+        b"VALUE new 1 1\r\nn\r\nEND\r\n"
+    );
+    stop(s);
+}
+
+#[test]
+fn a_second_instance_on_the_same_directory_refuses_to_start() {
+    let dir = TempDir::new("lock");
+    let first = start(&dir, 1, &[]);
+    let bin = env!("CARGO_BIN_EXE_corecached");
+    let mut child = Command::new(bin)
+        .args([
+            "-p",
+            "0",
+            "-l",
+            "127.0.0.1",
+            "-t",
+            "1",
+            "--data-dir",
+            dir.path(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the second instance did not exit"
+        );
+        thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(!status.success(), "{err}");
+    let want = format!(
+        "--data-dir {} is in use by another corecached (pid {}); stop it or give another directory",
+        dir.path(),
+        first.pid()
+    );
+    assert!(err.contains(&want), "{err}");
+    stop(first);
+}
+
+// ---------------------------------------------------------------------------
+// The crash test
+
+/// A key's state: absent, or (flags, value).
+type State = Option<(u32, Vec<u8>)>;
+
+/// One operation a writer sent: the state it leaves, and when its reply came (None: no
+/// reply, it may or may not have been applied).
+struct Op {
+    key: usize,
+    state: State,
+    acked: Option<Instant>,
+}
+
+const WRITERS: usize = 2;
+const KEYS_PER_WRITER: usize = 60;
+
+fn key_name(w: usize, k: usize) -> String {
+    format!("w{w}:k{k}")
+}
+
+/// Writes until `stop` (or the connection fails), recording every op.
+fn writer(addr: SocketAddr, w: usize, seed: u64, stop: Arc<AtomicBool>) -> Vec<Op> {
+    let mut ops = Vec::new();
+    let Ok(s) = TcpStream::connect(addr) else {
+        return ops;
+    };
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.set_nodelay(true).unwrap();
+    let mut out = s.try_clone().unwrap();
+    let mut r = BufReader::new(s);
+    let mut rng = Rng(seed | 1);
+    let mut line = String::new();
+    while !stop.load(Ordering::Relaxed) {
+        let key = rng.below(KEYS_PER_WRITER as u64) as usize;
+        let name = key_name(w, key);
+        let (req, state) = if rng.below(8) == 0 {
+            (format!("delete {name}\r\n").into_bytes(), None)
+        } else {
+            let len = 1 + rng.below(3000) as usize;
+            let tag = format!("{name}#{}#", rng.next());
+            let mut v = tag.into_bytes();
+            v.resize(len.max(v.len()), b'.');
+            let flags = rng.below(1 << 20) as u32;
+            let mut req = format!("set {name} {flags} 0 {}\r\n", v.len()).into_bytes();
+            req.extend_from_slice(&v);
+            req.extend_from_slice(b"\r\n");
+            (req, Some((flags, v)))
+        };
+        ops.push(Op {
+            key,
+            state,
+            acked: None,
+        });
+        if out.write_all(&req).is_err() {
+            break;
+        }
+        line.clear();
+        match r.read_line(&mut line) {
+            Ok(n) if n > 0 => {}
+            _ => break,
+        }
+        let ok = matches!(
+            line.as_str(),
+            "STORED\r\n" | "DELETED\r\n" | "NOT_FOUND\r\n"
+        );
+        assert!(ok, "unexpected reply {line:?}");
+        ops.last_mut().unwrap().acked = Some(Instant::now());
+    }
+    ops
+}
+
+/// Every key's current state, by `get` in batches.
+fn read_all(addr: SocketAddr, w: usize) -> Vec<State> {
+    let mut c = open_client(addr);
+    let names: Vec<String> = (0..KEYS_PER_WRITER).map(|k| key_name(w, k)).collect();
+    let req = format!("get {}\r\n", names.join(" "));
+    let reply = roundtrip(&mut c, req.as_bytes(), b"END\r\n");
+    let mut states: Vec<State> = vec![None; KEYS_PER_WRITER];
+    let mut pos = 0;
+    while let Some(nl) = reply[pos..].windows(2).position(|x| x == b"\r\n") {
+        let line = String::from_utf8_lossy(&reply[pos..pos + nl]).to_string();
+        pos += nl + 2;
+        if line == "END" {
+            break;
+        }
+        let parts: Vec<&str> = line.split(' ').collect();
+        assert_eq!(parts[0], "VALUE", "{line}");
+        let k = names
+            .iter()
+            .position(|n| n == parts[1])
+            .expect("a key asked for");
+        let flags: u32 = parts[2].parse().unwrap();
+        let len: usize = parts[3].parse().unwrap();
+        states[k] = Some((flags, reply[pos..pos + len].to_vec()));
+        pos += len + 2;
+    }
+    states
+}
+
+#[test]
+fn kill_9_under_load_loses_only_the_last_flush_interval() {
+    let dir = TempDir::new("crash");
+    let interval = Duration::from_millis(100);
+    let settle = interval + Duration::from_secs(1);
+    // 20 kills, and a last start that checks the last one.
+    let rounds = 21;
+    let started = Instant::now();
+    let mut rng = Rng(0xc0ffee);
+    // What each key is known to hold (settled), per writer.
+    let mut known: Vec<Vec<State>> = vec![vec![None; KEYS_PER_WRITER]; WRITERS];
+    let mut pending: Vec<Vec<Op>> = (0..WRITERS).map(|_| Vec::new()).collect();
+    let mut killed_at: Option<Instant> = None;
+    let mut settled_checks = 0usize;
+    for round in 0..rounds {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "the crash test ran past its time bound at round {round}"
+        );
+        let s = start(&dir, 2, &["--flush-interval-ms", "100"]);
+        // Check what the last round's writes left.
+        for w in 0..WRITERS {
+            let now_states = read_all(s.addr(), w);
+            for (k, got) in now_states.iter().enumerate() {
+                let ops: Vec<&Op> = pending[w].iter().filter(|o| o.key == k).collect();
+                // The newest op acknowledged long enough before the kill must hold, or
+                // something written after it; nothing else.
+                let last_settled = killed_at.and_then(|kill| {
+                    ops.iter()
+                        .rposition(|o| o.acked.is_some_and(|t| t + settle < kill))
+                });
+                let mut allowed: Vec<&State> = Vec::new();
+                match last_settled {
+                    Some(i) => {
+                        settled_checks += 1;
+                        allowed.extend(ops[i..].iter().map(|o| &o.state));
+                    }
+                    None => {
+                        allowed.push(&known[w][k]);
+                        allowed.extend(ops.iter().map(|o| &o.state));
+                    }
+                }
+                assert!(
+                    allowed.contains(&got),
+                    "round {round}: {} holds {:?} (flags, first bytes); allowed: {:?}; stderr:\n{}",
+                    key_name(w, k),
+                    got.as_ref().map(|(f, v)| (
+                        f,
+                        String::from_utf8_lossy(&v[..v.len().min(40)]).to_string()
+                    )),
+                    allowed
+                        .iter()
+                        .map(|s| s.as_ref().map(|(f, v)| (
+                            *f,
+                            String::from_utf8_lossy(&v[..v.len().min(40)]).to_string()
+                        )))
+                        .collect::<Vec<_>>(),
+                    s.stderr_log()
+                );
+                known[w][k] = got.clone();
+            }
+        }
+        if round + 1 == rounds {
+            stop(s);
+            break;
+        }
+        // Load, then kill -9 at a random moment while the writers write.
+        let stop_flag = Arc::new(AtomicBool::new(false));
+        let handles: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let (addr, stop_flag) = (s.addr(), stop_flag.clone());
+                let seed = rng.next();
+                thread::spawn(move || writer(addr, w, seed, stop_flag))
+            })
+            .collect();
+        let run = Duration::from_millis(200 + rng.below(1600));
+        thread::sleep(run);
+        let pid = s.pid() as i32;
+        // SAFETY: kill on the server's pid, which this test started and still owns.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+        killed_at = Some(Instant::now());
+        stop_flag.store(true, Ordering::Relaxed);
+        for (w, h) in handles.into_iter().enumerate() {
+            pending[w] = h.join().expect("writer thread");
+        }
+        let mut s = s;
+        assert!(s.wait_exit(Duration::from_secs(10)).is_some(), "killed");
+    }
+    assert!(
+        settled_checks > 0,
+        "no key had an op acknowledged more than {settle:?} before a kill"
+    );
+    assert!(Path::new(dir.path()).join("LOCK").exists());
+}
+
+#[test]
+fn compaction_rewrites_overwritten_files_as_the_live_items() {
+    let dir = TempDir::new("compact");
+    let s = start(&dir, 1, &[]);
+    let mut c = open_client(s.addr());
+    // 90 MB of writes over ten keys: past the compaction bound (64 MiB and twice the
+    // live data) many times over.
+    let len = 100_000;
+    let mut last: Vec<(u64, Vec<u8>)> = vec![(0, Vec::new()); 10];
+    for i in 0..900u64 {
+        let k = (i % 10) as usize;
+        let mut v = format!("{i}:").into_bytes();
+        v.resize(len, b'a' + (i % 26) as u8);
+        let mut req = format!("set big{k} {i} 0 {len}\r\n").into_bytes();
+        req.extend_from_slice(&v);
+        req.extend_from_slice(b"\r\n");
+        assert_eq!(roundtrip(&mut c, &req, b"\r\n"), b"STORED\r\n");
+        last[k] = (i, v);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let stats = common::stats_on(&mut c, "");
+        if stats["ep_compactions"] != "0" && stats["ep_flusher_todo"] == "0" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no compaction: {stats:?}");
+        thread::sleep(Duration::from_millis(50));
+    }
+    let tasks =
+        String::from_utf8_lossy(&roundtrip(&mut c, b"stats tasks\r\n", b"END\r\n")).to_string();
+    assert!(tasks.contains("compactor"), "{tasks}");
+    stop(s);
+    let disk: u64 = journal_files(&dir)
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().len())
+        .sum();
+    assert!(
+        disk < 64 << 20,
+        "{disk} bytes of files after compaction (90 MB written, 1 MB live)"
+    );
+    let s = start(&dir, 1, &[]);
+    let mut c = open_client(s.addr());
+    for (k, (i, v)) in last.iter().enumerate() {
+        let mut want = format!("VALUE big{k} {i} {len}\r\n").into_bytes();
+        want.extend_from_slice(v);
+        want.extend_from_slice(b"\r\nEND\r\n");
+        let got = roundtrip(&mut c, format!("get big{k}\r\n").as_bytes(), b"END\r\n");
+        assert!(
+            got == want,
+            "big{k} after compaction and restart: {}",
+            common::show_short(&got, 80)
+        );
+    }
+    stop(s);
+}
+
+#[test]
+fn warm_up_into_a_smaller_memory_limit_keeps_the_newest_and_says_how_many_were_dropped() {
+    let dir = TempDir::new("memlimit");
+    let t = "1";
+    let args = |m: &'static str| -> Vec<String> {
+        ["-t", t, "-m", m, "--data-dir", dir.path()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let a = args("64");
+    let s = CorecachedServer::start(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut c = open_client(s.addr());
+    let n = 4000;
+    let len = 10_000;
+    for i in 0..n {
+        let mut req = format!("set k{i} 0 0 {len}\r\n").into_bytes();
+        req.resize(req.len() + len, b'a' + (i % 26) as u8);
+        req.extend_from_slice(b"\r\n");
+        assert_eq!(roundtrip(&mut c, &req, b"\r\n"), b"STORED\r\n");
+    }
+    stop(s);
+    // 40 MB of items into 8 MB.
+    let a = args("8");
+    let s = CorecachedServer::start(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let log = s.stderr_log();
+    assert!(
+        log.contains("did not fit -m and were dropped (the oldest first)"),
+        "{log}"
+    );
+    let mut c = open_client(s.addr());
+    let stats = common::stats_on(&mut c, "");
+    let dropped: u64 = stats["ep_warmup_dropped"].parse().unwrap();
+    let items: u64 = stats["curr_items"].parse().unwrap();
+    assert!(dropped > 0 && items > 0 && items < n, "{stats:?}");
+    assert_eq!(stats["ep_warmup_items"], stats["curr_items"]);
+    // The newest is served; the oldest is gone.
+    let last = format!("get k{}\r\n", n - 1);
+    let r = roundtrip(&mut c, last.as_bytes(), b"END\r\n");
+    assert!(r.starts_with(format!("VALUE k{} 0 {len}\r\n", n - 1).as_bytes()));
+    assert_eq!(roundtrip(&mut c, b"get k0\r\n", b"END\r\n"), b"END\r\n");
+    stop(s);
+}
