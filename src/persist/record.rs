@@ -17,6 +17,21 @@
 //! batch was interrupted) or whose checksum or layout is wrong, and says at which offset;
 //! what comes after it is not trusted.
 
+/// How many frames `buf` holds, by their lengths alone (no checksum, no parse): at least
+/// as many as its records, for sizing what they are loaded into.
+pub fn frames(buf: &[u8]) -> usize {
+    let (mut pos, mut n) = (0, 0);
+    while let Some(head) = buf.get(pos..pos + FRAME_HEADER) {
+        let len = u32::from_le_bytes(head[0..4].try_into().expect("4 bytes")) as usize;
+        if len == 0 || len > MAX_PAYLOAD {
+            break;
+        }
+        pos += FRAME_HEADER + len;
+        n += 1;
+    }
+    n
+}
+
 /// A record, borrowing its key and value from the decoded bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Record<'a> {
@@ -269,6 +284,34 @@ pub fn crc32c(data: &[u8]) -> u32 {
 
 /// Continues a CRC32C over more bytes: `crc32c_append(crc32c(a), b) == crc32c(a ++ b)`.
 pub fn crc32c_append(crc: u32, data: &[u8]) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("sse4.2") {
+        // SAFETY: the CPU has SSE4.2, checked just above.
+        return unsafe { crc32c_sse42(crc, data) };
+    }
+    crc32c_table(crc, data)
+}
+
+/// CRC32C with SSE4.2's `crc32` instruction, eight bytes at a time: warm-up checks every
+/// record it reads, at several times the table's speed.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse4.2")]
+unsafe fn crc32c_sse42(crc: u32, data: &[u8]) -> u32 {
+    use std::arch::x86_64::{_mm_crc32_u64, _mm_crc32_u8};
+    let mut c = u64::from(!crc);
+    let mut chunks = data.chunks_exact(8);
+    for ch in &mut chunks {
+        c = _mm_crc32_u64(c, u64::from_le_bytes(ch.try_into().expect("8 bytes")));
+    }
+    let mut c = c as u32;
+    for &b in chunks.remainder() {
+        c = _mm_crc32_u8(c, b);
+    }
+    !c
+}
+
+/// CRC32C from tables, eight bytes at a time (slicing-by-8).
+fn crc32c_table(crc: u32, data: &[u8]) -> u32 {
     let t = &CRC_TABLES;
     let mut c = !crc;
     let mut chunks = data.chunks_exact(8);

@@ -124,6 +124,14 @@ pub async fn load(shared: &Shared, shard: usize, store: &RefCell<Store>, now: u3
         }
     }
     sources.sort_unstable();
+    // Bytes to read, for sizing the store's index ahead of the records (a shard reading
+    // every file for a new layout keeps about its share).
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(&f.path).ok())
+        .map(|m| m.len())
+        .sum();
+    let share = if layout.relayout() { shared.shards } else { 1 };
     let mut reported = 0u64;
     for (_, of, src) in sources {
         let mine: Vec<&JournalFile> = files
@@ -157,6 +165,17 @@ pub async fn load(shared: &Shared, shard: usize, store: &RefCell<Store>, now: u3
             }
             let mut d = Decoder::new(&bytes);
             let mut s = store.borrow_mut();
+            if !bytes.is_empty() {
+                // The index grows ahead of what is left to read, at this file's records
+                // per byte: a few rebuilds rather than one per 15 % of growth. At most
+                // three times what it will hold after this file, so the pager does not
+                // take the room back as an index emptied by expiry (over four times).
+                let here = record::frames(&bytes) / share;
+                let left = total.saturating_sub(w.bytes - bytes.len() as u64);
+                let coming = (left as f64 * here as f64 / bytes.len() as f64) as usize;
+                let have = s.len();
+                s.reserve_items((have + coming).min(3 * (have + here)));
+            }
             for (_, rec) in d.by_ref() {
                 match rec {
                     Record::Set {

@@ -123,6 +123,16 @@ impl Index {
         self.len
     }
 
+    /// Entries the table takes before it needs a rebuild (at 7/8 load).
+    pub fn room(&self) -> usize {
+        (self.buckets * BUCKET * 7 / 8).saturating_sub(self.tombs + 1)
+    }
+
+    /// Bytes a table for `items` entries occupies.
+    pub fn bytes_for(items: usize) -> usize {
+        (items * 8 / 7).div_ceil(BUCKET).max(1) * BUCKET_BYTES
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -682,3 +682,27 @@ fn class_counters_add_up_to_the_general_ones() {
     assert!(c.get(Stat::Reclaimed) > 0);
     assert_eq!(total(&s, ClassStat::Reclaimed), c.get(Stat::Reclaimed));
 }
+
+/// An index reserved for what is coming takes it without a rebuild; one that is not grows
+/// in steps on the way.
+#[test]
+fn a_reserved_index_takes_its_items_without_growing() {
+    let fill = |s: &mut Store| {
+        let before = s.counters().get(Stat::HashBytes);
+        for i in 0..20_000u32 {
+            let key = format!("key{i}");
+            assert_eq!(
+                s.store(Mode::Set, key.as_bytes(), 0, 0, 0, b"v", NOW),
+                StoreResult::Stored
+            );
+        }
+        (before, s.counters().get(Stat::HashBytes))
+    };
+    let mut reserved = big();
+    reserved.reserve_items(20_000);
+    let (before, after) = fill(&mut reserved);
+    assert_eq!(before, after, "the reserved index did not grow");
+    let mut plain = big();
+    let (before, after) = fill(&mut plain);
+    assert!(after > before, "an index that was not reserved grows");
+}

@@ -189,3 +189,26 @@ fn well_checksummed_payloads_that_are_not_records_are_corrupt() {
         assert_eq!(d.stopped(), Some((0, Stop::Corrupt)), "{payload:?}");
     }
 }
+
+/// The table and the SSE4.2 instruction give the same CRC on every length and offset, so
+/// files written on one machine are read on another.
+#[test]
+fn table_and_instruction_agree() {
+    let data: Vec<u8> = (0..300u32).map(|i| (i * 131 + 7) as u8).collect();
+    for start in 0..9 {
+        for end in start..data.len() {
+            let d = &data[start..end];
+            let table = super::crc32c_table(0, d);
+            assert_eq!(table, crc_bitwise(d));
+            #[cfg(target_arch = "x86_64")]
+            if std::is_x86_feature_detected!("sse4.2") {
+                // SAFETY: the CPU has SSE4.2.
+                assert_eq!(
+                    unsafe { super::crc32c_sse42(0, d) },
+                    table,
+                    "{start}..{end}"
+                );
+            }
+        }
+    }
+}
