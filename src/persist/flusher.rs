@@ -391,7 +391,14 @@ pub async fn run(
         let stats = &p.shared.stats[p.id];
         if !batch.is_empty() {
             stats.flusher_todo.store(batch.records, Relaxed);
-            match write_batch(&mut w, &batch).await {
+            let written = if std::time::Instant::now() < p.shared.fail_writes_until {
+                Err(std::io::Error::other(
+                    "injected disk error (--fault-disk-errors-ms)",
+                ))
+            } else {
+                write_batch(&mut w, &batch).await
+            };
+            match written {
                 Ok(()) => {
                     p.disk_bytes
                         .set(p.disk_bytes.get() + batch.buf.len() as u64);

@@ -50,6 +50,8 @@ pub struct Shared {
     pub layout: files::Layout,
     pub shards: usize,
     pub flush_interval: std::time::Duration,
+    /// Fault injection: journal writes fail until then.
+    pub fail_writes_until: std::time::Instant,
     pub stats: Vec<PersistStats>,
     /// Every shard meets here: after warm-up, and during a re-layout.
     barrier: Barrier,
@@ -125,6 +127,7 @@ impl Shared {
             layout,
             shards: settings.shards,
             flush_interval: settings.flush_interval,
+            fail_writes_until: std::time::Instant::now() + settings.faults.disk_errors,
             stats: (0..settings.shards)
                 .map(|_| PersistStats::default())
                 .collect(),
