@@ -645,3 +645,55 @@ fn warm_up_into_a_smaller_memory_limit_keeps_the_newest_and_says_how_many_were_d
     assert_eq!(roundtrip(&mut c, b"get k0\r\n", b"END\r\n"), b"END\r\n");
     stop(s);
 }
+
+#[test]
+fn a_delayed_flush_all_survives_a_restart_before_and_after_its_time() {
+    let dir = TempDir::new("delayed");
+    let s = start(&dir, 2, &[]);
+    let mut c = open_client(s.addr());
+    let script: &[(&[u8], &[u8])] = &[
+        (b"set a 1 0 1\r\na\r\n", b"STORED\r\n"),
+        (b"flush_all 2\r\n", b"OK\r\n"),
+        (b"set b 2 0 1\r\nb\r\n", b"STORED\r\n"),
+    ];
+    for (req, want) in script {
+        assert_eq!(roundtrip(&mut c, req, b"\r\n"), *want);
+    }
+    let flush_at = Instant::now() + Duration::from_secs(2);
+    stop(s);
+    // Restarted before its time: both still served, and the flush still to come.
+    let s = start(&dir, 2, &[]);
+    let mut c = open_client(s.addr());
+    if Instant::now() + Duration::from_millis(500) < flush_at {
+        assert_eq!(
+            roundtrip(&mut c, b"get a b\r\n", b"END\r\n"),
+            b"VALUE a 1 1\r\na\r\nVALUE b 2 1\r\nb\r\nEND\r\n"
+        );
+    }
+    // Past its time (whole seconds: up to one more), both are gone; what is written
+    // after it stays, across restarts.
+    let deadline = flush_at + Duration::from_secs(3);
+    loop {
+        let r = roundtrip(&mut c, b"get a b\r\n", b"END\r\n");
+        if r == b"END\r\n" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the delayed flush_all did not take effect: {r:?}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        roundtrip(&mut c, b"set c 3 0 1\r\nc\r\n", b"\r\n"),
+        b"STORED\r\n"
+    );
+    stop(s);
+    let s = start(&dir, 2, &[]);
+    let mut c = open_client(s.addr());
+    assert_eq!(
+        roundtrip(&mut c, b"get a b c\r\n", b"END\r\n"),
+        b"VALUE c 3 1\r\nc\r\nEND\r\n"
+    );
+    stop(s);
+}
