@@ -493,23 +493,25 @@ fn kill_9_under_load_loses_only_the_last_flush_interval() {
                         allowed.extend(ops.iter().map(|o| &o.state));
                     }
                 }
-                assert!(
-                    allowed.contains(&got),
-                    "round {round}: {} holds {:?} (flags, first bytes); allowed: {:?}; stderr:\n{}",
-                    key_name(w, k),
-                    got.as_ref().map(|(f, v)| (
-                        f,
-                        String::from_utf8_lossy(&v[..v.len().min(40)]).to_string()
-                    )),
-                    allowed
-                        .iter()
-                        .map(|s| s.as_ref().map(|(f, v)| (
-                            *f,
-                            String::from_utf8_lossy(&v[..v.len().min(40)]).to_string()
-                        )))
-                        .collect::<Vec<_>>(),
-                    s.stderr_log()
-                );
+                if !allowed.contains(&got) {
+                    // Where the value came from: an op of this round (and when its reply
+                    // came, before the kill), the state before it, or nowhere.
+                    let kill = killed_at.expect("ops imply a kill");
+                    let before_kill = |o: &Op| {
+                        o.acked
+                            .map(|t| format!("{:?}", kill.saturating_duration_since(t)))
+                    };
+                    let from = ops.iter().position(|o| &o.state == got);
+                    panic!(
+                        "round {round}: {} holds a value not allowed: op {from:?} of {} (acked {:?} before the kill; known before the round: {}); the last op that must hold is {last_settled:?} (acked {:?} before the kill); stderr:\n{}",
+                        key_name(w, k),
+                        ops.len(),
+                        from.and_then(|i| before_kill(ops[i])),
+                        &known[w][k] == got,
+                        last_settled.and_then(|i| before_kill(ops[i])),
+                        s.stderr_log()
+                    );
+                }
                 known[w][k] = got.clone();
             }
         }
@@ -637,7 +639,9 @@ fn warm_up_into_a_smaller_memory_limit_keeps_the_newest_and_says_how_many_were_d
     let dropped: u64 = stats["ep_warmup_dropped"].parse().unwrap();
     let items: u64 = stats["curr_items"].parse().unwrap();
     assert!(dropped > 0 && items > 0 && items < n, "{stats:?}");
-    assert_eq!(stats["ep_warmup_items"], stats["curr_items"]);
+    // The eviction task may make headroom after warm-up: never more items than loaded.
+    let warmed: u64 = stats["ep_warmup_items"].parse().unwrap();
+    assert!(warmed >= items, "{stats:?}");
     // The newest is served; the oldest is gone.
     let last = format!("get k{}\r\n", n - 1);
     let r = roundtrip(&mut c, last.as_bytes(), b"END\r\n");

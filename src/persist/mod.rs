@@ -34,8 +34,15 @@ use std::sync::Barrier;
 use crate::config::Settings;
 
 /// Above this many bytes of journal not yet written, a shard's connections that write wait
-/// for its flusher (reads go on).
+/// for its flusher (reads go on): at most this, and less on a slower disk
+/// ([`PENDING_TIME`]).
 pub const PENDING_LIMIT: usize = 64 << 20;
+/// The least the journal may hold before writers wait.
+pub const PENDING_FLOOR: usize = 4 << 20;
+/// The journal holds at most what the flusher writes (and syncs) in this long, as last
+/// measured: so what `kill -9` can lose stays within the flush interval and about twice
+/// this, whatever the disk's speed.
+pub const PENDING_TIME: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// A shard's journal file is closed and the next one begun past this size.
 pub const FILE_ROTATE: u64 = 64 << 20;
