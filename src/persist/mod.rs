@@ -57,6 +57,8 @@ pub struct Shared {
     pub layout: files::Layout,
     pub shards: usize,
     pub flush_interval: std::time::Duration,
+    /// `-M` is not given: a full store evicts (warm-up drops the oldest).
+    pub evict: bool,
     /// Fault injection: journal writes fail until then.
     pub fail_writes_until: std::time::Instant,
     pub stats: Vec<PersistStats>,
@@ -134,6 +136,7 @@ impl Shared {
             layout,
             shards: settings.shards,
             flush_interval: settings.flush_interval,
+            evict: settings.evict,
             fail_writes_until: std::time::Instant::now() + settings.faults.disk_errors,
             stats: (0..settings.shards)
                 .map(|_| PersistStats::default())
