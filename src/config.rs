@@ -244,6 +244,16 @@ pub struct Args {
     #[arg(long = "fault-panic-key", hide_short_help = true)]
     pub fault_panic_key: Option<String>,
 
+    /// Fault injection: with --data-dir, every journal write fails (as a disk error would)
+    /// for this many milliseconds after start.
+    #[cfg(feature = "fault-injection")]
+    #[arg(
+        long = "fault-disk-errors-ms",
+        default_value_t = 0,
+        hide_short_help = true
+    )]
+    pub fault_disk_errors_ms: u64,
+
     /// Print version and exit.
     #[arg(short = 'V', long = "version", action = ArgAction::Version)]
     pub version: Option<bool>,
@@ -403,10 +413,12 @@ pub struct Faults {
     pub reorder: bool,
     /// The shard owning this key panics when an op for it runs.
     pub panic_key: Option<Vec<u8>>,
+    /// Journal writes fail for this long after start (persistence's disk errors).
+    pub disk_errors: Duration,
 }
 
 impl Faults {
-    /// Whether any fault is injected.
+    /// Whether any fault between shards is injected (`disk_errors` is not one).
     pub fn active(&self) -> bool {
         self.slow_shard.is_some() || self.reorder || self.panic_key.is_some()
     }
@@ -634,6 +646,7 @@ impl Settings {
             delay: Duration::from_millis(a.fault_delay_ms),
             reorder: a.fault_reorder,
             panic_key: a.fault_panic_key.clone().map(String::into_bytes),
+            disk_errors: Duration::from_millis(a.fault_disk_errors_ms),
         };
         if let Some(n) = a.fault_channel_size {
             self.channel_size = n.max(1);

@@ -1,5 +1,6 @@
 //! Faults between shards (build with `--features fault-injection`; `.ci/run` does):
-//! a slow shard, replies reordered between shards, channels of one batch, a dying shard.
+//! a slow shard, replies reordered between shards, channels of one batch, a dying shard;
+//! and persistence's disk that fails its writes.
 #![cfg(feature = "fault-injection")]
 
 mod common;
@@ -217,4 +218,77 @@ fn a_shard_that_dies_ends_the_process_with_an_error() {
         log.contains("failed"),
         "no clear line about the dead shard:\n{log}"
     );
+}
+
+/// Persistence under a disk that fails every write for its first two seconds (issue 23):
+/// writes are acknowledged and served from memory, the failures counted in
+/// `ep_item_commit_failed`; once the disk works, the journal is written, and a restart
+/// after `kill -9` serves every item.
+#[test]
+fn persistence_retries_through_disk_errors_and_loses_nothing() {
+    let dir = std::env::temp_dir().join(format!("corecached-faults-disk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap().to_string();
+    let server = CorecachedServer::start(&[
+        "--threads",
+        "2",
+        "--data-dir",
+        &d,
+        "--fault-disk-errors-ms",
+        "2000",
+    ]);
+    let mut s = connect(server.addr());
+    let keys: Vec<String> = (0..200).map(|i| format!("disk:{i}")).collect();
+    for (i, k) in keys.iter().enumerate() {
+        s.write_all(format!("set {k} {i} 0 5\r\nv{i:04}\r\n").as_bytes())
+            .unwrap();
+        assert_eq!(read_exact_reply(&mut s, 8), b"STORED\r\n");
+    }
+    let stat = |s: &mut TcpStream, name: &str| -> u64 {
+        s.write_all(b"stats\r\n").unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 8192];
+        while !buf.ends_with(b"END\r\n") {
+            let n = s.read(&mut chunk).expect("stats reply");
+            assert!(n > 0);
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let text = String::from_utf8_lossy(&buf).to_string();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("STAT {name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    // Failing: counted, and served from memory meanwhile.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stat(&mut s, "ep_item_commit_failed") == 0 {
+        assert!(Instant::now() < deadline, "no failed commit counted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    s.write_all(b"get disk:7\r\n").unwrap();
+    let want = b"VALUE disk:7 7 5\r\nv0007\r\nEND\r\n";
+    assert_eq!(read_exact_reply(&mut s, want.len()), want);
+    // The disk works again: everything is written.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while stat(&mut s, "ep_total_persisted") < keys.len() as u64 {
+        assert!(
+            Instant::now() < deadline,
+            "the journal was not written after the faults"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(server); // kill -9
+    let server = CorecachedServer::start(&["--threads", "2", "--data-dir", &d]);
+    let mut s = connect(server.addr());
+    for (i, k) in keys.iter().enumerate() {
+        s.write_all(format!("get {k}\r\n").as_bytes()).unwrap();
+        let want = format!("VALUE {k} {i} 5\r\nv{i:04}\r\nEND\r\n");
+        assert_eq!(
+            String::from_utf8_lossy(&read_exact_reply(&mut s, want.len())),
+            want
+        );
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
 }

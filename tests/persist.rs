@@ -493,23 +493,25 @@ fn kill_9_under_load_loses_only_the_last_flush_interval() {
                         allowed.extend(ops.iter().map(|o| &o.state));
                     }
                 }
-                assert!(
-                    allowed.contains(&got),
-                    "round {round}: {} holds {:?} (flags, first bytes); allowed: {:?}; stderr:\n{}",
-                    key_name(w, k),
-                    got.as_ref().map(|(f, v)| (
-                        f,
-                        String::from_utf8_lossy(&v[..v.len().min(40)]).to_string()
-                    )),
-                    allowed
-                        .iter()
-                        .map(|s| s.as_ref().map(|(f, v)| (
-                            *f,
-                            String::from_utf8_lossy(&v[..v.len().min(40)]).to_string()
-                        )))
-                        .collect::<Vec<_>>(),
-                    s.stderr_log()
-                );
+                if !allowed.contains(&got) {
+                    // Where the value came from: an op of this round (and when its reply
+                    // came, before the kill), the state before it, or nowhere.
+                    let kill = killed_at.expect("ops imply a kill");
+                    let before_kill = |o: &Op| {
+                        o.acked
+                            .map(|t| format!("{:?}", kill.saturating_duration_since(t)))
+                    };
+                    let from = ops.iter().position(|o| &o.state == got);
+                    panic!(
+                        "round {round}: {} holds a value not allowed: op {from:?} of {} (acked {:?} before the kill; known before the round: {}); the last op that must hold is {last_settled:?} (acked {:?} before the kill); stderr:\n{}",
+                        key_name(w, k),
+                        ops.len(),
+                        from.and_then(|i| before_kill(ops[i])),
+                        &known[w][k] == got,
+                        last_settled.and_then(|i| before_kill(ops[i])),
+                        s.stderr_log()
+                    );
+                }
                 known[w][k] = got.clone();
             }
         }
@@ -637,11 +639,65 @@ fn warm_up_into_a_smaller_memory_limit_keeps_the_newest_and_says_how_many_were_d
     let dropped: u64 = stats["ep_warmup_dropped"].parse().unwrap();
     let items: u64 = stats["curr_items"].parse().unwrap();
     assert!(dropped > 0 && items > 0 && items < n, "{stats:?}");
-    assert_eq!(stats["ep_warmup_items"], stats["curr_items"]);
+    // The eviction task may make headroom after warm-up: never more items than loaded.
+    let warmed: u64 = stats["ep_warmup_items"].parse().unwrap();
+    assert!(warmed >= items, "{stats:?}");
     // The newest is served; the oldest is gone.
     let last = format!("get k{}\r\n", n - 1);
     let r = roundtrip(&mut c, last.as_bytes(), b"END\r\n");
     assert!(r.starts_with(format!("VALUE k{} 0 {len}\r\n", n - 1).as_bytes()));
     assert_eq!(roundtrip(&mut c, b"get k0\r\n", b"END\r\n"), b"END\r\n");
+    stop(s);
+}
+
+#[test]
+fn a_delayed_flush_all_survives_a_restart_before_and_after_its_time() {
+    let dir = TempDir::new("delayed");
+    let s = start(&dir, 2, &[]);
+    let mut c = open_client(s.addr());
+    let script: &[(&[u8], &[u8])] = &[
+        (b"set a 1 0 1\r\na\r\n", b"STORED\r\n"),
+        (b"flush_all 2\r\n", b"OK\r\n"),
+        (b"set b 2 0 1\r\nb\r\n", b"STORED\r\n"),
+    ];
+    for (req, want) in script {
+        assert_eq!(roundtrip(&mut c, req, b"\r\n"), *want);
+    }
+    let flush_at = Instant::now() + Duration::from_secs(2);
+    stop(s);
+    // Restarted before its time: both still served, and the flush still to come.
+    let s = start(&dir, 2, &[]);
+    let mut c = open_client(s.addr());
+    if Instant::now() + Duration::from_millis(500) < flush_at {
+        assert_eq!(
+            roundtrip(&mut c, b"get a b\r\n", b"END\r\n"),
+            b"VALUE a 1 1\r\na\r\nVALUE b 2 1\r\nb\r\nEND\r\n"
+        );
+    }
+    // Past its time (whole seconds: up to one more), both are gone; what is written
+    // after it stays, across restarts.
+    let deadline = flush_at + Duration::from_secs(3);
+    loop {
+        let r = roundtrip(&mut c, b"get a b\r\n", b"END\r\n");
+        if r == b"END\r\n" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the delayed flush_all did not take effect: {r:?}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        roundtrip(&mut c, b"set c 3 0 1\r\nc\r\n", b"\r\n"),
+        b"STORED\r\n"
+    );
+    stop(s);
+    let s = start(&dir, 2, &[]);
+    let mut c = open_client(s.addr());
+    assert_eq!(
+        roundtrip(&mut c, b"get a b c\r\n", b"END\r\n"),
+        b"VALUE c 3 1\r\nc\r\nEND\r\n"
+    );
     stop(s);
 }

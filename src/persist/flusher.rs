@@ -21,7 +21,7 @@ use glommio::io::{DmaFile, OpenOptions};
 use super::files::journal_name;
 use super::journal::Journal;
 use super::record::{Decoder, Record};
-use super::{Shared, FILE_ROTATE, PENDING_LIMIT};
+use super::{Shared, FILE_ROTATE, PENDING_FLOOR, PENDING_LIMIT, PENDING_TIME};
 use crate::store::Store;
 use crate::tasks::{State, TaskHandle, TaskInfo};
 
@@ -268,6 +268,8 @@ pub struct ShardPersist {
     pub disk_bytes: Cell<u64>,
     /// The seq of the snapshot a compaction is writing, while it runs.
     pub compacting: Cell<Option<u64>>,
+    /// The journal's bound now ([`ShardPersist::over_limit`]).
+    limit: Cell<usize>,
     stopping: Cell<bool>,
     /// Bumped after each batch the flusher writes; paused writers wait for it to change.
     drained: Cell<u64>,
@@ -287,6 +289,7 @@ impl ShardPersist {
             gen,
             disk_bytes: Cell::new(disk),
             compacting: Cell::new(None),
+            limit: Cell::new(PENDING_LIMIT / 4),
             stopping: Cell::new(false),
             drained: Cell::new(0),
             waiters: RefCell::new(Vec::new()),
@@ -297,16 +300,30 @@ impl ShardPersist {
         &self.shared.stats[self.id]
     }
 
-    /// Whether the journal is over [`PENDING_LIMIT`]: writers then wait.
-    pub fn over_limit(store: &Store) -> bool {
-        store.journal().is_some_and(|j| j.bytes() > PENDING_LIMIT)
+    /// Whether the journal is over its bound (what the flusher writes in [`PENDING_TIME`],
+    /// within [`PENDING_FLOOR`]..[`PENDING_LIMIT`]): writers then wait.
+    pub fn over_limit(&self, store: &Store) -> bool {
+        store
+            .journal()
+            .is_some_and(|j| j.bytes() > self.limit.get())
+    }
+
+    /// Sets the bound from a batch of `bytes` written and synced in `took`.
+    fn measured(&self, bytes: usize, took: std::time::Duration) {
+        if bytes < PENDING_FLOOR / 4 {
+            // Small batches measure the sync more than the disk's rate.
+            return;
+        }
+        let rate = bytes as f64 / took.as_secs_f64().max(1e-6);
+        let bound = (rate * PENDING_TIME.as_secs_f64()) as usize;
+        self.limit.set(bound.clamp(PENDING_FLOOR, PENDING_LIMIT));
     }
 
     /// Waits while the journal is over [`PENDING_LIMIT`] (a connection that wrote, after
     /// its pass): never refused, never dropped, only later.
     pub async fn wait_below_limit(&self, store: &RefCell<Store>) {
         let mut counted = false;
-        while Self::over_limit(&store.borrow()) && !self.stopping.get() {
+        while self.over_limit(&store.borrow()) && !self.stopping.get() {
             if !counted {
                 self.stats().write_pauses.fetch_add(1, Relaxed);
                 counted = true;
@@ -361,15 +378,20 @@ pub async fn run(
     let mut batch = Journal::default();
     let mut failures = 0u32;
     let errors = crate::ratelog::RateLog::new(1);
+    // The journal is taken every interval from the last take, not from the end of the last
+    // write: a write that took longer is followed by the next at once.
+    let mut next_take = std::time::Instant::now() + interval;
     loop {
         let stopping = p.stopping.get();
-        if !stopping {
+        let wait = next_take.saturating_duration_since(std::time::Instant::now());
+        if !stopping && !wait.is_zero() {
             info.set_state(State::Snoozing);
-            info.set_next_wake_ms(crate::shard::unix_now_ms() + interval.as_millis() as u64);
-            futures_lite::future::or(glommio::timer::sleep(interval), p.wake.woken()).await;
+            info.set_next_wake_ms(crate::shard::unix_now_ms() + wait.as_millis() as u64);
+            futures_lite::future::or(glommio::timer::sleep(wait), p.wake.woken()).await;
         }
         info.set_state(State::Running);
         let started = std::time::Instant::now();
+        next_take = started + interval;
         {
             let mut s = store.borrow_mut();
             if let Some(j) = s.journal_mut() {
@@ -391,8 +413,16 @@ pub async fn run(
         let stats = &p.shared.stats[p.id];
         if !batch.is_empty() {
             stats.flusher_todo.store(batch.records, Relaxed);
-            match write_batch(&mut w, &batch).await {
+            let written = if std::time::Instant::now() < p.shared.fail_writes_until {
+                Err(std::io::Error::other(
+                    "injected disk error (--fault-disk-errors-ms)",
+                ))
+            } else {
+                write_batch(&mut w, &batch).await
+            };
+            match written {
                 Ok(()) => {
+                    p.measured(batch.buf.len(), started.elapsed());
                     p.disk_bytes
                         .set(p.disk_bytes.get() + batch.buf.len() as u64);
                     stats.total_persisted.fetch_add(batch.records, Relaxed);

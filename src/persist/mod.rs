@@ -14,7 +14,7 @@
 //! - `shard.rs`: a shard's persistence from start to stop (what `shard::start` calls).
 //!
 //! Nothing is shared between shards while serving but the statistics (relaxed atomics,
-//! each written by its shard) and, at start, a barrier.
+//! each written by its shard) and, at start, a meeting point.
 
 pub mod compactor;
 pub mod files;
@@ -29,19 +29,25 @@ use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::Barrier;
 
 use crate::config::Settings;
 
 /// Above this many bytes of journal not yet written, a shard's connections that write wait
-/// for its flusher (reads go on).
+/// for its flusher (reads go on): at most this, and less on a slower disk
+/// ([`PENDING_TIME`]).
 pub const PENDING_LIMIT: usize = 64 << 20;
+/// The least the journal may hold before writers wait.
+pub const PENDING_FLOOR: usize = 4 << 20;
+/// The journal holds at most what the flusher writes (and syncs) in this long, as last
+/// measured: so what `kill -9` can lose stays within the flush interval and about twice
+/// this, whatever the disk's speed.
+pub const PENDING_TIME: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// A shard's journal file is closed and the next one begun past this size.
 pub const FILE_ROTATE: u64 = 64 << 20;
 
 /// What every shard shares: the directory and its lock, the layout read at start, the
-/// shards' persistence counters, and the start-up barrier.
+/// shards' persistence counters, and the start-up meeting point.
 #[derive(Debug)]
 pub struct Shared {
     pub dir: PathBuf,
@@ -50,9 +56,13 @@ pub struct Shared {
     pub layout: files::Layout,
     pub shards: usize,
     pub flush_interval: std::time::Duration,
+    /// `-M` is not given: a full store evicts (warm-up drops the oldest).
+    pub evict: bool,
+    /// Fault injection: journal writes fail until then.
+    pub fail_writes_until: std::time::Instant,
     pub stats: Vec<PersistStats>,
-    /// Every shard meets here: after warm-up, and during a re-layout.
-    barrier: Barrier,
+    /// Every shard meets here: after warm-up, and during a re-layout (arrivals so far).
+    met: AtomicU64,
     /// Set by a shard whose warm-up or re-layout failed, so the others do not remove files.
     failed: AtomicBool,
 }
@@ -125,17 +135,26 @@ impl Shared {
             layout,
             shards: settings.shards,
             flush_interval: settings.flush_interval,
+            evict: settings.evict,
+            fail_writes_until: std::time::Instant::now() + settings.faults.disk_errors,
             stats: (0..settings.shards)
                 .map(|_| PersistStats::default())
                 .collect(),
-            barrier: Barrier::new(settings.shards),
+            met: AtomicU64::new(0),
             failed: AtomicBool::new(false),
         })))
     }
 
-    /// Waits until every shard has called it (start-up only: it blocks the executor).
-    pub fn meet(&self) {
-        self.barrier.wait();
+    /// Waits until every shard has called it as many times as this shard has (`times`,
+    /// counted by the caller from 1): every shard meets the same number of times, in the
+    /// same order. It polls rather than block the thread, so the executor's own I/O and
+    /// timers go on meanwhile.
+    pub async fn meet(&self, times: u64) {
+        self.met.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let all = times * self.shards as u64;
+        while self.met.load(std::sync::atomic::Ordering::SeqCst) < all {
+            glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
+        }
     }
 
     pub fn fail(&self) {

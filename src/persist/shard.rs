@@ -62,7 +62,7 @@ pub async fn warm_up(
     let writer = if layout.relayout() {
         // Every shard has loaded what it owns before any writes the new layout; the old
         // files go only once every shard has synced its new ones.
-        shared.meet();
+        shared.meet(1).await;
         let w = match warmup::relayout(shared, shard, store, warmed.pending_flush, now).await {
             Ok(w) => Some(w),
             Err(e) => {
@@ -74,7 +74,7 @@ pub async fn warm_up(
                 None
             }
         };
-        shared.meet();
+        shared.meet(2).await;
         if shard == 0 && !shared.failed() {
             if let Err(e) = warmup::finish_relayout(shared) {
                 log::error!(
@@ -90,7 +90,7 @@ pub async fn warm_up(
             }
         }
         // Every shard learns whether the new layout holds before it journals into it.
-        shared.meet();
+        shared.meet(3).await;
         let w = w.filter(|_| !shared.failed());
         // A failed re-layout keeps journaling in the old generation (the new one is not
         // marked done, so the next start reads the old), in files of this shard count
@@ -116,8 +116,9 @@ pub async fn warm_up(
     info.record_run(started.elapsed());
     info.set_state(State::Sleeping);
     store.borrow_mut().start_journal();
-    // Listeners open only once every shard has warmed.
-    shared.meet();
+    // Listeners open only once every shard has warmed (after a re-layout, the fourth
+    // meeting).
+    shared.meet(if layout.relayout() { 4 } else { 1 }).await;
     writer
 }
 

@@ -44,6 +44,8 @@ pub struct Warmed {
     pub max_cas: u64,
     /// A delayed `flush_all` still to come.
     pub pending_flush: Option<u32>,
+    /// The store evicts to make room (not `-M`).
+    pub evicting: bool,
 }
 
 /// Reads a whole file.
@@ -111,7 +113,10 @@ pub async fn load(shared: &Shared, shard: usize, store: &RefCell<Store>, now: u3
     let files = layout.files_for(shard);
     let owned =
         |key: &[u8]| !layout.relayout() || crate::shard::shard_for(key, shared.shards) == shard;
-    let mut w = Warmed::default();
+    let mut w = Warmed {
+        evicting: shared.evict,
+        ..Warmed::default()
+    };
     let evictions = || store.borrow().counters().get(crate::stats::Stat::Evictions);
     let evicted_before = evictions();
     // A source is one shard of one shard count; sources are read oldest first (by their
@@ -331,8 +336,13 @@ pub fn report(shared: &Shared, shard: usize, w: &Warmed, took: std::time::Durati
     );
     if w.dropped > 0 {
         log::warn!(
-            "shard {shard}: warm-up: {} items did not fit -m and were dropped (the oldest first)",
-            w.dropped
+            "shard {shard}: warm-up: {} items did not fit -m and were dropped ({})",
+            w.dropped,
+            if w.evicting {
+                "the oldest first"
+            } else {
+                "-M: the last read"
+            }
         );
     }
 }
