@@ -145,6 +145,9 @@ impl SslOptions {
         if self.verify_mode == 1 && self.ca_cert.is_none() {
             w.push("-o ssl_verify_mode=1 without ssl_ca_cert: no client certificate is asked for (none could be checked); add -o ssl_ca_cert=CA.pem to check those clients send".into());
         }
+        if self.verify_mode >= 2 && self.ca_cert.is_none() {
+            w.push(format!("-o ssl_verify_mode={} without ssl_ca_cert: a client certificate is required and none can be checked, so every TLS client is refused; add -o ssl_ca_cert=CA.pem", self.verify_mode));
+        }
         if self.verify_mode == 3 {
             w.push("-o ssl_verify_mode=3: served as 2 (a client certificate is required at every handshake; corecached has no renegotiation, so \"once\" changes nothing)".into());
         }
@@ -296,9 +299,13 @@ fn server_config(o: &SslOptions, sessions: &Arc<Sessions>) -> Result<ServerConfi
     let builder = match (o.verify_mode, &o.ca_cert) {
         // Without CAs a certificate could only fail: none is asked for (see `warnings`).
         (0, _) | (1, None) => builder.with_no_client_auth(),
-        (mode, None) => {
-            return Err(format!("-o ssl_verify_mode={mode}: client certificates are checked against ssl_ca_cert, which is not given; add -o ssl_ca_cert=CA.pem"));
-        }
+        // A certificate is required and none can be checked: every client is refused at
+        // its handshake, as by memcached (fail closed; `warnings` says so at start).
+        (_, None) => builder.with_client_cert_verifier(Arc::new(NoClientPasses(
+            provider
+                .signature_verification_algorithms
+                .supported_schemes(),
+        ))),
         (mode, Some(ca)) => {
             let ca_shown = ca.display();
             let mut roots = RootCertStore::empty();
@@ -334,6 +341,53 @@ fn server_config(o: &SslOptions, sessions: &Arc<Sessions>) -> Result<ServerConfi
     // memcached's OpenSSL issues no tickets (stateless resumption) either.
     config.send_tls13_tickets = if o.session_cache { 2 } else { 0 };
     Ok(config)
+}
+
+/// Client certificates required, with no CA to check them against: every one fails.
+#[derive(Debug)]
+struct NoClientPasses(Vec<rustls::SignatureScheme>);
+
+impl rustls::server::danger::ClientCertVerifier for NoClientPasses {
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        Err(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownIssuer,
+        ))
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        Err(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownIssuer,
+        ))
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        Err(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownIssuer,
+        ))
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.clone()
+    }
 }
 
 /// The session cache (`ssl_session_cache`), counting sessions put in it

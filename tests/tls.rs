@@ -524,6 +524,39 @@ fn client_certificates_required() {
     }
 }
 
+/// `ssl_verify_mode=2` without `ssl_ca_cert` starts, as memcached starts, with one
+/// warning, and refuses every client at its handshake, with a certificate or without (none
+/// can be checked): never served in the clear, never served unchecked.
+#[test]
+fn client_certificates_required_without_a_ca_refuse_everyone() {
+    let Some(certs) = make_certs("tls-verify-noca") else {
+        return;
+    };
+    let extra = "ssl_verify_mode=2";
+    let mc = memcached_tls(&certs, extra);
+    let cc = corecached_tls(&certs, extra, &[]);
+    let warned = cc
+        .stderr_log()
+        .lines()
+        .filter(|l| l.contains("ssl_verify_mode=2 without ssl_ca_cert"))
+        .count();
+    assert_eq!(warned, 1, "{}", cc.stderr_log());
+    let mut addrs = vec![("corecached", cc.addr())];
+    if let Some(m) = &mc {
+        addrs.push(("memcached", m.addr()));
+    }
+    for (who, addr) in addrs {
+        for cert in [false, true] {
+            let r = tls_exchange(addr, &certs, cert, b"version\r\n");
+            assert_ne!(r.code, 0, "{who}, client certificate {cert}: {r:?}");
+            assert!(
+                r.bytes.is_empty(),
+                "{who}, client certificate {cert}: {r:?}"
+            );
+        }
+    }
+}
+
 /// The TLS lines of `stats settings` equal memcached's for the same options; `stats`
 /// shows memcached's TLS keys, in its order, only with `-Z`.
 #[test]
