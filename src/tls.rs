@@ -343,6 +343,13 @@ fn server_config(o: &SslOptions, sessions: &Arc<Sessions>) -> Result<ServerConfi
     Ok(config)
 }
 
+/// What every check of [`NoClientPasses`] answers.
+fn unknown_issuer<T>() -> Result<T, rustls::Error> {
+    Err(rustls::Error::InvalidCertificate(
+        rustls::CertificateError::UnknownIssuer,
+    ))
+}
+
 /// Client certificates required, with no CA to check them against: every one fails.
 #[derive(Debug)]
 struct NoClientPasses(Vec<rustls::SignatureScheme>);
@@ -358,9 +365,7 @@ impl rustls::server::danger::ClientCertVerifier for NoClientPasses {
         _intermediates: &[CertificateDer<'_>],
         _now: rustls::pki_types::UnixTime,
     ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
-        Err(rustls::Error::InvalidCertificate(
-            rustls::CertificateError::UnknownIssuer,
-        ))
+        unknown_issuer()
     }
 
     fn verify_tls12_signature(
@@ -369,9 +374,7 @@ impl rustls::server::danger::ClientCertVerifier for NoClientPasses {
         _cert: &CertificateDer<'_>,
         _dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::InvalidCertificate(
-            rustls::CertificateError::UnknownIssuer,
-        ))
+        unknown_issuer()
     }
 
     fn verify_tls13_signature(
@@ -380,9 +383,7 @@ impl rustls::server::danger::ClientCertVerifier for NoClientPasses {
         _cert: &CertificateDer<'_>,
         _dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::InvalidCertificate(
-            rustls::CertificateError::UnknownIssuer,
-        ))
+        unknown_issuer()
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {

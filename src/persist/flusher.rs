@@ -85,12 +85,7 @@ impl FileWriter {
         let path = self
             .dir
             .join(journal_name(self.gen, self.shard, self.of, self.seq + 1));
-        let f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .dma_open(&path)
-            .await?;
+        let f = create(&path).await?;
         self.seq += 1;
         if let Some(old) = self.file.replace(f) {
             self.unsynced.push(old);
@@ -109,12 +104,7 @@ impl FileWriter {
         let path = self
             .dir
             .join(journal_name(self.gen, self.shard, self.of, reserved + 1));
-        let f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .dma_open(&path)
-            .await?;
+        let f = create(&path).await?;
         self.seq = reserved + 1;
         if let Some(old) = self.file.replace(f) {
             self.unsynced.push(old);
@@ -489,4 +479,14 @@ pub async fn run(
     }
     w.close().await;
     info.set_state(State::Sleeping);
+}
+
+/// A new, empty journal file at `path`, for direct writes.
+async fn create(path: &std::path::Path) -> std::io::Result<DmaFile> {
+    Ok(OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .dma_open(path)
+        .await?)
 }
