@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::process::{exchange_on, start_exact, TempDir};
+use common::process::{exchange_on, free_port, start_exact, TempDir};
 use common::CorecachedServer;
 
 fn run(args: &[&str]) -> (i32, String) {
@@ -546,15 +546,6 @@ fn run_bounded(args: &[&str]) -> (Option<i32>, String) {
     let mut err = String::new();
     let _ = child.stderr.take().unwrap().read_to_string(&mut err);
     (status, err)
-}
-
-/// A port free on 127.0.0.1 a moment ago (the daemon's parent cannot report `-p 0`'s).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Debian's /etc/memcached.conf line (`-d -m 64 -p 11211 -u memcache -l 127.0.0.1 -P

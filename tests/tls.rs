@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::process::{start_exact, TempDir};
+use common::process::{free_port, start_exact, TempDir};
 use common::{CorecachedServer, MemcachedServer};
 
 /// The certificates of one test, in its own directory.
@@ -354,15 +354,6 @@ fn requests_over_tls_match_memcached() {
             common::show_short(&got, 400)
         );
     }
-}
-
-/// A free port on 127.0.0.1 (bound and released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Reads until end of stream or `limit`; the bytes, and whether the stream ended.

@@ -90,14 +90,13 @@ impl Store {
         now: u32,
     ) -> StoreResult {
         self.tick(now);
-        let r = self.write_ext(key, flags, exptime, &[value], 0, key_binary, Prior::Unknown);
-        if r == StoreResult::Stored {
-            let h = self.hash(key);
-            if let Some((_, loc)) = self.find_key(h, key) {
+        match self.write_at(key, flags, exptime, &[value], 0, key_binary, Prior::Unknown) {
+            Some(loc) => {
                 segment::set_cas(self.item_mut(loc), cas);
+                StoreResult::Stored
             }
+            None => StoreResult::NoMemory,
         }
-        r
     }
 
     /// Warm-up: new uniques continue above `max`, in this store's own sequence, so no

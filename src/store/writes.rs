@@ -298,14 +298,30 @@ impl Store {
         key_binary: bool,
         prior: Prior,
     ) -> StoreResult {
+        match self.write_at(key, flags, exptime, parts, bits, key_binary, prior) {
+            Some(_) => StoreResult::Stored,
+            None => StoreResult::NoMemory,
+        }
+    }
+
+    /// [`Store::write_ext`], saying where the new item is (`None`: no memory for it).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn write_at(
+        &mut self,
+        key: &[u8],
+        flags: u32,
+        exptime: u32,
+        parts: &[&[u8]],
+        bits: u8,
+        key_binary: bool,
+        prior: Prior,
+    ) -> Option<Loc> {
         let vlen: usize = parts.iter().map(|p| p.len()).sum();
         let len = segment::item_len(key.len(), vlen, flags, exptime);
         if len > self.seg_size || !self.make_index_room() {
-            return StoreResult::NoMemory;
+            return None;
         }
-        let Some(loc) = self.alloc(len, Fifo::Small) else {
-            return StoreResult::NoMemory;
-        };
+        let loc = self.alloc(len, Fifo::Small)?;
         let m = segment::Meta {
             flags,
             exptime,
@@ -325,7 +341,7 @@ impl Store {
         self.hint_expiry(exptime);
         self.counters.incr(Stat::TotalItems);
         self.journal_at(loc);
-        StoreResult::Stored
+        Some(loc)
     }
 
     /// Points `key` at its new item at `loc`, retiring any older version: its index entry

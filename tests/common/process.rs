@@ -188,3 +188,13 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// A port free on 127.0.0.1 a moment ago (bound and released), for a server that cannot
+/// report the port `-p 0` gave it (a daemon's parent, memcached's TLS listener).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
