@@ -26,6 +26,7 @@ pub mod out;
 pub mod provided;
 pub mod ring;
 mod start;
+pub(crate) mod tick;
 
 pub(crate) use handoff::CAPACITY as HANDOFF_CAPACITY;
 pub(crate) use start::{ExitNotice, ShardStart};

@@ -166,16 +166,18 @@ impl ShardStart {
                 .position(|x| *x == q)
                 .expect("known queue")]
         };
-        // Warm-up, before the shard listens: every shard's ends before any does.
+        // Warm-up, before the shard listens: every shard's ends before any does. Nothing
+        // else wakes the executor meanwhile (no connection, and the other shards wait
+        // for this one on their own timers), hence the tick.
         let persist = match (&self.persist, &persist_infos) {
             (Some(shared), Some([warm, flush, compact])) => {
-                let writer = crate::persist::shard::warm_up(
+                let writer = super::tick::ticking(crate::persist::shard::warm_up(
                     shared,
                     self.id,
                     &store,
                     queue_of(tasks::Queue::Reader),
                     warm,
-                )
+                ))
                 .await;
                 let p = Rc::new(crate::persist::flusher::ShardPersist::new(
                     shared.clone(),
