@@ -287,11 +287,14 @@ impl ShardStart {
                 let faults = &shard.settings.faults;
                 shard.register_receiver(MeshKind::Requests, peer).await;
                 while let Some(mut batch) = shard.next_batch(MeshKind::Requests, peer).await {
-                    if let Some(p) = &shard.persist {
-                        // Writers wait while the journal is over its limit (forwarded
-                        // batches too).
-                        p.wait_below_limit(&shard.store).await;
-                    }
+                    // The journal's length before the batch: a batch that wrote waits,
+                    // after its replies, while the journal is over its limit, as a
+                    // connection's pass does; a batch of reads never waits (a full disk
+                    // pauses writers, not readers).
+                    let journaled = shard
+                        .persist
+                        .as_ref()
+                        .map(|_| crate::conn::journal_len(&shard));
                     if faults.slow_shard == Some(shard.id) {
                         glommio::timer::sleep(faults.delay).await;
                     }
@@ -316,6 +319,11 @@ impl ShardStart {
                     }
                     if !shard.reply(peer, batch).await {
                         break;
+                    }
+                    if let (Some(p), Some(before)) = (&shard.persist, journaled) {
+                        if crate::conn::journal_len(&shard) != before {
+                            p.wait_below_limit(&shard.store).await;
+                        }
                     }
                 }
             }));
