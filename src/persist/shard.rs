@@ -38,8 +38,46 @@ pub fn task_infos() -> [Arc<TaskInfo>; 3] {
 
 /// Warms the store up from the shard's files (journaling off), waits until every shard has,
 /// re-lays the files out if the shard count changed, and turns journaling on. Returns
-/// the writer the flusher appends with.
+/// the writer the flusher appends with. The shard's executor does not park meanwhile
+/// ([`awake`]).
 pub async fn warm_up(
+    shared: &Arc<Shared>,
+    shard: usize,
+    store: &Rc<RefCell<Store>>,
+    reader: glommio::TaskQueueHandle,
+    info: &TaskInfo,
+) -> FileWriter {
+    awake(warm_up_steps(shared, shard, store, reader, info)).await
+}
+
+/// Runs `work` while keeping the shard's executor from parking: a task naps its thread
+/// for [`NAP`] (a plain kernel sleep, which always ends) and yields its queue, in a loop,
+/// so the executor polls its rings at least that often instead of parking.
+///
+/// Why: glommio 0.9 parks on its main ring, linked to its latency ring by a POLL_ADD on
+/// that ring's descriptor, and that wake-up is sometimes lost under load (seen on this
+/// machine's 6.18 kernel: the shard's thread asleep in io_cqring_wait, nothing in flight,
+/// its POLL_ADD left with task work pending; glommio issues 326 and 547). While serving,
+/// the next client or peer wakes the shard; while it starts, nothing does: a shard slept
+/// through a warm-up read or its 1 ms meeting timer for tens of seconds and the start
+/// never came (the crash test's "did not report 2 listening shards"). Spinning instead
+/// of napping kept the core busy and, with other loads on it, slowed warm-up several
+/// times over.
+async fn awake<T>(work: impl std::future::Future<Output = T>) -> T {
+    futures_lite::future::or(work, async {
+        loop {
+            std::thread::sleep(NAP);
+            glommio::executor().yield_task_queue_now().await;
+        }
+    })
+    .await
+}
+
+/// How long [`awake`] lets the executor go without polling its rings: a start waits at
+/// most about this much longer for each read or timer.
+const NAP: std::time::Duration = std::time::Duration::from_micros(200);
+
+async fn warm_up_steps(
     shared: &Arc<Shared>,
     shard: usize,
     store: &Rc<RefCell<Store>>,
