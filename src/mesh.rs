@@ -69,14 +69,13 @@ pub type Connected<T> = (Peers<T>, Vec<Option<ConnectedReceiver<T>>>);
 /// Connects this shard's ends of every mesh in `meshes`, on the running executor;
 /// `started` is a barrier of all the shards that connect.
 ///
-/// A timer ticks meanwhile ([`crate::shard::tick`]): on a CPU shared by several executors
-/// their preemption timers fire often, and glommio 0.9 can then park one that still has
-/// runnable tasks.
+/// The executor is kept awake meanwhile ([`crate::shard::awake`]): glommio 0.9's park can
+/// miss the wake-ups the connections need.
 pub async fn connect<T: Send + 'static>(
     meshes: Vec<MeshEnds<T>>,
     started: &Barrier,
 ) -> Vec<Connected<T>> {
-    crate::shard::tick::ticking(connect_all(meshes, started)).await
+    crate::shard::awake::kept_awake(connect_all(meshes, started)).await
 }
 
 async fn connect_all<T: Send + 'static>(

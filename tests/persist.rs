@@ -225,9 +225,10 @@ fn restart_with_another_thread_count_serves_every_item() {
     }
 }
 
-/// Bytes of a set record: frame header 8, fixed fields 24, key and value.
+/// Bytes of a set record: frame header 12 (mark, length, checksum), fixed fields 24, key
+/// and value.
 fn record_len(key: &str, vlen: usize) -> u64 {
-    (8 + 24 + key.len() + vlen) as u64
+    (12 + 24 + key.len() + vlen) as u64
 }
 
 #[test]
@@ -302,6 +303,60 @@ fn a_torn_tail_is_cut_and_the_rest_served() {
         b"VALUE new 1 1\r\nn\r\nEND\r\n"
     );
     stop(s);
+}
+
+#[test]
+fn a_corrupt_record_in_the_middle_is_skipped_named_in_the_log_and_the_rest_served() {
+    let dir = TempDir::new("corrupt");
+    let s = start(&dir, 1, &[]);
+    let mut c = open_client(s.addr());
+    let keys: Vec<String> = (0..200).map(|i| format!("key{i:03}")).collect();
+    for (i, k) in keys.iter().enumerate() {
+        let mut req = format!("set {k} {i} 0 100\r\n").into_bytes();
+        req.extend_from_slice(&value_of(100, i as u64));
+        req.extend_from_slice(b"\r\n");
+        assert_eq!(roundtrip(&mut c, &req, b"\r\n"), b"STORED\r\n");
+    }
+    stop(s);
+    let files = journal_files(&dir);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let rec = record_len(&keys[0], 100);
+    let len = std::fs::metadata(&files[0]).unwrap().len();
+    // A byte of record 50's value, record 120's mark and record 121's length: 50 is
+    // skipped, 120 and 121 as one stretch.
+    let mut bytes = std::fs::read(&files[0]).unwrap();
+    for at in [51 * rec - 5, 120 * rec, 121 * rec + 5] {
+        bytes[at as usize] ^= 0x24;
+    }
+    std::fs::write(&files[0], &bytes).unwrap();
+    let bad = [50, 120, 121];
+    for round in 0..2 {
+        let s = start(&dir, 1, &[]);
+        let log = s.stderr_log();
+        let name = files[0].display();
+        for (at, skipped) in [(50 * rec, rec), (120 * rec, 2 * rec)] {
+            let want = format!(
+                "{name} has a corrupt record at offset {at}; skipped {skipped} bytes to the next good record, at offset {}",
+                at + skipped
+            );
+            assert!(log.contains(&want), "round {round}: no {want:?} in\n{log}");
+        }
+        assert!(!log.contains("cut there"), "{log}");
+        assert_eq!(std::fs::metadata(&files[0]).unwrap().len(), len, "not cut");
+        let mut c = open_client(s.addr());
+        for (i, k) in keys.iter().enumerate() {
+            let r = roundtrip(&mut c, format!("get {k}\r\n").as_bytes(), b"END\r\n");
+            if bad.contains(&i) {
+                assert_eq!(r, b"END\r\n", "{k} was in a corrupt record");
+            } else {
+                let mut want = format!("VALUE {k} {i} 100\r\n").into_bytes();
+                want.extend_from_slice(&value_of(100, i as u64));
+                want.extend_from_slice(b"\r\nEND\r\n");
+                assert_eq!(r, want, "{k}, round {round}");
+            }
+        }
+        stop(s);
+    }
 }
 
 #[test]

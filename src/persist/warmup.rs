@@ -8,8 +8,9 @@
 //! to it), so replay starts at the file of the newest flush that took effect: an immediate
 //! one, or a delayed one whose time has come, before the next flush replaced it (then the
 //! records made before its time are skipped too). A delayed flush still to come is set
-//! again. Replay stops in a file at its first torn or corrupt record: the file is cut
-//! there (its tail was never acknowledged as written) and the next file read.
+//! again. A corrupt record with a good one after it is skipped, with a line naming the file
+//! and offset; a torn or corrupt tail (no good record after it) is cut (nothing in it can be
+//! read) and the next file read.
 
 use std::cell::RefCell;
 use std::sync::atomic::Ordering::Relaxed;
@@ -25,6 +26,9 @@ use crate::store::{Store, StoreResult, WalkCursor};
 
 /// A progress line in the log each time this much more has been read.
 const PROGRESS_EVERY: u64 = 256 << 20;
+
+/// Corrupt records named in the log per file; the rest are counted in one line.
+const SKIPS_LOGGED: usize = 16;
 
 /// Bytes read from a file per request.
 const READ_CHUNK: usize = 8 << 20;
@@ -74,7 +78,7 @@ async fn first_flush(path: &std::path::Path) -> Option<(u32, u32)> {
     let r = f.read_at_aligned(0, 4096).await.ok();
     let _ = f.close().await;
     match Decoder::new(&r?).next() {
-        Some((_, Record::Flush { time, at })) => Some((time, at)),
+        Some((0, Record::Flush { time, at })) => Some((time, at)),
         _ => None,
     }
 }
@@ -226,6 +230,20 @@ pub async fn load(shared: &Shared, shard: usize, store: &RefCell<Store>, now: u3
                 }
             }
             drop(s);
+            for &(at, next) in d.skipped().iter().take(SKIPS_LOGGED) {
+                log::warn!(
+                    "shard {shard}: warm-up: {} has a corrupt record at offset {at}; skipped {} bytes to the next good record, at offset {next}",
+                    f.path.display(),
+                    next - at
+                );
+            }
+            if d.skipped().len() > SKIPS_LOGGED {
+                log::warn!(
+                    "shard {shard}: warm-up: {} has {} more corrupt records, skipped",
+                    f.path.display(),
+                    d.skipped().len() - SKIPS_LOGGED
+                );
+            }
             if let Some((at, why)) = d.stopped() {
                 if why != Stop::Clean {
                     log::warn!(

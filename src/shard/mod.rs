@@ -19,6 +19,7 @@
 //! task that does nothing but hand batches to local connections, so a shard sending replies
 //! waits at most for that drain, never for a peer that is itself waiting.
 
+pub(crate) mod awake;
 pub mod buffers;
 mod driver;
 mod handoff;
@@ -26,7 +27,6 @@ pub mod out;
 pub mod provided;
 pub mod ring;
 mod start;
-pub(crate) mod tick;
 
 pub(crate) use handoff::CAPACITY as HANDOFF_CAPACITY;
 pub(crate) use start::{ExitNotice, ShardStart};

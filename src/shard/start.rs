@@ -168,16 +168,16 @@ impl ShardStart {
         };
         // Warm-up, before the shard listens: every shard's ends before any does. Nothing
         // else wakes the executor meanwhile (no connection, and the other shards wait
-        // for this one on their own timers), hence the tick.
+        // for this one; `persist::shard::warm_up` keeps it awake).
         let persist = match (&self.persist, &persist_infos) {
             (Some(shared), Some([warm, flush, compact])) => {
-                let writer = super::tick::ticking(crate::persist::shard::warm_up(
+                let writer = crate::persist::shard::warm_up(
                     shared,
                     self.id,
                     &store,
                     queue_of(tasks::Queue::Reader),
                     warm,
-                ))
+                )
                 .await;
                 let p = Rc::new(crate::persist::flusher::ShardPersist::new(
                     shared.clone(),
@@ -289,11 +289,14 @@ impl ShardStart {
                 let faults = &shard.settings.faults;
                 shard.register_receiver(MeshKind::Requests, peer).await;
                 while let Some(mut batch) = shard.next_batch(MeshKind::Requests, peer).await {
-                    if let Some(p) = &shard.persist {
-                        // Writers wait while the journal is over its limit (forwarded
-                        // batches too).
-                        p.wait_below_limit(&shard.store).await;
-                    }
+                    // The journal's length before the batch: a batch that wrote waits,
+                    // after its replies, while the journal is over its limit, as a
+                    // connection's pass does; a batch of reads never waits (a full disk
+                    // pauses writers, not readers).
+                    let journaled = shard
+                        .persist
+                        .as_ref()
+                        .map(|_| crate::conn::journal_len(&shard));
                     if faults.slow_shard == Some(shard.id) {
                         glommio::timer::sleep(faults.delay).await;
                     }
@@ -318,6 +321,11 @@ impl ShardStart {
                     }
                     if !shard.reply(peer, batch).await {
                         break;
+                    }
+                    if let (Some(p), Some(before)) = (&shard.persist, journaled) {
+                        if crate::conn::journal_len(&shard) != before {
+                            p.wait_below_limit(&shard.store).await;
+                        }
                     }
                 }
             }));

@@ -1,0 +1,48 @@
+//! Keeping a starting shard's executor awake while a phase with no other wake-up source
+//! runs (connecting the meshes, warm-up): before the shard listens, no client or peer
+//! wakes it.
+//!
+//! Why: glommio 0.9's park misses wake-ups in two ways, both seen here as a start that
+//! never came under load (the crash test's "did not report 2 listening shards", about one
+//! start in ten; `gdb` and `/proc/PID/task/*/stack` of the hung process: both executors in
+//! `io_cqring_wait`, nothing in flight on the stuck one):
+//!
+//! - its loop can park an executor that still has runnable tasks: when its preemption
+//!   timer has already fired as `run_task_queues` starts (the thread was descheduled for
+//!   longer than the timer after its I/O poll), that call reports that nothing ran and the
+//!   loop parks (fixed upstream after 0.9, glommio/glommio pull request 53);
+//! - it parks on its main ring, linked to its latency ring by a POLL_ADD on that ring's
+//!   descriptor, and that wake-up is sometimes lost (glommio issues 326 and 547): a shard
+//!   slept through its 1 ms meeting timer for 37 s.
+//!
+//! So a task beside the phase naps its thread for [`NAP`] (a plain kernel sleep, which
+//! always ends) and yields, in a loop: the executor always has a runnable task and polls
+//! its rings at least that often instead of parking. A timer ticks as well, which wakes
+//! an executor parked by the first bug if its wake-up is not lost. Spinning instead of
+//! napping kept the core busy and, with other loads on it, slowed warm-up several times.
+
+use std::future::Future;
+use std::time::Duration;
+
+/// How long the executor goes without polling its rings: a start waits at most about this
+/// much longer for each read or timer.
+const NAP: Duration = Duration::from_micros(200);
+
+/// The tick: the preemption timer's period (`server::PREEMPT_TIMER`).
+const TICK: Duration = Duration::from_millis(5);
+
+/// Runs `phase` with the executor kept awake.
+pub async fn kept_awake<F: Future>(phase: F) -> F::Output {
+    let nap = async {
+        loop {
+            std::thread::sleep(NAP);
+            glommio::executor().yield_task_queue_now().await;
+        }
+    };
+    let tick = async {
+        loop {
+            glommio::timer::sleep(TICK).await;
+        }
+    };
+    futures_lite::future::or(phase, futures_lite::future::or(nap, tick)).await
+}
