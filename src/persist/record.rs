@@ -42,7 +42,7 @@ pub fn frames(buf: &[u8]) -> usize {
 
 /// The header's size and the payload's length of the frame `rest` begins with, marked or
 /// not; None when `rest` is too short to say.
-fn frame_len(rest: &[u8]) -> Option<(usize, usize)> {
+pub fn frame_len(rest: &[u8]) -> Option<(usize, usize)> {
     if rest.starts_with(&MARK) {
         let head = rest.get(..FRAME_HEADER)?;
         Some((FRAME_HEADER, u32_at(head, 4) as usize))
