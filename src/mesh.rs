@@ -69,7 +69,7 @@ pub type Connected<T> = (Peers<T>, Vec<Option<ConnectedReceiver<T>>>);
 /// Connects this shard's ends of every mesh in `meshes`, on the running executor;
 /// `started` is a barrier of all the shards that connect.
 ///
-/// The executor is kept awake meanwhile ([`crate::shard::awake`]): glommio 0.9's park can
+/// The executor is kept awake meanwhile (`shard::awake`): glommio 0.9's park can
 /// miss the wake-ups the connections need.
 pub async fn connect<T: Send + 'static>(
     meshes: Vec<MeshEnds<T>>,

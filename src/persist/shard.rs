@@ -39,7 +39,7 @@ pub fn task_infos() -> [Arc<TaskInfo>; 3] {
 /// Warms the store up from the shard's files (journaling off), waits until every shard has,
 /// re-lays the files out if the shard count changed, and turns journaling on. Returns
 /// the writer the flusher appends with. The shard's executor is kept awake meanwhile
-/// ([`crate::shard::awake`]): nothing else wakes it before it listens.
+/// (`shard::awake`): nothing else wakes it before it listens.
 pub async fn warm_up(
     shared: &Arc<Shared>,
     shard: usize,

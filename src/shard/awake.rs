@@ -15,34 +15,25 @@
 //!   descriptor, and that wake-up is sometimes lost (glommio issues 326 and 547): a shard
 //!   slept through its 1 ms meeting timer for 37 s.
 //!
-//! So a task beside the phase naps its thread for [`NAP`] (a plain kernel sleep, which
-//! always ends) and yields, in a loop: the executor always has a runnable task and polls
-//! its rings at least that often instead of parking. A timer ticks as well, which wakes
-//! an executor parked by the first bug if its wake-up is not lost. Spinning instead of
-//! napping kept the core busy and, with other loads on it, slowed warm-up several times.
+//! So a timer ticks beside the phase: each tick wakes an executor parked by the first bug,
+//! and gives the second another chance every tick rather than one per wait. A task that
+//! napped its thread 200 µs and yielded in a loop (so the executor never parks at all)
+//! was tried too: beside a warm-up that yields between its chunks, 10M items took 54 s to
+//! load instead of about 2, the napping task taking the executor whenever warm-up yielded
+//! (bench/RESULTS.md, *Session 20: the start that never came*).
 
 use std::future::Future;
 use std::time::Duration;
-
-/// How long the executor goes without polling its rings: a start waits at most about this
-/// much longer for each read or timer.
-const NAP: Duration = Duration::from_micros(200);
 
 /// The tick: the preemption timer's period (`server::PREEMPT_TIMER`).
 const TICK: Duration = Duration::from_millis(5);
 
 /// Runs `phase` with the executor kept awake.
 pub async fn kept_awake<F: Future>(phase: F) -> F::Output {
-    let nap = async {
-        loop {
-            std::thread::sleep(NAP);
-            glommio::executor().yield_task_queue_now().await;
-        }
-    };
     let tick = async {
         loop {
             glommio::timer::sleep(TICK).await;
         }
     };
-    futures_lite::future::or(phase, futures_lite::future::or(nap, tick)).await
+    futures_lite::future::or(phase, tick).await
 }

@@ -344,7 +344,7 @@ impl Index {
     }
 
     /// Rebuilds the table for `items` entries, rehashing each entry's key with `hash_of`.
-    /// `prefetch` is called for each entry [`REHASH_AHEAD`] entries before its `hash_of`:
+    /// `prefetch` is called for each entry `REHASH_AHEAD` entries before its `hash_of`:
     /// entries come in bucket order, their keys from anywhere in memory, and reading each
     /// key only when its hash is needed waits for a cache miss per entry.
     pub fn rebuild(
