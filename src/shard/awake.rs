@@ -3,9 +3,9 @@
 //! wakes it.
 //!
 //! Why: glommio 0.9's park misses wake-ups in two ways, both seen here as a start that
-//! never came under load (the crash test's "did not report 2 listening shards", about one
-//! start in ten; `gdb` and `/proc/PID/task/*/stack` of the hung process: both executors in
-//! `io_cqring_wait`, nothing in flight on the stuck one):
+//! never came under load (the crash test's "did not report 2 listening shards"; both
+//! executors of the hung process asleep in `io_cqring_wait`, nothing in flight on the
+//! stuck one):
 //!
 //! - its loop can park an executor that still has runnable tasks: when its preemption
 //!   timer has already fired as `run_task_queues` starts (the thread was descheduled for
@@ -13,14 +13,14 @@
 //!   loop parks (fixed upstream after 0.9, glommio/glommio pull request 53);
 //! - it parks on its main ring, linked to its latency ring by a POLL_ADD on that ring's
 //!   descriptor, and that wake-up is sometimes lost (glommio issues 326 and 547): a shard
-//!   slept through its 1 ms meeting timer for 37 s.
+//!   slept through its own meeting timer.
 //!
 //! So a timer ticks beside the phase: each tick wakes an executor parked by the first bug,
 //! and gives the second another chance every tick rather than one per wait. A task that
 //! napped its thread 200 µs and yielded in a loop (so the executor never parks at all)
-//! was tried too: beside a warm-up that yields between its chunks, 10M items took 54 s to
-//! load instead of about 2, the napping task taking the executor whenever warm-up yielded
-//! (bench/RESULTS.md, *Session 20: the start that never came*).
+//! was tried too: beside a warm-up that yields between its chunks, it took the executor
+//! whenever warm-up yielded and made warm-up many times slower (bench/RESULTS.md has the
+//! runs).
 
 use std::future::Future;
 use std::time::Duration;
