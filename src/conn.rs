@@ -184,7 +184,7 @@ impl Conn {
             let pass_start = shard.latency.as_ref().map(|l| l.reaped_at());
             // With persistence, the journal's length before the pass: a pass that wrote
             // waits below if the journal is over its limit.
-            let journaled = shard.persist.as_ref().map(|_| journal_len(shard));
+            let journaled = shard.persist.as_ref().map(|_| shard.journal_len());
             let next = self.process(shard);
             // The pass's copies count against the shard's budget from now until sent:
             // other connections run their passes while this one waits for its peers.
@@ -197,7 +197,7 @@ impl Conn {
             }
             self.send(shard).await?;
             if let (Some(p), Some(before)) = (&shard.persist, journaled) {
-                if journal_len(shard) != before {
+                if shard.journal_len() != before {
                     p.wait_below_limit(&shard.store).await;
                 }
             }
@@ -738,8 +738,3 @@ const CONN_SHARE_OVER: usize = 8 << 10;
 /// Most reply bytes a connection may have copied and waiting to be sent. A reply made of
 /// held values is not bounded by it as long as the client reads.
 const OUT_LIMIT: usize = 64 << 20;
-
-/// Records in the shard's journal not yet taken by its flusher (persistence on).
-pub(crate) fn journal_len(shard: &Shard) -> u64 {
-    shard.store.borrow().journal().map_or(0, |j| j.records)
-}

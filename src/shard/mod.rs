@@ -333,6 +333,12 @@ impl Shard {
         self.stopping.get()
     }
 
+    /// Records in the shard's journal not yet taken by its flusher (persistence on): a pass
+    /// or a peer's batch that made it grow waits while the journal is over its bound.
+    pub fn journal_len(&self) -> u64 {
+        self.store.borrow().journal().map_or(0, |j| j.records)
+    }
+
     /// Opens an inbox for a connection that may forward work.
     pub fn open_inbox(&self) -> Inbox {
         let (tx, rx) = local_channel::new_unbounded();

@@ -293,10 +293,7 @@ impl ShardStart {
                     // after its replies, while the journal is over its limit, as a
                     // connection's pass does; a batch of reads never waits (a full disk
                     // pauses writers, not readers).
-                    let journaled = shard
-                        .persist
-                        .as_ref()
-                        .map(|_| crate::conn::journal_len(&shard));
+                    let journaled = shard.persist.as_ref().map(|_| shard.journal_len());
                     if faults.slow_shard == Some(shard.id) {
                         glommio::timer::sleep(faults.delay).await;
                     }
@@ -323,7 +320,7 @@ impl ShardStart {
                         break;
                     }
                     if let (Some(p), Some(before)) = (&shard.persist, journaled) {
-                        if crate::conn::journal_len(&shard) != before {
+                        if shard.journal_len() != before {
                             p.wait_below_limit(&shard.store).await;
                         }
                     }
