@@ -152,17 +152,22 @@ pub async fn load(shared: &Shared, shard: usize, store: &RefCell<Store>, now: u3
                     let mut s = store.borrow_mut();
                     if !sized && size > 0 {
                         sized = true;
-                        // The index grows ahead of what is left to read, at this file's
-                        // records per byte (from its first chunk): a few rebuilds rather than
-                        // one per 15 % of growth. At most three times what it will hold after
-                        // this file, so the pager does not take the room back as an index
-                        // emptied by expiry (over four times).
-                        let per_byte = record::frames(window) as f64 / window.len().max(1) as f64;
-                        let here = (per_byte * size as f64) as usize / share;
-                        let left = total.saturating_sub(read_before);
-                        let coming = (left as f64 * per_byte) as usize / share;
-                        let have = s.len();
-                        s.reserve_items((have + coming).min(3 * (have + here)));
+                        // The index is sized for every record still to read, at this file's
+                        // records per byte (from its first chunk): one rebuild for the whole
+                        // warm-up (another only if a later file packs records tighter), where
+                        // growing as records come rebuilds each time, each into a fresh
+                        // mapping the kernel zeroes. Capped at what -m holds. The pager,
+                        // which shrinks an index four times too big for what it holds, starts
+                        // only once warm-up is over (shard::start).
+                        let frames = record::frames(window);
+                        if frames > 0 {
+                            let left = total.saturating_sub(read_before);
+                            let coming = (left as u128 * frames as u128 / window.len() as u128)
+                                as usize
+                                / share;
+                            let have = s.len();
+                            s.reserve_items(have + coming, window.len().div_ceil(frames));
+                        }
                     }
                     let (at, why, passed) = load_window(&mut s, window, &mut w, &replay);
                     skipped.extend(

@@ -699,10 +699,32 @@ fn a_reserved_index_takes_its_items_without_growing() {
         (before, s.counters().get(Stat::HashBytes))
     };
     let mut reserved = big();
-    reserved.reserve_items(20_000);
+    reserved.reserve_items(20_000, 64);
     let (before, after) = fill(&mut reserved);
     assert_eq!(before, after, "the reserved index did not grow");
     let mut plain = big();
     let (before, after) = fill(&mut plain);
     assert!(after > before, "an index that was not reserved grows");
+}
+
+/// An index reserved for more items than the limit holds is sized for those that fit:
+/// an index for all of them would take the memory the items need.
+#[test]
+fn a_reserved_index_stays_inside_what_the_limit_holds() {
+    const LIMIT: usize = 64 << 20;
+    let mut s = Store::builder()
+        .started(NOW - 100)
+        .capacity(1024)
+        .mem_limit(LIMIT)
+        .build();
+    let before = s.counters().get(Stat::HashBytes) as usize;
+    // 2M items of 200 bytes: 400 MB, where about 64 MiB / 210 bytes fit.
+    s.reserve_items(2_000_000, 200);
+    let after = s.counters().get(Stat::HashBytes) as usize;
+    assert!(after > before, "the index was not reserved at all");
+    let fit = LIMIT / 200;
+    assert!(
+        after <= Index::bytes_for(fit + fit / 8),
+        "an index of {after} bytes for a limit holding {fit} items"
+    );
 }
