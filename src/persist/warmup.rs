@@ -124,6 +124,10 @@ pub async fn load(shared: &Shared, shard: usize, store: &RefCell<Store>, now: u3
         .sum();
     let share = if layout.relayout() { shared.shards } else { 1 };
     let mut reported = 0u64;
+    // Loaded in 4 KiB pages, which fault in faster than fresh huge pages where the host
+    // has taken free memory back (see Store::huge_pages); huge pages again for what is
+    // written once serving.
+    store.borrow_mut().huge_pages(false);
     let mut carry = Vec::new();
     for (_, of, src) in sources {
         let mine: Vec<&JournalFile> = files
@@ -223,6 +227,7 @@ pub async fn load(shared: &Shared, shard: usize, store: &RefCell<Store>, now: u3
     }
     w.dropped += evictions() - evicted_before;
     let mut s = store.borrow_mut();
+    s.huge_pages(true);
     w.live = s.len() as u64;
     s.resume_cas(w.max_cas);
     if let Some(at) = w.pending_flush {

@@ -79,6 +79,17 @@ impl Store {
         (free + self.index.len() * item_bytes) / (item_bytes + entry)
     }
 
+    /// Whether the segments' memory faulted from now on may come in huge pages (the
+    /// default: fewer TLB misses for lookups) or only in 4 KiB pages, for a bulk load
+    /// (warm-up) where faulting memory in dominates. On a virtual machine whose host takes
+    /// back the guest's free memory in blocks of huge-page size, every fresh huge page is
+    /// faulted in from the host while the kernel zeroes it; 4 KiB pages come mostly from
+    /// smaller free fragments that the host still backs. Items loaded meanwhile stay in
+    /// 4 KiB pages until khugepaged merges them.
+    pub fn huge_pages(&mut self, on: bool) {
+        self.arena.huge_pages(on);
+    }
+
     /// Rebuilds the index with room for `items`, and reports the memory it now takes.
     pub(super) fn rebuild_index(&mut self, items: usize) {
         let mut index = std::mem::replace(&mut self.index, Index::with_capacity(0));
