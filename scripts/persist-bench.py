@@ -44,8 +44,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare import free_port, wait_port  # noqa: E402  (the harness's helpers)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SERVER = os.path.join(ROOT, "target", "release", "corecached")
-GEN = os.path.join(ROOT, "target", "release", "corecached-bench")
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+SERVER = os.path.join(TARGET, "release", "corecached")
+GEN = os.path.join(TARGET, "release", "corecached-bench")
 
 
 def dir_bytes(d):
