@@ -82,10 +82,11 @@ impl Store {
     /// Whether the segments' memory faulted from now on may come in huge pages (the
     /// default: fewer TLB misses for lookups) or only in 4 KiB pages, for a bulk load
     /// (warm-up) where faulting memory in dominates. On a virtual machine whose host takes
-    /// back the guest's free memory in blocks of huge-page size, every fresh huge page is
-    /// faulted in from the host while the kernel zeroes it; 4 KiB pages come mostly from
-    /// smaller free fragments that the host still backs. Items loaded meanwhile stay in
-    /// 4 KiB pages until khugepaged merges them.
+    /// back the guest's free memory in blocks of huge-page size (free page reporting), a
+    /// fresh huge page is faulted in from the host while the kernel zeroes it, several
+    /// times slower than 4 KiB pages, which the kernel takes first from smaller free
+    /// fragments (most likely still backed). Items loaded meanwhile stay in 4 KiB pages
+    /// until khugepaged merges them.
     pub fn huge_pages(&mut self, on: bool) {
         self.arena.huge_pages(on);
     }
