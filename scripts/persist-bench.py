@@ -13,6 +13,10 @@ warm-up time is from the start to the first reply (the server answers only once 
 has warmed), less the start-up time of the same server on an empty DIR; it reports
 items per second and MB per second against the disk's rate.
 
+With --against B: fills DIR once, then starts --server and B on those same files in
+alternating order, --rounds times each (each start after drop_caches and a dd of its own),
+and prints each run's ratio to the disk, the medians and the paired time ratio.
+
 mixed: memtier_benchmark (on PATH; built by hand from its public source, it is not packaged)
 on CPU 1 against one shard pinned to CPU 0, `--pipeline 16 --ratio 1:10`, with persistence
 on and off in interleaved rounds: the ops ratio (issue 23's target: at least 0.8x).
@@ -40,8 +44,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare import free_port, wait_port  # noqa: E402  (the harness's helpers)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SERVER = os.path.join(ROOT, "target", "release", "corecached")
-GEN = os.path.join(ROOT, "target", "release", "corecached-bench")
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+SERVER = os.path.join(TARGET, "release", "corecached")
+GEN = os.path.join(TARGET, "release", "corecached-bench")
 
 
 def dir_bytes(d):
@@ -74,8 +79,8 @@ def stats(port):
     return out
 
 
-def start(args, port, data_dir, extra=(), cpus=None):
-    argv = [args.server, "-l", "127.0.0.1", "-p", str(port), "-m", str(args.memory)]
+def start(args, port, data_dir, extra=(), cpus=None, server=None):
+    argv = [server or args.server, "-l", "127.0.0.1", "-p", str(port), "-m", str(args.memory)]
     argv += ["-t", "1", "--cpus", cpus] if cpus else ["-t", str(args.shards)]
     if data_dir:
         argv += ["--data-dir", data_dir]
@@ -160,7 +165,66 @@ def memtier(port, pipeline, ratio, secs, data_size, keys):
     return float(tot[0].split()[1])
 
 
+def cold_rate(d):
+    """Flushes and drops the page cache, then dd's rate over d's files."""
+    subprocess.run(["sync"], check=True)
+    try:
+        open("/proc/sys/vm/drop_caches", "w").write("3\n")
+    except OSError:
+        pass
+    return dd_read_rate(d)
+
+
+def warmup_ab(args):
+    """Fills DIR once with --server, then starts --server and --against on the same files in
+    alternating order, --rounds times each; each start after drop_caches and its own dd."""
+    d = args.dir
+    builds = [("server", args.server), ("against", args.against)]
+    fresh(d)
+    empty = {}
+    for name, binary in builds:
+        times = []
+        for _ in range(3):
+            p, t = start(args, free_port(), d, server=binary)
+            stop(p)
+            times.append(t)
+        empty[name] = statistics.median(times)
+    fresh(d)
+    port = free_port()
+    p, _ = start(args, port, d)
+    subprocess.run([GEN, "-s", "127.0.0.1", "-p", str(port), "-t", "1", "-c", "10",
+                    "--pipeline", "32", "-d", str(args.value_size), "--key-minimum",
+                    "10000000", "--key-maximum", str(10_000_000 + args.items - 1),
+                    "--prefill-only"], check=True, stdout=subprocess.DEVNULL)
+    stop(p)
+    on_disk = dir_bytes(d)
+    print(f"{on_disk / 1e6:,.0f} MB on disk; empty starts "
+          + ", ".join(f"{n} {t:.3f} s" for n, t in empty.items()), flush=True)
+    res = {name: [] for name, _ in builds}
+    for r in range(args.rounds):
+        for name, binary in (builds if r % 2 == 0 else builds[::-1]):
+            rate = cold_rate(d)
+            port = free_port()
+            p, t = start(args, port, d, server=binary)
+            items = int(stats(port).get("curr_items", 0))
+            stop(p)
+            warm = t - empty[name]
+            res[name].append((warm, on_disk / warm / rate))
+            print(f"round {r} {name:8s} disk {rate / 1e6:6,.0f} MB/s  warm-up {warm:5.2f} s  "
+                  f"{items:,} items  {on_disk / warm / rate:.2f}x the disk", flush=True)
+    for name, binary in builds:
+        ratios = [x[1] for x in res[name]]
+        print(f"{name} ({binary}): warm-up median {statistics.median(x[0] for x in res[name]):.2f} s, "
+              f"{statistics.median(ratios):.3f}x the disk (runs {min(ratios):.2f}x-{max(ratios):.2f}x)")
+    paired = [b[0] / a[0] for a, b in zip(res["server"], res["against"])]
+    print(f"paired warm-up time, against/server: median {statistics.median(paired):.3f} "
+          f"({min(paired):.3f}-{max(paired):.3f})")
+    shutil.rmtree(d, ignore_errors=True)
+
+
 def warmup(args):
+    if args.against:
+        return warmup_ab(args)
     d = args.dir
     fresh(d)
     port = free_port()
@@ -265,6 +329,8 @@ def main():
     ap.add_argument("--dir", required=True, help="data directory on the disk to measure "
                     "(emptied first, removed at the end)")
     ap.add_argument("--server", default=SERVER)
+    ap.add_argument("--against", help="warmup: a second server binary, started on the same "
+                    "files as --server in alternating order, --rounds times each")
     ap.add_argument("--items", type=int, default=10_000_000)
     ap.add_argument("--value-size", type=int, default=100)
     ap.add_argument("--keys", type=int, default=100_000, help="memtier's --key-maximum")

@@ -124,6 +124,10 @@ pub async fn load(shared: &Shared, shard: usize, store: &RefCell<Store>, now: u3
         .sum();
     let share = if layout.relayout() { shared.shards } else { 1 };
     let mut reported = 0u64;
+    // Loaded in 4 KiB pages, which fault in faster than fresh huge pages where the host
+    // has taken free memory back (see Store::huge_pages); huge pages again for what is
+    // written once serving.
+    store.borrow_mut().huge_pages(false);
     let mut carry = Vec::new();
     for (_, of, src) in sources {
         let mine: Vec<&JournalFile> = files
@@ -152,17 +156,22 @@ pub async fn load(shared: &Shared, shard: usize, store: &RefCell<Store>, now: u3
                     let mut s = store.borrow_mut();
                     if !sized && size > 0 {
                         sized = true;
-                        // The index grows ahead of what is left to read, at this file's
-                        // records per byte (from its first chunk): a few rebuilds rather than
-                        // one per 15 % of growth. At most three times what it will hold after
-                        // this file, so the pager does not take the room back as an index
-                        // emptied by expiry (over four times).
-                        let per_byte = record::frames(window) as f64 / window.len().max(1) as f64;
-                        let here = (per_byte * size as f64) as usize / share;
-                        let left = total.saturating_sub(read_before);
-                        let coming = (left as f64 * per_byte) as usize / share;
-                        let have = s.len();
-                        s.reserve_items((have + coming).min(3 * (have + here)));
+                        // The index is sized for every record still to read, at this file's
+                        // records per byte (from its first chunk): one rebuild for the whole
+                        // warm-up (another only if a later file packs records tighter), where
+                        // growing as records come rebuilds each time, each into a fresh
+                        // mapping the kernel zeroes. Capped at what -m holds. The pager,
+                        // which shrinks an index four times too big for what it holds, starts
+                        // only once warm-up is over (shard::start).
+                        let frames = record::frames(window);
+                        if frames > 0 {
+                            let left = total.saturating_sub(read_before);
+                            let coming = (left as u128 * frames as u128 / window.len() as u128)
+                                as usize
+                                / share;
+                            let have = s.len();
+                            s.reserve_items(have + coming, window.len().div_ceil(frames));
+                        }
                     }
                     let (at, why, passed) = load_window(&mut s, window, &mut w, &replay);
                     skipped.extend(
@@ -218,6 +227,7 @@ pub async fn load(shared: &Shared, shard: usize, store: &RefCell<Store>, now: u3
     }
     w.dropped += evictions() - evicted_before;
     let mut s = store.borrow_mut();
+    s.huge_pages(true);
     w.live = s.len() as u64;
     s.resume_cas(w.max_cas);
     if let Some(at) = w.pending_flush {

@@ -104,6 +104,22 @@ impl Block {
         }
     }
 
+    /// Whether pages faulted from now on may be transparent huge pages (as [`Block::new`]
+    /// maps it) or only 4 KiB pages. Pages already faulted stay as they are; the kernel's
+    /// khugepaged merges 4 KiB pages into huge ones in the background once they are
+    /// allowed again.
+    pub fn huge_pages(&mut self, on: bool) {
+        let advice = if on {
+            libc::MADV_HUGEPAGE
+        } else {
+            libc::MADV_NOHUGEPAGE
+        };
+        // SAFETY: advice only, on exactly this block's range of its mapping.
+        unsafe {
+            libc::madvise(self.ptr.as_ptr() as *mut libc::c_void, self.len, advice);
+        }
+    }
+
     /// The first byte, for pointers that must not derive from a borrow of the block.
     pub fn base(&self) -> NonNull<u8> {
         self.ptr

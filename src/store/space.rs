@@ -51,7 +51,12 @@ impl Store {
     /// for each 15 % of growth, each of which reads every item's key again.
     /// Grown, it takes 1/16 more, so that estimates that creep up a little (records per
     /// byte vary from file to file) do not each cost a rebuild.
-    pub fn reserve_items(&mut self, items: usize) {
+    ///
+    /// `items` is capped at what the memory limit holds of items of `item_bytes` each
+    /// with their index entries: an index sized for more would take memory the items
+    /// need, and a warm-up would evict (or, with `-M`, drop) items that fit.
+    pub fn reserve_items(&mut self, items: usize, item_bytes: usize) {
+        let items = items.min(self.items_fitting(item_bytes));
         if items <= self.index.room() {
             return;
         }
@@ -61,6 +66,29 @@ impl Store {
             return;
         }
         self.rebuild_index(items);
+    }
+
+    /// How many items of `item_bytes` each the memory limit holds, those in the store
+    /// included, once the segments in use and an index for all of them (with
+    /// [`Store::reserve_items`]'s 1/16 more) are paid for.
+    fn items_fitting(&self, item_bytes: usize) -> usize {
+        let free = self
+            .mem_limit
+            .saturating_sub(self.seg_count * self.seg_size);
+        let entry = Index::bytes_for(1 << 20).div_ceil(1 << 20) * 17 / 16 + 1;
+        (free + self.index.len() * item_bytes) / (item_bytes + entry)
+    }
+
+    /// Whether the segments' memory faulted from now on may come in huge pages (the
+    /// default: fewer TLB misses for lookups) or only in 4 KiB pages, for a bulk load
+    /// (warm-up) where faulting memory in dominates. On a virtual machine whose host takes
+    /// back the guest's free memory in blocks of huge-page size (free page reporting), a
+    /// fresh huge page is faulted in from the host while the kernel zeroes it, several
+    /// times slower than 4 KiB pages, which the kernel takes first from smaller free
+    /// fragments (most likely still backed). Items loaded meanwhile stay in 4 KiB pages
+    /// until khugepaged merges them.
+    pub fn huge_pages(&mut self, on: bool) {
+        self.arena.huge_pages(on);
     }
 
     /// Rebuilds the index with room for `items`, and reports the memory it now takes.

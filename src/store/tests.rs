@@ -699,10 +699,104 @@ fn a_reserved_index_takes_its_items_without_growing() {
         (before, s.counters().get(Stat::HashBytes))
     };
     let mut reserved = big();
-    reserved.reserve_items(20_000);
+    reserved.reserve_items(20_000, 64);
     let (before, after) = fill(&mut reserved);
     assert_eq!(before, after, "the reserved index did not grow");
     let mut plain = big();
     let (before, after) = fill(&mut plain);
     assert!(after > before, "an index that was not reserved grows");
+}
+
+/// An index reserved for more items than the limit holds is sized for those that fit:
+/// an index for all of them would take the memory the items need.
+#[test]
+fn a_reserved_index_stays_inside_what_the_limit_holds() {
+    const LIMIT: usize = 64 << 20;
+    let mut s = Store::builder()
+        .started(NOW - 100)
+        .capacity(1024)
+        .mem_limit(LIMIT)
+        .build();
+    let before = s.counters().get(Stat::HashBytes) as usize;
+    // 2M items of 200 bytes: 400 MB, where about 64 MiB / 210 bytes fit.
+    s.reserve_items(2_000_000, 200);
+    let after = s.counters().get(Stat::HashBytes) as usize;
+    assert!(after > before, "the index was not reserved at all");
+    let fit = LIMIT / 200;
+    assert!(
+        after <= Index::bytes_for(fit + fit / 8),
+        "an index of {after} bytes for a limit holding {fit} items"
+    );
+}
+
+/// Kilobytes of `/proc/self/smaps`'s `field` for the mapping that holds `addr`.
+fn smaps_kb(addr: usize, field: &str) -> Option<usize> {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
+    let mut inside = false;
+    for line in smaps.lines() {
+        let head = line.split_whitespace().next().unwrap_or("");
+        if let Some((lo, hi)) = head.split_once('-') {
+            if let (Ok(lo), Ok(hi)) = (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
+            {
+                inside = (lo..hi).contains(&addr);
+                continue;
+            }
+        }
+        if inside {
+            if let Some(rest) = line.strip_prefix(field) {
+                let kb = rest.trim_start_matches(':').split_whitespace().next()?;
+                return kb.parse().ok();
+            }
+        }
+    }
+    None
+}
+
+/// With huge pages off, the segments written fault in as 4 KiB pages; with them on
+/// again, later segments may be huge pages, and the items written either way read back.
+#[test]
+fn huge_pages_off_faults_the_segments_in_4k_pages() {
+    let thp =
+        std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").unwrap_or_default();
+    if thp.contains("[never]") || thp.is_empty() {
+        eprintln!("skipped: transparent huge pages are off on this system");
+        return;
+    }
+    const MB: usize = 1 << 20;
+    let mut s = Store::builder()
+        .segment_size(MB)
+        .started(NOW - 100)
+        .mem_limit(64 * MB)
+        .build();
+    let base = s.arena.base().as_ptr() as usize;
+    let v = vec![b'v'; 2000];
+    let fill = |s: &mut Store, from: u32, to: u32| {
+        for i in from..to {
+            let key = format!("key{i}");
+            assert_eq!(
+                s.store(Mode::Set, key.as_bytes(), i, 0, 0, &v, NOW),
+                StoreResult::Stored
+            );
+        }
+    };
+    s.huge_pages(false);
+    // About 16 MB of items.
+    fill(&mut s, 0, 8000);
+    assert_eq!(
+        smaps_kb(base, "AnonHugePages"),
+        Some(0),
+        "huge pages while off"
+    );
+    assert!(smaps_kb(base, "Rss").unwrap_or(0) >= 8 * 1024);
+    s.huge_pages(true);
+    fill(&mut s, 8000, 16_000);
+    s.check_invariants();
+    for i in (0..16_000u32).step_by(101) {
+        let key = format!("key{i}");
+        assert_eq!(value(&mut s, key.as_bytes(), NOW).as_deref(), Some(&v[..]));
+    }
+    assert!(
+        smaps_kb(base, "AnonHugePages").unwrap_or(0) > 0,
+        "no huge pages once on again"
+    );
 }
