@@ -20,6 +20,7 @@
 //! waits at most for that drain, never for a peer that is itself waiting.
 
 pub mod buffers;
+mod conns;
 mod driver;
 mod handoff;
 pub mod out;
@@ -258,9 +259,6 @@ pub struct Shard {
     pub net: ring::NetRing,
     /// Unix seconds, set by each pass of the ring's driver ([`Shard::now`]).
     clock: Cell<u32>,
-    /// Polls of connection tasks, counted so the driver knows whether any ran since it
-    /// last looked (it waits in its ring only after a turn in which none did).
-    conn_polls: Cell<u64>,
     stopping: Cell<bool>,
     /// `--data-dir`: the shard's journal's flusher and the writers it pauses.
     pub persist: Option<Rc<crate::persist::flusher::ShardPersist>>,
