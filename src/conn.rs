@@ -740,6 +740,6 @@ const CONN_SHARE_OVER: usize = 8 << 10;
 const OUT_LIMIT: usize = 64 << 20;
 
 /// Records in the shard's journal not yet taken by its flusher (persistence on).
-fn journal_len(shard: &Shard) -> u64 {
+pub(crate) fn journal_len(shard: &Shard) -> u64 {
     shard.store.borrow().journal().map_or(0, |j| j.records)
 }

@@ -19,9 +19,6 @@ use glommio::channels::shared_channel::{
 };
 use glommio::GlommioError;
 
-/// How often an executor connecting its ends wakes, runnable tasks or not.
-const TICK: std::time::Duration = std::time::Duration::from_millis(5);
-
 /// One shard's ends of a mesh, not yet connected: a sender to each peer and a receiver from
 /// each peer (`None` at the shard's own index).
 pub struct MeshEnds<T: Send> {
@@ -72,19 +69,13 @@ pub type Connected<T> = (Peers<T>, Vec<Option<ConnectedReceiver<T>>>);
 /// Connects this shard's ends of every mesh in `meshes`, on the running executor;
 /// `started` is a barrier of all the shards that connect.
 ///
-/// A timer ticks meanwhile: glommio 0.9 can park an executor that still has runnable tasks
-/// (when its preemption timer fires just before it runs them), and on a CPU shared by
-/// several executors that timer fires often. The tick wakes it.
+/// The executor is kept awake meanwhile (`shard::awake`): glommio 0.9's park can
+/// miss the wake-ups the connections need.
 pub async fn connect<T: Send + 'static>(
     meshes: Vec<MeshEnds<T>>,
     started: &Barrier,
 ) -> Vec<Connected<T>> {
-    let ticking = async {
-        loop {
-            glommio::timer::sleep(TICK).await;
-        }
-    };
-    futures_lite::future::or(connect_all(meshes, started), ticking).await
+    crate::shard::awake::kept_awake(connect_all(meshes, started)).await
 }
 
 async fn connect_all<T: Send + 'static>(

@@ -1,8 +1,9 @@
 //! Persistence (`--data-dir`, issue 23): what a restart keeps. A graceful stop loses
 //! nothing; another `-t` serves every item; a torn tail is cut and the rest served; a
-//! `kill -9` under load loses only what was acknowledged within the last flush interval
-//! (plus a second), never serves a value a key never had, and never brings back a
-//! deleted item; a second instance on the same directory refuses to start.
+//! `kill -9` under load (sets with and without a TTL, touches, deletes) loses only what was
+//! acknowledged within the last flush interval (plus a second), keeps every older item's
+//! exact value, flags and expiry, never serves a value a key never had, and never brings
+//! back a deleted item; a second instance on the same directory refuses to start.
 
 mod common;
 
@@ -224,9 +225,10 @@ fn restart_with_another_thread_count_serves_every_item() {
     }
 }
 
-/// Bytes of a set record: frame header 8, fixed fields 24, key and value.
+/// Bytes of a set record: frame header 12 (mark, length, checksum), fixed fields 24, key
+/// and value.
 fn record_len(key: &str, vlen: usize) -> u64 {
-    (8 + 24 + key.len() + vlen) as u64
+    (12 + 24 + key.len() + vlen) as u64
 }
 
 #[test]
@@ -304,6 +306,60 @@ fn a_torn_tail_is_cut_and_the_rest_served() {
 }
 
 #[test]
+fn a_corrupt_record_in_the_middle_is_skipped_named_in_the_log_and_the_rest_served() {
+    let dir = TempDir::new("corrupt");
+    let s = start(&dir, 1, &[]);
+    let mut c = open_client(s.addr());
+    let keys: Vec<String> = (0..200).map(|i| format!("key{i:03}")).collect();
+    for (i, k) in keys.iter().enumerate() {
+        let mut req = format!("set {k} {i} 0 100\r\n").into_bytes();
+        req.extend_from_slice(&value_of(100, i as u64));
+        req.extend_from_slice(b"\r\n");
+        assert_eq!(roundtrip(&mut c, &req, b"\r\n"), b"STORED\r\n");
+    }
+    stop(s);
+    let files = journal_files(&dir);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let rec = record_len(&keys[0], 100);
+    let len = std::fs::metadata(&files[0]).unwrap().len();
+    // A byte of record 50's value, record 120's mark and record 121's length: 50 is
+    // skipped, 120 and 121 as one stretch.
+    let mut bytes = std::fs::read(&files[0]).unwrap();
+    for at in [51 * rec - 5, 120 * rec, 121 * rec + 5] {
+        bytes[at as usize] ^= 0x24;
+    }
+    std::fs::write(&files[0], &bytes).unwrap();
+    let bad = [50, 120, 121];
+    for round in 0..2 {
+        let s = start(&dir, 1, &[]);
+        let log = s.stderr_log();
+        let name = files[0].display();
+        for (at, skipped) in [(50 * rec, rec), (120 * rec, 2 * rec)] {
+            let want = format!(
+                "{name} has a corrupt record at offset {at}; skipped {skipped} bytes to the next good record, at offset {}",
+                at + skipped
+            );
+            assert!(log.contains(&want), "round {round}: no {want:?} in\n{log}");
+        }
+        assert!(!log.contains("cut there"), "{log}");
+        assert_eq!(std::fs::metadata(&files[0]).unwrap().len(), len, "not cut");
+        let mut c = open_client(s.addr());
+        for (i, k) in keys.iter().enumerate() {
+            let r = roundtrip(&mut c, format!("get {k}\r\n").as_bytes(), b"END\r\n");
+            if bad.contains(&i) {
+                assert_eq!(r, b"END\r\n", "{k} was in a corrupt record");
+            } else {
+                let mut want = format!("VALUE {k} {i} 100\r\n").into_bytes();
+                want.extend_from_slice(&value_of(100, i as u64));
+                want.extend_from_slice(b"\r\nEND\r\n");
+                assert_eq!(r, want, "{k}, round {round}");
+            }
+        }
+        stop(s);
+    }
+}
+
+#[test]
 fn a_second_instance_on_the_same_directory_refuses_to_start() {
     let dir = TempDir::new("lock");
     let first = start(&dir, 1, &[]);
@@ -354,8 +410,41 @@ fn a_second_instance_on_the_same_directory_refuses_to_start() {
 // ---------------------------------------------------------------------------
 // The crash test
 
-/// A key's state: absent, or (flags, value).
-type State = Option<(u32, Vec<u8>)>;
+/// What a key holds: its flags, value and expiry (unix seconds, 0 for none).
+#[derive(Clone, Debug)]
+struct Item {
+    flags: u32,
+    value: Vec<u8>,
+    exp: u64,
+}
+
+/// A key's state: absent, or an item.
+type State = Option<Item>;
+
+/// Seconds an expiry read back may differ from the one asked for: the server's clock is
+/// coarse (one tick a pass) and the test's `now` is taken on its own side of the wire.
+const EXP_SLACK: u64 = 3;
+
+/// Whether two states are the same item: flags and value exactly, expiry within the slack.
+fn same(a: &State, b: &State) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => {
+            a.flags == b.flags
+                && a.value == b.value
+                && (a.exp == b.exp
+                    || (a.exp != 0 && b.exp != 0 && a.exp.abs_diff(b.exp) <= EXP_SLACK))
+        }
+        _ => false,
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+}
 
 /// One operation a writer sent: the state it leaves, and when its reply came (None: no
 /// reply, it may or may not have been applied).
@@ -372,8 +461,34 @@ fn key_name(w: usize, k: usize) -> String {
     format!("w{w}:k{k}")
 }
 
-/// Writes until `stop` (or the connection fails), recording every op.
-fn writer(addr: SocketAddr, w: usize, seed: u64, stop: Arc<AtomicBool>) -> Vec<Op> {
+/// A TTL for a set or touch: none half the time, else long enough (over 16 minutes) that
+/// nothing expires during the test.
+fn some_ttl(rng: &mut Rng) -> u64 {
+    if rng.below(2) == 0 {
+        0
+    } else {
+        1_000 + rng.below(100_000)
+    }
+}
+
+fn expiry_of(ttl: u64) -> u64 {
+    if ttl == 0 {
+        0
+    } else {
+        unix_now() + ttl
+    }
+}
+
+/// Writes until `stop` (or the connection fails), recording every op: sets (with and
+/// without a TTL), deletes, and touches that change only the expiry. `model` is what each
+/// key holds when the writer starts; it follows every acknowledged op.
+fn writer(
+    addr: SocketAddr,
+    w: usize,
+    seed: u64,
+    mut model: Vec<State>,
+    stop: Arc<AtomicBool>,
+) -> Vec<Op> {
     let mut ops = Vec::new();
     let Ok(s) = TcpStream::connect(addr) else {
         return ops;
@@ -387,22 +502,36 @@ fn writer(addr: SocketAddr, w: usize, seed: u64, stop: Arc<AtomicBool>) -> Vec<O
     while !stop.load(Ordering::Relaxed) {
         let key = rng.below(KEYS_PER_WRITER as u64) as usize;
         let name = key_name(w, key);
-        let (req, state) = if rng.below(8) == 0 {
+        let pick = rng.below(8);
+        let (req, state) = if pick == 0 {
             (format!("delete {name}\r\n").into_bytes(), None)
+        } else if pick == 1 {
+            let ttl = some_ttl(&mut rng);
+            let state = model[key].clone().map(|mut it| {
+                it.exp = expiry_of(ttl);
+                it
+            });
+            (format!("touch {name} {ttl}\r\n").into_bytes(), state)
         } else {
             let len = 1 + rng.below(3000) as usize;
             let tag = format!("{name}#{}#", rng.next());
             let mut v = tag.into_bytes();
             v.resize(len.max(v.len()), b'.');
             let flags = rng.below(1 << 20) as u32;
-            let mut req = format!("set {name} {flags} 0 {}\r\n", v.len()).into_bytes();
+            let ttl = some_ttl(&mut rng);
+            let mut req = format!("set {name} {flags} {ttl} {}\r\n", v.len()).into_bytes();
             req.extend_from_slice(&v);
             req.extend_from_slice(b"\r\n");
-            (req, Some((flags, v)))
+            let state = Some(Item {
+                flags,
+                value: v,
+                exp: expiry_of(ttl),
+            });
+            (req, state)
         };
         ops.push(Op {
             key,
-            state,
+            state: state.clone(),
             acked: None,
         });
         if out.write_all(&req).is_err() {
@@ -413,41 +542,68 @@ fn writer(addr: SocketAddr, w: usize, seed: u64, stop: Arc<AtomicBool>) -> Vec<O
             Ok(n) if n > 0 => {}
             _ => break,
         }
-        let ok = matches!(
-            line.as_str(),
-            "STORED\r\n" | "DELETED\r\n" | "NOT_FOUND\r\n"
+        // A touch or delete finds the key exactly when the model has it: one writer owns
+        // its keys, and nothing it wrote can expire meanwhile.
+        let want: &[&str] = match (pick, model[key].is_some()) {
+            (0, true) => &["DELETED\r\n"],
+            (0, false) => &["NOT_FOUND\r\n"],
+            (1, true) => &["TOUCHED\r\n"],
+            (1, false) => &["NOT_FOUND\r\n"],
+            _ => &["STORED\r\n"],
+        };
+        assert!(
+            want.contains(&line.as_str()),
+            "{name}: reply {line:?}, expected {want:?}"
         );
-        assert!(ok, "unexpected reply {line:?}");
+        model[key] = state;
         ops.last_mut().unwrap().acked = Some(Instant::now());
     }
     ops
 }
 
-/// Every key's current state, by `get` in batches.
+/// Every key's current state: flags, value and remaining TTL by `mg`, pipelined.
 fn read_all(addr: SocketAddr, w: usize) -> Vec<State> {
     let mut c = open_client(addr);
-    let names: Vec<String> = (0..KEYS_PER_WRITER).map(|k| key_name(w, k)).collect();
-    let req = format!("get {}\r\n", names.join(" "));
-    let reply = roundtrip(&mut c, req.as_bytes(), b"END\r\n");
-    let mut states: Vec<State> = vec![None; KEYS_PER_WRITER];
+    let mut req = String::new();
+    for k in 0..KEYS_PER_WRITER {
+        req.push_str(&format!("mg {} f t v\r\n", key_name(w, k)));
+    }
+    req.push_str("mn\r\n");
+    let reply = roundtrip(&mut c, req.as_bytes(), b"MN\r\n");
+    let now = unix_now();
+    let mut states: Vec<State> = Vec::with_capacity(KEYS_PER_WRITER);
     let mut pos = 0;
-    while let Some(nl) = reply[pos..].windows(2).position(|x| x == b"\r\n") {
+    for k in 0..KEYS_PER_WRITER {
+        let nl = reply[pos..]
+            .windows(2)
+            .position(|x| x == b"\r\n")
+            .expect("a reply line per key");
         let line = String::from_utf8_lossy(&reply[pos..pos + nl]).to_string();
         pos += nl + 2;
-        if line == "END" {
-            break;
+        if line == "EN" {
+            states.push(None);
+            continue;
         }
-        let parts: Vec<&str> = line.split(' ').collect();
-        assert_eq!(parts[0], "VALUE", "{line}");
-        let k = names
-            .iter()
-            .position(|n| n == parts[1])
-            .expect("a key asked for");
-        let flags: u32 = parts[2].parse().unwrap();
-        let len: usize = parts[3].parse().unwrap();
-        states[k] = Some((flags, reply[pos..pos + len].to_vec()));
+        let words: Vec<&str> = line.split(' ').collect();
+        assert_eq!(words[0], "VA", "{}: {line}", key_name(w, k));
+        let len: usize = words[1].parse().unwrap();
+        let word = |p: char| -> i64 {
+            words
+                .iter()
+                .find_map(|x| x.strip_prefix(p))
+                .unwrap_or_else(|| panic!("{line}: no {p}"))
+                .parse()
+                .unwrap()
+        };
+        let ttl = word('t');
+        states.push(Some(Item {
+            flags: word('f') as u32,
+            value: reply[pos..pos + len].to_vec(),
+            exp: if ttl < 0 { 0 } else { now + ttl as u64 },
+        }));
         pos += len + 2;
     }
+    assert_eq!(&reply[pos..], b"MN\r\n");
     states
 }
 
@@ -493,7 +649,7 @@ fn kill_9_under_load_loses_only_the_last_flush_interval() {
                         allowed.extend(ops.iter().map(|o| &o.state));
                     }
                 }
-                if !allowed.contains(&got) {
+                if !allowed.iter().any(|a| same(a, got)) {
                     // Where the value came from: an op of this round (and when its reply
                     // came, before the kill), the state before it, or nowhere.
                     let kill = killed_at.expect("ops imply a kill");
@@ -501,13 +657,13 @@ fn kill_9_under_load_loses_only_the_last_flush_interval() {
                         o.acked
                             .map(|t| format!("{:?}", kill.saturating_duration_since(t)))
                     };
-                    let from = ops.iter().position(|o| &o.state == got);
+                    let from = ops.iter().position(|o| same(&o.state, got));
                     panic!(
                         "round {round}: {} holds a value not allowed: op {from:?} of {} (acked {:?} before the kill; known before the round: {}); the last op that must hold is {last_settled:?} (acked {:?} before the kill); stderr:\n{}",
                         key_name(w, k),
                         ops.len(),
                         from.and_then(|i| before_kill(ops[i])),
-                        &known[w][k] == got,
+                        same(&known[w][k], got),
                         last_settled.and_then(|i| before_kill(ops[i])),
                         s.stderr_log()
                     );
@@ -525,7 +681,8 @@ fn kill_9_under_load_loses_only_the_last_flush_interval() {
             .map(|w| {
                 let (addr, stop_flag) = (s.addr(), stop_flag.clone());
                 let seed = rng.next();
-                thread::spawn(move || writer(addr, w, seed, stop_flag))
+                let model = known[w].clone();
+                thread::spawn(move || writer(addr, w, seed, model, stop_flag))
             })
             .collect();
         let run = Duration::from_millis(200 + rng.below(1600));

@@ -83,8 +83,41 @@ pub async fn run(p: Rc<ShardPersist>, store: Rc<RefCell<Store>>, info: Arc<TaskI
 
 /// Writes every live item (and a delayed `flush_all` still to come) to file `seq`, syncs
 /// it, and removes the shard's files before it. Returns the bytes written.
+///
+/// A snapshot that could not be written whole (a full disk) is removed, the files it was
+/// to replace kept: it holds nothing they do not, and its blocks are what a full disk
+/// needs back. Once it is synced, it is the only copy of what it replaced, and stays.
 async fn snapshot(p: &ShardPersist, store: &RefCell<Store>, seq: u64) -> std::io::Result<u64> {
     let mut w = FileWriter::new(&p.shared, p.id, p.gen, seq);
+    let written = match write_snapshot(&mut w, store).await {
+        Ok(n) => n,
+        Err(e) => {
+            w.close().await;
+            let path = p.shared.path(&super::files::journal_name(
+                p.gen,
+                p.id,
+                p.shared.shards,
+                seq,
+            ));
+            if let Err(r) = std::fs::remove_file(&path) {
+                if r.kind() != std::io::ErrorKind::NotFound {
+                    log::warn!(
+                        "shard {}: compaction: cannot remove {}: {r}",
+                        p.id,
+                        path.display()
+                    );
+                }
+            }
+            return Err(e);
+        }
+    };
+    w.remove_before(seq).await?;
+    w.close().await;
+    Ok(written)
+}
+
+/// Writes the snapshot through `w` and syncs it.
+async fn write_snapshot(w: &mut FileWriter, store: &RefCell<Store>) -> std::io::Result<u64> {
     let now = crate::shard::unix_now();
     let mut j = Journal::default();
     if let Some(at) = store.borrow().flush_due() {
@@ -108,7 +141,5 @@ async fn snapshot(p: &ShardPersist, store: &RefCell<Store>, seq: u64) -> std::io
         glommio::yield_if_needed().await;
     }
     w.sync().await?;
-    w.remove_before(seq).await?;
-    w.close().await;
     Ok(written)
 }

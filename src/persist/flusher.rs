@@ -260,6 +260,10 @@ pub struct ShardPersist {
     pub compacting: Cell<Option<u64>>,
     /// The journal's bound now ([`ShardPersist::over_limit`]).
     limit: Cell<usize>,
+    /// Bytes the flusher took and could not write yet (a full or failing disk): they count
+    /// against the bound with the journal, so writers pause instead of the retried batch
+    /// growing without end.
+    held: Cell<usize>,
     stopping: Cell<bool>,
     /// Bumped after each batch the flusher writes; paused writers wait for it to change.
     drained: Cell<u64>,
@@ -280,6 +284,7 @@ impl ShardPersist {
             disk_bytes: Cell::new(disk),
             compacting: Cell::new(None),
             limit: Cell::new(PENDING_LIMIT / 4),
+            held: Cell::new(0),
             stopping: Cell::new(false),
             drained: Cell::new(0),
             waiters: RefCell::new(Vec::new()),
@@ -290,12 +295,13 @@ impl ShardPersist {
         &self.shared.stats[self.id]
     }
 
-    /// Whether the journal is over its bound (what the flusher writes in [`PENDING_TIME`],
-    /// within [`PENDING_FLOOR`]..[`PENDING_LIMIT`]): writers then wait.
+    /// Whether the journal, with what the flusher holds after a failed write, is over its
+    /// bound (what the flusher writes in [`PENDING_TIME`], within
+    /// [`PENDING_FLOOR`]..[`PENDING_LIMIT`]): writers then wait.
     pub fn over_limit(&self, store: &Store) -> bool {
         store
             .journal()
-            .is_some_and(|j| j.bytes() > self.limit.get())
+            .is_some_and(|j| j.bytes() + self.held.get() > self.limit.get())
     }
 
     /// Sets the bound from a batch of `bytes` written and synced in `took`.
@@ -355,9 +361,11 @@ impl ShardPersist {
 const STOP_RETRIES: u32 = 3;
 
 /// The flusher task: every flush interval (or when woken), takes the journal and writes it.
-/// A failed write keeps the batch, counts it in `ep_item_commit_failed`, logs, and is
-/// retried at the next interval with what was journaled since; the shard serves on from
-/// memory meanwhile. Ends, after writing everything, once [`ShardPersist::stop`] is called.
+/// A failed write (a full disk, an I/O error) keeps the batch, counts it in
+/// `ep_item_commit_failed`, logs (at most a line a second), and is retried at the next
+/// interval with what was journaled since; the shard serves on from memory meanwhile, and
+/// the kept batch counts against the journal's bound, so writers pause rather than memory
+/// grow while the disk stays full. Ends, after writing everything, once [`ShardPersist::stop`] is called.
 pub async fn run(
     p: Rc<ShardPersist>,
     store: Rc<RefCell<Store>>,
@@ -367,6 +375,8 @@ pub async fn run(
     let interval = p.shared.flush_interval;
     let mut batch = Journal::default();
     let mut failures = 0u32;
+    // Since when writes fail (a full or failing disk), for one line when they work again.
+    let mut failing_since: Option<std::time::Instant> = None;
     let errors = crate::ratelog::RateLog::new(1);
     // The journal is taken every interval from the last take, not from the end of the last
     // write: a write that took longer is followed by the next at once.
@@ -423,10 +433,19 @@ pub async fn run(
                     batch.records = 0;
                     batch.flush_marks.clear();
                     failures = 0;
+                    if let Some(since) = failing_since.take() {
+                        log::info!(
+                            "shard {}: persistence: writing to {} again after {:.1} s of failed writes",
+                            p.id,
+                            p.shared.dir.display(),
+                            since.elapsed().as_secs_f64()
+                        );
+                    }
                 }
                 Err(e) => {
                     stats.commit_failed.fetch_add(batch.records, Relaxed);
                     failures += 1;
+                    failing_since.get_or_insert(started);
                     if let Some(note) = errors.admit() {
                         log::warn!(
                             "shard {}: persistence: cannot write {} records to {}: {e}; serving from memory, retrying{note}",
@@ -437,7 +456,9 @@ pub async fn run(
                     }
                 }
             }
-            stats.flusher_todo.store(0, Relaxed);
+            // What a failed write keeps is still to do, and bounds the writers.
+            stats.flusher_todo.store(batch.records, Relaxed);
+            p.held.set(batch.buf.len());
             p.notify();
         }
         let waiting = store.borrow().journal().map_or(0, |j| j.records);

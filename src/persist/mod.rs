@@ -9,6 +9,7 @@
 //! - `journal.rs`: the records not yet written (plain memory, owned by the store).
 //! - `files.rs`: file names and which files a start reads (the layout).
 //! - `flusher.rs`: appending to a shard's files, the flusher task, the pause of writers.
+//! - `stream.rs`: reading a file for warm-up, chunks ahead in flight, frames made whole.
 //! - `warmup.rs`: loading the files back, cutting a torn tail, a re-layout for a new `-t`.
 //! - `compactor.rs`: rewriting a shard's files as one snapshot on its AuxIO queue.
 //! - `shard.rs`: a shard's persistence from start to stop (what `shard::start` calls).
@@ -22,6 +23,7 @@ pub mod flusher;
 pub mod journal;
 pub mod record;
 pub mod shard;
+pub mod stream;
 pub mod warmup;
 
 use std::fs::File;

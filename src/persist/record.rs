@@ -2,7 +2,7 @@
 //! it. Pure: bytes in, records out; no I/O.
 //!
 //! ```text
-//!  frame:   len u32 | crc u32 | payload (len bytes)        crc: CRC32C of the payload
+//!  frame:   mark u32 | len u32 | crc u32 | payload (len bytes)    crc: CRC32C of the payload
 //!  payload: kind u8 | time u32 | ...
 //!    set    1 | time | flags u32 | exptime u32 | cas u64 | bits u8 | klen u16 | key | value
 //!    delete 2 | time | key
@@ -10,26 +10,46 @@
 //! ```
 //!
 //! Little-endian throughout. `time` is the unix second the mutation was made in (a delayed
-//! `flush_all` invalidates what was written before its time). A frame of length 0 is
-//! padding: files are written in whole blocks, and the last block's tail is zeros.
+//! `flush_all` invalidates what was written before its time). Zeros where a frame would
+//! begin are padding: files are written in whole blocks, and the last block's tail is
+//! zeros.
 //!
-//! Decoding stops at the first frame that is cut short (a torn tail: the write of the last
-//! batch was interrupted) or whose checksum or layout is wrong, and says at which offset;
-//! what comes after it is not trusted.
+//! `mark` is [`MARK`], the same in every frame: after a frame that is cut short or whose
+//! checksum or layout is wrong, decoding finds the next frame by looking for the mark and
+//! taking the first candidate whose checksum and layout hold, and goes on from there
+//! ([`Decoder::skipped`] says what it passed over). Where no good frame follows, decoding
+//! stops and says at which offset and why ([`Stop`]): a torn tail (the write of the last
+//! batch was interrupted) or a corrupt one.
+//!
+//! Files written before the mark (version 1) hold frames without it, `len | crc |
+//! payload`; they are still read, frame by frame (a frame without the mark cannot begin
+//! with it: as a length it is over [`MAX_PAYLOAD`]), and there decoding stops at the first
+//! bad frame, as version 1 did, unless a marked frame happens to follow.
 
-/// How many frames `buf` holds, by their lengths alone (no checksum, no parse): at least
-/// as many as its records, for sizing what they are loaded into.
+/// How many frames `buf` holds, by their lengths alone (no checksum, no parse): about as
+/// many as its records, for sizing what they are loaded into.
 pub fn frames(buf: &[u8]) -> usize {
     let (mut pos, mut n) = (0, 0);
-    while let Some(head) = buf.get(pos..pos + FRAME_HEADER) {
-        let len = u32::from_le_bytes(head[0..4].try_into().expect("4 bytes")) as usize;
+    while let Some((header, len)) = buf.get(pos..).and_then(frame_len) {
         if len == 0 || len > MAX_PAYLOAD {
             break;
         }
-        pos += FRAME_HEADER + len;
+        pos += header + len;
         n += 1;
     }
     n
+}
+
+/// The header's size and the payload's length of the frame `rest` begins with, marked or
+/// not; None when `rest` is too short to say.
+pub fn frame_len(rest: &[u8]) -> Option<(usize, usize)> {
+    if rest.starts_with(&MARK) {
+        let head = rest.get(..FRAME_HEADER)?;
+        Some((FRAME_HEADER, u32_at(head, 4) as usize))
+    } else {
+        let head = rest.get(..FRAME_HEADER_V1)?;
+        Some((FRAME_HEADER_V1, u32_at(head, 0) as usize))
+    }
 }
 
 /// A record, borrowing its key and value from the decoded bytes.
@@ -61,8 +81,14 @@ const KIND_SET: u8 = 1;
 const KIND_DELETE: u8 = 2;
 const KIND_FLUSH: u8 = 3;
 
+/// The first bytes of every frame (version 2), for finding the next frame after a bad one:
+/// read as a version 1 length (0xD59E6AC3) it is over [`MAX_PAYLOAD`], so no version 1
+/// frame begins with it.
+pub const MARK: [u8; 4] = [0xC3, 0x6A, 0x9E, 0xD5];
 /// Bytes before a frame's payload.
-pub const FRAME_HEADER: usize = 8;
+pub const FRAME_HEADER: usize = 12;
+/// Bytes before a version 1 frame's payload (no mark).
+const FRAME_HEADER_V1: usize = 8;
 /// Bytes of a set's payload before its key.
 const SET_FIXED: usize = 1 + 4 + 4 + 4 + 8 + 1 + 2;
 /// No payload is longer: the largest item memcached allows (`-I 1024m`) and its header.
@@ -136,6 +162,7 @@ pub fn encode(out: &mut Vec<u8>, rec: &Record<'_>) {
 fn begin(out: &mut Vec<u8>, payload: usize) -> usize {
     out.reserve(FRAME_HEADER + payload);
     let start = out.len();
+    out.extend_from_slice(&MARK);
     out.extend_from_slice(&(payload as u32).to_le_bytes());
     out.extend_from_slice(&[0; 4]);
     start
@@ -143,7 +170,7 @@ fn begin(out: &mut Vec<u8>, payload: usize) -> usize {
 
 fn finish(out: &mut [u8], start: usize) {
     let crc = crc32c(&out[start + FRAME_HEADER..]);
-    out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+    out[start + 8..start + 12].copy_from_slice(&crc.to_le_bytes());
 }
 
 /// Why decoding stopped.
@@ -154,17 +181,74 @@ pub enum Stop {
     /// A frame runs past the end of the data: the last write was cut short.
     Torn,
     /// A checksum that does not match, or a payload that cannot be a record (or bytes
-    /// other than zeros after padding began).
+    /// other than zeros after padding began), and no good frame after it.
     Corrupt,
 }
 
-/// Decodes records from a file's bytes, in order; [`Decoder::stopped`] says where and why
-/// it stopped once the iterator has ended.
+/// What the bytes at a frame's place hold.
+enum Frame<'a> {
+    /// A good record, and the frame's size.
+    Good(Record<'a>, usize),
+    /// Zeros to the end.
+    End,
+    /// Not a good frame, and how: [`Stop::Torn`] or [`Stop::Corrupt`].
+    Bad(Stop),
+}
+
+/// Reads the frame `rest` begins with.
+fn frame(rest: &[u8]) -> Frame<'_> {
+    let Some((header, len)) = frame_len(rest) else {
+        return if rest.iter().all(|&b| b == 0) {
+            Frame::End
+        } else {
+            Frame::Bad(Stop::Torn)
+        };
+    };
+    if len == 0 {
+        return if rest.iter().all(|&b| b == 0) {
+            Frame::End
+        } else {
+            Frame::Bad(Stop::Corrupt)
+        };
+    }
+    if len > MAX_PAYLOAD {
+        return Frame::Bad(Stop::Corrupt);
+    }
+    if rest.len() - header < len {
+        return Frame::Bad(Stop::Torn);
+    }
+    let crc = u32_at(rest, header - 4);
+    let payload = &rest[header..header + len];
+    if crc32c(payload) != crc {
+        return Frame::Bad(Stop::Corrupt);
+    }
+    match parse(payload) {
+        Some(rec) => Frame::Good(rec, header + len),
+        None => Frame::Bad(Stop::Corrupt),
+    }
+}
+
+/// The offset of the first good marked frame in `buf` at or after `from`.
+fn next_good(buf: &[u8], mut from: usize) -> Option<usize> {
+    while let Some(i) = memchr::memmem::find(&buf[from..], &MARK) {
+        let at = from + i;
+        if let Frame::Good(..) = frame(&buf[at..]) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Decodes records from a file's bytes, in order, passing over bad frames that a good one
+/// follows; [`Decoder::stopped`] says where and why it stopped once the iterator has
+/// ended, and [`Decoder::skipped`] what it passed over.
 #[derive(Debug)]
 pub struct Decoder<'a> {
     buf: &'a [u8],
     pos: usize,
     stop: Option<(usize, Stop)>,
+    skipped: Vec<(usize, usize)>,
 }
 
 impl<'a> Decoder<'a> {
@@ -173,6 +257,7 @@ impl<'a> Decoder<'a> {
             buf,
             pos: 0,
             stop: None,
+            skipped: Vec::new(),
         }
     }
 
@@ -182,14 +267,15 @@ impl<'a> Decoder<'a> {
         self.stop
     }
 
+    /// The bad stretches passed over, in order: the offset of each bad frame and of the
+    /// good frame after it.
+    pub fn skipped(&self) -> &[(usize, usize)] {
+        &self.skipped
+    }
+
     /// Offset of the next frame.
     pub fn offset(&self) -> usize {
         self.pos
-    }
-
-    fn halt(&mut self, why: Stop) -> Option<(usize, Record<'a>)> {
-        self.stop = Some((self.pos, why));
-        None
     }
 }
 
@@ -198,47 +284,31 @@ impl<'a> Iterator for Decoder<'a> {
     type Item = (usize, Record<'a>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.stop.is_some() {
-            return None;
+        loop {
+            if self.stop.is_some() {
+                return None;
+            }
+            let rest = &self.buf[self.pos..];
+            if rest.is_empty() {
+                self.stop = Some((self.pos, Stop::Clean));
+                return None;
+            }
+            match frame(rest) {
+                Frame::Good(rec, size) => {
+                    let at = self.pos;
+                    self.pos += size;
+                    return Some((at, rec));
+                }
+                Frame::End => self.stop = Some((self.pos, Stop::Clean)),
+                Frame::Bad(why) => match next_good(self.buf, self.pos + 1) {
+                    Some(next) => {
+                        self.skipped.push((self.pos, next));
+                        self.pos = next;
+                    }
+                    None => self.stop = Some((self.pos, why)),
+                },
+            }
         }
-        let rest = &self.buf[self.pos..];
-        if rest.is_empty() {
-            return self.halt(Stop::Clean);
-        }
-        if rest.len() < FRAME_HEADER {
-            let why = if rest.iter().all(|&b| b == 0) {
-                Stop::Clean
-            } else {
-                Stop::Torn
-            };
-            return self.halt(why);
-        }
-        let len = u32::from_le_bytes(rest[0..4].try_into().expect("4 bytes")) as usize;
-        let crc = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
-        if len == 0 {
-            let why = if crc == 0 && rest.iter().all(|&b| b == 0) {
-                Stop::Clean
-            } else {
-                Stop::Corrupt
-            };
-            return self.halt(why);
-        }
-        if len > MAX_PAYLOAD {
-            return self.halt(Stop::Corrupt);
-        }
-        if rest.len() - FRAME_HEADER < len {
-            return self.halt(Stop::Torn);
-        }
-        let payload = &rest[FRAME_HEADER..FRAME_HEADER + len];
-        if crc32c(payload) != crc {
-            return self.halt(Stop::Corrupt);
-        }
-        let Some(rec) = parse(payload) else {
-            return self.halt(Stop::Corrupt);
-        };
-        let at = self.pos;
-        self.pos += FRAME_HEADER + len;
-        Some((at, rec))
     }
 }
 

@@ -38,8 +38,19 @@ pub fn task_infos() -> [Arc<TaskInfo>; 3] {
 
 /// Warms the store up from the shard's files (journaling off), waits until every shard has,
 /// re-lays the files out if the shard count changed, and turns journaling on. Returns
-/// the writer the flusher appends with.
+/// the writer the flusher appends with. The shard's executor is kept awake meanwhile
+/// (`shard::awake`): nothing else wakes it before it listens.
 pub async fn warm_up(
+    shared: &Arc<Shared>,
+    shard: usize,
+    store: &Rc<RefCell<Store>>,
+    reader: glommio::TaskQueueHandle,
+    info: &TaskInfo,
+) -> FileWriter {
+    crate::shard::awake::kept_awake(warm_up_steps(shared, shard, store, reader, info)).await
+}
+
+async fn warm_up_steps(
     shared: &Arc<Shared>,
     shard: usize,
     store: &Rc<RefCell<Store>>,

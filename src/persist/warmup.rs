@@ -8,8 +8,9 @@
 //! to it), so replay starts at the file of the newest flush that took effect: an immediate
 //! one, or a delayed one whose time has come, before the next flush replaced it (then the
 //! records made before its time are skipped too). A delayed flush still to come is set
-//! again. Replay stops in a file at its first torn or corrupt record: the file is cut
-//! there (its tail was never acknowledged as written) and the next file read.
+//! again. A corrupt record with a good one after it is skipped, with a line naming the file
+//! and offset; a torn or corrupt tail (no good record after it) is cut (nothing in it can be
+//! read) and the next file read.
 
 use std::cell::RefCell;
 use std::sync::atomic::Ordering::Relaxed;
@@ -20,14 +21,21 @@ use super::files::{done_name, JournalFile};
 use super::flusher::FileWriter;
 use super::journal::Journal;
 use super::record::{self, Decoder, Record, Stop};
-use super::Shared;
-use crate::store::{Store, StoreResult, WalkCursor};
+use super::{stream, Shared};
+use crate::store::{key_hash, Store, StoreResult, WalkCursor};
 
 /// A progress line in the log each time this much more has been read.
 const PROGRESS_EVERY: u64 = 256 << 20;
 
-/// Bytes read from a file per request.
-const READ_CHUNK: usize = 8 << 20;
+/// Corrupt records named in the log per file; the rest are counted in one line.
+const SKIPS_LOGGED: usize = 16;
+
+/// Bytes of records a re-layout appends at a time.
+const RELAYOUT_BATCH: usize = 8 << 20;
+
+/// Records decoded ahead of the one being loaded, their index buckets loading meanwhile:
+/// otherwise each insert waits for its bucket, a cache miss, most of a load's time.
+const LOOKAHEAD: usize = 8;
 
 /// What a warm-up did, for its log line and `stats`.
 #[derive(Debug, Default)]
@@ -48,33 +56,13 @@ pub struct Warmed {
     pub evicting: bool,
 }
 
-/// Reads a whole file.
-async fn read_all(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
-    let f = DmaFile::open(path).await?;
-    let size = f.file_size().await?;
-    let mut out = Vec::with_capacity(size as usize);
-    let mut pos = 0u64;
-    while pos < size {
-        let want = READ_CHUNK.min((size - pos) as usize);
-        let r = f.read_at_aligned(pos, want.div_ceil(4096) * 4096).await?;
-        let n = r.len().min(want);
-        if n == 0 {
-            break;
-        }
-        out.extend_from_slice(&r[..n]);
-        pos += n as u64;
-    }
-    let _ = f.close().await;
-    Ok(out)
-}
-
 /// The first record of a file, if it is a flush: (time, at).
 async fn first_flush(path: &std::path::Path) -> Option<(u32, u32)> {
     let f = DmaFile::open(path).await.ok()?;
     let r = f.read_at_aligned(0, 4096).await.ok();
     let _ = f.close().await;
     match Decoder::new(&r?).next() {
-        Some((_, Record::Flush { time, at })) => Some((time, at)),
+        Some((0, Record::Flush { time, at })) => Some((time, at)),
         _ => None,
     }
 }
@@ -111,8 +99,6 @@ async fn start_of(files: &[&JournalFile], now: u32) -> (usize, u32, Option<u32>)
 pub async fn load(shared: &Shared, shard: usize, store: &RefCell<Store>, now: u32) -> Warmed {
     let layout = &shared.layout;
     let files = layout.files_for(shard);
-    let owned =
-        |key: &[u8]| !layout.relayout() || crate::shard::shard_for(key, shared.shards) == shard;
     let mut w = Warmed {
         evicting: shared.evict,
         ..Warmed::default()
@@ -138,6 +124,7 @@ pub async fn load(shared: &Shared, shard: usize, store: &RefCell<Store>, now: u3
         .sum();
     let share = if layout.relayout() { shared.shards } else { 1 };
     let mut reported = 0u64;
+    let mut carry = Vec::new();
     for (_, of, src) in sources {
         let mine: Vec<&JournalFile> = files
             .iter()
@@ -148,18 +135,55 @@ pub async fn load(shared: &Shared, shard: usize, store: &RefCell<Store>, now: u3
         if pending.is_some() {
             w.pending_flush = pending;
         }
+        let replay = Replay {
+            floor,
+            now,
+            relayout: layout.relayout(),
+            shards: shared.shards,
+            shard,
+        };
         for f in &mine[first..] {
-            let bytes = match read_all(&f.path).await {
-                Ok(b) => b,
+            let size = std::fs::metadata(&f.path).map_or(0, |m| m.len());
+            let mut sized = false;
+            let read_before = w.bytes;
+            let mut skipped = Vec::new();
+            let stopped =
+                stream::read_frames(&f.path, stream::CHUNK, &mut carry, |window, base| {
+                    let mut s = store.borrow_mut();
+                    if !sized && size > 0 {
+                        sized = true;
+                        // The index grows ahead of what is left to read, at this file's
+                        // records per byte (from its first chunk): a few rebuilds rather than
+                        // one per 15 % of growth. At most three times what it will hold after
+                        // this file, so the pager does not take the room back as an index
+                        // emptied by expiry (over four times).
+                        let per_byte = record::frames(window) as f64 / window.len().max(1) as f64;
+                        let here = (per_byte * size as f64) as usize / share;
+                        let left = total.saturating_sub(read_before);
+                        let coming = (left as f64 * per_byte) as usize / share;
+                        let have = s.len();
+                        s.reserve_items((have + coming).min(3 * (have + here)));
+                    }
+                    let (at, why, passed) = load_window(&mut s, window, &mut w, &replay);
+                    skipped.extend(
+                        passed
+                            .iter()
+                            .map(|&(a, b)| (base + a as u64, base + b as u64)),
+                    );
+                    (at, why)
+                })
+                .await;
+            let (at, why) = match stopped {
+                Ok(stop) => stop,
                 Err(e) => {
                     log::error!(
-                        "shard {shard}: warm-up: cannot read {}: {e}; its records are not loaded",
-                        f.path.display()
+                        "shard {shard}: warm-up: cannot read {}: {e}; its records after those loaded are not",
+                        f.path.display(),
                     );
                     continue;
                 }
             };
-            w.bytes += bytes.len() as u64;
+            w.bytes += size;
             if w.bytes - reported >= PROGRESS_EVERY {
                 reported = w.bytes;
                 log::info!(
@@ -168,73 +192,27 @@ pub async fn load(shared: &Shared, shard: usize, store: &RefCell<Store>, now: u3
                     w.items
                 );
             }
-            let mut d = Decoder::new(&bytes);
-            let mut s = store.borrow_mut();
-            if !bytes.is_empty() {
-                // The index grows ahead of what is left to read, at this file's records
-                // per byte: a few rebuilds rather than one per 15 % of growth. At most
-                // three times what it will hold after this file, so the pager does not
-                // take the room back as an index emptied by expiry (over four times).
-                let here = record::frames(&bytes) / share;
-                let left = total.saturating_sub(w.bytes - bytes.len() as u64);
-                let coming = (left as f64 * here as f64 / bytes.len() as f64) as usize;
-                let have = s.len();
-                s.reserve_items((have + coming).min(3 * (have + here)));
+            for &(at, next) in skipped.iter().take(SKIPS_LOGGED) {
+                log::warn!(
+                    "shard {shard}: warm-up: {} has a corrupt record at offset {at}; skipped {} bytes to the next good record, at offset {next}",
+                    f.path.display(),
+                    next - at
+                );
             }
-            for (_, rec) in d.by_ref() {
-                match rec {
-                    Record::Set {
-                        time,
-                        flags,
-                        exptime,
-                        cas,
-                        bits,
-                        key,
-                        value,
-                    } => {
-                        if time < floor || !owned(key) {
-                            continue;
-                        }
-                        if exptime != 0 && exptime <= now {
-                            w.expired += 1;
-                            s.delete(key, now);
-                            continue;
-                        }
-                        let binary = bits & record::BIT_KEY_BINARY != 0;
-                        match s.load(key, flags, exptime, cas, binary, value, now) {
-                            StoreResult::Stored => {
-                                w.items += 1;
-                                w.max_cas = w.max_cas.max(cas);
-                            }
-                            _ => w.dropped += 1,
-                        }
-                    }
-                    Record::Delete { time, key } => {
-                        if time >= floor && owned(key) {
-                            s.delete(key, now);
-                        }
-                    }
-                    // A flush inside a file (not at its start: only if the flusher's
-                    // rotation failed) applies to what was loaded before it.
-                    Record::Flush { at, .. } => {
-                        if at == 0 || at <= now {
-                            s.flush_all(0, now);
-                        } else {
-                            w.pending_flush = Some(at);
-                        }
-                    }
-                }
+            if skipped.len() > SKIPS_LOGGED {
+                log::warn!(
+                    "shard {shard}: warm-up: {} has {} more corrupt records, skipped",
+                    f.path.display(),
+                    skipped.len() - SKIPS_LOGGED
+                );
             }
-            drop(s);
-            if let Some((at, why)) = d.stopped() {
-                if why != Stop::Clean {
-                    log::warn!(
-                        "shard {shard}: warm-up: {} has a {} record at offset {at}; cut there",
-                        f.path.display(),
-                        if why == Stop::Torn { "torn" } else { "corrupt" }
-                    );
-                    cut(&f.path, at as u64);
-                }
+            if why != Stop::Clean {
+                log::warn!(
+                    "shard {shard}: warm-up: {} has a {} record at offset {at}; cut there",
+                    f.path.display(),
+                    if why == Stop::Torn { "torn" } else { "corrupt" }
+                );
+                cut(&f.path, at);
             }
         }
     }
@@ -246,6 +224,105 @@ pub async fn load(shared: &Shared, shard: usize, store: &RefCell<Store>, now: u3
         s.flush_all(at, now);
     }
     w
+}
+
+/// Which records of one source a replay loads.
+struct Replay {
+    /// Records made before this time were flushed.
+    floor: u32,
+    now: u32,
+    /// The files were written by another shard count: only keys this shard owns load.
+    relayout: bool,
+    shards: usize,
+    shard: usize,
+}
+
+impl Replay {
+    /// Whether this shard owns a key of hash `h` (as [`crate::shard::shard_for`]).
+    fn owns(&self, h: u64) -> bool {
+        !self.relayout || crate::shard::shard_of_hash(h, self.shards) == self.shard
+    }
+}
+
+/// Loads a window of whole frames into the store, in order; returns where decoding
+/// stopped in it and why, and the bad stretches it passed over. Each record's index bucket is prefetched [`LOOKAHEAD`] records
+/// before it is loaded.
+fn load_window(
+    s: &mut Store,
+    window: &[u8],
+    w: &mut Warmed,
+    r: &Replay,
+) -> (usize, Stop, Vec<(usize, usize)>) {
+    let mut d = Decoder::new(window);
+    let mut ring: [Option<(Record<'_>, u64)>; LOOKAHEAD] = [None; LOOKAHEAD];
+    let mut n = 0;
+    for (_, rec) in d.by_ref() {
+        let h = match rec {
+            Record::Set { key, .. } | Record::Delete { key, .. } => {
+                let h = key_hash(key);
+                s.prefetch_hash(h);
+                h
+            }
+            Record::Flush { .. } => 0,
+        };
+        if let Some((old, oh)) = ring[n % LOOKAHEAD].replace((rec, h)) {
+            replay(s, old, oh, w, r);
+        }
+        n += 1;
+    }
+    for k in n.saturating_sub(LOOKAHEAD)..n {
+        if let Some((rec, h)) = ring[k % LOOKAHEAD].take() {
+            replay(s, rec, h, w, r);
+        }
+    }
+    let (at, why) = d.stopped().expect("the decoder has ended");
+    (at, why, d.skipped().to_vec())
+}
+
+/// Loads one record (`h` its key's hash).
+fn replay(s: &mut Store, rec: Record<'_>, h: u64, w: &mut Warmed, r: &Replay) {
+    match rec {
+        Record::Set {
+            time,
+            flags,
+            exptime,
+            cas,
+            bits,
+            key,
+            value,
+        } => {
+            if time < r.floor || !r.owns(h) {
+                return;
+            }
+            if exptime != 0 && exptime <= r.now {
+                w.expired += 1;
+                s.delete(key, r.now);
+                return;
+            }
+            let binary = bits & record::BIT_KEY_BINARY != 0;
+            match s.load_hashed(h, key, flags, exptime, cas, binary, value, r.now) {
+                StoreResult::Stored => {
+                    w.items += 1;
+                    w.max_cas = w.max_cas.max(cas);
+                }
+                _ => w.dropped += 1,
+            }
+        }
+        Record::Delete { time, key } => {
+            if time >= r.floor && r.owns(h) {
+                s.delete(key, r.now);
+            }
+        }
+        // A flush inside a file (not at its start: only if the flusher's rotation failed)
+        // applies to what was loaded before it.
+        Record::Flush { at, .. } => {
+            if at == 0 || at <= r.now {
+                s.flush_all(0, r.now);
+            } else {
+                w.pending_flush = Some(at);
+            }
+        }
+    }
 }
 
 /// Cuts a file at `len` (a torn or corrupt tail), so a later start does not read it again.
@@ -288,7 +365,7 @@ pub async fn relayout(
             };
             j.set(now, it.flags, it.exptime, it.cas, bits, it.key, it.value);
         });
-        if j.bytes() >= READ_CHUNK || cursor.done() {
+        if j.bytes() >= RELAYOUT_BATCH || cursor.done() {
             w.append(&j.buf).await?;
             j.buf.clear();
         }

@@ -19,6 +19,7 @@
 //! task that does nothing but hand batches to local connections, so a shard sending replies
 //! waits at most for that drain, never for a peer that is itself waiting.
 
+pub(crate) mod awake;
 pub mod buffers;
 mod conns;
 mod driver;

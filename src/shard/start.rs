@@ -166,7 +166,9 @@ impl ShardStart {
                 .position(|x| *x == q)
                 .expect("known queue")]
         };
-        // Warm-up, before the shard listens: every shard's ends before any does.
+        // Warm-up, before the shard listens: every shard's ends before any does. Nothing
+        // else wakes the executor meanwhile (no connection, and the other shards wait
+        // for this one; `persist::shard::warm_up` keeps it awake).
         let persist = match (&self.persist, &persist_infos) {
             (Some(shared), Some([warm, flush, compact])) => {
                 let writer = crate::persist::shard::warm_up(
@@ -286,11 +288,14 @@ impl ShardStart {
                 let faults = &shard.settings.faults;
                 shard.register_receiver(MeshKind::Requests, peer).await;
                 while let Some(mut batch) = shard.next_batch(MeshKind::Requests, peer).await {
-                    if let Some(p) = &shard.persist {
-                        // Writers wait while the journal is over its limit (forwarded
-                        // batches too).
-                        p.wait_below_limit(&shard.store).await;
-                    }
+                    // The journal's length before the batch: a batch that wrote waits,
+                    // after its replies, while the journal is over its limit, as a
+                    // connection's pass does; a batch of reads never waits (a full disk
+                    // pauses writers, not readers).
+                    let journaled = shard
+                        .persist
+                        .as_ref()
+                        .map(|_| crate::conn::journal_len(&shard));
                     if faults.slow_shard == Some(shard.id) {
                         glommio::timer::sleep(faults.delay).await;
                     }
@@ -315,6 +320,11 @@ impl ShardStart {
                     }
                     if !shard.reply(peer, batch).await {
                         break;
+                    }
+                    if let (Some(p), Some(before)) = (&shard.persist, journaled) {
+                        if crate::conn::journal_len(&shard) != before {
+                            p.wait_below_limit(&shard.store).await;
+                        }
                     }
                 }
             }));

@@ -33,6 +33,8 @@ const BUCKET: usize = 8;
 const BUCKET_BYTES: usize = 64;
 const TAGS: usize = 2 * BUCKET;
 const LOC_BYTES: usize = 6;
+/// How many entries ahead a rebuild loads keys (see [`Index::rebuild`]).
+const REHASH_AHEAD: usize = 16;
 const _: () = assert!(TAGS + BUCKET * LOC_BYTES == BUCKET_BYTES);
 
 /// 15 bits of the key's hash, with the top bit set: no tag is an empty slot's or a
@@ -342,15 +344,34 @@ impl Index {
     }
 
     /// Rebuilds the table for `items` entries, rehashing each entry's key with `hash_of`.
-    pub fn rebuild(&mut self, items: usize, mut hash_of: impl FnMut(Loc) -> u64) {
+    /// `prefetch` is called for each entry `REHASH_AHEAD` entries before its `hash_of`:
+    /// entries come in bucket order, their keys from anywhere in memory, and reading each
+    /// key only when its hash is needed waits for a cache miss per entry.
+    pub fn rebuild(
+        &mut self,
+        items: usize,
+        mut prefetch: impl FnMut(Loc),
+        mut hash_of: impl FnMut(Loc) -> u64,
+    ) {
         let old = std::mem::replace(self, Index::with_capacity(items.max(self.len)));
+        let mut ring = [None; REHASH_AHEAD];
+        let mut n = 0;
         for b in 0..old.buckets {
             let bk = old.bucket(b);
             for i in 0..BUCKET {
                 if Self::tag_of(bk, i) > TOMB {
                     let loc = Self::loc_of(bk, i);
-                    self.insert(hash_of(loc), loc);
+                    prefetch(loc);
+                    if let Some(was) = ring[n % REHASH_AHEAD].replace(loc) {
+                        self.insert(hash_of(was), was);
+                    }
+                    n += 1;
                 }
+            }
+        }
+        for k in n.saturating_sub(REHASH_AHEAD)..n {
+            if let Some(loc) = ring[k % REHASH_AHEAD].take() {
+                self.insert(hash_of(loc), loc);
             }
         }
     }
@@ -432,7 +453,7 @@ mod tests {
         let mut model = HashMap::new();
         for k in 0..5000u32 {
             if idx.needs_rebuild() {
-                idx.rebuild(idx.rebuild_size(), |loc| h(loc.off));
+                idx.rebuild(idx.rebuild_size(), |_| {}, |loc| h(loc.off));
             }
             let loc = Loc { seg: k % 7, off: k };
             idx.insert(h(k), loc);

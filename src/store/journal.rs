@@ -89,8 +89,36 @@ impl Store {
         value: &[u8],
         now: u32,
     ) -> StoreResult {
+        self.load_hashed(
+            super::key_hash(key),
+            key,
+            flags,
+            exptime,
+            cas,
+            key_binary,
+            value,
+            now,
+        )
+    }
+
+    /// [`Store::load`] with the key's hash ([`super::key_hash`]), when the caller has it
+    /// (warm-up hashes records ahead, to prefetch their index buckets).
+    #[allow(clippy::too_many_arguments)]
+    pub fn load_hashed(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        flags: u32,
+        exptime: u32,
+        cas: u64,
+        key_binary: bool,
+        value: &[u8],
+        now: u32,
+    ) -> StoreResult {
+        debug_assert_eq!(hash, super::key_hash(key));
         self.tick(now);
-        match self.write_at(key, flags, exptime, &[value], 0, key_binary, Prior::Unknown) {
+        let prior = Prior::Hashed { hash };
+        match self.write_at(key, flags, exptime, &[value], 0, key_binary, prior) {
             Some(loc) => {
                 segment::set_cas(self.item_mut(loc), cas);
                 StoreResult::Stored

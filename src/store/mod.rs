@@ -379,6 +379,8 @@ pub struct Store {
 enum Prior {
     /// Not looked up: hash and probe.
     Unknown,
+    /// Not looked up, but the key's hash is known: probe.
+    Hashed { hash: u64 },
     /// No live item had the key.
     Absent { hash: u64 },
     /// The key's live item was at `loc`, in index slot `slot`.

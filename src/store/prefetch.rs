@@ -1,6 +1,7 @@
 //! Prefetching: loading the index buckets and items that lookups are about to touch while
 //! the connection goes on parsing.
 
+use super::index::Loc;
 use super::key_hash;
 use super::Store;
 
@@ -19,20 +20,30 @@ impl Store {
         }
     }
 
-    /// Starts loading the items in the slots of `h`'s home bucket carrying its tag: the
-    /// cache line each starts in, and the next one when it starts more than 16 bytes in.
+    /// Starts loading the home bucket of a key of hash `h` ([`key_hash`]), for an insert
+    /// or lookup soon after.
+    pub fn prefetch_hash(&self, h: u64) {
+        self.index.prefetch(h);
+    }
+
+    /// Starts loading the items in the slots of `h`'s home bucket carrying its tag.
     fn prefetch_item_of(&self, h: u64) {
         self.index.candidates(h, |loc| {
             if self.segs[loc.seg as usize].is_some() {
-                let p = self.item(loc).as_ptr();
-                prefetch(p);
-                // An item that starts late in its line spills its key and value into the
-                // next one.
-                if (p as usize) & 63 > 16 {
-                    prefetch(p.wrapping_add(64));
-                }
+                self.prefetch_item(loc);
             }
         });
+    }
+
+    /// Starts loading the item at `loc` (in a live segment): the cache line it starts in,
+    /// and the next one when it starts more than 16 bytes in.
+    pub(super) fn prefetch_item(&self, loc: Loc) {
+        let p = self.item(loc).as_ptr();
+        prefetch(p);
+        // An item that starts late in its line spills its key and value into the next one.
+        if (p as usize) & 63 > 16 {
+            prefetch(p.wrapping_add(64));
+        }
     }
 }
 

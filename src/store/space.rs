@@ -66,7 +66,11 @@ impl Store {
     /// Rebuilds the index with room for `items`, and reports the memory it now takes.
     pub(super) fn rebuild_index(&mut self, items: usize) {
         let mut index = std::mem::replace(&mut self.index, Index::with_capacity(0));
-        index.rebuild(items, |loc| self.hash(self.key_at(loc)));
+        index.rebuild(
+            items,
+            |loc| self.prefetch_item(loc),
+            |loc| self.hash(self.key_at(loc)),
+        );
         self.index = index;
         self.counters.set(Stat::StoreMemory, self.mem_used() as u64);
         self.counters

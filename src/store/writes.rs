@@ -366,7 +366,7 @@ impl Store {
                 debug_assert_eq!(find(self, hash), Some((slot, was)));
                 (hash, Some((slot, was)))
             }
-            Prior::At { hash, .. } => (hash, find(self, hash)),
+            Prior::At { hash, .. } | Prior::Hashed { hash } => (hash, find(self, hash)),
             Prior::Unknown => {
                 let h = self.hash(key);
                 (h, find(self, h))

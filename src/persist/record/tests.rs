@@ -43,8 +43,21 @@ fn crc32c_known_values() {
     assert_eq!(crc32c_append(crc32c(a), b), crc32c(&data));
 }
 
-/// Each record and its exact bytes (checked against an independent CRC32C).
+/// Each record and its exact bytes (checked against an independent CRC32C): the mark, then
+/// the version 1 frame.
 fn table() -> Vec<(Record<'static>, Vec<u8>)> {
+    table_v1()
+        .into_iter()
+        .map(|(rec, v1)| {
+            let mut b = hex("c36a9ed5");
+            b.extend_from_slice(&v1);
+            (rec, b)
+        })
+        .collect()
+}
+
+/// Each record and its exact bytes as version 1 wrote them (no mark).
+fn table_v1() -> Vec<(Record<'static>, Vec<u8>)> {
     vec![
         (
             Record::Set {
@@ -100,6 +113,206 @@ fn records_encode_to_exact_bytes_and_decode_back() {
     assert_eq!(d.stopped(), Some((end, Stop::Clean)));
 }
 
+/// Counting frames for sizing stops at the end of the data, wherever the last frame says
+/// it ends (a torn one says past it).
+#[test]
+fn frames_counts_to_the_end_of_whole_or_torn_data() {
+    let mut file = Vec::new();
+    encode_set(&mut file, 1, 0, 0, 1, 0, b"a", b"one");
+    encode_delete(&mut file, 2, b"a");
+    for cut in 0..=file.len() {
+        let n = frames(&file[..cut]);
+        assert!(n <= 2, "cut at {cut}: {n}");
+    }
+    assert_eq!(frames(&file), 2);
+    let mut v1 = Vec::new();
+    for (_, bytes) in table_v1() {
+        v1.extend_from_slice(&bytes);
+    }
+    for cut in 0..=v1.len() {
+        assert!(frames(&v1[..cut]) <= 3);
+    }
+    assert_eq!(frames(&v1), 3);
+}
+
+/// Files written before the mark still load, record for record; there a bad frame ends
+/// decoding, as it did (no mark to find the next frame by).
+#[test]
+fn version_1_frames_still_decode() {
+    let mut file = Vec::new();
+    let mut ends = vec![0];
+    for (_, bytes) in table_v1() {
+        file.extend_from_slice(&bytes);
+        ends.push(file.len());
+    }
+    let mut padded = file.clone();
+    padded.resize(4096, 0);
+    let mut d = Decoder::new(&padded);
+    let got: Vec<_> = d.by_ref().collect();
+    let want: Vec<_> = table_v1()
+        .into_iter()
+        .zip(&ends)
+        .map(|((r, _), &at)| (at, r))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(d.stopped(), Some((file.len(), Stop::Clean)));
+    // A flipped byte in the second record's payload: the first is read, then it stops.
+    let mut bad = file.clone();
+    bad[ends[1] + 10] ^= 0x40;
+    let mut d = Decoder::new(&bad);
+    assert_eq!(d.by_ref().count(), 1);
+    assert_eq!(d.stopped(), Some((ends[1], Stop::Corrupt)));
+    assert!(d.skipped().is_empty());
+    // Version 1 records followed by marked ones (not written so, but read so).
+    let mut mixed = file.clone();
+    for (_, bytes) in table() {
+        mixed.extend_from_slice(&bytes);
+    }
+    assert_eq!(Decoder::new(&mixed).count(), 6);
+}
+
+/// Where a corrupt byte lands, and what decoding then reads: each record but the one hit,
+/// and the tail cut only when no good record follows the damage.
+#[test]
+fn a_corrupt_record_is_skipped_and_the_next_one_read() {
+    // Five sets, k0..k4, and their frames' offsets.
+    let mut file = Vec::new();
+    let mut at = Vec::new();
+    for i in 0..5u32 {
+        at.push(file.len());
+        let value = vec![b'a' + i as u8; 20 + 10 * i as usize];
+        encode_set(&mut file, i, i, 0, 1, 0, format!("k{i}").as_bytes(), &value);
+    }
+    let end = file.len();
+    at.push(end);
+    let payload = FRAME_HEADER + 3; // a byte of the payload's fixed part
+                                    // (what, byte offset, the keys read, the bad stretches skipped, where and why it stops)
+    type Case = (
+        &'static str,
+        usize,
+        &'static [u32],
+        Vec<(usize, usize)>,
+        (usize, Stop),
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "first record's payload",
+            at[0] + payload,
+            &[1, 2, 3, 4],
+            vec![(0, at[1])],
+            (end, Stop::Clean),
+        ),
+        (
+            "a middle record's payload",
+            at[2] + payload,
+            &[0, 1, 3, 4],
+            vec![(at[2], at[3])],
+            (end, Stop::Clean),
+        ),
+        (
+            "a middle record's checksum",
+            at[2] + 9,
+            &[0, 1, 3, 4],
+            vec![(at[2], at[3])],
+            (end, Stop::Clean),
+        ),
+        (
+            "a middle record's value",
+            at[3] - 1,
+            &[0, 1, 3, 4],
+            vec![(at[2], at[3])],
+            (end, Stop::Clean),
+        ),
+        (
+            "a length field, longer",
+            at[1] + 5,
+            &[0, 2, 3, 4],
+            vec![(at[1], at[2])],
+            (end, Stop::Clean),
+        ),
+        (
+            "a length field, shorter",
+            at[1] + 4,
+            &[0, 2, 3, 4],
+            vec![(at[1], at[2])],
+            (end, Stop::Clean),
+        ),
+        (
+            "a mark",
+            at[2],
+            &[0, 1, 3, 4],
+            vec![(at[2], at[3])],
+            (end, Stop::Clean),
+        ),
+        (
+            "the first record's mark",
+            at[0] + 3,
+            &[1, 2, 3, 4],
+            vec![(0, at[1])],
+            (end, Stop::Clean),
+        ),
+        (
+            "the last record's payload",
+            at[4] + payload,
+            &[0, 1, 2, 3],
+            vec![],
+            (at[4], Stop::Corrupt),
+        ),
+        (
+            "the last record's mark",
+            at[4] + 1,
+            &[0, 1, 2, 3],
+            vec![],
+            (at[4], Stop::Corrupt),
+        ),
+        (
+            "the last record's length, longer",
+            at[4] + 6,
+            &[0, 1, 2, 3],
+            vec![],
+            (at[4], Stop::Torn),
+        ),
+    ];
+    for (what, byte, keys, skipped, stop) in cases {
+        for padding in [0, 4096] {
+            let mut f = file.clone();
+            f[byte] ^= 0x24;
+            f.resize(end + padding, 0);
+            let mut d = Decoder::new(&f);
+            let got: Vec<(usize, u32)> = d
+                .by_ref()
+                .map(|(off, r)| match r {
+                    Record::Set { time, .. } => (off, time),
+                    other => panic!("{what}: {other:?}"),
+                })
+                .collect();
+            let want: Vec<(usize, u32)> = keys.iter().map(|&k| (at[k as usize], k)).collect();
+            assert_eq!(got, want, "{what}, padding {padding}");
+            assert_eq!(d.skipped(), &skipped[..], "{what}, padding {padding}");
+            assert_eq!(d.stopped(), Some(stop), "{what}, padding {padding}");
+        }
+    }
+    // Zeros over a middle record (a block never written): skipped like any damage.
+    let mut f = file.clone();
+    f[at[1]..at[3]].fill(0);
+    let mut d = Decoder::new(&f);
+    assert_eq!(d.by_ref().count(), 3);
+    assert_eq!(d.skipped(), &[(at[1], at[3])]);
+    // The mark inside a value does not start a frame: its checksum does not hold.
+    let mut f = Vec::new();
+    let mut value = b"xx".to_vec();
+    value.extend_from_slice(&MARK);
+    value.extend_from_slice(&[0x10, 0, 0, 0, 1, 2, 3, 4]);
+    value.resize(40, b'y');
+    encode_set(&mut f, 0, 0, 0, 1, 0, b"v", &value);
+    let second = f.len();
+    encode_set(&mut f, 1, 0, 0, 1, 0, b"w", b"next");
+    f[FRAME_HEADER] ^= 0xff;
+    let mut d = Decoder::new(&f);
+    assert_eq!(d.by_ref().count(), 1);
+    assert_eq!(d.skipped(), &[(0, second)]);
+}
+
 #[test]
 fn a_torn_tail_is_detected_at_every_byte_offset() {
     let mut file = Vec::new();
@@ -151,7 +364,7 @@ fn a_torn_tail_is_detected_at_every_byte_offset() {
 }
 
 #[test]
-fn a_flipped_bit_is_corrupt_and_nothing_after_it_is_read() {
+fn a_flipped_bit_anywhere_in_a_record_skips_that_record_alone() {
     let mut file = Vec::new();
     encode_set(&mut file, 1, 0, 0, 1, 0, b"a", b"one");
     let first = file.len();
@@ -163,7 +376,13 @@ fn a_flipped_bit_is_corrupt_and_nothing_after_it_is_read() {
             let mut f = file.clone();
             f[byte] ^= 1 << bit;
             let mut d = Decoder::new(&f);
-            assert_eq!(d.by_ref().count(), 1, "byte {byte} bit {bit}");
+            let got: Vec<usize> = d.by_ref().map(|(at, _)| at).collect();
+            assert_eq!(got, vec![0, second], "byte {byte} bit {bit}");
+            assert_eq!(d.skipped(), &[(first, second)], "byte {byte} bit {bit}");
+            assert_eq!(d.stopped(), Some((file.len(), Stop::Clean)));
+            // The same record last: nothing good after it, so decoding stops there.
+            let mut d = Decoder::new(&f[..second]);
+            assert_eq!(d.by_ref().count(), 1, "byte {byte} bit {bit}, last");
             let (at, why) = d.stopped().expect("stopped");
             assert_eq!(at, first);
             // A longer length runs past the end; any other change fails the checksum.
@@ -181,7 +400,8 @@ fn well_checksummed_payloads_that_are_not_records_are_corrupt() {
         b"\x01\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x05\0ab", // key past the end
         b"\x01\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",     // empty key
     ] {
-        let mut f = (payload.len() as u32).to_le_bytes().to_vec();
+        let mut f = MARK.to_vec();
+        f.extend_from_slice(&(payload.len() as u32).to_le_bytes());
         f.extend_from_slice(&crc32c(payload).to_le_bytes());
         f.extend_from_slice(payload);
         let mut d = Decoder::new(&f);
