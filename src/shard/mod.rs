@@ -5,7 +5,7 @@
 //!   crate::server: flags, listening sockets, signals
 //!        │ spawns one pinned glommio executor per shard (start.rs)
 //!        ▼
-//!   shard i ── ring (ring/, driver.rs) ── connection tasks ──► engine::apply on its Store
+//!   shard i ── ring (ring/, driver.rs) ── connections (conns.rs) ──► engine::apply on its Store
 //!        │                            │ ops for keys of shard j, one Batch per peer per read
 //!        │                            ▼
 //!        └── request mesh ──► shard j: apply every op, fill the Batch's reply buffers
