@@ -25,21 +25,12 @@ pub type ServeConn = fn(Rc<Shard>, ring::Ready) -> Pin<Box<dyn Future<Output = (
 /// completion for that long is idle, and sleeps where anything can wake it.
 const RING_WAIT: Duration = Duration::from_millis(1);
 
-/// Passes with work between the driver's yields to its task queue. The driver runs the
-/// connections itself, so under continuous load the other tasks of its queue (a reply
-/// waiting for room on a full mesh channel, the mesh's receivers under fault injection,
-/// a unix-socket client handed over by shard 0, a timer's task) would otherwise run only
-/// when glommio's preemption timer fires. A yield with nothing else runnable costs a
-/// schedule of the driver's own task, once every few passes.
-const PASSES_PER_YIELD: u32 = 8;
-
 /// Drives the shard's network ring (see [`ring`]) and runs its connections ([`Conns`]):
 /// a pass submits what connections queued and reaps what completed; new connections, and
 /// parked ones with bytes, get a future; peers' batches waiting on the mesh are taken; then
 /// every connection scheduled is polled once, so their replies go in the next pass's
-/// submission. While passes find work it goes on, and yields to its task queue every
-/// [`PASSES_PER_YIELD`] passes, or at once when glommio wants its loop to run (its
-/// preemption timer fired, or a connection yielded for it).
+/// submission. While passes find work it goes on, and yields to glommio only when glommio
+/// wants its loop to run (its preemption timer fired, or a connection yielded for it).
 ///
 /// With none, it lets glommio's other tasks run once (they may wake a connection), then
 /// waits: on a busy shard inside the ring itself ([`ring::NetRing::wait`], peers post into
@@ -63,7 +54,6 @@ pub(super) async fn drive(
     // Glommio's other tasks had their turn since the last work was found.
     let mut others_ran = false;
     let mut timed_out = false;
-    let mut busy_passes = 0u32;
     loop {
         let n = net.pass(&shard.buffers);
         shard.clock.set(unix_now());
@@ -92,9 +82,7 @@ pub(super) async fn drive(
         if n > 0 || took || polled > 0 || conns.has_work(net) {
             others_ran = false;
             timed_out = false;
-            busy_passes += 1;
-            if busy_passes >= PASSES_PER_YIELD || glommio::executor().need_preempt() {
-                busy_passes = 0;
+            if glommio::executor().need_preempt() {
                 futures_lite::future::yield_now().await;
             }
             continue;
