@@ -18,8 +18,8 @@
 //! pass's copied replies (past the budget, values are pinned instead and passes stop early)
 //! and read buffers grown for requests still arriving (past it, a connection waits unread).
 //! A connection waiting with nothing buffered lends its buffers to the shard's [`BufferPool`];
-//! one waiting longer than `--park-after-ms` parks: it gives up its task and stays in the
-//! ring as a slot, and a fresh task resumes it when bytes arrive.
+//! one waiting longer than `--park-after-ms` parks: it gives up its future and stays in the
+//! ring as a slot, and a fresh future resumes it when bytes arrive.
 
 use std::io::ErrorKind;
 use std::mem;
@@ -124,7 +124,7 @@ struct Conn {
 /// How [`Conn::serve_requests`] ends.
 enum Exit {
     Close,
-    /// Idle past `--park-after-ms`: the connection stays open in the ring, without a task.
+    /// Idle past `--park-after-ms`: the connection stays open in the ring, without a future.
     Park,
 }
 
@@ -250,14 +250,14 @@ impl Conn {
                 };
                 let (rbuf, end) = (&mut self.rbuf, &mut self.end);
                 let r = if kick.is_none() && park.is_none() {
-                    futures_lite::future::poll_fn(|cx| net.poll_read(id, cx, rbuf, end, pool)).await
+                    futures_lite::future::poll_fn(|_| net.poll_read(id, rbuf, end, pool)).await
                 } else {
                     let kick_at = kick.map(|k| unix_now_ms() + k.as_millis() as u64);
                     let read = async {
-                        Ok(futures_lite::future::poll_fn(|cx| {
-                            net.poll_read(id, cx, rbuf, end, pool)
-                        })
-                        .await)
+                        Ok(
+                            futures_lite::future::poll_fn(|_| net.poll_read(id, rbuf, end, pool))
+                                .await,
+                        )
                     };
                     let timer = async {
                         match kick {
@@ -302,7 +302,7 @@ impl Conn {
             } else {
                 // The rest of a request (a large value, say), read into place.
                 let (rbuf, end) = (&mut self.rbuf, &mut self.end);
-                futures_lite::future::poll_fn(|cx| net.poll_read(id, cx, rbuf, end, pool)).await
+                futures_lite::future::poll_fn(|_| net.poll_read(id, rbuf, end, pool)).await
             };
             if self.out.reply.buf.capacity() == 0 {
                 self.out.reply.buf = pool.take_out();
@@ -336,7 +336,7 @@ impl Conn {
         let net = &shard.net;
         let id = self.id;
         if net.sending(id) {
-            futures_lite::future::poll_fn(|cx| net.poll_sent(id, cx)).await;
+            futures_lite::future::poll_fn(|_| net.poll_sent(id)).await;
         }
         net.send(id, &mut self.out)
     }

@@ -17,7 +17,8 @@
 //!   executor per shard, signals.
 //! - [`shard`]: a shard's context: routing ([`shard::Shard::owner`], [`shard::shard_for`]),
 //!   the request/reply meshes and the batches taken from them, its engine tasks.
-//!   `shard::start` brings a shard up and down; `shard::driver` drives its network ring;
+//!   `shard::start` brings a shard up and down; `shard::driver` drives its network ring
+//!   and polls its connections' futures itself (`shard/conns.rs`, no glommio task each);
 //!   `shard::handoff` spreads `-s`'s unix-socket clients, accepted by shard 0 (through
 //!   `ring/hand_out.rs`), round-robin over every shard;
 //!   [`shard::ring`]: the shard's own io_uring for its listeners and connections (setup and

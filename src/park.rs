@@ -1,14 +1,14 @@
 //! Parked connections: idle connections that keep a slot in their shard's network ring
-//! (`crate::shard::ring`), not a task.
+//! (`crate::shard::ring`), not a future.
 //!
 //! ```text
-//!   conn task, idle for --park-after-ms ──► ring.park(id, Parked { proto, authed, kick_at })
-//!        the task and its Conn are dropped; the ring's recv stays armed
-//!   bytes arrive ──► the ring hands the slot to the shard, which spawns a fresh task with
-//!        the parked state
+//!   conn future, idle for --park-after-ms ──► ring.park(id, Parked { proto, authed, kick_at })
+//!        the future, its Conn and its waker are dropped; the ring's recv stays armed
+//!   bytes arrive ──► the ring hands the slot to the shard's driver, which makes a fresh
+//!        future with the parked state (`crate::shard::conns`)
 //! ```
 //!
-//! Why: an idle connection waiting in a task costs the task (a 1.3 KB future) and the
+//! Why: an idle connection waiting in its future costs the future (1.3 KB) and the
 //! `Conn` struct with its per-peer batch vectors; a parked one costs its ring slot. The
 //! state that must survive is small: the protocol chosen by the first byte, whether the
 //! client has authenticated, and when `idle_timeout` is due. Everything else a connection
@@ -21,7 +21,7 @@
 //! Who closes a parked connection: the client (the ring sees the end of stream), the
 //! shard's sweep task at `idle_timeout` (counted in `idle_kicks`), or the stop.
 //!
-//! Memory: parking thousands of connections frees their tasks in the middle of the shard's
+//! Memory: parking thousands of connections frees their futures in the middle of the shard's
 //! malloc arena, which glibc only returns to the system from its top; the sweep calls
 //! `malloc_trim` once at least [`TRIM_AFTER`] connections have parked since the last trim,
 //! so resident memory follows.
@@ -102,7 +102,7 @@ impl Parked {
 /// with the current tick; the shard's sweep advances the tick every half
 /// `--park-after-ms` and signals slots two ticks old (so a connection parks after
 /// 1 to 1.5 times `--park-after-ms`). A wait costs two writes to the slot and, when the
-/// task's waker changed, a waker clone.
+/// connection's waker changed, a waker clone.
 #[derive(Default)]
 pub struct IdleWatch {
     slots: RefCell<Vec<Slot>>,
@@ -202,7 +202,7 @@ impl Future for Expired<'_> {
 }
 
 /// A shard's parking: which connections are idle long enough, and when to return the
-/// memory their tasks freed.
+/// memory their futures freed.
 #[derive(Default)]
 pub struct ShardPark {
     pub watch: IdleWatch,

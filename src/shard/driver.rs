@@ -6,10 +6,12 @@ use std::io;
 use std::os::fd::FromRawFd;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::task::Poll;
 use std::time::Duration;
 
 use glommio::sync::Gate;
 
+use super::conns::Conns;
 use super::{ring, unix_now, unix_now_ms, Shard};
 use crate::listen::{Rejection, Spare};
 use crate::ratelog::RateLog;
@@ -23,17 +25,19 @@ pub type ServeConn = fn(Rc<Shard>, ring::Ready) -> Pin<Box<dyn Future<Output = (
 /// completion for that long is idle, and sleeps where anything can wake it.
 const RING_WAIT: Duration = Duration::from_millis(1);
 
-/// Drives the shard's network ring (see [`ring`]): a pass submits what connections
-/// queued and reaps what completed; connections with bytes and no task get one; peers'
-/// batches waiting on the mesh are taken. While passes find work, the driver lets the
-/// connections it woke run before the next pass (their replies then go in one submission).
+/// Drives the shard's network ring (see [`ring`]) and runs its connections ([`Conns`]):
+/// a pass submits what connections queued and reaps what completed; new connections, and
+/// parked ones with bytes, get a future; peers' batches waiting on the mesh are taken; then
+/// every connection scheduled is polled once, so their replies go in the next pass's
+/// submission. While passes find work it goes on, and yields to glommio only when glommio
+/// wants its loop to run (its preemption timer fired, or a connection yielded for it).
 ///
-/// With none, it waits: on a busy shard inside the ring itself ([`ring::NetRing::wait`],
-/// peers post into that ring), which costs a fraction of a sleep in glommio's reactor
-/// (no preemption timers re-armed, no eventfd); once that wait times out, or glommio wants
-/// its loop to run (its preemption timer fired), in glommio's reactor until the ring's
-/// eventfd or a connection wakes it. It ends once the shard has stopped and every
-/// connection has closed.
+/// With none, it lets glommio's other tasks run once (they may wake a connection), then
+/// waits: on a busy shard inside the ring itself ([`ring::NetRing::wait`], peers post into
+/// that ring), which costs a fraction of a sleep in glommio's reactor (no preemption timers
+/// re-armed, no eventfd); once that wait times out, or glommio wants its loop to run, in
+/// glommio's reactor until the ring's eventfd or a connection's waker wakes it. It ends once
+/// the shard has stopped and every connection has closed.
 pub(super) async fn drive(
     shard: Rc<Shard>,
     gate: Rc<Gate>,
@@ -43,10 +47,12 @@ pub(super) async fn drive(
 ) {
     let net = &shard.net;
     net.start_accepting();
+    let me = futures_lite::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+    let mut conns = Conns::new(me);
     let mut ready = Vec::new();
     let failures = RateLog::new(5);
-    // The connection polls counted when a turn last found nothing to do.
-    let mut quiet_at: Option<u64> = None;
+    // Glommio's other tasks had their turn since the last work was found.
+    let mut others_ran = false;
     let mut timed_out = false;
     loop {
         let n = net.pass(&shard.buffers);
@@ -57,14 +63,8 @@ pub(super) async fn drive(
         net.take_ready(&mut ready);
         for r in ready.drain(..) {
             let id = r.id;
-            let serve = Counted {
-                inner: serve_conn(shard.clone(), r),
-                shard: shard.clone(),
-            };
-            match gate.spawn(serve) {
-                Ok(task) => {
-                    task.detach();
-                }
+            match gate.enter() {
+                Ok(pass) => conns.insert(net, id, serve_conn(shard.clone(), r), pass),
                 // The gate is closing (stop): the connection closes unserved.
                 Err(_) => net.close(id, &shard.buffers),
             }
@@ -73,57 +73,47 @@ pub(super) async fn drive(
             accept_failed(&shard, &failures, &mut spares, f);
         }
         let took = shard.take_peer_batches();
+        let polled = conns.run(net);
         if drained.get() && net.open() == 0 {
             // The last closes were queued after this pass.
             net.pass(&shard.buffers);
             return;
         }
-        if n > 0 || took {
-            quiet_at = None;
+        if n > 0 || took || polled > 0 || conns.has_work(net) {
+            others_ran = false;
             timed_out = false;
+            if glommio::executor().need_preempt() {
+                futures_lite::future::yield_now().await;
+            }
+            continue;
+        }
+        if !others_ran {
+            others_ran = true;
             futures_lite::future::yield_now().await;
             continue;
         }
+        others_ran = false;
         if !timed_out && shard.may_wait_in_ring() && !glommio::executor().need_preempt() {
-            // Before waiting, one more turn for tasks already woken (a connection may have
-            // woken another): wait only if none ran.
-            let polls = shard.conn_polls.get();
-            if quiet_at != Some(polls) {
-                quiet_at = Some(polls);
-                futures_lite::future::yield_now().await;
-                continue;
-            }
-            quiet_at = None;
             if shard.begin_ring_wait() {
                 timed_out = !net.wait(RING_WAIT);
                 shard.end_ring_wait();
             }
             continue;
         }
-        quiet_at = None;
         timed_out = false;
         if !net.prepare_sleep() {
             futures_lite::future::yield_now().await;
             continue;
         }
-        futures_lite::future::poll_fn(|cx| net.poll_sleep(cx)).await;
+        futures_lite::future::poll_fn(|cx| {
+            if conns.woken() {
+                net.woke();
+                return Poll::Ready(());
+            }
+            net.poll_sleep(cx)
+        })
+        .await;
         net.woke();
-    }
-}
-
-/// A connection's task, counting its polls in [`Shard::conn_polls`].
-struct Counted {
-    inner: Pin<Box<dyn Future<Output = ()>>>,
-    shard: Rc<Shard>,
-}
-
-impl Future for Counted {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
-        let c = &self.shard.conn_polls;
-        c.set(c.get() + 1);
-        self.inner.as_mut().poll(cx)
     }
 }
 

@@ -5,7 +5,7 @@
 //!   crate::server: flags, listening sockets, signals
 //!        │ spawns one pinned glommio executor per shard (start.rs)
 //!        ▼
-//!   shard i ── ring (ring/, driver.rs) ── connection tasks ──► engine::apply on its Store
+//!   shard i ── ring (ring/, driver.rs) ── connections (conns.rs) ──► engine::apply on its Store
 //!        │                            │ ops for keys of shard j, one Batch per peer per read
 //!        │                            ▼
 //!        └── request mesh ──► shard j: apply every op, fill the Batch's reply buffers
@@ -21,6 +21,7 @@
 
 pub(crate) mod awake;
 pub mod buffers;
+mod conns;
 mod driver;
 mod handoff;
 pub mod out;
@@ -259,9 +260,6 @@ pub struct Shard {
     pub net: ring::NetRing,
     /// Unix seconds, set by each pass of the ring's driver ([`Shard::now`]).
     clock: Cell<u32>,
-    /// Polls of connection tasks, counted so the driver knows whether any ran since it
-    /// last looked (it waits in its ring only after a turn in which none did).
-    conn_polls: Cell<u64>,
     stopping: Cell<bool>,
     /// `--data-dir`: the shard's journal's flusher and the writers it pauses.
     pub persist: Option<Rc<crate::persist::flusher::ShardPersist>>,

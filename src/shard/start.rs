@@ -240,7 +240,6 @@ impl ShardStart {
                 .map(|_| crate::latency::PassClock::new(self.latency[self.id].clone())),
             net,
             clock: Cell::new(unix_now()),
-            conn_polls: Cell::new(0),
             counters,
             all_counters: self.counters.clone(),
             open_conns: self.open_conns,

@@ -1,8 +1,8 @@
-//! The ring's side that connection tasks call: take received bytes (or wait for them), hand
+//! The ring's side that connection futures call: take received bytes (or wait for them), hand
 //! a reply over, close or park.
 
 use std::io;
-use std::task::{Context, Poll};
+use std::task::Poll;
 
 use super::{user_data, ConnId, NetRing, Recv, Slot, OP_SEND};
 use crate::park::Parked;
@@ -13,10 +13,11 @@ impl NetRing {
     /// Moves what the connection's client sent into `rbuf` after its first `end` bytes, or
     /// waits for it. Ready with the bytes added, 0 at end of stream. While it waits, the
     /// connection's read buffer is lent to the slot, so bytes are copied once, into place.
+    /// Waiting, the connection is scheduled when bytes come ([`NetRing::schedule`]): no
+    /// waker, as the driver polls it.
     pub fn poll_read(
         &self,
         id: ConnId,
-        cx: &mut Context<'_>,
         rbuf: &mut Vec<u8>,
         end: &mut usize,
         pool: &BufferPool,
@@ -73,10 +74,7 @@ impl NetRing {
             Self::unlend(s, rbuf, end);
             return Poll::Ready(Ok(0));
         }
-        match &s.waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => s.waker = Some(cx.waker().clone()),
-        }
+        s.waits = true;
         drop(slots);
         self.rearm_recv(id.idx);
         Poll::Pending
@@ -109,17 +107,15 @@ impl NetRing {
         self.slots.borrow()[id.idx as usize].sending
     }
 
-    /// Ready once the connection's previous reply has gone (or its socket failed).
-    pub fn poll_sent(&self, id: ConnId, cx: &mut Context<'_>) -> Poll<()> {
+    /// Ready once the connection's previous reply has gone (or its socket failed); waiting,
+    /// the connection is scheduled when it has.
+    pub fn poll_sent(&self, id: ConnId) -> Poll<()> {
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[id.idx as usize];
         if !s.sending {
             return Poll::Ready(());
         }
-        match &s.waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => s.waker = Some(cx.waker().clone()),
-        }
+        s.waits = true;
         Poll::Pending
     }
 
@@ -148,13 +144,13 @@ impl NetRing {
         Ok(())
     }
 
-    /// The connection's task ends and the connection closes: at once, or when its last
+    /// The connection's future ends and the connection closes: at once, or when its last
     /// reply has gone.
     pub fn close(&self, id: ConnId, pool: &BufferPool) {
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[id.idx as usize];
         debug_assert_eq!(s.gen, id.gen);
-        s.waker = None;
+        s.waits = false;
         if s.sending {
             s.closing = true;
             return;
@@ -167,7 +163,7 @@ impl NetRing {
         self.finish_close(id.idx, pool);
     }
 
-    /// The connection's task ends and the connection stays open without one, keeping
+    /// The connection's future ends and the connection stays open without one, keeping
     /// `state`; false (and nothing changes) when bytes came meanwhile.
     pub fn park(&self, id: ConnId, state: Parked, pool: &BufferPool) -> bool {
         let mut slots = self.slots.borrow_mut();
@@ -182,10 +178,59 @@ impl NetRing {
         if let Some(out) = s.out.take() {
             pool.put_out(out.reply.buf);
         }
-        s.task = false;
-        s.waker = None;
+        s.served = false;
+        s.waits = false;
         s.parked = state;
         self.set_parked(self.parked.get() + 1);
         true
+    }
+
+    /// Queues the connection for the driver to poll (once, however often it is
+    /// scheduled before that): its waker's wake-up, or a new or resumed connection.
+    pub fn schedule(&self, id: ConnId) {
+        let mut slots = self.slots.borrow_mut();
+        if let Some(s) = slots.get_mut(id.idx as usize) {
+            if s.gen == id.gen && s.served {
+                self.enqueue(id.idx, s);
+            }
+        }
+    }
+
+    /// The slot's connection waits on the ring and what it waits for happened.
+    pub(super) fn wake_conn(&self, idx: u32, s: &mut Slot) {
+        if s.waits {
+            s.waits = false;
+            self.enqueue(idx, s);
+        }
+    }
+
+    fn enqueue(&self, idx: u32, s: &mut Slot) {
+        if !s.queued {
+            s.queued = true;
+            self.runnable.borrow_mut().push(ConnId { idx, gen: s.gen });
+        }
+    }
+
+    /// The connections scheduled since the last call, in order, into `into` (empty).
+    pub fn take_runnable(&self, into: &mut Vec<ConnId>) {
+        std::mem::swap(&mut *self.runnable.borrow_mut(), into);
+    }
+
+    /// Whether connections are scheduled.
+    pub fn has_runnable(&self) -> bool {
+        !self.runnable.borrow().is_empty()
+    }
+
+    /// The driver is about to poll the connection: scheduling it again queues it again.
+    /// False if it is no longer the connection scheduled (it closed, or parked).
+    pub fn unqueue(&self, id: ConnId) -> bool {
+        let mut slots = self.slots.borrow_mut();
+        match slots.get_mut(id.idx as usize) {
+            Some(s) if s.gen == id.gen && s.served => {
+                s.queued = false;
+                true
+            }
+            _ => false,
+        }
     }
 }

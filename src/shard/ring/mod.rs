@@ -2,15 +2,15 @@
 //! its own, beside glommio's.
 //!
 //! ```text
-//!   listener ──multishot accept──► Slot { fd, no task }
+//!   listener ──multishot accept──► Slot { fd, no future }
 //!   socket ──recv into a provided buffer──► copied into the slot's input (the connection's
-//!        own read buffer while it waits), the recv armed again ──► wake its task; a
-//!        connection without one (new, or parked) goes to the shard's ready list, which
-//!        spawns one
-//!   connection task ──send(out)──► SENDMSG (MSG_WAITALL) queued, submitted with the pass
+//!        own read buffer while it waits), the recv armed again ──► the connection scheduled
+//!        for the driver to poll; a connection without a future (new, or parked) goes to the
+//!        shard's ready list, and the driver makes one (`crate::shard::conns`)
+//!   connection future ──send(out)──► SENDMSG (MSG_WAITALL) queued, submitted with the pass
 //!   driver task: pass = one io_uring_enter (submit + run completions) + reap from shared
-//!        memory; nothing to do: wait in this ring (busy), or sleep on the ring's eventfd,
-//!        read through glommio (idle)
+//!        memory, then the scheduled connections polled; nothing to do: wait in this ring
+//!        (busy), or sleep on the ring's eventfd, read through glommio (idle)
 //! ```
 //!
 //! Why this shape: one submission and one completion pass for all of a shard's sockets, no
@@ -112,6 +112,13 @@ pub struct ConnId {
     gen: u32,
 }
 
+impl ConnId {
+    /// The slot's index: dense, reused once the connection has closed.
+    pub fn index(self) -> usize {
+        self.idx as usize
+    }
+}
+
 /// Whether the slot's recv is armed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum Recv {
@@ -139,12 +146,15 @@ struct Slot {
     /// The reply being sent (`sending`), or the spare one for the connection's next swap.
     out: Option<Box<Out>>,
     sending: bool,
-    waker: Option<Waker>,
-    /// A connection task serves it.
-    task: bool,
+    /// Its connection waits for bytes or for its send: a completion schedules it.
+    waits: bool,
+    /// Scheduled for the driver to poll ([`NetRing::schedule`]).
+    queued: bool,
+    /// A connection future serves it.
+    served: bool,
     /// Closed by its connection while a send was in flight: the fd closes when it ends.
     closing: bool,
-    /// What a connection without a task keeps.
+    /// What a connection without a future keeps.
     parked: Parked,
     /// A TLS connection's session (`tls.rs`); `input` then holds its plaintext.
     tls: Option<Box<tls::TlsConn>>,
@@ -189,7 +199,7 @@ pub struct Accounts {
     pub notls: Vec<std::net::SocketAddr>,
 }
 
-/// A connection the shard must give a task to: new, or parked with bytes to read.
+/// A connection the shard must give a future to: new, or parked with bytes to read.
 pub struct Ready {
     pub id: ConnId,
     pub state: Parked,
@@ -218,6 +228,8 @@ pub struct NetRing {
     hand_out: Option<HandingOut>,
     accepting: Cell<bool>,
     ready: RefCell<Vec<Ready>>,
+    /// Connections scheduled for the driver to poll.
+    runnable: RefCell<Vec<ConnId>>,
     accept_failed: RefCell<Vec<AcceptFailed>>,
     /// The eventfd the kernel signals while the driver sleeps.
     eventfd: OwnedFd,
@@ -226,7 +238,7 @@ pub struct NetRing {
     accounts: Accounts,
     /// Recvs are multishot, capped per arming (`setup::capped_multishot_works`).
     capped_multishot: bool,
-    /// Connections without a task.
+    /// Connections without a future.
     parked: Cell<usize>,
     open: Cell<usize>,
     rejections: crate::ratelog::RateLog,
@@ -269,6 +281,7 @@ impl NetRing {
             hand_out: None,
             accepting: Cell::new(false),
             ready: RefCell::new(Vec::new()),
+            runnable: RefCell::new(Vec::new()),
             accept_failed: RefCell::new(Vec::new()),
             eventfd,
             asleep: Cell::new(false),
@@ -329,7 +342,7 @@ impl NetRing {
         self.accepting.set(false);
     }
 
-    /// Connections open on this shard (with a task or without).
+    /// Connections open on this shard (with a future or without).
     pub fn open(&self) -> usize {
         self.open.get()
     }
@@ -678,10 +691,8 @@ impl NetRing {
         if !s.has_input() {
             return;
         }
-        if s.task {
-            if let Some(w) = s.waker.take() {
-                w.wake();
-            }
+        if s.served {
+            self.wake_conn(idx, s);
             return;
         }
         if s.end == 0 {
@@ -690,7 +701,7 @@ impl NetRing {
             self.finish_close(idx, pool);
             return;
         }
-        s.task = true;
+        s.served = true;
         let r = Ready {
             id: ConnId { idx, gen },
             state: s.parked,
@@ -733,9 +744,7 @@ impl NetRing {
             self.finish_close(idx, pool);
             return;
         }
-        if let Some(w) = s.waker.take() {
-            w.wake();
-        }
+        self.wake_conn(idx, s);
     }
 
     fn finish_close(&self, idx: u32, pool: &BufferPool) {
@@ -747,7 +756,7 @@ impl NetRing {
         if s.tls.is_some() && !tls::release(s, pool) {
             return;
         }
-        let (fd, gen, recv, task) = (s.fd, s.gen, s.recv, s.task);
+        let (fd, gen, recv, served) = (s.fd, s.gen, s.recv, s.served);
         if s.input.capacity() > 0 {
             pool.put_read(std::mem::take(&mut s.input));
         }
@@ -760,7 +769,7 @@ impl NetRing {
             ..Slot::default()
         };
         drop(slots);
-        if !task {
+        if !served {
             self.set_parked(self.parked.get() - 1);
         }
         if recv == Recv::Armed {
@@ -788,14 +797,14 @@ impl NetRing {
         self.accounts.open_conns.fetch_sub(1, Ordering::Relaxed);
     }
 
-    /// Closes the connections without a task that `close` picks; returns how many.
+    /// Closes the connections without a future that `close` picks; returns how many.
     pub fn close_parked(&self, mut close: impl FnMut(&Parked) -> bool, pool: &BufferPool) -> usize {
         let picked: Vec<u32> = self
             .slots
             .borrow()
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.fd >= 0 && !s.task && !s.closing && close(&s.parked))
+            .filter(|(_, s)| s.fd >= 0 && !s.served && !s.closing && close(&s.parked))
             .map(|(i, _)| i as u32)
             .collect();
         for &i in &picked {

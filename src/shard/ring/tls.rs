@@ -1,13 +1,13 @@
 //! A TLS connection's session in its slot (`-Z`, [`crate::tls`]): ciphertext a recv
 //! brought goes into the session and the plaintext it yields into the slot's input, where
 //! a plaintext connection's bytes go; a reply is written into the session and the records
-//! it makes are sent as one piece. The connection's task (`conn`) sees plaintext only.
+//! it makes are sent as one piece. The connection (`conn`) sees plaintext only.
 //!
 //! ```text
 //!   recv ─ciphertext─► session ─plaintext─► slot.input ─► conn (as plaintext)
 //!   conn ─reply (Out)─► session ─records─► wbuf ─SEND─► socket
 //!   handshake records, alerts: sent by the ring itself (a new or parked connection has
-//!   no task)
+//!   no future)
 //! ```
 //!
 //! One send of records is in flight at a time: records made meanwhile wait in the session
@@ -88,7 +88,7 @@ fn listener_is_tls(listener: RawFd, a: &Accounts) -> bool {
 fn session(a: &Accounts) -> Option<Box<TlsConn>> {
     let config = a.tls.as_ref()?.config();
     let mut session = ServerConnection::new(config).ok()?;
-    // The connection bounds what it writes (its task waits for each reply to go), and
+    // The connection bounds what it writes (it waits for each reply to go), and
     // records are taken out as soon as they are made.
     session.set_buffer_limit(None);
     Some(Box::new(TlsConn {
@@ -229,7 +229,7 @@ impl NetRing {
             Ok(n) => a.counters.add(Stat::BytesRead, n as u64),
             Err(e) => {
                 s.error = e;
-                if !s.task {
+                if !s.served {
                     // Failed before it was served: nothing is.
                     s.end = 0;
                 }
@@ -264,7 +264,7 @@ impl NetRing {
     }
 
     /// Sends what the session has made, unless a send is in flight (its completion calls
-    /// this again). With nothing left: the reply has gone (the task is woken), and a
+    /// this again). With nothing left: the reply has gone (the connection is scheduled), and a
     /// closing slot closes (given the `pool`; the ring's own calls give it).
     pub(super) fn tls_flush(&self, idx: u32, pool: Option<&BufferPool>) {
         let mut slots = self.slots.borrow_mut();
@@ -303,9 +303,7 @@ impl NetRing {
         let closing = s.closing;
         if s.sending {
             s.sending = false;
-            if let Some(w) = s.waker.take() {
-                w.wake();
-            }
+            self.wake_conn(idx, s);
         }
         drop(slots);
         if let (true, Some(p)) = (closing, pool) {
@@ -360,7 +358,7 @@ impl NetRing {
         self.tls_flush(idx, Some(pool));
     }
 
-    /// The connection's task closes it: a TLS session says so (close_notify) first, as
+    /// The connection closes it: a TLS session says so (close_notify) first, as
     /// memcached's does; the slot closes once that has gone.
     pub(super) fn tls_close_notify(&self, idx: u32, pool: &BufferPool) {
         {
