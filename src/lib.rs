@@ -121,3 +121,4 @@ pub mod store;
 pub mod tasks;
 pub mod tls;
 pub mod verbosity;
+pub mod watch;
