@@ -339,3 +339,24 @@ fn evictions_are_logged() {
         "{first}"
     );
 }
+
+/// A watcher starts after the requests before `watch` on its connection, those forwarded
+/// to the other shard included: it sees none of their lines (another watcher already
+/// has the shards logging).
+#[test]
+fn a_watcher_starts_after_its_earlier_requests() {
+    let cc = CorecachedServer::start(&["-t", "2"]);
+    let _other = watcher(cc.addr(), "fetchers");
+    let keys: Vec<String> = (0..16).map(|i| format!("early{i}")).collect();
+    let mut w = connect(cc.addr());
+    w.write_all(format!("get {}\r\nwatch fetchers\r\n", keys.join(" ")).as_bytes())
+        .unwrap();
+    let got = read_until(&mut w, DEADLINE, |b| b.ends_with(b"OK\r\n"));
+    assert_eq!(got, b"END\r\nOK\r\n");
+    run(cc.addr(), b"get late\r\n", b"END\r\n");
+    let seen = lines(&mut w, 1);
+    assert_eq!(
+        seen,
+        ["type=item_get key=late status=not_found clsid=0 cfd=N size=0"]
+    );
+}
