@@ -420,9 +420,7 @@ impl Conn {
         self.out
             .reply
             .set_over_budget(shard.buffers.replies_over_budget());
-        if shard.counters.watch.on() {
-            shard.counters.watch.set_cfd(self.fd);
-        }
+        shard.counters.watch.note_cfd(self.fd);
         let rbuf = mem::take(&mut self.rbuf);
         let next = self.process_in(shard, &rbuf);
         self.rbuf = rbuf;

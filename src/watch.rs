@@ -108,8 +108,12 @@ impl Tap {
         self.mask.load(Relaxed) & stream != 0
     }
 
-    pub fn set_cfd(&self, fd: i32) {
-        self.cfd.store(fd, Relaxed);
+    /// Notes the socket of the requests about to run, while someone watches.
+    #[inline(always)]
+    pub fn note_cfd(&self, fd: i32) {
+        if self.on() {
+            self.cfd.store(fd, Relaxed);
+        }
     }
 
     pub fn cfd(&self) -> i32 {

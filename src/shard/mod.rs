@@ -589,9 +589,7 @@ impl Shard {
         batch.held_taken = 0;
         let mut pos = 0;
         let limits = self.limits();
-        if self.counters.watch.on() {
-            self.counters.watch.set_cfd(batch.fd);
-        }
+        self.counters.watch.note_cfd(batch.fd);
         for _ in 0..batch.n {
             pos += engine::wire::apply_encoded(
                 &mut store,
