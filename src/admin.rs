@@ -2,7 +2,8 @@
 //! limit (`cache_memlimit`), the LRU crawler's switches (`lru_crawler enable|disable|sleep|
 //! tocrawl`), memcached's slab and LRU tunings (`slabs automove`, `lru …`), and each shard's
 //! desk, where a connection on any shard posts a key dump
-//! ([`crate::dump`]) and wakes that shard's engine tasks.
+//! ([`crate::dump`]) and wakes that shard's engine tasks, and the `watch` connections
+//! ([`crate::watch::Hub`]).
 //!
 //! Only admin commands and engine tasks touch it; no request on the data path does.
 
@@ -24,6 +25,8 @@ pub struct Admin {
     crawler_tocrawl: AtomicU32,
     tunings: Mutex<Tunings>,
     desks: Vec<OnceLock<Desk>>,
+    /// Every `watch` connection ([`crate::watch`]).
+    pub watchers: crate::watch::Hub,
 }
 
 /// memcached's slab and LRU tunings, as `slabs automove` and `lru …` last set them.
@@ -65,6 +68,8 @@ pub struct Desk {
     pub evictor: TaskHandle,
     pub pager: TaskHandle,
     pub dumper: TaskHandle,
+    /// Hands the shard's `watch` lines to the watchers ([`crate::watch::LogTask`]).
+    pub logger: TaskHandle,
     /// The most memory its store can grow to ([`crate::store::Store::mem_reserve`]).
     pub reserve: usize,
     /// The dumps posted, and whether the shard's dump task has ended (the shard stopped).
@@ -72,11 +77,18 @@ pub struct Desk {
 }
 
 impl Desk {
-    pub fn new(evictor: TaskHandle, pager: TaskHandle, dumper: TaskHandle, reserve: usize) -> Desk {
+    pub fn new(
+        evictor: TaskHandle,
+        pager: TaskHandle,
+        dumper: TaskHandle,
+        logger: TaskHandle,
+        reserve: usize,
+    ) -> Desk {
         Desk {
             evictor,
             pager,
             dumper,
+            logger,
             reserve,
             jobs: Mutex::new((Vec::new(), false)),
         }
@@ -127,6 +139,7 @@ impl Admin {
             crawler_tocrawl: AtomicU32::new(0),
             tunings: Mutex::new(Tunings::default()),
             desks: (0..settings.shards).map(|_| OnceLock::new()).collect(),
+            watchers: Default::default(),
         }
     }
 

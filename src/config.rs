@@ -154,6 +154,10 @@ pub struct Args {
     #[arg(short = 'X', long = "disable-dumping", hide_short_help = true)]
     pub disable_dumping: bool,
 
+    /// Refuse `watch` (log streams).
+    #[arg(short = 'W', long = "disable-watch", hide_short_help = true)]
+    pub disable_watch: bool,
+
     /// TLS: serve every TCP listener but `-l notls:ADDR` ones encrypted, with -o
     /// ssl_chain_cert=CERT.pem,ssl_key=KEY.pem (and the other ssl_* options).
     #[arg(short = 'Z', long = "enable-ssl")]
@@ -325,6 +329,8 @@ pub struct Settings {
     pub core_dumps: bool,
     /// `-X`: key dumps (`stats cachedump`, `lru_crawler metadump`) are refused.
     pub dumps_disabled: bool,
+    /// `-W`: `watch` is refused.
+    pub watch_disabled: bool,
     pub shards: usize,
     pub cpus: Vec<usize>,
     pub conn_limit: usize,
@@ -591,6 +597,7 @@ impl Settings {
             pid_file: a.pidfile.clone(),
             core_dumps: a.enable_coredumps,
             dumps_disabled: a.disable_dumping,
+            watch_disabled: a.disable_watch,
             shards,
             cpus,
             conn_limit: a.conn_limit,

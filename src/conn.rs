@@ -45,6 +45,7 @@ mod stats_conns;
 mod stats_groups;
 mod text_auth;
 mod tune;
+mod watch;
 mod window;
 
 pub(crate) use stats_cmd::stat_pairs;
@@ -67,6 +68,9 @@ enum AfterPass {
     Close,
     /// Write what is pending, then stream the key dump asked for (`Conn::dump`).
     Stream,
+    /// Write what is pending, then be a `watch` stream until the client goes
+    /// (`Conn::watcher`).
+    Watch,
 }
 
 /// Where a forwarded op's reply goes in `out`.
@@ -119,6 +123,8 @@ struct Conn {
     tally: crate::latency::Tally,
     /// A key dump to stream once this pass's replies are out.
     dump: Option<std::sync::Arc<crate::dump::Job>>,
+    /// The `watch` this connection became, once this pass's replies are out.
+    watcher: Option<crate::watch::Watching>,
 }
 
 /// How [`Conn::serve_requests`] ends.
@@ -158,6 +164,7 @@ pub async fn serve(shard: &Rc<Shard>, ready: Ready) {
         fd: ready.fd,
         tally: Default::default(),
         dump: None,
+        watcher: None,
     };
     let exit = c.serve_requests(shard).await;
     if let (Some(slot), Some(park)) = (c.idle_slot, &shard.park) {
@@ -210,6 +217,10 @@ impl Conn {
                 AfterPass::Stream => {
                     self.stream_dump(shard).await?;
                     continue;
+                }
+                AfterPass::Watch => {
+                    self.stream_watch(shard).await?;
+                    return Ok(Exit::Close);
                 }
                 AfterPass::Yield | AfterPass::Drain => {
                     glommio::yield_if_needed().await;
@@ -409,6 +420,7 @@ impl Conn {
         self.out
             .reply
             .set_over_budget(shard.buffers.replies_over_budget());
+        shard.counters.watch.note_cfd(self.fd);
         let rbuf = mem::take(&mut self.rbuf);
         let next = self.process_in(shard, &rbuf);
         self.rbuf = rbuf;
@@ -469,6 +481,7 @@ impl Conn {
                         // These end a window: what follows depends on them.
                         let last = match &req.cmd {
                             Command::Stats { .. }
+                            | Command::Watch { .. }
                             | Command::TooLarge { .. }
                             | Command::ErrorSwallow { .. }
                             | Command::Quit => true,
@@ -503,7 +516,10 @@ impl Conn {
             drop(store);
             let n = window.len();
             for Parsed { req, used, hash } in window.parsed() {
-                if matches!(req.cmd, Command::Stats { .. }) && !self.splices.is_empty() {
+                // `stats` sees, and a watcher starts after, every earlier request's effects.
+                if matches!(req.cmd, Command::Stats { .. } | Command::Watch { .. })
+                    && !self.splices.is_empty()
+                {
                     return AfterPass::Settle;
                 }
                 if shard.latency.is_some() {
@@ -695,6 +711,7 @@ impl Conn {
             Command::LruCrawler(c) => return self.lru_crawler(shard, c),
             Command::CacheMemlimit { mb } => self.cache_memlimit(shard, *mb, noreply),
             Command::Tune(t) => self.tune(shard, *t, noreply),
+            Command::Watch { streams } => return self.watch(shard, *streams, noreply),
             Command::Quit => return Some(AfterPass::Close),
             Command::MetaNoop => self.out.extend_from_slice(b"MN\r\n"),
             Command::Meta(m) => {

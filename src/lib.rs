@@ -89,10 +89,15 @@
 //!   configuration every shard shares, `refresh_certs`; the sessions live in the shard's
 //!   ring (`shard/ring/tls.rs`), below `conn`, which sees plaintext only.
 //! - [`verbosity`]: the log level, from `-v` and live from `verbosity N`.
+//! - [`watch`]: memcached's `watch` log streams: each shard's bounded tap of lines (fed
+//!   by `engine/watch.rs`, the store's evictions in `store/watch.rs` and the ring's
+//!   connections), its `log_fanout` task handing them to every watcher's bounded outbox,
+//!   the watching connection sending them (`conn/watch.rs`); line formats in `watch/lines.rs`.
 //! - [`tasks`]: engine background tasks (ep-engine's GlobalTask model): the expiry pager,
 //!   eviction maintenance (and `cache_memlimit`'s shrink), the key dump walker
-//!   ([`dump::DumpTask`]), persistence's flusher and warm-up, run by each shard in
-//!   low-priority task queues; a task's handle wakes it from any shard.
+//!   ([`dump::DumpTask`]), the `watch` fan-out ([`watch::LogTask`]), persistence's flusher
+//!   and warm-up, run by each shard in low-priority task queues; a task's handle wakes it
+//!   from any shard.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -122,3 +127,4 @@ pub mod store;
 pub mod tasks;
 pub mod tls;
 pub mod verbosity;
+pub mod watch;

@@ -134,6 +134,8 @@ pub struct Counters {
     pub detail: Detail,
     /// `stats sizes`: items by size, while `stats sizes_enable` has it on.
     pub sizes: Sizes,
+    /// `watch`: whether anyone watches, and this shard's lines ([`crate::watch`]).
+    pub watch: crate::watch::Tap,
 }
 
 /// memcached's `stats sizes` histogram: live items by memcached's item size rounded up to
@@ -201,6 +203,7 @@ impl Default for Counters {
                 .collect(),
             detail: Detail::default(),
             sizes: Sizes::default(),
+            watch: Default::default(),
         }
     }
 }

@@ -79,6 +79,7 @@ pub fn summary(req: &Request<'_>, used: usize) -> String {
         Command::LruCrawler(c) => format!("LruCrawler {c:?}"),
         Command::CacheMemlimit { mb } => format!("CacheMemlimit mb={mb}"),
         Command::Tune(t) => format!("Tune {t:?}"),
+        Command::Watch { streams } => format!("Watch {streams:?}"),
         Command::MetaNoop => "MetaNoop".into(),
         Command::Meta(m) => format!("Meta {m:?}"),
         Command::Error(e) => format!("Error {e}"),

@@ -71,10 +71,6 @@ pub struct NoEffect {
     #[arg(short = 'L', long = "enable-largepages", hide_short_help = true)]
     pub enable_largepages: bool,
 
-    /// memcached's -W (no `watch`): accepted; corecached has no `watch` command.
-    #[arg(short = 'W', long = "disable-watch", hide_short_help = true)]
-    pub disable_watch: bool,
-
     /// memcached's -e (items in a mmapped file, restartable cache): no effect here.
     #[arg(
         short = 'e',

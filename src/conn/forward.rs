@@ -71,6 +71,7 @@ impl Conn {
             b.from = shard.id;
             b.owner = peer;
             b.token = inbox.token;
+            b.fd = self.fd;
             shard.forward(peer, b).await;
             waiting += 1;
         }

@@ -8,6 +8,7 @@
 //! them); corecached's own keys come after memcached's.
 
 use std::mem;
+use std::sync::atomic::Ordering::Relaxed;
 
 use super::stats_groups;
 use super::{AfterPass, Conn};
@@ -218,14 +219,16 @@ fn general_stats(p: &mut Stats, shard: &Shard, now: u32) {
         "lru_crawler_starts",
         "lru_maintainer_juggles",
         "malloc_fails",
-        "log_worker_dropped",
-        "log_worker_written",
-        "log_watcher_skipped",
-        "log_watcher_sent",
-        "log_watchers",
     ] {
         p.stat(name, 0);
     }
+    // `watch`: every shard's taps, and the watchers now.
+    let log = |f: fn(&crate::watch::Tap) -> u64| all.iter().map(|c| f(&c.watch)).sum::<u64>();
+    p.stat("log_worker_dropped", log(|t| t.dropped.load(Relaxed)));
+    p.stat("log_worker_written", log(|t| t.written.load(Relaxed)));
+    p.stat("log_watcher_skipped", log(|t| t.skipped.load(Relaxed)));
+    p.stat("log_watcher_sent", log(|t| t.sent.load(Relaxed)));
+    p.stat("log_watchers", shard.admin.watchers.count());
     if let Some(tls) = &settings.tls {
         if tls.options.session_cache {
             p.stat("ssl_new_sessions", tls.new_sessions());

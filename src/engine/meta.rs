@@ -255,17 +255,7 @@ fn set(cx: Ctx<'_>, req: &MetaRequest<'_>, key: &[u8], out: &mut Vec<u8>) {
         line(out, BAD_CHUNK);
         return;
     }
-    let mut mode = match f.mode {
-        b'E' => Mode::Add,
-        b'A' => Mode::Append,
-        b'P' => Mode::Prepend,
-        b'R' => Mode::Replace,
-        _ => Mode::Set,
-    };
-    // A compare-CAS turns set and replace into cas.
-    if f.has_cas && matches!(mode, Mode::Set | Mode::Replace) {
-        mode = Mode::Cas;
-    }
+    let mode = ms_mode(f);
     let exptime = store.abs_exptime(f.ttl.unwrap_or(0), now);
     let cas = if f.has_cas { f.cas } else { 0 };
     let result = store.meta_store(
@@ -520,6 +510,23 @@ fn slab_class(ntotal: usize) -> u32 {
         }
         size = (f64::from(size) * 1.25) as u32;
         id += 1;
+    }
+}
+
+/// The store mode of an `ms` with flags `f`.
+pub(super) fn ms_mode(f: &crate::protocol::MetaFlags) -> Mode {
+    let mode = match f.mode {
+        b'E' => Mode::Add,
+        b'A' => Mode::Append,
+        b'P' => Mode::Prepend,
+        b'R' => Mode::Replace,
+        _ => Mode::Set,
+    };
+    // A compare-CAS turns set and replace into cas.
+    if f.has_cas && matches!(mode, Mode::Set | Mode::Replace) {
+        Mode::Cas
+    } else {
+        mode
     }
 }
 

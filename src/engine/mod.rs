@@ -19,6 +19,7 @@ pub mod meta;
 mod op;
 pub mod reply;
 pub mod text;
+mod watch;
 pub mod wire;
 
 pub use op::{KeyOp, ReplySink};
@@ -32,9 +33,25 @@ use crate::store::Store;
 ///
 /// A get, the common request, runs inline where this is called (a connection's own ops, a
 /// peer's batch), without a call through the dispatch below. Every other op goes through
-/// `apply_other`.
+/// `apply_other`. While someone watches (`watch`), ops go through `watch::apply_watched`,
+/// which logs their lines around this.
 #[inline(always)]
 pub fn apply<R: ReplySink>(
+    store: &mut Store,
+    counters: &Counters,
+    op: &KeyOp<'_>,
+    now: u32,
+    sink: &mut R,
+) {
+    if counters.watch.on() {
+        return watch::apply_watched(store, counters, op, now, sink);
+    }
+    apply_unwatched(store, counters, op, now, sink)
+}
+
+/// [`apply`] without the watchers' lines.
+#[inline(always)]
+fn apply_unwatched<R: ReplySink>(
     store: &mut Store,
     counters: &Counters,
     op: &KeyOp<'_>,

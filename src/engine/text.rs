@@ -158,6 +158,7 @@ pub(super) fn execute<R: ReplySink>(
         | Command::LruCrawler(_)
         | Command::CacheMemlimit { .. }
         | Command::Tune(_)
+        | Command::Watch { .. }
         | Command::Error(_)
         | Command::ErrorSwallow { .. } => {
             unreachable!("the connection answers {:?} itself", req.cmd)

@@ -1,8 +1,8 @@
-//! memcached's `lru_crawler`, `cache_memlimit`, `slabs` and `lru` lines (`proto_text.c`
-//! `process_lru_crawler_command`, `process_memlimit_command`, `process_slabs_command`,
-//! `process_lru_command`), parsed with the same token counts and number rules, so the same
+//! memcached's `lru_crawler`, `cache_memlimit`, `slabs`, `lru` and `watch` lines
+//! (`proto_text.c` `process_lru_crawler_command`, `process_memlimit_command`,
+//! `process_slabs_command`, `process_lru_command`, `process_watch_command`), parsed with the same token counts and number rules, so the same
 //! bad lines get the same errors. Pure: what the commands do is `crate::conn`'s,
-//! `crate::dump`'s and `crate::admin`'s.
+//! `crate::dump`'s, `crate::admin`'s and `crate::watch`'s.
 
 use super::tokens::Tokens;
 use super::{Command, BAD_FORMAT, ERROR};
@@ -431,4 +431,53 @@ mod tests {
         assert!(!Classes::Ids(1 << 5).has(6));
         assert!(Classes::All.has(39));
     }
+}
+
+/// The log streams `watch` can ask for: memcached's `LOG_*` bits, so a watcher's set of
+/// streams is one `u16`.
+pub mod streams {
+    pub const SYSEVENTS: u16 = 1 << 1;
+    pub const FETCHERS: u16 = 1 << 2;
+    pub const MUTATIONS: u16 = 1 << 3;
+    pub const CONNEVENTS: u16 = 1 << 5;
+    pub const EVICTIONS: u16 = 1 << 6;
+    pub const RAWCMDS: u16 = 1 << 9;
+    pub const PROXYREQS: u16 = 1 << 10;
+    pub const PROXYEVENTS: u16 = 1 << 11;
+    pub const PROXYUSER: u16 = 1 << 12;
+}
+
+/// ```text
+/// watch [fetchers|mutations|evictions|connevents|sysevents|rawcmds|proxyreqs|proxyevents|proxyuser]…\r\n
+/// ```
+/// The streams named, fetchers alone when none is; `None` when a word names none
+/// (memcached 1.6.18 answers `ERROR`; `deletions` came later). As memcached's loop does,
+/// `noreply` is read as a word too (so it is an error, and unanswered), and words past
+/// the tokenizer's 23 tokens are not read.
+pub fn watch(t: &Tokens<'_>) -> (Command<'static>, bool) {
+    let noreply = t.noreply();
+    if t.n <= 2 {
+        return (
+            Command::Watch {
+                streams: Some(streams::FETCHERS),
+            },
+            noreply,
+        );
+    }
+    let mut f = 0;
+    for &word in &t.toks()[1..] {
+        f |= match word {
+            b"rawcmds" => streams::RAWCMDS,
+            b"evictions" => streams::EVICTIONS,
+            b"fetchers" => streams::FETCHERS,
+            b"mutations" => streams::MUTATIONS,
+            b"sysevents" => streams::SYSEVENTS,
+            b"connevents" => streams::CONNEVENTS,
+            b"proxyreqs" => streams::PROXYREQS,
+            b"proxyevents" => streams::PROXYEVENTS,
+            b"proxyuser" => streams::PROXYUSER,
+            _ => return (Command::Watch { streams: None }, noreply),
+        };
+    }
+    (Command::Watch { streams: Some(f) }, noreply)
 }

@@ -191,6 +191,9 @@ pub enum Command<'a> {
     /// `slabs …` and `lru …`, parsed by [`admin`]: memcached's tuning of its slabs and
     /// LRUs.
     Tune(admin::Tune),
+    /// `watch [streams…]`, parsed by [`admin::watch`]: the connection becomes a log
+    /// stream of the streams named (`None`: a word named none).
+    Watch { streams: Option<u16> },
     /// ```text
     /// mn\r\n
     /// ```
@@ -230,6 +233,7 @@ impl<'a> Command<'a> {
             | Command::LruCrawler(_)
             | Command::CacheMemlimit { .. }
             | Command::Tune(_)
+            | Command::Watch { .. }
             | Command::Error(_)
             | Command::ErrorSwallow { .. } => None,
         }

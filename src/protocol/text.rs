@@ -111,6 +111,10 @@ fn parse_line<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
             let (cmd, noreply) = super::admin::lru(&t);
             done(cmd, noreply, used)
         }
+        b"watch" => {
+            let (cmd, noreply) = super::admin::watch(&t);
+            done(cmd, noreply, used)
+        }
         b"stats" => done(
             Command::Stats {
                 args: keys_from(&t, 1),

@@ -80,6 +80,8 @@ pub struct Batch {
     pub owner: usize,
     /// The waiting connection's inbox on the sending shard.
     pub token: u32,
+    /// The waiting connection's socket, for the `cfd=` of `watch` lines.
+    pub fd: i32,
     /// Encoded [`KeyOp`]s.
     pub ops: Vec<u8>,
     /// Number of ops in `ops`.
@@ -591,6 +593,7 @@ impl Shard {
         batch.held_taken = 0;
         let mut pos = 0;
         let limits = self.limits();
+        self.counters.watch.note_cfd(batch.fd);
         for _ in 0..batch.n {
             pos += engine::wire::apply_encoded(
                 &mut store,

@@ -137,6 +137,10 @@ impl ShardStart {
                 self.admin.clone(),
                 &self.settings,
             )),
+            Box::new(crate::watch::LogTask::new(
+                self.counters[self.id].clone(),
+                self.admin.clone(),
+            )),
         ];
         let mut infos: Vec<Arc<TaskInfo>> = engine_tasks
             .iter()
@@ -156,6 +160,7 @@ impl ShardStart {
                 handles[1].clone(),
                 handles[0].clone(),
                 handles[3].clone(),
+                handles[4].clone(),
                 reserve,
             ),
         );

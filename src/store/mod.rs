@@ -50,6 +50,7 @@ mod prefetch;
 pub mod segment;
 mod space;
 mod walk;
+mod watch;
 mod writes;
 
 pub use arith::{ArithResult, Delta, MetaArith};
@@ -58,6 +59,7 @@ pub use meta::{MetaDelete, MetaInfo, MetaItem};
 pub use pins::{PinnedValue, StoreValue};
 pub use prefetch::{prefetch, prefetch_slice, Prefetch};
 pub use walk::{WalkCursor, WalkItem};
+pub use watch::Peek;
 
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -233,6 +233,7 @@ impl Store {
                                 & segment::ATIME_MASK
                         };
                         c.class_set(class, ClassStat::EvictedTime, u64::from(idle));
+                        self.watch_eviction(loc, &hdr, idle, now);
                         if hdr.exptime != 0 {
                             c.class_incr(class, ClassStat::EvictedNonzero);
                         }

@@ -52,6 +52,7 @@ fn summary(req: &Request<'_>) -> String {
         Command::LruCrawler(c) => format!("LruCrawler {c:?}"),
         Command::CacheMemlimit { mb } => format!("CacheMemlimit mb={mb}"),
         Command::Tune(t) => format!("Tune {t:?}"),
+        Command::Watch { streams } => format!("Watch {streams:?}"),
         Command::MetaNoop => "MetaNoop".into(),
         Command::Meta(m) => format!("Meta {m:?}"),
         Command::Error(e) => format!("Error {e}"),
@@ -325,6 +326,22 @@ fn other_commands() {
         (b"refresh_certs noreply\r\n", &["RefreshCerts"]),
         (b"verbosity 1\r\n", &["Verbosity 1"]),
         (b"verbosity\r\n", &["Error ERROR"]),
+        // memcached 1.6.18's `watch`: fetchers when no stream is named; `deletions` came
+        // later; `noreply` is read as a stream (an error, unanswered).
+        (b"watch\r\n", &["Watch Some(4)"]),
+        (b"watch  fetchers mutations\r\n", &["Watch Some(12)"]),
+        (
+            b"watch evictions connevents sysevents rawcmds\r\n",
+            &["Watch Some(610)"],
+        ),
+        (
+            b"watch proxyreqs proxyevents proxyuser\r\n",
+            &["Watch Some(7168)"],
+        ),
+        (b"watch deletions\r\n", &["Watch None"]),
+        (b"watch fetchers bogus\r\n", &["Watch None"]),
+        (b"watch fetchers noreply\r\n", &["Watch None noreply"]),
+        (b"WATCH\r\n", &["Error ERROR"]),
         (b"stats\r\n", &["Stats []"]),
         (b"shutdown\r\n", &["Shutdown []"]),
         (b"shutdown graceful\r\n", &["Shutdown [graceful]"]),

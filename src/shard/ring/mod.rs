@@ -552,6 +552,7 @@ impl NetRing {
         };
         a.counters.incr(Stat::CurrConnections);
         a.counters.incr(Stat::TotalConnections);
+        crate::watch::conn_event(&a.counters.watch, fd, false);
         let one: libc::c_int = 1;
         // SAFETY: setsockopt with a valid int option on our socket (fails harmlessly on a
         // unix socket).
@@ -757,6 +758,7 @@ impl NetRing {
             return;
         }
         let (fd, gen, recv, served) = (s.fd, s.gen, s.recv, s.served);
+        crate::watch::conn_event(&self.accounts.counters.watch, fd, true);
         if s.input.capacity() > 0 {
             pool.put_read(std::mem::take(&mut s.input));
         }
