@@ -375,7 +375,7 @@ fn peer_of(fd: i32) -> lines::Peer {
 }
 
 /// A shard's log task: hands the shard's lines to every watcher, a pass every
-/// millisecond while lines come (backing off to [`IDLE_MAX`] while none do), asleep while
+/// millisecond while lines come (backing off to `IDLE_MAX` while none do), asleep while
 /// nobody watches.
 pub struct LogTask {
     counters: Arc<Counters>,
