@@ -17,10 +17,8 @@
 //!
 //! So a timer ticks beside the phase: each tick wakes an executor parked by the first bug,
 //! and gives the second another chance every tick rather than one per wait. A task that
-//! napped its thread 200 µs and yielded in a loop (so the executor never parks at all)
-//! was tried too: beside a warm-up that yields between its chunks, it took the executor
-//! whenever warm-up yielded and made warm-up many times slower (bench/RESULTS.md has the
-//! runs).
+//! naps and yields in a loop (so the executor never parks) is not used: it would take the
+//! executor each time warm-up yields between its chunks.
 
 use std::future::Future;
 use std::time::Duration;
