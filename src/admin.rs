@@ -139,7 +139,7 @@ impl Admin {
             crawler_tocrawl: AtomicU32::new(0),
             tunings: Mutex::new(Tunings::default()),
             desks: (0..settings.shards).map(|_| OnceLock::new()).collect(),
-            watchers: Default::default(),
+            watchers: crate::watch::Hub::new(settings.log_buffers),
         }
     }
 

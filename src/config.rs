@@ -371,6 +371,8 @@ pub struct Settings {
     pub detail_at_start: bool,
     /// `-o track_sizes`: `stats sizes` counts from the start.
     pub track_sizes: bool,
+    /// `-o worker_logbuf_size`, `-o watcher_logbuf_size`: the `watch` buffers.
+    pub log_buffers: crate::watch::Buffers,
     pub verbose: u8,
     /// `-u/--user`: the user to switch to when started as root.
     pub user: Option<String>,
@@ -625,6 +627,12 @@ impl Settings {
             prefix_delimiter,
             detail_at_start: a.prefix_delimiter.is_some(),
             track_sizes: extended.track_sizes,
+            log_buffers: crate::watch::Buffers {
+                worker: extended.worker_logbuf.unwrap_or(crate::watch::TAP_BYTES),
+                watcher: extended
+                    .watcher_logbuf
+                    .unwrap_or(crate::watch::OUTBOX_BYTES),
+            },
             verbose: a.verbose,
             user: a.user.clone(),
             protocol,

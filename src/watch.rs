@@ -31,7 +31,7 @@
 
 pub mod lines;
 
-use std::sync::atomic::{AtomicI32, AtomicU16, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI32, AtomicU16, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -44,10 +44,29 @@ use crate::tasks::{Next, Queue, Task};
 
 /// memcached's limit of watchers at once (`WATCHER_LIMIT`).
 pub const WATCHER_LIMIT: usize = 20;
-/// Bytes of lines a shard holds for its log task: memcached's `worker_logbuf_size`.
+/// Bytes of lines a shard holds for its log task by default: memcached's
+/// `worker_logbuf_size`.
 pub const TAP_BYTES: usize = 64 << 10;
-/// Bytes of lines a watcher's outbox holds: memcached's `watcher_logbuf_size`.
+/// Bytes of lines a watcher's outbox holds by default: memcached's `watcher_logbuf_size`.
 pub const OUTBOX_BYTES: usize = 256 << 10;
+
+/// The sizes `-o worker_logbuf_size` and `-o watcher_logbuf_size` give, in bytes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Buffers {
+    /// Each shard's tap.
+    pub worker: usize,
+    /// Each watcher's outbox.
+    pub watcher: usize,
+}
+
+impl Default for Buffers {
+    fn default() -> Self {
+        Buffers {
+            worker: TAP_BYTES,
+            watcher: OUTBOX_BYTES,
+        }
+    }
+}
 /// The streams lines are made for; the others are accepted and stay silent, as in a
 /// memcached without the proxy (`proxy*`), with no LRU crawler or slab mover running
 /// (`sysevents`), and 1.6.18's `rawcmds`, which nothing logs.
@@ -78,7 +97,7 @@ fn unix_micros() -> u64 {
 }
 
 /// A shard's log lines and whether anyone watches (in the shard's [`Counters`]).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Tap {
     /// The streams some watcher wants, of those made ([`PRODUCED`]); 0 when none.
     mask: AtomicU16,
@@ -86,6 +105,9 @@ pub struct Tap {
     /// connection's pass, or a peer's batch, while someone watches.
     cfd: AtomicI32,
     buf: Mutex<Vec<u8>>,
+    /// Bytes the tap holds at most ([`Buffers::worker`]), set as watchers join: a shard
+    /// that sees a new mask before the size keeps the default size for those lines.
+    cap: AtomicUsize,
     /// memcached's `log_worker_written` and `log_worker_dropped`: lines into this tap, and
     /// lines it had no room for.
     pub written: AtomicU64,
@@ -94,6 +116,21 @@ pub struct Tap {
     /// watchers' outboxes, and lines an outbox had no room for.
     pub sent: AtomicU64,
     pub skipped: AtomicU64,
+}
+
+impl Default for Tap {
+    fn default() -> Self {
+        Tap {
+            mask: AtomicU16::new(0),
+            cfd: AtomicI32::new(0),
+            buf: Mutex::default(),
+            cap: AtomicUsize::new(TAP_BYTES),
+            written: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            skipped: AtomicU64::new(0),
+        }
+    }
 }
 
 impl Tap {
@@ -123,13 +160,14 @@ impl Tap {
     /// Adds a line of `stream`, stamped now, whose fields `write` writes (ending in
     /// `\n`); counts it dropped if the tap is full.
     pub fn log(&self, stream: u16, write: impl FnOnce(&mut Vec<u8>)) {
+        let cap = self.cap.load(Relaxed);
         let mut b = lock(&self.buf);
-        if b.len() + HEAD + LINE_MAX > TAP_BYTES {
+        if b.len() + HEAD + LINE_MAX > cap {
             bump(&self.dropped);
             return;
         }
-        if b.capacity() < TAP_BYTES {
-            let more = TAP_BYTES - b.len();
+        if b.capacity() < cap {
+            let more = cap - b.len();
             b.reserve_exact(more);
         }
         let micros = unix_micros();
@@ -192,6 +230,8 @@ pub struct Watcher {
     /// Unix microseconds it joined at: lines stamped before are not its (memcached's
     /// `min_gid`).
     since: u64,
+    /// Bytes the outbox holds at most ([`Buffers::watcher`]).
+    cap: usize,
     out: Mutex<Outbox>,
 }
 
@@ -230,7 +270,7 @@ impl Watcher {
             }
             o.gid += 1;
             let need = e.ts.len() + 26 + e.rest.len();
-            if o.bytes.len() + need + SKIP_ROOM > OUTBOX_BYTES {
+            if o.bytes.len() + need + SKIP_ROOM > self.cap {
                 o.skipped += 1;
                 bump(&tap.skipped);
                 continue;
@@ -262,19 +302,29 @@ impl Watcher {
 #[derive(Debug, Default)]
 pub struct Hub {
     watchers: Mutex<Vec<Arc<Watcher>>>,
+    sizes: Buffers,
 }
 
 impl Hub {
+    pub fn new(sizes: Buffers) -> Hub {
+        Hub {
+            watchers: Mutex::default(),
+            sizes,
+        }
+    }
+
     /// memcached's `log_watchers`.
     pub fn count(&self) -> usize {
         lock(&self.watchers).len()
     }
 
-    /// Sets every shard's mask to the streams the watchers want, under the hub's lock so
-    /// that concurrent joins and leaves end in the last one's masks.
-    fn set_masks(watchers: &[Arc<Watcher>], taps: &[Arc<Counters>]) {
+    /// Sets every shard's mask to the streams the watchers want (and its tap's size),
+    /// under the hub's lock so that concurrent joins and leaves end in the last one's
+    /// masks.
+    fn set_masks(&self, watchers: &[Arc<Watcher>], taps: &[Arc<Counters>]) {
         let m = watchers.iter().fold(0, |m, w| m | w.streams) & PRODUCED;
         for c in taps {
+            c.watch.cap.store(self.sizes.worker, Relaxed);
             c.watch.mask.store(m, Relaxed);
         }
     }
@@ -310,10 +360,11 @@ pub fn join(admin: &Arc<Admin>, taps: &Arc<Vec<Arc<Counters>>>, streams: u16) ->
     let w = Arc::new(Watcher {
         streams,
         since: unix_micros(),
+        cap: admin.watchers.sizes.watcher,
         out: Mutex::default(),
     });
     ws.push(w.clone());
-    Hub::set_masks(&ws, taps);
+    admin.watchers.set_masks(&ws, taps);
     drop(ws);
     for d in admin.desks() {
         d.logger.wake();
@@ -329,7 +380,7 @@ pub fn join(admin: &Arc<Admin>, taps: &Arc<Vec<Arc<Counters>>>, streams: u16) ->
 fn leave(admin: &Admin, taps: &[Arc<Counters>], w: &Arc<Watcher>) {
     let mut ws = lock(&admin.watchers.watchers);
     ws.retain(|x| !Arc::ptr_eq(x, w));
-    Hub::set_masks(&ws, taps);
+    admin.watchers.set_masks(&ws, taps);
 }
 
 /// Logs a connection's start or end (`close`) for the shard's watchers of `connevents`,
@@ -464,6 +515,7 @@ mod tests {
         Watcher {
             streams,
             since: 0,
+            cap: OUTBOX_BYTES,
             out: Mutex::default(),
         }
     }
@@ -537,6 +589,34 @@ mod tests {
             no_ts(&take(&w)),
             format!("skipped={skipped}\ngid={} type=z\n", offered + 1)
         );
+    }
+
+    #[test]
+    fn the_sizes_given_bound_the_tap_and_the_outbox() {
+        let hub = Hub::new(Buffers {
+            worker: 4096,
+            watcher: 2048,
+        });
+        let shard = Arc::new(Counters::default());
+        hub.set_masks(&[], std::slice::from_ref(&shard));
+        let tap = &shard.watch;
+        for _ in 0..200 {
+            tap.log(streams::FETCHERS, |o| o.extend_from_slice(b"type=a\n"));
+        }
+        let mut buf = Vec::new();
+        tap.take(&mut buf);
+        assert!(buf.len() <= 4096 && !buf.is_empty(), "{}", buf.len());
+        assert!(tap.dropped.load(Relaxed) > 0);
+        let w = Watcher {
+            cap: hub.sizes.watcher,
+            ..watcher(streams::FETCHERS)
+        };
+        for _ in 0..10 {
+            w.deliver(&buf, tap);
+        }
+        let got = take(&w);
+        assert!(got.len() <= 2048 && !got.is_empty(), "{}", got.len());
+        assert!(tap.skipped.load(Relaxed) > 0);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 /// memcached 1.6.18's `-o` suboptions (those its Debian build, with TLS and extstore,
 /// accepts) that mean nothing here: accepted with a warning. `modern` and `no_modern` are
 /// accepted silently (they change nothing in memcached 1.6 either); `hashpower`,
-/// `idle_timeout` and the TLS ones (`ssl_*`, [`crate::tls::SslOptions`]) are honoured.
+/// `idle_timeout`, `watcher_logbuf_size`, `worker_logbuf_size` and the TLS ones (`ssl_*`, [`crate::tls::SslOptions`]) are honoured.
 pub const NO_EFFECT_SUBOPTIONS: &[&str] = &[
     "maxconns_fast",
     "no_maxconns_fast",
@@ -32,8 +32,6 @@ pub const NO_EFFECT_SUBOPTIONS: &[&str] = &[
     "hot_max_factor",
     "warm_max_factor",
     "temporary_ttl",
-    "watcher_logbuf_size",
-    "worker_logbuf_size",
     "read_buf_mem_limit",
     "resp_obj_mem_limit",
     "slab_chunk_max",
@@ -140,6 +138,9 @@ pub struct Extended {
     pub idle_timeout: Option<u64>,
     /// `track_sizes`: `stats sizes` counts from the start.
     pub track_sizes: bool,
+    /// `worker_logbuf_size=KB` and `watcher_logbuf_size=KB`, in bytes, when given.
+    pub worker_logbuf: Option<usize>,
+    pub watcher_logbuf: Option<usize>,
     /// The `ssl_*` suboptions (TLS, with `-Z`).
     pub ssl: crate::tls::SslOptions,
     /// The suboptions named in [`NO_EFFECT_SUBOPTIONS`], in order, each once.
@@ -170,6 +171,8 @@ pub fn extended(options: &[String]) -> Result<Extended, String> {
                 );
             }
             ("track_sizes", None) => x.track_sizes = true,
+            ("worker_logbuf_size", v) => x.worker_logbuf = Some(kilobytes(name, v)?),
+            ("watcher_logbuf_size", v) => x.watcher_logbuf = Some(kilobytes(name, v)?),
             ("modern" | "no_modern" | "", None) => {}
             (n, v) if n.starts_with("ssl_") && x.ssl.set(n, v)? => {}
             (n, _) if NO_EFFECT_SUBOPTIONS.contains(&n) => {
@@ -185,6 +188,21 @@ pub fn extended(options: &[String]) -> Result<Extended, String> {
         }
     }
     Ok(x)
+}
+
+/// A buffer size given in kilobytes, as bytes. memcached keeps it in 32 bits; a size that
+/// would not fit there is refused rather than wrapped.
+fn kilobytes(name: &str, v: Option<&str>) -> Result<usize, String> {
+    v.and_then(|v| v.parse::<u32>().ok())
+        .filter(|&k| k <= u32::MAX >> 10)
+        .map(|k| k as usize * 1024)
+        .ok_or_else(|| {
+            format!(
+                "-o {name}={}: give the size in kilobytes, 0 to {}",
+                v.unwrap_or(""),
+                u32::MAX >> 10
+            )
+        })
 }
 
 /// The addresses `-l` values name, with `port` where a value gives none. Each value is a
@@ -426,7 +444,21 @@ mod tests {
                 "ssl_min_version tlsv1.3",
             ]
         );
-        for bad in ["bogus", "lru_segmented", "hashpower=2", "idle_timeout=x"] {
+        let x = extended(&strings(&["worker_logbuf_size=8,watcher_logbuf_size=1024"])).unwrap();
+        assert_eq!(
+            (x.worker_logbuf, x.watcher_logbuf),
+            (Some(8192), Some(1 << 20))
+        );
+        assert!(x.ignored.is_empty(), "{:?}", x.ignored);
+        for bad in [
+            "bogus",
+            "lru_segmented",
+            "hashpower=2",
+            "idle_timeout=x",
+            "worker_logbuf_size=-1",
+            "watcher_logbuf_size=4194304",
+            "watcher_logbuf_size",
+        ] {
             let e = extended(&strings(&[bad])).unwrap_err();
             assert!(e.contains(bad.split('=').next().unwrap()), "{e}");
         }

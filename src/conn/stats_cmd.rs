@@ -451,9 +451,9 @@ fn settings_stats(p: &mut Stats, shard: &Shard) {
     // memcached prints it unsigned.
     p.stat("temporary_ttl", tunings.temporary_ttl as u32);
     p.stat("idle_timeout", s.idle_timeout.map_or(0, |d| d.as_secs()));
+    p.stat("watcher_logbuf_size", s.log_buffers.watcher);
+    p.stat("worker_logbuf_size", s.log_buffers.worker);
     let memcached_defaults_3: &[(&str, &str)] = &[
-        ("watcher_logbuf_size", "262144"),
-        ("worker_logbuf_size", "65536"),
         ("read_buf_mem_limit", "0"),
         ("track_sizes", yes_no(s.track_sizes)),
         ("inline_ascii_response", "no"),
