@@ -5,9 +5,12 @@
 //! the lookup a storage command, `delete`, `incr`, `touch` and the meta commands make; and
 //! an `item_store` for every storage command (`do_store_item`) with its outcome. Here the
 //! key is looked at before the op ([`Store::peek`]) and, for a storage command, after it:
-//! a stored item is one whose unique changed.
+//! a stored item is one whose unique changed. The binary protocol's commands log as the
+//! text ones do; its incr or decr that creates the key logs the `add` memcached makes for
+//! it.
 
 use super::op::{KeyOp, ReplySink};
+use crate::protocol::binary::{self as bin, BinRequest};
 use crate::protocol::{Command, MetaCmd, StoreMode};
 use crate::stats::Counters;
 use crate::store::{Peek, Store};
@@ -21,12 +24,19 @@ enum Logs {
     /// A lookup: `item_get`.
     Lookup,
     /// A storage command: `item_get`, then `item_store`. `exptime` is a memcached exptime.
+    /// `cas`: a binary append or prepend that names a CAS (memcached compares it in the
+    /// store and says `exists`).
     Store {
         mode: StoreMode,
         flags: u32,
         exptime: i32,
         vlen: usize,
+        cas: bool,
     },
+    /// A binary incr or decr: `item_get`, and where it creates the key (`creates`: its
+    /// expiration is not 0xffffffff), memcached's `add` of the initial value: `item_get`,
+    /// then `item_store`.
+    Arith { creates: bool },
     /// A storage command whose value is over `-I`: `item_store` with `too_large`, then for
     /// `set` the lookup that removes the old value.
     TooLarge { mode: StoreMode },
@@ -46,6 +56,7 @@ fn logs_of(op: &KeyOp<'_>) -> Logs {
                 flags,
                 exptime,
                 vlen: data.len(),
+                cas: false,
             },
             Command::TooLarge { mode, .. } => Logs::TooLarge { mode },
             Command::FlushAll { .. } => Logs::None,
@@ -58,11 +69,50 @@ fn logs_of(op: &KeyOp<'_>) -> Logs {
                 flags: m.f.client_flags,
                 exptime: m.f.ttl.unwrap_or(0),
                 vlen: m.data.len(),
+                cas: false,
             },
             MetaCmd::Get | MetaCmd::Delete | MetaCmd::Arith | MetaCmd::Debug => Logs::Lookup,
         },
-        // The binary protocol's lookups; its storage commands log no `item_store` yet.
-        KeyOp::Bin(_) => Logs::Lookup,
+        KeyOp::Bin(req) => bin_logs(req),
+    }
+}
+
+/// What memcached logs for a binary request. A CAS makes its set, add or replace a `cas`
+/// (memcached turns the command into one); its append and prepend stay themselves.
+fn bin_logs(req: &BinRequest<'_>) -> Logs {
+    let op = bin::loud(req.opcode);
+    let mode = match op {
+        bin::SET => StoreMode::Set,
+        bin::ADD => StoreMode::Add,
+        bin::REPLACE => StoreMode::Replace,
+        bin::APPEND => StoreMode::Append,
+        bin::PREPEND => StoreMode::Prepend,
+        bin::INCREMENT | bin::DECREMENT if req.extras.len() == 20 => {
+            return Logs::Arith {
+                creates: req.ext_u32(16) != u32::MAX,
+            }
+        }
+        _ => return Logs::Lookup,
+    };
+    if req.truncated() {
+        return Logs::TooLarge { mode };
+    }
+    let (flags, exptime) = if req.extras.len() == 8 {
+        (req.ext_u32(0), req.ext_u32(4) as i32)
+    } else {
+        (0, 0)
+    };
+    let appends = matches!(mode, StoreMode::Append | StoreMode::Prepend);
+    Logs::Store {
+        mode: if req.cas != 0 && !appends {
+            StoreMode::Cas
+        } else {
+            mode
+        },
+        flags,
+        exptime,
+        vlen: req.value.len(),
+        cas: req.cas != 0 && appends,
     }
 }
 
@@ -146,14 +196,18 @@ pub(super) fn apply_watched<R: ReplySink>(
     let before = store.peek(key, now);
     log_get(counters, key, before);
     super::apply_unwatched(store, counters, op, now, sink);
-    let Logs::Store {
-        mode,
-        flags,
-        exptime,
-        vlen,
-    } = logs
-    else {
-        return;
+    let (mode, flags, exptime, vlen, cas) = match logs {
+        Logs::Store {
+            mode,
+            flags,
+            exptime,
+            vlen,
+            cas,
+        } => (mode, flags, exptime, vlen, cas),
+        Logs::Arith { creates: true } if !matches!(before, Peek::Found { .. }) => {
+            return log_created(store, counters, key, now);
+        }
+        _ => return,
     };
     if !tap.wants(MUTATIONS) {
         return;
@@ -173,6 +227,11 @@ pub(super) fn apply_watched<R: ReplySink>(
         } if stored => (Stored::Stored, exptime, class, vlen),
         _ => {
             let status = match mode {
+                StoreMode::Append | StoreMode::Prepend
+                    if cas && matches!(before, Peek::Found { .. }) =>
+                {
+                    Stored::Exists
+                }
                 StoreMode::Add | StoreMode::Replace | StoreMode::Append | StoreMode::Prepend => {
                     Stored::NotStored
                 }
@@ -189,6 +248,38 @@ pub(super) fn apply_watched<R: ReplySink>(
     tap.log(MUTATIONS, |out| {
         lines::item_store(out, key, status, store_cmd(mode), ttl, class, cfd, size)
     });
+}
+
+/// A binary incr or decr missed and made the key from its initial value: memcached's
+/// `add` of it looks the key up again, then stores.
+fn log_created(store: &Store, counters: &Counters, key: &[u8], now: u32) {
+    let Peek::Found {
+        vlen,
+        class,
+        exptime,
+        ..
+    } = store.peek(key, now)
+    else {
+        return;
+    };
+    log_get(counters, key, Peek::Absent);
+    let tap = &counters.watch;
+    if tap.wants(MUTATIONS) {
+        let cfd = tap.cfd();
+        let ttl = ttl(exptime, now);
+        tap.log(MUTATIONS, |out| {
+            lines::item_store(
+                out,
+                key,
+                Stored::Stored,
+                StoreCmd::Add,
+                ttl,
+                class,
+                cfd,
+                vlen,
+            )
+        });
+    }
 }
 
 #[cfg(test)]
