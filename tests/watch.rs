@@ -516,3 +516,110 @@ fn log_buffer_sizes_are_honoured() {
     }
     assert!(dropped > 0, "a 4 KiB shard buffer dropped lines");
 }
+
+/// What memcached 1.6.18 logs, masked, for a client that sets and gets `k` and closes:
+/// on a unix socket (`rip=unix rport=0 transport=local`) or over IPv6 (`rip=::1`).
+fn session_lines(rip: &str, transport: &str) -> Vec<String> {
+    vec![
+        format!("type=conn_new rip={rip} rport=N transport={transport} cfd=N"),
+        "type=item_get key=k status=not_found clsid=0 cfd=N size=0".into(),
+        "type=item_store key=k status=stored cmd=set ttl=0 clsid=1 cfd=N size=1".into(),
+        "type=item_get key=k status=found clsid=1 cfd=N size=1".into(),
+        format!("type=conn_close rip={rip} rport=N transport={transport} reason=normal cfd=N"),
+    ]
+}
+
+/// Watching over a unix socket, and over IPv6: the watcher's stream and the lines naming
+/// those clients are memcached's (compared with memcached -s when it is installed; the
+/// IPv6 lines against memcached's recorded ones).
+#[test]
+fn watchers_on_a_unix_socket_and_ipv6_see_memcacheds_lines() {
+    use common::process::{start_exact, unix_client, wait_for_unix, TempDir};
+    use std::os::unix::net::UnixStream;
+
+    fn watch_session<C: Read + Write>(
+        mut w: impl Read + Write,
+        client: impl Fn() -> C,
+    ) -> Vec<String> {
+        w.write_all(b"watch connevents mutations fetchers\r\n")
+            .unwrap();
+        let mut ok = [0u8; 4];
+        w.read_exact(&mut ok).unwrap();
+        assert_eq!(&ok, b"OK\r\n");
+        // The client connects once the watch has started, so its conn_new is logged.
+        let mut c = client();
+        c.write_all(b"set k 0 0 1\r\nx\r\nget k\r\n").unwrap();
+        let want = b"STORED\r\nVALUE k 0 1\r\nx\r\nEND\r\n";
+        let mut got = vec![0u8; want.len()];
+        c.read_exact(&mut got).unwrap();
+        assert_eq!(got, want);
+        drop(c);
+        let mut text = Vec::new();
+        let mut buf = [0u8; 4096];
+        let end = Instant::now() + DEADLINE;
+        while text.iter().filter(|&&b| b == b'\n').count() < 5 && Instant::now() < end {
+            match w.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => text.extend_from_slice(&buf[..n]),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) => panic!("read: {e}"),
+            }
+        }
+        String::from_utf8(text)
+            .unwrap()
+            .lines()
+            .map(mask)
+            .map(|l| {
+                l.split(' ')
+                    .map(|f| {
+                        if f.starts_with("rport=") {
+                            "rport=N"
+                        } else {
+                            f
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+
+    let dir = TempDir::new("watch-unix");
+    let ours = dir.join("cc.sock");
+    let mut server = start_exact(&["-s", ours.to_str().unwrap(), "-t", "2"])
+        .unwrap_or_else(|f| panic!("corecached -s did not start: {f:?}"));
+    let open = |p: &std::path::Path| -> UnixStream { unix_client(p) };
+    let want = session_lines("unix", "local");
+    assert_eq!(watch_session(open(&ours), || open(&ours)), want);
+    match common::memcached_path() {
+        Some(bin) => {
+            let theirs = dir.join("mc.sock");
+            let mut mc = std::process::Command::new(bin)
+                .args(["-u", "root", "-U", "0", "-t", "1", "-s"])
+                .arg(&theirs)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("spawn memcached");
+            assert!(wait_for_unix(&theirs), "memcached -s did not listen");
+            let got = watch_session(open(&theirs), || open(&theirs));
+            let _ = mc.kill();
+            let _ = mc.wait();
+            assert_eq!(got, want, "memcached -s logs what was recorded");
+        }
+        None => eprintln!(
+            "memcached is not installed: the unix lines are checked against recorded ones"
+        ),
+    }
+    assert_eq!(server.stop(libc::SIGTERM), Some(0));
+
+    match start_exact(&["-l", "::1", "-p", "0", "-t", "2"]) {
+        Ok(mut v6) => {
+            let addr = v6.tcp_addrs()[0];
+            let got = watch_session(connect(addr), || connect(addr));
+            assert_eq!(got, session_lines("::1", "tcp"));
+            assert_eq!(v6.stop(libc::SIGTERM), Some(0));
+        }
+        Err(f) => eprintln!("skipped the IPv6 half: ::1 is not available here ({f:?})"),
+    }
+}
