@@ -10,8 +10,8 @@
 //!
 //! Waiting for a read blocks the shard's thread: warm-up runs before the shard listens,
 //! and nothing else on its executor has work meanwhile (`shard::start`). Where a ring
-//! cannot be made (a locked-memory limit, io_uring refused), [`Ring::new`] says so and
-//! warm-up reads through glommio instead.
+//! cannot be made (io_uring refused), or would count against `ulimit -l`
+//! (`stream::Reader::new`), warm-up reads through glommio instead.
 
 use std::fs::File;
 use std::io;

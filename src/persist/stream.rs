@@ -34,8 +34,14 @@ pub struct Reader {
 
 impl Reader {
     /// A reader with its own ring and [`AHEAD`] + 1 buffers (one is loaded while the
-    /// others are read into); glommio's reads if the kernel gives no ring.
+    /// others are read into); glommio's reads if the kernel gives no ring, or if the
+    /// ring would count against `ulimit -l`, which start-up has planned for the shards'
+    /// other rings alone ([`crate::memlock::rings_unlimited`]).
     pub fn new(chunk: usize) -> Reader {
+        if !crate::memlock::rings_unlimited() {
+            log::info!("warm-up: reading through glommio's io_uring (a ring of its own would count against ulimit -l)");
+            return Reader::glommio(chunk);
+        }
         let ring = match Ring::new(AHEAD + 1, chunk) {
             Ok(ring) => Some(ring),
             Err(e) => {
@@ -395,7 +401,9 @@ mod tests {
             .spawn(move || async move {
                 let mut reader = if ring {
                     let r = Reader::new(chunk);
-                    assert!(r.ring.is_some(), "the test's reader has a ring");
+                    if crate::memlock::rings_unlimited() {
+                        assert!(r.ring.is_some(), "the test's reader has a ring");
+                    }
                     r
                 } else {
                     Reader::glommio(chunk)
