@@ -81,7 +81,9 @@
 //!   `store/journal.rs`), the files and their layout (`persist/files.rs`), each shard's
 //!   flusher on its Writer queue (`persist/flusher.rs`), its compactor on its AuxIO queue
 //!   (`persist/compactor.rs`), warm-up on its Reader queue and the re-layout for another
-//!   `-t` (`persist/warmup.rs`, `persist/shard.rs`).
+//!   `-t` (`persist/warmup.rs`, `persist/shard.rs`), its files read a chunk at a time
+//!   (`persist/stream.rs`) into buffers kept for the warm-up, through the shard's own
+//!   small io_uring (`persist/reader.rs`).
 //! - [`ratelog`]: rate-limited log lines for events a client can provoke.
 //! - [`stats`]: per-shard counters with memcached's names (and per slab class, and per
 //!   key prefix for `stats detail`), summed for `stats`.

@@ -188,6 +188,22 @@ impl LockedMemory {
 /// The capability's bit (linux/capability.h).
 const CAP_IPC_LOCK: u32 = 14;
 
+/// Whether `ulimit -l` leaves this process's io_uring rings uncounted: it holds
+/// CAP_IPC_LOCK, or the limit is unlimited. A ring made after start-up, beyond what
+/// [`plan_locked_memory`] planned for, is safe only then: under a limit it could take
+/// the room of a ring a shard still has to make (the kernel releases a closed ring's
+/// memory only a moment later).
+pub fn rings_unlimited() -> bool {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct.
+    let unlimited = unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) } == 0
+        && lim.rlim_cur == libc::RLIM_INFINITY;
+    unlimited || has_cap_ipc_lock()
+}
+
 /// Whether this process holds CAP_IPC_LOCK, which lifts `ulimit -l` for io_uring.
 fn has_cap_ipc_lock() -> bool {
     let Ok(status) = std::fs::read_to_string("/proc/self/status") else {

@@ -21,6 +21,7 @@ pub mod compactor;
 pub mod files;
 pub mod flusher;
 pub mod journal;
+pub mod reader;
 pub mod record;
 pub mod shard;
 pub mod stream;

@@ -4,28 +4,171 @@
 //!
 //! Reading a whole file before loading any of it left the disk idle while the CPU loaded,
 //! and the CPU idle while the disk read; and a file's worth of fresh buffer is memory the
-//! kernel faults in and zeroes page by page. Here a few chunks are in flight at once, each
-//! a buffer of its own that goes back to the allocator (and is reused) once loaded.
+//! kernel faults in and zeroes page by page. Here a few chunks are in flight at once, read
+//! into buffers the shard keeps for its whole warm-up ([`super::reader`]), or, where it
+//! has no ring of its own, into a buffer of glommio's per read.
 
 use std::collections::VecDeque;
+use std::fs::File;
 use std::io;
 use std::path::Path;
 use std::rc::Rc;
 
 use glommio::io::{DmaFile, ReadResult};
 
+use super::reader::Ring;
 use super::record::{frame_len, Stop, FRAME_HEADER, MAX_PAYLOAD};
 
 /// Bytes read from a file per request.
 pub const CHUNK: usize = 2 << 20;
 
-/// Requests kept ahead of the chunk being loaded. A request queued while the shard loads
-/// reaches the kernel only at the executor's next pass through its ring (its preempt
-/// timer, 5 ms), so the read-ahead covers a few of those at the rate chunks are loaded.
+/// Requests kept ahead of the chunk being loaded.
 pub const AHEAD: usize = 8;
 
+/// How a shard reads its files during warm-up: `chunk` bytes (a multiple of 4 KiB) per
+/// request, through its own ring and buffers where it could make them.
+pub struct Reader {
+    chunk: usize,
+    ring: Option<Ring>,
+}
+
+impl Reader {
+    /// A reader with its own ring and [`AHEAD`] + 1 buffers (one is loaded while the
+    /// others are read into); glommio's reads if the kernel gives no ring, or if the
+    /// ring would count against `ulimit -l`, which start-up has planned for the shards'
+    /// other rings alone ([`crate::memlock::rings_unlimited`]).
+    pub fn new(chunk: usize) -> Reader {
+        if !crate::memlock::rings_unlimited() {
+            log::info!("warm-up: reading through glommio's io_uring (a ring of its own would count against ulimit -l)");
+            return Reader::glommio(chunk);
+        }
+        let ring = match Ring::new(AHEAD + 1, chunk) {
+            Ok(ring) => Some(ring),
+            Err(e) => {
+                log::warn!("warm-up: no io_uring of its own ({e}); reading through glommio's, each read into a new buffer");
+                None
+            }
+        };
+        Reader { chunk, ring }
+    }
+
+    /// A reader through glommio's reads only.
+    pub fn glommio(chunk: usize) -> Reader {
+        Reader { chunk, ring: None }
+    }
+}
+
 /// A file's chunks in order, [`AHEAD`] of them requested before they are asked for.
-struct Chunks {
+enum Chunks<'r> {
+    Ring(RingChunks<'r>),
+    Glommio(GlommioChunks),
+}
+
+/// A chunk the caller loads: a buffer of the ring (its slot and length) or glommio's read.
+enum Held {
+    Slot(usize, usize),
+    Read(ReadResult),
+}
+
+impl Chunks<'_> {
+    /// The next chunk: its offset, its bytes, and whether it is the last (the file ends
+    /// with it, or it came back short).
+    async fn next(&mut self) -> Option<io::Result<(u64, Held, bool)>> {
+        match self {
+            Chunks::Ring(c) => c.next(),
+            Chunks::Glommio(c) => c.next().await,
+        }
+    }
+
+    fn bytes<'a>(&'a self, held: &'a Held) -> &'a [u8] {
+        match (self, held) {
+            (Chunks::Ring(c), Held::Slot(slot, n)) => c.ring.bytes(*slot, *n),
+            (_, Held::Read(r)) => r,
+            (Chunks::Glommio(_), Held::Slot(..)) => unreachable!("a slot from glommio"),
+        }
+    }
+
+    /// Gives back a chunk once loaded.
+    fn release(&mut self, held: Held) {
+        if let (Chunks::Ring(c), Held::Slot(slot, _)) = (self, held) {
+            c.ring.release(slot);
+        }
+    }
+
+    async fn close(self) {
+        match self {
+            Chunks::Ring(c) => c.ring.drain(),
+            Chunks::Glommio(c) => c.close().await,
+        }
+    }
+}
+
+/// A file's chunks read through a shard's own [`Ring`].
+struct RingChunks<'r> {
+    ring: &'r mut Ring,
+    file: File,
+    size: u64,
+    /// The offset of the next chunk to request.
+    next: u64,
+    /// Requested chunks, in file order: (buffer, offset, bytes wanted).
+    pending: VecDeque<(usize, u64, usize)>,
+}
+
+impl<'r> RingChunks<'r> {
+    fn open(ring: &'r mut Ring, path: &Path) -> io::Result<RingChunks<'r>> {
+        let file = Ring::open(path)?;
+        let size = file.metadata()?.len();
+        let mut c = RingChunks {
+            ring,
+            file,
+            size,
+            next: 0,
+            pending: VecDeque::new(),
+        };
+        c.fill()?;
+        Ok(c)
+    }
+
+    /// Requests chunks into the free buffers, up to [`AHEAD`] pending, until the file is
+    /// all requested.
+    fn fill(&mut self) -> io::Result<()> {
+        let mut queued = false;
+        while self.pending.len() < AHEAD && self.next < self.size {
+            let Some(slot) = self.ring.free_slot() else {
+                break;
+            };
+            let pos = self.next;
+            let want = self.ring.chunk().min((self.size - pos) as usize);
+            self.ring.queue(&self.file, slot, pos, want)?;
+            self.pending.push_back((slot, pos, want));
+            self.next += want as u64;
+            queued = true;
+        }
+        if queued {
+            self.ring.submit()?;
+        }
+        Ok(())
+    }
+
+    fn next(&mut self) -> Option<io::Result<(u64, Held, bool)>> {
+        let (slot, pos, want) = self.pending.pop_front()?;
+        let r = self.fill().and_then(|()| self.ring.take(slot));
+        let n = match r {
+            Ok(n) => n.min(want),
+            Err(e) => return Some(Err(e)),
+        };
+        let last = pos + n as u64 >= self.size || n < want;
+        if last {
+            // Reads still in flight past a short one are waited for at close.
+            self.pending.clear();
+            self.next = self.size;
+        }
+        Some(Ok((pos, Held::Slot(slot, n), last)))
+    }
+}
+
+/// A file's chunks read through glommio, each into a buffer of its own.
+struct GlommioChunks {
     file: Rc<DmaFile>,
     size: u64,
     /// Bytes per request (a multiple of 4 KiB).
@@ -36,11 +179,11 @@ struct Chunks {
     pending: VecDeque<(u64, usize, glommio::Task<io::Result<ReadResult>>)>,
 }
 
-impl Chunks {
-    async fn open(path: &Path, chunk: usize) -> io::Result<Chunks> {
+impl GlommioChunks {
+    async fn open(path: &Path, chunk: usize) -> io::Result<GlommioChunks> {
         let file = DmaFile::open(path).await?;
         let size = file.file_size().await?;
-        let mut c = Chunks {
+        let mut c = GlommioChunks {
             file: Rc::new(file),
             size,
             chunk,
@@ -51,7 +194,9 @@ impl Chunks {
         Ok(c)
     }
 
-    /// Requests chunks until [`AHEAD`] are pending or the file is all requested.
+    /// Requests chunks until [`AHEAD`] are pending or the file is all requested. A request
+    /// queued while the shard loads reaches the kernel only at the executor's next pass
+    /// through its ring (its preempt timer, 5 ms).
     fn fill(&mut self) {
         while self.pending.len() < AHEAD && self.next < self.size {
             let pos = self.next;
@@ -68,9 +213,7 @@ impl Chunks {
         }
     }
 
-    /// The next chunk: its offset, its bytes, and whether it is the last (the file ends
-    /// with it, or it came back short).
-    async fn next(&mut self) -> Option<io::Result<(u64, ReadResult, bool)>> {
+    async fn next(&mut self) -> Option<io::Result<(u64, Held, bool)>> {
         let (pos, want, read) = self.pending.pop_front()?;
         self.fill();
         let r = match read.await {
@@ -85,7 +228,7 @@ impl Chunks {
         }
         Some(
             ReadResult::slice(&r, 0, n)
-                .map(|b| (pos, b, last))
+                .map(|b| (pos, Held::Read(b), last))
                 .ok_or_else(|| io::Error::other("a read came back longer than asked")),
         )
     }
@@ -96,31 +239,33 @@ impl Chunks {
     }
 }
 
-/// Feeds a file's bytes to `load` in windows of whole frames, in order (read `chunk` bytes,
-/// a multiple of 4 KiB, at a time: [`CHUNK`] but in tests), and returns where
-/// and why decoding stopped (as [`super::record::Decoder::stopped`] would over the whole
-/// file).
+/// Feeds a file's bytes to `load` in windows of whole frames, in order (read a chunk at
+/// a time by `reader`), and returns where and why decoding stopped (as
+/// [`super::record::Decoder::stopped`] would over the whole file).
 ///
 /// `load(window, at)` decodes and loads `window` (which begins at file offset `at`) and
 /// returns where its decoding stopped in it and why. A stop that is not final (a frame cut
 /// short, zeros that may be padding, or a bad frame with no good one after it yet, while
 /// more of the file follows) is kept in `carry` (a buffer reused from file to file) and
 /// decoded again with what the next chunk adds. Between chunks the task yields when its
-/// time slice is over, so that the requests ahead reach the kernel.
+/// time slice is over.
 pub async fn read_frames(
+    reader: &mut Reader,
     path: &Path,
-    chunk: usize,
     carry: &mut Vec<u8>,
     mut load: impl FnMut(&[u8], u64) -> (usize, Stop),
 ) -> io::Result<(u64, Stop)> {
-    let mut chunks = Chunks::open(path, chunk).await?;
+    let mut chunks = match &mut reader.ring {
+        Some(ring) => Chunks::Ring(RingChunks::open(ring, path)?),
+        None => Chunks::Glommio(GlommioChunks::open(path, reader.chunk).await?),
+    };
     let r = frames(&mut chunks, carry, &mut load).await;
     chunks.close().await;
     r
 }
 
 async fn frames(
-    chunks: &mut Chunks,
+    chunks: &mut Chunks<'_>,
     carry: &mut Vec<u8>,
     load: &mut impl FnMut(&[u8], u64) -> (usize, Stop),
 ) -> io::Result<(u64, Stop)> {
@@ -128,46 +273,61 @@ async fn frames(
     // The file offset of carry's first byte.
     let mut carry_at = 0u64;
     while let Some(chunk) = chunks.next().await {
-        let (pos, chunk, last) = chunk?;
-        let mut from = 0;
-        if !carry.is_empty() {
-            from = to_complete(carry, &chunk);
-            carry.extend_from_slice(&chunk[..from]);
-            let (mut at, mut why) = load(carry, carry_at);
-            if at < carry.len() && from < chunk.len() {
-                // The carry held its frame whole and decoding still stopped in it: a bad
-                // frame with no good one after it in the carry. The rest of the chunk may
-                // hold one: decode again with it.
-                carry.drain(..at);
-                carry_at += at as u64;
-                carry.extend_from_slice(&chunk[from..]);
-                from = chunk.len();
-                (at, why) = load(carry, carry_at);
-            }
-            carry.drain(..at);
-            carry_at += at as u64;
-            if from == chunk.len() {
-                if last {
-                    return Ok((carry_at, why));
-                }
-                continue;
-            }
-            // The carry was decoded whole; the chunk's rest is a window of its own.
-            debug_assert!(carry.is_empty());
+        let (pos, held, last) = chunk?;
+        let ended = step(chunks.bytes(&held), pos, last, carry, &mut carry_at, load);
+        chunks.release(held);
+        if let Some(stop) = ended {
+            return Ok(stop);
         }
-        let window = &chunk[from..];
-        let (at, why) = load(window, pos + from as u64);
-        let at_file = pos + (from + at) as u64;
-        if last {
-            return Ok((at_file, why));
-        }
-        carry.extend_from_slice(&window[at..]);
-        carry_at = at_file;
-        drop(chunk);
         glommio::yield_if_needed().await;
     }
     // An empty file.
     Ok((carry_at, Stop::Clean))
+}
+
+/// Loads `chunk` (at file offset `pos`), after what `carry` (at `carry_at`) holds of a
+/// frame the previous chunk cut; keeps in `carry` what decoding could not yet decide.
+/// Where and why decoding stopped, once the file ends with this chunk (`last`).
+fn step(
+    chunk: &[u8],
+    pos: u64,
+    last: bool,
+    carry: &mut Vec<u8>,
+    carry_at: &mut u64,
+    load: &mut impl FnMut(&[u8], u64) -> (usize, Stop),
+) -> Option<(u64, Stop)> {
+    let mut from = 0;
+    if !carry.is_empty() {
+        from = to_complete(carry, chunk);
+        carry.extend_from_slice(&chunk[..from]);
+        let (mut at, mut why) = load(carry, *carry_at);
+        if at < carry.len() && from < chunk.len() {
+            // The carry held its frame whole and decoding still stopped in it: a bad
+            // frame with no good one after it in the carry. The rest of the chunk may
+            // hold one: decode again with it.
+            carry.drain(..at);
+            *carry_at += at as u64;
+            carry.extend_from_slice(&chunk[from..]);
+            from = chunk.len();
+            (at, why) = load(carry, *carry_at);
+        }
+        carry.drain(..at);
+        *carry_at += at as u64;
+        if from == chunk.len() {
+            return last.then_some((*carry_at, why));
+        }
+        // The carry was decoded whole; the chunk's rest is a window of its own.
+        debug_assert!(carry.is_empty());
+    }
+    let window = &chunk[from..];
+    let (at, why) = load(window, pos + from as u64);
+    let at_file = pos + (from + at) as u64;
+    if last {
+        return Some((at_file, why));
+    }
+    carry.extend_from_slice(&window[at..]);
+    *carry_at = at_file;
+    None
 }
 
 /// How many of `next`'s first bytes complete the frame `carry` begins (all of them when it
@@ -233,30 +393,44 @@ mod tests {
         (recs, skipped, (at as u64, why))
     }
 
-    fn streamed(path: &Path, bytes: &[u8], chunk: usize) -> Decoded {
-        std::fs::write(path, bytes).expect("write the file");
-        let path = path.to_path_buf();
+    /// Each file of `paths` read in turn by one reader with chunks of `chunk` bytes, its
+    /// own ring's (`ring`) or glommio's: what decoding gave for each.
+    fn streamed(paths: &[std::path::PathBuf], chunk: usize, ring: bool) -> Vec<Decoded> {
+        let paths = paths.to_vec();
         glommio::LocalExecutorBuilder::default()
             .spawn(move || async move {
-                let mut recs = Vec::new();
-                let mut skipped = Vec::new();
+                let mut reader = if ring {
+                    let r = Reader::new(chunk);
+                    if crate::memlock::rings_unlimited() {
+                        assert!(r.ring.is_some(), "the test's reader has a ring");
+                    }
+                    r
+                } else {
+                    Reader::glommio(chunk)
+                };
                 let mut carry = Vec::new();
-                let stop = read_frames(&path, chunk, &mut carry, |window, base| {
-                    let mut d = Decoder::new(window);
-                    recs.extend(
-                        d.by_ref()
-                            .map(|(_, r): (usize, Record<'_>)| format!("{r:?}")),
-                    );
-                    skipped.extend(
-                        d.skipped()
-                            .iter()
-                            .map(|&(a, b)| (base + a as u64, base + b as u64)),
-                    );
-                    d.stopped().expect("ended")
-                })
-                .await
-                .expect("read the file");
-                (recs, skipped, stop)
+                let mut out = Vec::new();
+                for path in &paths {
+                    let mut recs = Vec::new();
+                    let mut skipped = Vec::new();
+                    let stop = read_frames(&mut reader, path, &mut carry, |window, base| {
+                        let mut d = Decoder::new(window);
+                        recs.extend(
+                            d.by_ref()
+                                .map(|(_, r): (usize, Record<'_>)| format!("{r:?}")),
+                        );
+                        skipped.extend(
+                            d.skipped()
+                                .iter()
+                                .map(|&(a, b)| (base + a as u64, base + b as u64)),
+                        );
+                        d.stopped().expect("ended")
+                    })
+                    .await
+                    .expect("read the file");
+                    out.push((recs, skipped, stop));
+                }
+                out
             })
             .expect("an executor")
             .join()
@@ -267,7 +441,6 @@ mod tests {
     fn chunked_reading_loads_and_stops_as_reading_the_whole_file() {
         let dir = std::env::temp_dir().join(format!("corecached-stream-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a directory");
-        let path = dir.join("j.log");
         let good = journal();
         let frame_at: Vec<usize> = Decoder::new(&good).map(|(at, _)| at).collect();
         let mut cases: Vec<(&str, Vec<u8>)> = vec![("clean", good.clone()), ("empty", vec![])];
@@ -301,14 +474,27 @@ mod tests {
         let last = stray.len() - 1;
         stray[last] = 1;
         cases.push(("stray", stray));
-        for (name, bytes) in &cases {
-            let want = whole(bytes);
+        let paths: Vec<_> = cases
+            .iter()
+            .enumerate()
+            .map(|(i, (_, bytes))| {
+                let path = dir.join(format!("j-{i}.log"));
+                std::fs::write(&path, bytes).expect("write the file");
+                path
+            })
+            .collect();
+        // One reader for every file, as warm-up reads a shard's files: its buffers are
+        // reused from chunk to chunk and file to file.
+        for ring in [true, false] {
             for chunk in [4096, 8192, 3 * 4096, 1 << 20] {
-                assert_eq!(
-                    streamed(&path, bytes, chunk),
-                    want,
-                    "{name}, chunks of {chunk}"
-                );
+                let got = streamed(&paths, chunk, ring);
+                for ((name, bytes), got) in cases.iter().zip(got) {
+                    assert_eq!(
+                        got,
+                        whole(bytes),
+                        "{name}, chunks of {chunk}, own ring: {ring}"
+                    );
+                }
             }
         }
         std::fs::remove_dir_all(&dir).expect("remove the directory");

@@ -129,6 +129,7 @@ pub async fn load(shared: &Shared, shard: usize, store: &RefCell<Store>, now: u3
     // written once serving.
     store.borrow_mut().huge_pages(false);
     let mut carry = Vec::new();
+    let mut reader = stream::Reader::new(stream::CHUNK);
     for (_, of, src) in sources {
         let mine: Vec<&JournalFile> = files
             .iter()
@@ -151,37 +152,35 @@ pub async fn load(shared: &Shared, shard: usize, store: &RefCell<Store>, now: u3
             let mut sized = false;
             let read_before = w.bytes;
             let mut skipped = Vec::new();
-            let stopped =
-                stream::read_frames(&f.path, stream::CHUNK, &mut carry, |window, base| {
-                    let mut s = store.borrow_mut();
-                    if !sized && size > 0 {
-                        sized = true;
-                        // The index is sized for every record still to read, at this file's
-                        // records per byte (from its first chunk): one rebuild for the whole
-                        // warm-up (another only if a later file packs records tighter), where
-                        // growing as records come rebuilds each time, each into a fresh
-                        // mapping the kernel zeroes. Capped at what -m holds. The pager,
-                        // which shrinks an index four times too big for what it holds, starts
-                        // only once warm-up is over (shard::start).
-                        let frames = record::frames(window);
-                        if frames > 0 {
-                            let left = total.saturating_sub(read_before);
-                            let coming = (left as u128 * frames as u128 / window.len() as u128)
-                                as usize
-                                / share;
-                            let have = s.len();
-                            s.reserve_items(have + coming, window.len().div_ceil(frames));
-                        }
+            let stopped = stream::read_frames(&mut reader, &f.path, &mut carry, |window, base| {
+                let mut s = store.borrow_mut();
+                if !sized && size > 0 {
+                    sized = true;
+                    // The index is sized for every record still to read, at this file's
+                    // records per byte (from its first chunk): one rebuild for the whole
+                    // warm-up (another only if a later file packs records tighter), where
+                    // growing as records come rebuilds each time, each into a fresh
+                    // mapping the kernel zeroes. Capped at what -m holds. The pager,
+                    // which shrinks an index four times too big for what it holds, starts
+                    // only once warm-up is over (shard::start).
+                    let frames = record::frames(window);
+                    if frames > 0 {
+                        let left = total.saturating_sub(read_before);
+                        let coming =
+                            (left as u128 * frames as u128 / window.len() as u128) as usize / share;
+                        let have = s.len();
+                        s.reserve_items(have + coming, window.len().div_ceil(frames));
                     }
-                    let (at, why, passed) = load_window(&mut s, window, &mut w, &replay);
-                    skipped.extend(
-                        passed
-                            .iter()
-                            .map(|&(a, b)| (base + a as u64, base + b as u64)),
-                    );
-                    (at, why)
-                })
-                .await;
+                }
+                let (at, why, passed) = load_window(&mut s, window, &mut w, &replay);
+                skipped.extend(
+                    passed
+                        .iter()
+                        .map(|&(a, b)| (base + a as u64, base + b as u64)),
+                );
+                (at, why)
+            })
+            .await;
             let (at, why) = match stopped {
                 Ok(stop) => stop,
                 Err(e) => {
