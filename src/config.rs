@@ -353,6 +353,9 @@ pub struct Settings {
     /// Submission entries of each shard's network ring, sized to `ulimit -l`
     /// ([`crate::memlock::plan_locked_memory`]).
     pub net_ring_entries: u32,
+    /// Warm-up reads through a small ring of each shard's own, where `ulimit -l` leaves room
+    /// for it ([`crate::memlock::plan_locked_memory`]); else through glommio's.
+    pub warmup_ring: bool,
     /// Recvs are multishot, capped per arming: start-up sets it where the kernel can
     /// (`shard::ring::probe`).
     pub capped_multishot: bool,
@@ -615,6 +618,7 @@ impl Settings {
             io_memory: a.io_memory.unwrap_or(IO_MEMORY),
             io_memory_auto: a.io_memory.is_none(),
             net_ring_entries: crate::memlock::NET_RING_LARGE,
+            warmup_ring: true,
             capped_multishot: false,
             hashpower,
             slab_classes: crate::store::classes::Classes::new(

@@ -7,6 +7,8 @@
 //! - the rings themselves, 16 KiB each at glommio's depth of 128 entries (the kernel
 //!   charged them to `ulimit -l` before 5.12 and does again on this 6.x kernel);
 //! - the shard's network ring (`crate::shard::ring`, [`NET_RING_LOCKED`]);
+//! - with `--data-dir`, warm-up's read ring (`crate::persist::reader`,
+//!   [`WARMUP_RING_LOCKED`]), where the limit leaves room for it;
 //! - and, while executors start, small probe rings ([`RESERVE`]).
 //!
 //! The limit is per user: processes of the same user without CAP_IPC_LOCK share it,
@@ -31,6 +33,9 @@ pub const NET_RING_LOCKED: u64 = 16 << 10;
 /// What it locks at the size it takes when the limit leaves room (256 entries, 1024
 /// completions).
 pub const NET_RING_LOCKED_LARGE: u64 = 48 << 10;
+/// What warm-up's read ring locks (16 entries), with room: it may still be counted a
+/// moment after it closes, while the shard makes its network ring.
+pub const WARMUP_RING_LOCKED: u64 = 16 << 10;
 /// Submission entries of the two sizes.
 pub const NET_RING_SMALL: u32 = 64;
 pub const NET_RING_LARGE: u32 = 256;
@@ -86,6 +91,16 @@ pub fn plan_locked_memory(settings: &mut Settings) -> Result<(), String> {
     } else {
         NET_RING_SMALL
     };
+    // Planned as if the limit applied even with CAP_IPC_LOCK: a start as root with `-u`
+    // drops the capability before warm-up.
+    let finite = lim.rlim_cur != libc::RLIM_INFINITY;
+    let room_under_limit = if finite {
+        let used = plan.shards * locked_per_shard(plan.io_memory) + RESERVE;
+        lim.rlim_cur.saturating_sub(used) / plan.shards.max(1)
+    } else {
+        u64::MAX
+    };
+    settings.warmup_ring = warmup_ring_fits(room_under_limit, settings.net_ring_entries);
     if let Some(warning) = plan.warning {
         log::warn!("{warning}");
         settings.limit_shards(plan.shards as usize);
@@ -188,20 +203,15 @@ impl LockedMemory {
 /// The capability's bit (linux/capability.h).
 const CAP_IPC_LOCK: u32 = 14;
 
-/// Whether `ulimit -l` leaves this process's io_uring rings uncounted: it holds
-/// CAP_IPC_LOCK, or the limit is unlimited. A ring made after start-up, beyond what
-/// [`plan_locked_memory`] planned for, is safe only then: under a limit it could take
-/// the room of a ring a shard still has to make (the kernel releases a closed ring's
-/// memory only a moment later).
-pub fn rings_unlimited() -> bool {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
+/// Whether warm-up's read ring fits in `room`, the locked memory left to each shard
+/// beyond what it must have, beside a network ring of `net_entries`.
+pub fn warmup_ring_fits(room: u64, net_entries: u32) -> bool {
+    let net_extra = if net_entries == NET_RING_LARGE {
+        NET_RING_LOCKED_LARGE - NET_RING_LOCKED
+    } else {
+        0
     };
-    // SAFETY: getrlimit fills the struct.
-    let unlimited = unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) } == 0
-        && lim.rlim_cur == libc::RLIM_INFINITY;
-    unlimited || has_cap_ipc_lock()
+    room >= net_extra + WARMUP_RING_LOCKED
 }
 
 /// Whether this process holds CAP_IPC_LOCK, which lifts `ulimit -l` for io_uring.
@@ -219,6 +229,17 @@ fn has_cap_ipc_lock() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn warm_up_gets_its_ring_only_where_it_fits() {
+        assert!(warmup_ring_fits(u64::MAX, NET_RING_LARGE));
+        assert!(warmup_ring_fits(WARMUP_RING_LOCKED, NET_RING_SMALL));
+        assert!(!warmup_ring_fits(WARMUP_RING_LOCKED - 1, NET_RING_SMALL));
+        // The larger network ring's extra comes first.
+        let large = NET_RING_LOCKED_LARGE - NET_RING_LOCKED;
+        assert!(!warmup_ring_fits(large, NET_RING_LARGE));
+        assert!(warmup_ring_fits(large + WARMUP_RING_LOCKED, NET_RING_LARGE));
+    }
 
     const KB: u64 = 1 << 10;
     const MB: u64 = 1 << 20;

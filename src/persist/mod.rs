@@ -59,6 +59,8 @@ pub struct Shared {
     pub layout: files::Layout,
     pub shards: usize,
     pub flush_interval: std::time::Duration,
+    /// Warm-up reads through a ring of each shard's own ([`crate::config::Settings`]).
+    pub warmup_ring: bool,
     /// `-M` is not given: a full store evicts (warm-up drops the oldest).
     pub evict: bool,
     /// Fault injection: journal writes fail until then.
@@ -138,6 +140,7 @@ impl Shared {
             layout,
             shards: settings.shards,
             flush_interval: settings.flush_interval,
+            warmup_ring: settings.warmup_ring,
             evict: settings.evict,
             fail_writes_until: std::time::Instant::now() + settings.faults.disk_errors,
             stats: (0..settings.shards)

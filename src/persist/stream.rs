@@ -34,12 +34,12 @@ pub struct Reader {
 
 impl Reader {
     /// A reader with its own ring and [`AHEAD`] + 1 buffers (one is loaded while the
-    /// others are read into); glommio's reads if the kernel gives no ring, or if the
-    /// ring would count against `ulimit -l`, which start-up has planned for the shards'
-    /// other rings alone ([`crate::memlock::rings_unlimited`]).
-    pub fn new(chunk: usize) -> Reader {
-        if !crate::memlock::rings_unlimited() {
-            log::info!("warm-up: reading through glommio's io_uring (a ring of its own would count against ulimit -l)");
+    /// others are read into) when `own_ring` (start-up found room for it under
+    /// `ulimit -l`: [`crate::memlock::warmup_ring_fits`]); glommio's reads if not, or if
+    /// the kernel gives no ring.
+    pub fn new(chunk: usize, own_ring: bool) -> Reader {
+        if !own_ring {
+            log::info!("warm-up: reading through glommio's io_uring (ulimit -l leaves no room for a ring of its own)");
             return Reader::glommio(chunk);
         }
         let ring = match Ring::new(AHEAD + 1, chunk) {
@@ -400,10 +400,8 @@ mod tests {
         glommio::LocalExecutorBuilder::default()
             .spawn(move || async move {
                 let mut reader = if ring {
-                    let r = Reader::new(chunk);
-                    if crate::memlock::rings_unlimited() {
-                        assert!(r.ring.is_some(), "the test's reader has a ring");
-                    }
+                    let r = Reader::new(chunk, true);
+                    assert!(r.ring.is_some(), "the test's reader has a ring");
                     r
                 } else {
                     Reader::glommio(chunk)

@@ -129,7 +129,7 @@ pub async fn load(shared: &Shared, shard: usize, store: &RefCell<Store>, now: u3
     // written once serving.
     store.borrow_mut().huge_pages(false);
     let mut carry = Vec::new();
-    let mut reader = stream::Reader::new(stream::CHUNK);
+    let mut reader = stream::Reader::new(stream::CHUNK, shared.warmup_ring);
     for (_, of, src) in sources {
         let mine: Vec<&JournalFile> = files
             .iter()
