@@ -747,3 +747,48 @@ fn tls_connections_park_and_resume() {
         "the large reply differs"
     );
 }
+
+/// A watcher over TLS (`watch`) gets the lines of other clients' requests, encrypted like
+/// any reply.
+#[test]
+fn a_watcher_over_tls_sees_other_clients_requests() {
+    let Some(certs) = make_certs("tls-watch") else {
+        return;
+    };
+    let cc = corecached_tls(&certs, "", &[]);
+    let addr = cc.addr();
+    std::thread::scope(|s| {
+        let watcher = s.spawn(|| {
+            tls_exchange_until(
+                addr,
+                &certs,
+                false,
+                b"watch mutations\r\n",
+                Some("size=2\n"),
+            )
+        });
+        let end = Instant::now() + Duration::from_secs(10);
+        while !String::from_utf8_lossy(&served(addr, &certs, b"stats\r\n"))
+            .contains("STAT log_watchers 1\r\n")
+        {
+            assert!(
+                Instant::now() < end,
+                "the TLS watcher did not join within 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(
+            served(addr, &certs, b"set tk 0 0 2\r\nhi\r\n"),
+            b"STORED\r\n"
+        );
+        let r = watcher.join().unwrap();
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let text = String::from_utf8(r.bytes).unwrap();
+        assert!(text.starts_with("OK\r\nts="), "{text}");
+        assert!(
+            text.contains(" gid=1 type=item_store key=tk status=stored cmd=set ttl=0 clsid=1 cfd=")
+                && text.ends_with(" size=2\n"),
+            "{text}"
+        );
+    });
+}
