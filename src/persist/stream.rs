@@ -256,7 +256,15 @@ pub async fn read_frames(
     mut load: impl FnMut(&[u8], u64) -> (usize, Stop),
 ) -> io::Result<(u64, Stop)> {
     let mut chunks = match &mut reader.ring {
-        Some(ring) => Chunks::Ring(RingChunks::open(ring, path)?),
+        Some(ring) => match RingChunks::open(ring, path) {
+            Ok(c) => Chunks::Ring(c),
+            Err(e) => {
+                // Reads queued before the failure would keep their buffers from the
+                // next file (warm-up goes on with it).
+                ring.drain();
+                return Err(e);
+            }
+        },
         None => Chunks::Glommio(GlommioChunks::open(path, reader.chunk).await?),
     };
     let r = frames(&mut chunks, carry, &mut load).await;
