@@ -78,28 +78,26 @@ pub fn plan_locked_memory(settings: &mut Settings) -> Result<(), String> {
     }
     .plan()?;
     settings.io_memory = plan.io_memory;
+    // What the limit leaves each shard beyond what it must lock.
+    let room_under_limit = if lim.rlim_cur != libc::RLIM_INFINITY {
+        let used = plan.shards * locked_per_shard(plan.io_memory) + RESERVE;
+        lim.rlim_cur.saturating_sub(used) / plan.shards.max(1)
+    } else {
+        u64::MAX
+    };
     // The network ring takes its larger size where the limit leaves room for it.
-    let room = match (lim.rlim_cur != libc::RLIM_INFINITY, has_cap_ipc_lock()) {
-        (true, false) => {
-            let used = plan.shards * locked_per_shard(plan.io_memory) + RESERVE;
-            lim.rlim_cur.saturating_sub(used) / plan.shards.max(1)
-        }
-        _ => u64::MAX,
+    let room = if has_cap_ipc_lock() {
+        u64::MAX
+    } else {
+        room_under_limit
     };
     settings.net_ring_entries = if room >= NET_RING_LOCKED_LARGE - NET_RING_LOCKED {
         NET_RING_LARGE
     } else {
         NET_RING_SMALL
     };
-    // Planned as if the limit applied even with CAP_IPC_LOCK: a start as root with `-u`
-    // drops the capability before warm-up.
-    let finite = lim.rlim_cur != libc::RLIM_INFINITY;
-    let room_under_limit = if finite {
-        let used = plan.shards * locked_per_shard(plan.io_memory) + RESERVE;
-        lim.rlim_cur.saturating_sub(used) / plan.shards.max(1)
-    } else {
-        u64::MAX
-    };
+    // Warm-up's ring is planned as if the limit applied even with CAP_IPC_LOCK: a start as
+    // root with `-u` drops the capability before warm-up.
     settings.warmup_ring = warmup_ring_fits(room_under_limit, settings.net_ring_entries);
     if let Some(warning) = plan.warning {
         log::warn!("{warning}");

@@ -299,7 +299,7 @@ impl Watcher {
 }
 
 /// Every watcher, whichever shard its connection is on (in [`Admin`]).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Hub {
     watchers: Mutex<Vec<Arc<Watcher>>>,
     sizes: Buffers,

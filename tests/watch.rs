@@ -10,6 +10,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use common::binary::{incr_ext, request, set_ext};
 use common::{stats_on, CorecachedServer, MemcachedServer};
 
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -182,20 +183,6 @@ fn lines_are_memcacheds() {
     assert_eq!(seen[0].len(), 38, "{:#?}", seen[0]);
 }
 
-/// A binary request packet: `opcode`, `key`, `value`, `extras`, `cas`.
-fn bin_packet(opcode: u8, key: &[u8], value: &[u8], extras: &[u8], cas: u64) -> Vec<u8> {
-    let mut p = vec![0x80, opcode];
-    p.extend_from_slice(&(key.len() as u16).to_be_bytes());
-    p.extend_from_slice(&[extras.len() as u8, 0, 0, 0]);
-    p.extend_from_slice(&((extras.len() + key.len() + value.len()) as u32).to_be_bytes());
-    p.extend_from_slice(&0xaau32.to_be_bytes());
-    p.extend_from_slice(&cas.to_be_bytes());
-    p.extend_from_slice(extras);
-    p.extend_from_slice(key);
-    p.extend_from_slice(value);
-    p
-}
-
 /// The binary protocol's lines are memcached's: its storage commands (a CAS makes a set a
 /// `cas`, not an append), the quiet ones, lookups, and an incr that creates its key.
 #[test]
@@ -205,35 +192,26 @@ fn binary_lines_are_memcacheds() {
         return;
     };
     let cc = CorecachedServer::start(&["-t", "1"]);
-    let set_ext = |flags: u32, exp: u32| [flags.to_be_bytes(), exp.to_be_bytes()].concat();
-    let arith_ext = |delta: u64, initial: u64, exp: u32| {
-        [
-            &delta.to_be_bytes()[..],
-            &initial.to_be_bytes(),
-            &exp.to_be_bytes(),
-        ]
-        .concat()
-    };
     let packets: Vec<Vec<u8>> = vec![
-        bin_packet(0x01, b"a", b"abc", &set_ext(5, 0), 0),
-        bin_packet(0x02, b"a", b"x", &set_ext(0, 0), 0),
-        bin_packet(0x03, b"zz", b"x", &set_ext(0, 0), 0),
-        bin_packet(0x0e, b"a", b"x", b"", 0),
-        bin_packet(0x0f, b"a", b"y", b"", 0),
-        bin_packet(0x01, b"a", b"z", &set_ext(0, 100), 999),
-        bin_packet(0x01, b"q", b"z", &set_ext(0, 0), 1),
-        bin_packet(0x11, b"b", b"hi", &set_ext(2, 50), 0),
-        bin_packet(0x12, b"b", b"x", &set_ext(0, 0), 0),
-        bin_packet(0x00, b"a", b"", b"", 0),
-        bin_packet(0x0c, b"a", b"", b"", 0),
-        bin_packet(0x04, b"b", b"", b"", 0),
-        bin_packet(0x05, b"n", b"", &arith_ext(1, 7, 0), 0),
-        bin_packet(0x1c, b"n", b"", &10u32.to_be_bytes(), 0),
-        bin_packet(0x1d, b"n", b"", &0u32.to_be_bytes(), 0),
-        bin_packet(0x0e, b"a", b"q", b"", 12345),
-        bin_packet(0x19, b"nokey", b"q", b"", 0),
-        bin_packet(0x15, b"n", b"", &arith_ext(1, 7, u32::MAX), 0),
-        bin_packet(0x16, b"zz9", b"", &arith_ext(1, 7, u32::MAX), 0),
+        request(0x01, 0, 0, &set_ext(5, 0), b"a", b"abc"),
+        request(0x02, 0, 0, &set_ext(0, 0), b"a", b"x"),
+        request(0x03, 0, 0, &set_ext(0, 0), b"zz", b"x"),
+        request(0x0e, 0, 0, b"", b"a", b"x"),
+        request(0x0f, 0, 0, b"", b"a", b"y"),
+        request(0x01, 0, 999, &set_ext(0, 100), b"a", b"z"),
+        request(0x01, 0, 1, &set_ext(0, 0), b"q", b"z"),
+        request(0x11, 0, 0, &set_ext(2, 50), b"b", b"hi"),
+        request(0x12, 0, 0, &set_ext(0, 0), b"b", b"x"),
+        request(0x00, 0, 0, b"", b"a", b""),
+        request(0x0c, 0, 0, b"", b"a", b""),
+        request(0x04, 0, 0, b"", b"b", b""),
+        request(0x05, 0, 0, &incr_ext(1, 7, 0), b"n", b""),
+        request(0x1c, 0, 0, &10u32.to_be_bytes(), b"n", b""),
+        request(0x1d, 0, 0, &0u32.to_be_bytes(), b"n", b""),
+        request(0x0e, 0, 12345, b"", b"a", b"q"),
+        request(0x19, 0, 0, b"", b"nokey", b"q"),
+        request(0x15, 0, 0, &incr_ext(1, 7, u32::MAX), b"n", b""),
+        request(0x16, 0, 0, &incr_ext(1, 7, u32::MAX), b"zz9", b""),
     ];
     let req = packets.concat();
     let mut seen = Vec::new();
@@ -254,9 +232,8 @@ fn a_binary_store_too_large_is_logged() {
     let cc = CorecachedServer::start(&["-t", "1", "-I", "1k"]);
     let mut w = watcher(cc.addr(), "mutations");
     let mut c = connect(cc.addr());
-    let set_ext = [0u32.to_be_bytes(), 0u32.to_be_bytes()].concat();
-    let mut req = bin_packet(0x01, b"big", &[b'x'; 4096], &set_ext, 0);
-    req.extend_from_slice(&bin_packet(0x0a, b"", b"", b"", 0));
+    let mut req = request(0x01, 0, 0, &set_ext(0, 0), b"big", &[b'x'; 4096]);
+    req.extend_from_slice(&request(0x0a, 0, 0, b"", b"", b""));
     c.write_all(&req).unwrap();
     // "Too large." (E2BIG, 10 bytes of body), then the noop's empty reply.
     let got = read_until(&mut c, DEADLINE, |b| b.len() >= 24 + 10 + 24);

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 /// memcached 1.6.18's `-o` suboptions (those its Debian build, with TLS and extstore,
 /// accepts) that mean nothing here: accepted with a warning. `modern` and `no_modern` are
 /// accepted silently (they change nothing in memcached 1.6 either); `hashpower`,
-/// `idle_timeout`, `watcher_logbuf_size`, `worker_logbuf_size` and the TLS ones (`ssl_*`, [`crate::tls::SslOptions`]) are honoured.
+/// `idle_timeout`, `watcher_logbuf_size`, `worker_logbuf_size` and the TLS ones (`ssl_*`,
+/// [`crate::tls::SslOptions`]) are honoured.
 pub const NO_EFFECT_SUBOPTIONS: &[&str] = &[
     "maxconns_fast",
     "no_maxconns_fast",
