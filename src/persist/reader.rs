@@ -54,7 +54,7 @@ pub struct Ring {
 
 impl Ring {
     /// A ring for `slots` reads in flight and buffers of `chunk` bytes (a multiple of
-    /// [`ALIGN`]); an error if the kernel gives no ring.
+    /// 4 KiB); an error if the kernel gives no ring.
     pub fn new(slots: usize, chunk: usize) -> io::Result<Ring> {
         debug_assert!(chunk.is_multiple_of(ALIGN) && slots > 0);
         let entries = slots.next_power_of_two() as u32;
@@ -100,7 +100,7 @@ impl Ring {
     }
 
     /// Starts reading `len` bytes (rounded up to a block) of `file` at `pos` (a multiple
-    /// of [`ALIGN`]) into free buffer `slot`; the kernel sees it at [`Ring::submit`].
+    /// of 4 KiB) into free buffer `slot`; the kernel sees it at [`Ring::submit`].
     pub fn queue(&mut self, file: &File, slot: usize, pos: u64, len: usize) -> io::Result<()> {
         assert_eq!(self.slots[slot], Slot::Free);
         let len = len.div_ceil(ALIGN) * ALIGN;
