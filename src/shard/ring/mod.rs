@@ -35,8 +35,9 @@
 //! signalled only while the driver sleeps (IORING_CQ_EVENTFD_DISABLED otherwise), so a busy shard
 //! reaps without a wake-up per completion. The ring uses COOP_TASKRUN | TASKRUN_FLAG, not
 //! DEFER_TASKRUN: with DEFER_TASKRUN the kernel runs network completions only for a waiter
-//! inside this ring's own `io_uring_enter`, so an eventfd sleeper is never woken
-//! (bench/RESULTS.md, the spike's variants).
+//! inside this ring's own `io_uring_enter`, and signals the eventfd for bytes that another
+//! CPU delivers only after a delay of milliseconds, so a shard asleep in glommio would
+//! answer an idle client late (bench/RESULTS.md, the spike's variants and session 23).
 //!
 //! Safety: the kernel writes into the provided buffers and reads the replies being sent.
 //! Provided buffers live as long as the ring; a reply being sent is owned by its slot (a
