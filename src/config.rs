@@ -359,6 +359,9 @@ pub struct Settings {
     /// Recvs are multishot, capped per arming: start-up sets it where the kernel can
     /// (`shard::ring::probe`).
     pub capped_multishot: bool,
+    /// A reply of several pieces goes out as one vectored `send` rather than a `sendmsg`:
+    /// start-up sets it where the kernel can (`shard::ring::probe`).
+    pub vectored_send: bool,
     pub hashpower: u32,
     /// memcached's slab classes for `-f` and `-n`: the scale of item and slab stats.
     pub slab_classes: crate::store::classes::Classes,
@@ -620,6 +623,7 @@ impl Settings {
             net_ring_entries: crate::memlock::NET_RING_LARGE,
             warmup_ring: true,
             capped_multishot: false,
+            vectored_send: false,
             hashpower,
             slab_classes: crate::store::classes::Classes::new(
                 a.slab_growth_factor,

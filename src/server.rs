@@ -56,9 +56,11 @@ fn preflight(settings: &mut Settings) -> Result<(), String> {
         libc::close(fd as i32);
     }
     // The shards' network rings need what 6.1 has; a ring set up as they are tells.
-    settings.capped_multishot = crate::shard::ring::probe().map_err(|e| {
+    let offers = crate::shard::ring::probe().map_err(|e| {
         format!("io_uring cannot set up a shard's network ring ({e}): Linux 6.1 or later with io_uring enabled is needed")
     })?;
+    settings.capped_multishot = offers.capped_multishot;
+    settings.vectored_send = offers.vectored_send;
     Ok(())
 }
 

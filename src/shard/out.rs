@@ -5,10 +5,10 @@ use io_uring::{opcode, squeue, types};
 
 use crate::engine::reply::Reply;
 use crate::engine::ReplySink;
-use crate::shard::ring::Sock;
+use crate::shard::ring::{Sock, SEND_VECTORIZED};
 use crate::store::StoreValue;
 
-/// Iovecs per `sendmsg` (the kernel's `IOV_MAX`).
+/// Iovecs per send (the kernel's `IOV_MAX`).
 const IOV_MAX: usize = 1024;
 
 /// A connection's replies: bytes, with large values held pinned in the store (see
@@ -72,18 +72,25 @@ impl Out {
 
     /// The submission that sends what is left (at most [`IOV_MAX`] pieces): a plain send
     /// when it is one piece (most replies: no held value), which the kernel takes without
-    /// copying a message header and an iovec array in; a `sendmsg` otherwise.
-    pub(crate) fn submission(&mut self, sock: Sock) -> squeue::Entry {
+    /// copying a message header and an iovec array in; with `vectored` (the kernel has
+    /// it), a send of the iovec array, which spares the message header; a `sendmsg`
+    /// otherwise.
+    pub(crate) fn submission(&mut self, sock: Sock, vectored: bool) -> squeue::Entry {
         let flags = libc::MSG_NOSIGNAL | libc::MSG_WAITALL;
         let msg = self.prepare();
-        if self.iov.len() == 1 {
-            let v = self.iov[0];
-            let (buf, len) = (v.iov_base as *const u8, v.iov_len as u32);
+        if self.iov.len() == 1 || vectored {
+            let (buf, len, ioprio) = if self.iov.len() == 1 {
+                let v = self.iov[0];
+                (v.iov_base as *const u8, v.iov_len as u32, 0)
+            } else {
+                let n = self.iov.len() as u32;
+                (self.iov.as_ptr().cast::<u8>(), n, SEND_VECTORIZED)
+            };
             let send = match sock {
                 Sock::Fd(fd) => opcode::Send::new(types::Fd(fd), buf, len),
                 Sock::Fixed(i) => opcode::Send::new(types::Fixed(i), buf, len),
             };
-            return send.flags(flags).build();
+            return send.ioprio(ioprio).flags(flags).build();
         }
         let send = match sock {
             Sock::Fd(fd) => opcode::SendMsg::new(types::Fd(fd), msg),

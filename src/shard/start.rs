@@ -196,6 +196,7 @@ impl ShardStart {
         let mut net = match ring::NetRing::new(
             self.listeners.clone(),
             self.settings.capped_multishot,
+            self.settings.vectored_send,
             self.settings.net_ring_entries,
             ring::buffer_count(&self.settings),
             ring::Accounts {

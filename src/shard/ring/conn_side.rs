@@ -135,7 +135,7 @@ impl NetRing {
         let mut spare = s.out.take().unwrap_or_default();
         std::mem::swap(out, &mut spare);
         let e = spare
-            .submission(self.sock(id.idx, s.fd))
+            .submission(self.sock(id.idx, s.fd), self.vectored_send)
             .user_data(user_data(OP_SEND, id.gen, id.idx));
         s.out = Some(spare);
         s.sending = true;

@@ -67,9 +67,9 @@ mod tls;
 pub use hand_out::HandOut;
 use hand_out::HandingOut;
 
-pub(crate) use setup::Sock;
-pub use setup::{buffer_count, probe};
+pub use setup::{buffer_count, probe, Offers};
 use setup::{recv_entry, setup};
+pub(crate) use setup::{Sock, SEND_VECTORIZED};
 
 /// Bytes a connection may have received and not taken before its recv is cancelled (it
 /// is re-armed when the connection reads again): a client that sends while its replies
@@ -239,6 +239,8 @@ pub struct NetRing {
     accounts: Accounts,
     /// Recvs are multishot, capped per arming (`setup::capped_multishot_works`).
     capped_multishot: bool,
+    /// Replies of several pieces go out as a vectored send (`setup::vectored_send_works`).
+    vectored_send: bool,
     /// Connections without a future.
     parked: Cell<usize>,
     open: Cell<usize>,
@@ -248,13 +250,14 @@ pub struct NetRing {
 
 impl NetRing {
     /// A ring for `listeners`, with `buffers` provided buffers (rounded to a power of two);
-    /// multishot recvs with `capped_multishot`.
+    /// multishot recvs with `capped_multishot`, vectored sends with `vectored_send`.
     /// `entries` submission entries (a full queue is submitted at once); completions get
     /// four times as many (more wait in the kernel, none lost). Locked memory: see
     /// `crate::memlock::NET_RING_LOCKED`.
     pub fn new(
         listeners: Vec<RawFd>,
         capped_multishot: bool,
+        vectored_send: bool,
         entries: u32,
         buffers: usize,
         accounts: Accounts,
@@ -289,6 +292,7 @@ impl NetRing {
             driver: RefCell::new(None),
             accounts,
             capped_multishot,
+            vectored_send,
             parked: Cell::new(0),
             open: Cell::new(0),
             rejections: crate::ratelog::RateLog::new(5),
@@ -732,7 +736,7 @@ impl NetRing {
         };
         if !done {
             let e = out
-                .submission(self.sock(idx, s.fd))
+                .submission(self.sock(idx, s.fd), self.vectored_send)
                 .user_data(user_data(OP_SEND, gen, idx));
             drop(slots);
             self.push(e);

@@ -12,16 +12,88 @@ use crate::shard::provided::{Buffers, BUF_SIZE};
 /// private).
 const RECVSEND_POLL_FIRST: u16 = 1;
 const RECV_MULTISHOT: u16 = 2;
+/// `IORING_SEND_VECTORIZED` (Linux 6.17): a send's buffer is an iovec array.
+pub(crate) const SEND_VECTORIZED: u16 = 1 << 5;
+
+/// What the kernel offers beyond what a shard's ring needs (Linux 6.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Offers {
+    /// A multishot recv capped at a byte count (`capped_multishot_works`).
+    pub capped_multishot: bool,
+    /// A send of an iovec array (`vectored_send_works`).
+    pub vectored_send: bool,
+}
 
 /// Sets up a ring as the shards do, with a provided-buffer ring, and drops it: start-up
 /// asks this once, so an unfit kernel fails with a sentence rather than in every shard.
-/// Returns whether the kernel caps a multishot recv (`capped_multishot_works`), asked
-/// here once, before the shards' rings take the locked memory.
-pub fn probe() -> io::Result<bool> {
+/// Returns what else the kernel offers, asked here once, before the shards' rings take the
+/// locked memory.
+pub fn probe() -> io::Result<Offers> {
     let (ring, bufs) = setup(2, 16)?;
     drop(ring);
     drop(bufs);
-    Ok(capped_multishot_works())
+    Ok(Offers {
+        capped_multishot: capped_multishot_works(),
+        vectored_send: vectored_send_works(),
+    })
+}
+
+/// Whether this kernel sends an iovec array with a plain send (`IORING_SEND_VECTORIZED`,
+/// Linux 6.17; older kernels refuse the flag): two pieces sent on a socket pair, on a ring
+/// of its own, must arrive as both.
+fn vectored_send_works() -> bool {
+    let Ok((mut ring, bufs)) = setup(2, 16) else {
+        return false;
+    };
+    let mut fds = [0; 2];
+    // SAFETY: socketpair fills two descriptors, closed below.
+    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    let (a, b) = (*b"ab", *b"cd");
+    let iov = [
+        libc::iovec {
+            iov_base: a.as_ptr() as *mut libc::c_void,
+            iov_len: a.len(),
+        },
+        libc::iovec {
+            iov_base: b.as_ptr() as *mut libc::c_void,
+            iov_len: b.len(),
+        },
+    ];
+    let e = opcode::Send::new(types::Fd(fds[1]), iov.as_ptr().cast(), iov.len() as u32)
+        .ioprio(SEND_VECTORIZED)
+        .flags(libc::MSG_NOSIGNAL)
+        .build()
+        .user_data(7);
+    let mut works = false;
+    // SAFETY: the iovecs and the bytes they point at outlive the wait for the completion.
+    if unsafe { ring.submission().push(&e) }.is_ok() {
+        let ts = types::Timespec::new().sec(1);
+        let args = types::SubmitArgs::new().timespec(&ts);
+        let _ = ring.submitter().submit_with_args(1, &args);
+        if let Some(c) = ring.completion().next() {
+            let mut got = [0u8; 8];
+            // SAFETY: a read of at most 8 bytes into `got`, nonblocking.
+            let n = unsafe {
+                libc::recv(
+                    fds[0],
+                    got.as_mut_ptr().cast(),
+                    got.len(),
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            works = c.result() == 4 && n == 4 && got[..4] == *b"abcd";
+        }
+    }
+    // SAFETY: the socket pair made above.
+    unsafe {
+        libc::close(fds[0]);
+        libc::close(fds[1]);
+    }
+    drop(ring);
+    drop(bufs);
+    works
 }
 
 /// Whether this kernel caps a multishot recv at a byte count (`sqe->optlen`, Linux 6.17):
@@ -131,9 +203,10 @@ pub fn buffer_count(settings: &crate::config::Settings) -> usize {
 
 #[cfg(test)]
 mod tests {
-    /// The probe agrees with the kernel: the multishot recv's byte cap came with Linux 6.17.
+    /// The probes agree with the kernel: the multishot recv's byte cap and the vectored
+    /// send came with Linux 6.17.
     #[test]
-    fn capped_multishot_is_found_where_the_kernel_has_it() {
+    fn capped_multishot_and_vectored_send_are_found_where_the_kernel_has_them() {
         // SAFETY: uname fills the zeroed struct.
         let mut u: libc::utsname = unsafe { std::mem::zeroed() };
         assert_eq!(unsafe { libc::uname(&mut u) }, 0);
@@ -154,6 +227,12 @@ mod tests {
             assert!(found, "Linux {release} caps a multishot recv");
         } else if version < (6, 16) {
             assert!(!found, "Linux {release} has no multishot cap");
+        }
+        let vectored = super::vectored_send_works();
+        if version >= (6, 17) {
+            assert!(vectored, "Linux {release} sends an iovec array");
+        } else if version < (6, 16) {
+            assert!(!vectored, "Linux {release} has no vectored send");
         }
     }
 }
