@@ -39,66 +39,60 @@ pub fn probe() -> io::Result<Offers> {
 }
 
 /// Whether this kernel sends an iovec array with a plain send (`IORING_SEND_VECTORIZED`,
-/// Linux 6.17; older kernels refuse the flag): two pieces sent on a socket pair, on a ring
-/// of its own, must arrive as both.
+/// Linux 6.17; older kernels refuse the flag): two pieces sent on a socket pair must
+/// arrive as both.
 fn vectored_send_works() -> bool {
-    let Ok((mut ring, bufs)) = setup(2, 16) else {
-        return false;
-    };
-    let mut fds = [0; 2];
-    // SAFETY: socketpair fills two descriptors, closed below.
-    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr()) } != 0 {
-        return false;
-    }
-    let (a, b) = (*b"ab", *b"cd");
-    let iov = [
-        libc::iovec {
-            iov_base: a.as_ptr() as *mut libc::c_void,
-            iov_len: a.len(),
-        },
-        libc::iovec {
-            iov_base: b.as_ptr() as *mut libc::c_void,
-            iov_len: b.len(),
-        },
-    ];
-    let e = opcode::Send::new(types::Fd(fds[1]), iov.as_ptr().cast(), iov.len() as u32)
-        .ioprio(SEND_VECTORIZED)
-        .flags(libc::MSG_NOSIGNAL)
-        .build()
-        .user_data(7);
-    let mut works = false;
-    // SAFETY: the iovecs and the bytes they point at outlive the wait for the completion.
-    if unsafe { ring.submission().push(&e) }.is_ok() {
-        let ts = types::Timespec::new().sec(1);
-        let args = types::SubmitArgs::new().timespec(&ts);
-        let _ = ring.submitter().submit_with_args(1, &args);
-        if let Some(c) = ring.completion().next() {
-            let mut got = [0u8; 8];
-            // SAFETY: a read of at most 8 bytes into `got`, nonblocking.
-            let n = unsafe {
-                libc::recv(
-                    fds[0],
-                    got.as_mut_ptr().cast(),
-                    got.len(),
-                    libc::MSG_DONTWAIT,
-                )
-            };
-            works = c.result() == 4 && n == 4 && got[..4] == *b"abcd";
-        }
-    }
-    // SAFETY: the socket pair made above.
-    unsafe {
-        libc::close(fds[0]);
-        libc::close(fds[1]);
-    }
-    drop(ring);
-    drop(bufs);
-    works
+    on_socket_pair(|ring, _, [near, far]| {
+        let (a, b) = (*b"ab", *b"cd");
+        let iov = [
+            libc::iovec {
+                iov_base: a.as_ptr() as *mut libc::c_void,
+                iov_len: a.len(),
+            },
+            libc::iovec {
+                iov_base: b.as_ptr() as *mut libc::c_void,
+                iov_len: b.len(),
+            },
+        ];
+        let e = opcode::Send::new(types::Fd(far), iov.as_ptr().cast(), iov.len() as u32)
+            .ioprio(SEND_VECTORIZED)
+            .flags(libc::MSG_NOSIGNAL)
+            .build()
+            .user_data(7);
+        // SAFETY: the iovecs and the bytes they point at outlive the wait for the completion.
+        let Some(c) = (unsafe { push_and_wait(ring, &e) }) else {
+            return false;
+        };
+        let mut got = [0u8; 8];
+        // SAFETY: a read of at most 8 bytes into `got`, nonblocking.
+        let n = unsafe { libc::recv(near, got.as_mut_ptr().cast(), got.len(), libc::MSG_DONTWAIT) };
+        c.result() == 4 && n == 4 && got[..4] == *b"abcd"
+    })
 }
 
-/// Whether this kernel caps a multishot recv at a byte count (`sqe->optlen`, Linux 6.17):
-/// tried once on a socket pair, on a ring of its own.
+/// Whether this kernel caps a multishot recv at a byte count (`sqe->optlen`, Linux 6.17).
 fn capped_multishot_works() -> bool {
+    on_socket_pair(|ring, bufs, [near, far]| {
+        let e = recv_entry(Sock::Fd(near), Some(1)).user_data(7);
+        let two = [b'a', b'b'];
+        // SAFETY: a 2-byte write to our own socket.
+        unsafe { libc::write(far, two.as_ptr().cast(), 2) };
+        // SAFETY: the entry uses the ring's provided buffers, which outlive it.
+        let Some(c) = (unsafe { push_and_wait(ring, &e) }) else {
+            return false;
+        };
+        if let Some(bid) = cqueue::buffer_select(c.flags()) {
+            bufs.give(bid);
+        }
+        // Capped: the multishot ended once the byte was there (its read takes what the
+        // buffer holds room for, so both bytes). Older kernels refuse the field.
+        c.result() > 0 && !cqueue::more(c.flags())
+    })
+}
+
+/// Runs a start-up question on a ring of its own as the shards set theirs up, and a
+/// socket pair (`[near, far]`); false if either cannot be had.
+fn on_socket_pair(ask: impl FnOnce(&mut IoUring, &mut Buffers, [RawFd; 2]) -> bool) -> bool {
     let Ok((mut ring, mut bufs)) = setup(2, 16) else {
         return false;
     };
@@ -107,25 +101,7 @@ fn capped_multishot_works() -> bool {
     if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr()) } != 0 {
         return false;
     }
-    let e = recv_entry(Sock::Fd(fds[0]), Some(1)).user_data(7);
-    let two = [b'a', b'b'];
-    let mut capped = false;
-    // SAFETY: the entry uses the ring's provided buffers, which outlive it.
-    if unsafe { ring.submission().push(&e) }.is_ok() {
-        // SAFETY: a 2-byte write to our own socket.
-        unsafe { libc::write(fds[1], two.as_ptr().cast(), 2) };
-        let ts = types::Timespec::new().sec(1);
-        let args = types::SubmitArgs::new().timespec(&ts);
-        let _ = ring.submitter().submit_with_args(1, &args);
-        if let Some(c) = ring.completion().next() {
-            // Capped: the multishot ended once the byte was there (its read takes what the
-            // buffer holds room for, so both bytes). Older kernels refuse the field.
-            capped = c.result() > 0 && !cqueue::more(c.flags());
-            if let Some(bid) = cqueue::buffer_select(c.flags()) {
-                bufs.give(bid);
-            }
-        }
-    }
+    let answer = ask(&mut ring, &mut bufs, fds);
     // SAFETY: the socket pair made above.
     unsafe {
         libc::close(fds[0]);
@@ -133,7 +109,21 @@ fn capped_multishot_works() -> bool {
     }
     drop(ring);
     drop(bufs);
-    capped
+    answer
+}
+
+/// Submits `e` and waits at most a second for its completion.
+///
+/// # Safety
+/// What `e` points at must stay valid until it completes (the caller's ring is dropped
+/// before it is freed).
+unsafe fn push_and_wait(ring: &mut IoUring, e: &squeue::Entry) -> Option<cqueue::Entry> {
+    // SAFETY: the caller's promise.
+    unsafe { ring.submission().push(e) }.ok()?;
+    let ts = types::Timespec::new().sec(1);
+    let args = types::SubmitArgs::new().timespec(&ts);
+    let _ = ring.submitter().submit_with_args(1, &args);
+    ring.completion().next()
 }
 
 /// Where an op finds its socket: the ring's registered file at an index (the kernel then
