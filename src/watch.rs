@@ -59,14 +59,6 @@ pub struct Buffers {
     pub watcher: usize,
 }
 
-impl Default for Buffers {
-    fn default() -> Self {
-        Buffers {
-            worker: TAP_BYTES,
-            watcher: OUTBOX_BYTES,
-        }
-    }
-}
 /// The streams lines are made for; the others are accepted and stay silent, as in a
 /// memcached without the proxy (`proxy*`), with no LRU crawler or slab mover running
 /// (`sysevents`), and 1.6.18's `rawcmds`, which nothing logs.
