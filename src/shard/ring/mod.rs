@@ -37,7 +37,7 @@
 //! DEFER_TASKRUN: with DEFER_TASKRUN the kernel runs network completions only for a waiter
 //! inside this ring's own `io_uring_enter`, and signals the eventfd for bytes that another
 //! CPU delivers only after a delay of milliseconds, so a shard asleep in glommio would
-//! answer an idle client late (bench/RESULTS.md, the spike's variants and session 23).
+//! answer an idle client late (bench/RESULTS.md, DEFER_TASKRUN beside glommio).
 //!
 //! Safety: the kernel writes into the provided buffers and reads the replies being sent.
 //! Provided buffers live as long as the ring; a reply being sent is owned by its slot (a
