@@ -4,7 +4,7 @@
 use std::io;
 use std::task::Poll;
 
-use super::{user_data, ConnId, NetRing, Recv, Slot, OP_SEND};
+use super::{user_data, ConnId, NetRing, Recv, Slot, Wait, OP_SEND};
 use crate::park::Parked;
 use crate::shard::buffers::BufferPool;
 use crate::shard::out::Out;
@@ -74,7 +74,7 @@ impl NetRing {
             Self::unlend(s, rbuf, end);
             return Poll::Ready(Ok(0));
         }
-        s.waits = true;
+        s.waits = Wait::Read;
         drop(slots);
         self.rearm_recv(id.idx);
         Poll::Pending
@@ -115,7 +115,7 @@ impl NetRing {
         if !s.sending {
             return Poll::Ready(());
         }
-        s.waits = true;
+        s.waits = Wait::Sent;
         Poll::Pending
     }
 
@@ -150,7 +150,7 @@ impl NetRing {
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[id.idx as usize];
         debug_assert_eq!(s.gen, id.gen);
-        s.waits = false;
+        s.waits = Wait::No;
         if s.sending {
             s.closing = true;
             return;
@@ -179,7 +179,7 @@ impl NetRing {
             pool.put_out(out.reply.buf);
         }
         s.served = false;
-        s.waits = false;
+        s.waits = Wait::No;
         s.parked = state;
         self.set_parked(self.parked.get() + 1);
         true
@@ -196,10 +196,10 @@ impl NetRing {
         }
     }
 
-    /// The slot's connection waits on the ring and what it waits for happened.
-    pub(super) fn wake_conn(&self, idx: u32, s: &mut Slot) {
-        if s.waits {
-            s.waits = false;
+    /// `what` happened: the slot's connection is scheduled if it waits for that.
+    pub(super) fn wake_conn(&self, idx: u32, s: &mut Slot, what: Wait) {
+        if s.waits == what {
+            s.waits = Wait::No;
             self.enqueue(idx, s);
         }
     }

@@ -128,6 +128,17 @@ enum Recv {
     Armed,
 }
 
+/// What a slot's connection waits for on the ring.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Wait {
+    #[default]
+    No,
+    /// Bytes, the end of the stream or an error ([`NetRing::poll_read`]).
+    Read,
+    /// Its reply to have gone ([`NetRing::poll_sent`]).
+    Sent,
+}
+
 #[derive(Default)]
 struct Slot {
     /// -1: free.
@@ -147,8 +158,9 @@ struct Slot {
     /// The reply being sent (`sending`), or the spare one for the connection's next swap.
     out: Option<Box<Out>>,
     sending: bool,
-    /// Its connection waits for bytes or for its send: a completion schedules it.
-    waits: bool,
+    /// What its connection waits for: that completion schedules it (and no other, so a
+    /// connection waiting for bytes is not polled again when its reply has gone).
+    waits: Wait,
     /// Scheduled for the driver to poll ([`NetRing::schedule`]).
     queued: bool,
     /// A connection future serves it.
@@ -698,7 +710,7 @@ impl NetRing {
             return;
         }
         if s.served {
-            self.wake_conn(idx, s);
+            self.wake_conn(idx, s, Wait::Read);
             return;
         }
         if s.end == 0 {
@@ -750,7 +762,7 @@ impl NetRing {
             self.finish_close(idx, pool);
             return;
         }
-        self.wake_conn(idx, s);
+        self.wake_conn(idx, s, Wait::Sent);
     }
 
     fn finish_close(&self, idx: u32, pool: &BufferPool) {

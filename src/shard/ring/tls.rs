@@ -22,7 +22,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use io_uring::{opcode, types};
 use rustls::ServerConnection;
 
-use super::{user_data, Accounts, ConnId, NetRing, Slot, Sock, OP_TLS_SEND};
+use super::{user_data, Accounts, ConnId, NetRing, Slot, Sock, Wait, OP_TLS_SEND};
 use crate::shard::buffers::BufferPool;
 use crate::shard::out::Out;
 use crate::stats::Stat;
@@ -303,7 +303,7 @@ impl NetRing {
         let closing = s.closing;
         if s.sending {
             s.sending = false;
-            self.wake_conn(idx, s);
+            self.wake_conn(idx, s, Wait::Sent);
         }
         drop(slots);
         if let (true, Some(p)) = (closing, pool) {
