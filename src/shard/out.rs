@@ -77,20 +77,20 @@ impl Out {
     /// otherwise.
     pub(crate) fn submission(&mut self, sock: Sock, vectored: bool) -> squeue::Entry {
         let flags = libc::MSG_NOSIGNAL | libc::MSG_WAITALL;
+        if self.reply.held.is_empty() {
+            // The bytes are the one piece: no iovec to build.
+            let rest = &self.reply.buf[self.sent..];
+            return plain_send(sock, rest.as_ptr(), rest.len() as u32, 0, flags);
+        }
         let msg = self.prepare();
-        if self.iov.len() == 1 || vectored {
-            let (buf, len, ioprio) = if self.iov.len() == 1 {
-                let v = self.iov[0];
-                (v.iov_base as *const u8, v.iov_len as u32, 0)
-            } else {
-                let n = self.iov.len() as u32;
-                (self.iov.as_ptr().cast::<u8>(), n, SEND_VECTORIZED)
-            };
-            let send = match sock {
-                Sock::Fd(fd) => opcode::Send::new(types::Fd(fd), buf, len),
-                Sock::Fixed(i) => opcode::Send::new(types::Fixed(i), buf, len),
-            };
-            return send.ioprio(ioprio).flags(flags).build();
+        if self.iov.len() == 1 {
+            let v = self.iov[0];
+            return plain_send(sock, v.iov_base as *const u8, v.iov_len as u32, 0, flags);
+        }
+        if vectored {
+            let n = self.iov.len() as u32;
+            let iov = self.iov.as_ptr().cast::<u8>();
+            return plain_send(sock, iov, n, SEND_VECTORIZED, flags);
         }
         let send = match sock {
             Sock::Fd(fd) => opcode::SendMsg::new(types::Fd(fd), msg),
@@ -120,4 +120,13 @@ impl Out {
     pub(crate) fn all_sent(&self) -> bool {
         self.sent >= self.reply.total_len()
     }
+}
+
+/// A send of `len` bytes at `buf` (or, with `SEND_VECTORIZED` in `ioprio`, of `len` iovecs).
+fn plain_send(sock: Sock, buf: *const u8, len: u32, ioprio: u16, flags: i32) -> squeue::Entry {
+    let send = match sock {
+        Sock::Fd(fd) => opcode::Send::new(types::Fd(fd), buf, len),
+        Sock::Fixed(i) => opcode::Send::new(types::Fixed(i), buf, len),
+    };
+    send.ioprio(ioprio).flags(flags).build()
 }
