@@ -27,8 +27,6 @@
 //! so resident memory follows.
 
 use std::cell::{Cell, RefCell};
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use crate::config::{Protocol, Settings};
@@ -159,9 +157,18 @@ impl IdleWatch {
         self.slots.borrow_mut()[slot as usize].state = SlotState::Busy;
     }
 
-    /// Completes when the slot has waited long enough to park.
-    pub fn expired(&self, slot: u32) -> Expired<'_> {
-        Expired { watch: self, slot }
+    /// Ready when the slot has waited long enough to park; else `cx` is woken when it has.
+    pub fn poll_expired(&self, slot: u32, cx: &mut Context<'_>) -> Poll<()> {
+        let mut slots = self.slots.borrow_mut();
+        let s = &mut slots[slot as usize];
+        if s.state == SlotState::Expired {
+            return Poll::Ready(());
+        }
+        match &s.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => s.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
     }
 
     /// Advances the clock and signals the slots that have waited two ticks.
@@ -176,28 +183,6 @@ impl IdleWatch {
                 }
             }
         }
-    }
-}
-
-/// See [`IdleWatch::expired`].
-pub struct Expired<'a> {
-    watch: &'a IdleWatch,
-    slot: u32,
-}
-
-impl Future for Expired<'_> {
-    type Output = ();
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut slots = self.watch.slots.borrow_mut();
-        let s = &mut slots[self.slot as usize];
-        if s.state == SlotState::Expired {
-            return Poll::Ready(());
-        }
-        match &s.waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => s.waker = Some(cx.waker().clone()),
-        }
-        Poll::Pending
     }
 }
 

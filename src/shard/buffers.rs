@@ -11,10 +11,11 @@ const POOL_MIN: usize = 64;
 /// Bytes of small buffers of each kind a shard keeps at most.
 const POOL_BYTES_MAX: usize = 16 << 20;
 
-/// A shard's spare connection buffers. A connection that waits for input with nothing
-/// buffered lends its read and reply buffers here and borrows them back when bytes arrive,
-/// so 10,000 idle connections hold 10,000 small buffers, not 10,000 big ones, and a busy
-/// connection borrows without allocating.
+/// A shard's spare connection buffers. A connection that parks (or, with parking off,
+/// waits for input with nothing buffered) lends its read and reply buffers here and
+/// borrows them back when bytes arrive, so 10,000 idle connections hold no buffers, and a
+/// waking connection borrows without allocating. A waiting connection gives back at once
+/// only buffers grown past the small size.
 ///
 /// Buffers grown by large values (a `set` of 100 KiB read whole, a reply the socket did
 /// not take at once) are kept too, up to [`BufferPool::new`]'s budget: a fresh one costs a
