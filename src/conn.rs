@@ -559,6 +559,9 @@ impl Conn {
     fn process_noop(&mut self, rbuf: &[u8]) -> AfterPass {
         loop {
             let buf = &rbuf[self.start..self.end];
+            if buf.is_empty() {
+                return AfterPass::Read;
+            }
             let Some(nl) = memchr::memchr(b'\n', buf) else {
                 return AfterPass::Read;
             };
