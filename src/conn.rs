@@ -201,7 +201,9 @@ impl Conn {
             // other connections run their passes while this one waits for its peers.
             let copied = self.out.capacity();
             pool.count_reply(&mut self.out.counted, copied);
-            self.settle(shard).await;
+            if self.forwarded() {
+                self.settle(shard).await;
+            }
             shard.after_writes();
             if let (Some(l), Some(start)) = (&shard.latency, pass_start) {
                 l.pass_done(start, &mut self.tally);
@@ -231,10 +233,6 @@ impl Conn {
                     continue;
                 }
                 AfterPass::Read => {}
-            }
-            if let Some(grow) = self.make_room() {
-                self.reserve_read(pool, grow).await;
-                self.grow_rbuf(pool, grow);
             }
             let id = self.id;
             let read = if self.start == self.end {
@@ -287,6 +285,10 @@ impl Conn {
                     }
                 }
             } else {
+                if let Some(grow) = self.make_room() {
+                    self.reserve_read(pool, grow).await;
+                    self.grow_rbuf(pool, grow);
+                }
                 // The rest of a request (a large value, say), read into place.
                 let (rbuf, end) = (&mut self.rbuf, &mut self.end);
                 futures_lite::future::poll_fn(|_| net.poll_read(id, rbuf, end, pool)).await
@@ -309,9 +311,11 @@ impl Conn {
     /// that parks keeps its small buffers until it does (parking gives them back): at
     /// pipeline 1 it waits once per request, and lending and taking back two or three
     /// buffers each time cost more than the rest of the wait.
+    #[inline]
     fn lend_idle_buffers(&mut self, shard: &Shard) {
         let pool = &shard.buffers;
         let keep = shard.park.is_some();
+        self.start = 0;
         self.end = 0;
         if !keep || self.rbuf.len() > READ_BUF {
             // The ring's buffer with the next bytes becomes the read buffer.
@@ -329,11 +333,17 @@ impl Conn {
     /// Hands the pass's replies to the ring, once the previous ones have gone: a client
     /// that does not read holds at most two passes' replies (their copied bytes and pins),
     /// and is not read meanwhile.
-    async fn send(&mut self, shard: &Shard) -> std::io::Result<()> {
+    fn send<'a>(&'a mut self, shard: &'a Shard) -> impl Future<Output = std::io::Result<()>> + 'a {
+        // A function polled in place rather than an async one: at pipeline 1 it runs once
+        // per request and rarely waits.
+        futures_lite::future::poll_fn(move |_| self.poll_send(shard))
+    }
+
+    fn poll_send(&mut self, shard: &Shard) -> Poll<std::io::Result<()>> {
         let pool = &shard.buffers;
         if !self.out.pending() {
             pool.count_reply(&mut self.out.counted, 0);
-            return Ok(());
+            return Poll::Ready(Ok(()));
         }
         if self.out.len() > OUT_LIMIT {
             // A client that asks for this much copied and does not read it is not served
@@ -341,14 +351,13 @@ impl Conn {
             self.overflow = true;
             self.out.finish();
             pool.count_reply(&mut self.out.counted, 0);
-            return Ok(());
+            return Poll::Ready(Ok(()));
         }
         let net = &shard.net;
-        let id = self.id;
-        if net.sending(id) {
-            futures_lite::future::poll_fn(|_| net.poll_sent(id)).await;
+        if net.poll_sent(self.id).is_pending() {
+            return Poll::Pending;
         }
-        net.send(id, &mut self.out)
+        Poll::Ready(net.send(self.id, &mut self.out))
     }
 
     /// Whether an idle connection may park: nothing buffered, to write or to discard, no

@@ -145,6 +145,7 @@ impl IdleWatch {
     }
 
     /// The connection starts waiting idle.
+    #[inline]
     pub fn wait_start(&self, slot: u32) {
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[slot as usize];
@@ -153,11 +154,13 @@ impl IdleWatch {
     }
 
     /// The connection stops waiting (bytes came, or it parks).
+    #[inline]
     pub fn wait_end(&self, slot: u32) {
         self.slots.borrow_mut()[slot as usize].state = SlotState::Busy;
     }
 
     /// Ready when the slot has waited long enough to park; else `cx` is woken when it has.
+    #[inline]
     pub fn poll_expired(&self, slot: u32, cx: &mut Context<'_>) -> Poll<()> {
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[slot as usize];

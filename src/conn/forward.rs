@@ -58,6 +58,11 @@ impl Conn {
         }
     }
 
+    /// Whether this pass forwarded work to peers, for [`Conn::settle`] to settle.
+    pub(super) fn forwarded(&self) -> bool {
+        self.batches.iter().any(|b| b.n > 0)
+    }
+
     /// Sends each peer its batch, waits for all of them, and splices the replies into `out`
     /// in request order.
     pub(super) async fn settle(&mut self, shard: &Rc<Shard>) {

@@ -102,11 +102,6 @@ impl NetRing {
         }
     }
 
-    /// Whether the connection's previous reply is still being sent.
-    pub fn sending(&self, id: ConnId) -> bool {
-        self.slots.borrow()[id.idx as usize].sending
-    }
-
     /// Ready once the connection's previous reply has gone (or its socket failed); waiting,
     /// the connection is scheduled when it has.
     pub fn poll_sent(&self, id: ConnId) -> Poll<()> {
