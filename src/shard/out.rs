@@ -11,6 +11,10 @@ use crate::store::StoreValue;
 /// Iovecs per send (the kernel's `IOV_MAX`).
 const IOV_MAX: usize = 1024;
 
+/// A send waits for the whole reply to go, and a closed socket fails it with EPIPE rather
+/// than a SIGPIPE.
+const SEND_FLAGS: i32 = libc::MSG_NOSIGNAL | libc::MSG_WAITALL;
+
 /// A connection's replies: bytes, with large values held pinned in the store (see
 /// [`crate::engine::reply`]), and how much of them went out. Boxed, so that a reply being
 /// sent stays where the kernel reads it.
@@ -75,13 +79,19 @@ impl Out {
     /// copying a message header and an iovec array in; with `vectored` (the kernel has
     /// it), a send of the iovec array, which spares the message header; a `sendmsg`
     /// otherwise.
+    #[inline]
     pub(crate) fn submission(&mut self, sock: Sock, vectored: bool) -> squeue::Entry {
-        let flags = libc::MSG_NOSIGNAL | libc::MSG_WAITALL;
         if self.reply.held.is_empty() {
             // The bytes are the one piece: no iovec to build.
             let rest = &self.reply.buf[self.sent..];
-            return plain_send(sock, rest.as_ptr(), rest.len() as u32, 0, flags);
+            return plain_send(sock, rest.as_ptr(), rest.len() as u32, 0, SEND_FLAGS);
         }
+        self.pieces_submission(sock, vectored)
+    }
+
+    /// [`Out::submission`] for a reply with held values.
+    fn pieces_submission(&mut self, sock: Sock, vectored: bool) -> squeue::Entry {
+        let flags = SEND_FLAGS;
         let msg = self.prepare();
         if self.iov.len() == 1 {
             let v = self.iov[0];
@@ -123,6 +133,7 @@ impl Out {
 }
 
 /// A send of `len` bytes at `buf` (or, with `SEND_VECTORIZED` in `ioprio`, of `len` iovecs).
+#[inline]
 fn plain_send(sock: Sock, buf: *const u8, len: u32, ioprio: u16, flags: i32) -> squeue::Entry {
     let send = match sock {
         Sock::Fd(fd) => opcode::Send::new(types::Fd(fd), buf, len),

@@ -31,8 +31,11 @@ impl NetRing {
                 debug_assert!(rbuf.is_empty());
                 let n = s.end - at;
                 Self::unlend(s, rbuf, end);
+                let rearm = s.wants_recv();
                 drop(slots);
-                self.rearm_recv(id.idx);
+                if rearm {
+                    self.rearm_recv(id.idx);
+                }
                 return Poll::Ready(Ok(n));
             }
         } else if s.end > 0 {
@@ -52,8 +55,11 @@ impl NetRing {
             }
             *end += n;
             s.end = 0;
+            let rearm = s.wants_recv();
             drop(slots);
-            self.rearm_recv(id.idx);
+            if rearm {
+                self.rearm_recv(id.idx);
+            }
             return Poll::Ready(Ok(n));
         } else if !rbuf.is_empty() && *end < rbuf.len() {
             // Wait with our own buffer in place.
@@ -75,8 +81,12 @@ impl NetRing {
             return Poll::Ready(Ok(0));
         }
         s.waits = Wait::Read;
+        // Checked here, under the borrow already held: the recv is armed at most waits.
+        let rearm = s.wants_recv();
         drop(slots);
-        self.rearm_recv(id.idx);
+        if rearm {
+            self.rearm_recv(id.idx);
+        }
         Poll::Pending
     }
 

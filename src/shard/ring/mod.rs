@@ -696,14 +696,17 @@ impl NetRing {
             (e, _) if e < 0 => s.error = -e,
             _ => {}
         }
+        // Receiving stops while more waits than the connection has room for, and starts
+        // again once it has taken the bytes (here, or in `poll_read`).
+        let rearm = tls_flush || s.wants_recv();
         drop(slots);
         if tls_flush {
             // Handshake records, or the alert of a failed session.
             self.tls_flush(idx, Some(pool));
         }
-        // Receiving stops while more waits than the connection has room for, and starts
-        // again once it has taken the bytes (here, or in `poll_read`).
-        self.rearm_recv(idx);
+        if rearm {
+            self.rearm_recv(idx);
+        }
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[idx as usize];
         if !s.has_input() {
