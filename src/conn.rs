@@ -140,7 +140,8 @@ enum Exit {
 
 /// Serves a connection the shard's ring has bytes for (a new one, or a parked one waking),
 /// until the client quits, the peer closes, the server stops, or it parks again.
-pub async fn serve(shard: &Rc<Shard>, ready: Ready) {
+pub async fn serve(shard: Rc<Shard>, ready: Ready) {
+    let shard = &shard;
     let state = ready.state;
     let mut c = Conn {
         // No buffers yet: the ring's buffer with the first bytes becomes the read buffer.

@@ -203,9 +203,7 @@ pub fn serve_until_stopped(mut settings: Settings, ready: &mut Ready) -> Result<
             handoff: handoffs[id].take(),
             started_meshes: started_meshes.clone(),
             in_flight: in_flight.clone(),
-            serve_conn: |shard, ready| {
-                Box::pin(async move { crate::conn::serve(&shard, ready).await })
-            },
+            serve_conn: |shard, ready| Box::pin(crate::conn::serve(shard, ready)),
             latency: latency.clone(),
             metrics_fd: metrics_fd.take(),
             persist: persist.clone(),
