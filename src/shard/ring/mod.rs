@@ -766,6 +766,10 @@ impl NetRing {
             return;
         }
         self.wake_conn(idx, s, Wait::Sent);
+        if s.error != 0 {
+            // A reader sees the socket's failure now rather than at its recv's completion.
+            self.wake_conn(idx, s, Wait::Read);
+        }
     }
 
     fn finish_close(&self, idx: u32, pool: &BufferPool) {

@@ -304,6 +304,9 @@ impl NetRing {
         if s.sending {
             s.sending = false;
             self.wake_conn(idx, s, Wait::Sent);
+            if s.error != 0 {
+                self.wake_conn(idx, s, Wait::Read);
+            }
         }
         drop(slots);
         if let (true, Some(p)) = (closing, pool) {
