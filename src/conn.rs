@@ -183,8 +183,11 @@ pub async fn serve(shard: Rc<Shard>, ready: Ready) {
     pool.put_read(mem::take(&mut c.rbuf));
     pool.put_out(mem::take(&mut c.out.reply.buf));
     pool.put_out(mem::take(&mut c.spare));
-    if !matches!(exit, Ok(Exit::Park)) {
-        shard.net.close(c.id, pool);
+    match (exit, &shard.park) {
+        // What it held is freed: the sweep returns it to the system once enough have parked.
+        (Ok(Exit::Park), Some(park)) => park.note_parked(),
+        (Ok(Exit::Park), None) => {}
+        _ => shard.net.close(c.id, pool),
     }
 }
 
