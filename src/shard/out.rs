@@ -91,22 +91,27 @@ impl Out {
 
     /// [`Out::submission`] for a reply with held values.
     fn pieces_submission(&mut self, sock: Sock, vectored: bool) -> squeue::Entry {
-        let flags = SEND_FLAGS;
         let msg = self.prepare();
         if self.iov.len() == 1 {
             let v = self.iov[0];
-            return plain_send(sock, v.iov_base as *const u8, v.iov_len as u32, 0, flags);
+            return plain_send(
+                sock,
+                v.iov_base as *const u8,
+                v.iov_len as u32,
+                0,
+                SEND_FLAGS,
+            );
         }
         if vectored {
             let n = self.iov.len() as u32;
             let iov = self.iov.as_ptr().cast::<u8>();
-            return plain_send(sock, iov, n, SEND_VECTORIZED, flags);
+            return plain_send(sock, iov, n, SEND_VECTORIZED, SEND_FLAGS);
         }
         let send = match sock {
             Sock::Fd(fd) => opcode::SendMsg::new(types::Fd(fd), msg),
             Sock::Fixed(i) => opcode::SendMsg::new(types::Fixed(i), msg),
         };
-        send.flags(flags as u32).build()
+        send.flags(SEND_FLAGS as u32).build()
     }
 
     /// Points the message at what is left to send (at most [`IOV_MAX`] pieces).

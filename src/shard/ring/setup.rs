@@ -43,24 +43,20 @@ pub fn probe() -> io::Result<Offers> {
 /// arrive as both.
 fn vectored_send_works() -> bool {
     on_socket_pair(|ring, _, [near, far]| {
-        let (a, b) = (*b"ab", *b"cd");
-        let iov = [
-            libc::iovec {
-                iov_base: a.as_ptr() as *mut libc::c_void,
-                iov_len: a.len(),
-            },
-            libc::iovec {
-                iov_base: b.as_ptr() as *mut libc::c_void,
-                iov_len: b.len(),
-            },
-        ];
+        static PIECES: [&[u8]; 2] = [b"ab", b"cd"];
+        let iov = Box::new(PIECES.map(|p| libc::iovec {
+            iov_base: p.as_ptr() as *mut libc::c_void,
+            iov_len: p.len(),
+        }));
         let e = opcode::Send::new(types::Fd(far), iov.as_ptr().cast(), iov.len() as u32)
             .ioprio(SEND_VECTORIZED)
             .flags(libc::MSG_NOSIGNAL)
             .build()
             .user_data(7);
-        // SAFETY: the iovecs and the bytes they point at outlive the wait for the completion.
+        // SAFETY: the bytes are static and the iovecs live until the send completes.
         let Some(c) = (unsafe { push_and_wait(ring, &e) }) else {
+            // Not completed: the kernel may still read the iovecs, so they are never freed.
+            Box::leak(iov);
             return false;
         };
         let mut got = [0u8; 8];
@@ -115,8 +111,8 @@ fn on_socket_pair(ask: impl FnOnce(&mut IoUring, &mut Buffers, [RawFd; 2]) -> bo
 /// Submits `e` and waits at most a second for its completion.
 ///
 /// # Safety
-/// What `e` points at must stay valid until it completes (the caller's ring is dropped
-/// before it is freed).
+/// What `e` points at must stay valid until it completes, also when this returns `None`
+/// (no completion within the second).
 unsafe fn push_and_wait(ring: &mut IoUring, e: &squeue::Entry) -> Option<cqueue::Entry> {
     // SAFETY: the caller's promise.
     unsafe { ring.submission().push(e) }.ok()?;
