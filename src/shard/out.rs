@@ -79,7 +79,7 @@ impl Out {
     /// copying a message header and an iovec array in; with `vectored` (the kernel has
     /// it), a send of the iovec array, which spares the message header; a `sendmsg`
     /// otherwise.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn submission(&mut self, sock: Sock, vectored: bool) -> squeue::Entry {
         if self.reply.held.is_empty() {
             // The bytes are the one piece: no iovec to build.
@@ -90,6 +90,7 @@ impl Out {
     }
 
     /// [`Out::submission`] for a reply with held values.
+    #[inline(never)]
     fn pieces_submission(&mut self, sock: Sock, vectored: bool) -> squeue::Entry {
         let msg = self.prepare();
         if self.iov.len() == 1 {
@@ -138,7 +139,7 @@ impl Out {
 }
 
 /// A send of `len` bytes at `buf` (or, with `SEND_VECTORIZED` in `ioprio`, of `len` iovecs).
-#[inline]
+#[inline(always)]
 fn plain_send(sock: Sock, buf: *const u8, len: u32, ioprio: u16, flags: i32) -> squeue::Entry {
     let send = match sock {
         Sock::Fd(fd) => opcode::Send::new(types::Fd(fd), buf, len),

@@ -114,6 +114,7 @@ impl NetRing {
 
     /// Ready once the connection's previous reply has gone (or its socket failed); waiting,
     /// the connection is scheduled when it has.
+    #[inline]
     pub fn poll_sent(&self, id: ConnId) -> Poll<()> {
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[id.idx as usize];
@@ -126,10 +127,37 @@ impl NetRing {
 
     /// Sends `out` (its previous reply must be gone: [`NetRing::poll_sent`]). `out` is
     /// swapped for the slot's spare reply, empty.
+    #[inline]
     pub fn send(&self, id: ConnId, out: &mut Box<Out>) -> io::Result<()> {
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[id.idx as usize];
         debug_assert!(!s.sending);
+        if s.error != 0 || s.tls.is_some() || s.out.is_none() {
+            drop(slots);
+            return self.send_slow(id, out);
+        }
+        let Some(spare) = &mut s.out else {
+            unreachable!("checked above")
+        };
+        // The reply goes to the slot, which keeps it until its completion; the slot's
+        // spare (empty) becomes the connection's.
+        std::mem::swap(out, spare);
+        let e = spare
+            .submission(self.sock(id.idx, s.fd), self.vectored_send)
+            .user_data(user_data(OP_SEND, id.gen, id.idx));
+        s.sending = true;
+        drop(slots);
+        self.push_inline(e);
+        Ok(())
+    }
+
+    /// [`NetRing::send`] of a failed socket, a TLS connection's, or a slot's first reply
+    /// (it has no spare yet).
+    #[cold]
+    #[inline(never)]
+    fn send_slow(&self, id: ConnId, out: &mut Box<Out>) -> io::Result<()> {
+        let mut slots = self.slots.borrow_mut();
+        let s = &mut slots[id.idx as usize];
         if s.error != 0 {
             return Err(io::Error::from_raw_os_error(s.error));
         }
@@ -137,16 +165,9 @@ impl NetRing {
             drop(slots);
             return self.tls_send(id, out);
         }
-        let mut spare = s.out.take().unwrap_or_default();
-        std::mem::swap(out, &mut spare);
-        let e = spare
-            .submission(self.sock(id.idx, s.fd), self.vectored_send)
-            .user_data(user_data(OP_SEND, id.gen, id.idx));
-        s.out = Some(spare);
-        s.sending = true;
+        s.out = Some(Box::default());
         drop(slots);
-        self.push(e);
-        Ok(())
+        self.send(id, out)
     }
 
     /// The connection's future ends and the connection closes: at once, or when its last

@@ -373,16 +373,30 @@ impl NetRing {
 
     /// Queues a submission; with the queue full, submits what is queued first.
     fn push(&self, e: squeue::Entry) {
+        self.push_inline(e)
+    }
+
+    /// [`NetRing::push`] inlined, for the paths that run once per request (a reply's send):
+    /// the entry is written into the queue where it is built, without a call per layer.
+    #[inline(always)]
+    fn push_inline(&self, e: squeue::Entry) {
         let mut ring = self.ring.borrow_mut();
         // SAFETY: every entry's buffers outlive its completion (see the module's note).
-        unsafe {
-            if ring.submission().push(&e).is_err() {
-                let _ = ring.submit();
-                let _ = ring.submission().push(&e);
-            }
+        let full = unsafe { ring.submission().push(&e).is_err() };
+        if full {
+            Self::push_full(&mut ring, &e);
         }
         drop(ring);
         self.kick();
+    }
+
+    /// The queue is full: what is queued is submitted, then `e` queued.
+    #[cold]
+    #[inline(never)]
+    fn push_full(ring: &mut IoUring, e: &squeue::Entry) {
+        let _ = ring.submit();
+        // SAFETY: as in `push_inline`.
+        let _ = unsafe { ring.submission().push(e) };
     }
 
     /// Wakes the driver if it sleeps: something was queued.
