@@ -343,7 +343,7 @@ impl Conn {
         futures_lite::future::poll_fn(move |_| self.poll_send(shard))
     }
 
-    #[inline]
+    #[inline(always)]
     fn poll_send(&mut self, shard: &Shard) -> Poll<std::io::Result<()>> {
         let pool = &shard.buffers;
         if !self.out.pending() {

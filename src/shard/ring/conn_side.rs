@@ -15,7 +15,49 @@ impl NetRing {
     /// connection's read buffer is lent to the slot, so bytes are copied once, into place.
     /// Waiting, the connection is scheduled when bytes come ([`NetRing::schedule`]): no
     /// waker, as the driver polls it.
+    #[inline(always)]
     pub fn poll_read(
+        &self,
+        id: ConnId,
+        rbuf: &mut Vec<u8>,
+        end: &mut usize,
+        pool: &BufferPool,
+    ) -> Poll<io::Result<usize>> {
+        // The two cases of a wait at pipeline 1, inlined: the wait starts (the connection's
+        // buffer is lent), and its bytes came (the buffer comes back with them). With the
+        // recv armed, neither arms it; anything else is `poll_read_slow`.
+        let mut slots = self.slots.borrow_mut();
+        let s = &mut slots[id.idx as usize];
+        debug_assert_eq!(s.gen, id.gen);
+        if s.error == 0 && !s.eof && s.recv == Recv::Armed {
+            match s.lent {
+                Some(at) if s.end > at => {
+                    let n = s.end - at;
+                    Self::unlend(s, rbuf, end);
+                    return Poll::Ready(Ok(n));
+                }
+                Some(_) => {
+                    s.waits = Wait::Read;
+                    return Poll::Pending;
+                }
+                None if s.end == 0 && *end < rbuf.len() && s.input.capacity() == 0 => {
+                    s.input = std::mem::take(rbuf);
+                    s.room = s.input.len();
+                    s.end = *end;
+                    s.lent = Some(*end);
+                    s.waits = Wait::Read;
+                    return Poll::Pending;
+                }
+                None => {}
+            }
+        }
+        drop(slots);
+        self.poll_read_slow(id, rbuf, end, pool)
+    }
+
+    /// [`NetRing::poll_read`] in every case.
+    #[inline(never)]
+    fn poll_read_slow(
         &self,
         id: ConnId,
         rbuf: &mut Vec<u8>,
@@ -24,7 +66,6 @@ impl NetRing {
     ) -> Poll<io::Result<usize>> {
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[id.idx as usize];
-        debug_assert_eq!(s.gen, id.gen);
         if let Some(at) = s.lent {
             if s.end > at {
                 // Our buffer back, with what came since.
@@ -91,6 +132,7 @@ impl NetRing {
     }
 
     /// Takes a lent buffer back.
+    #[inline(always)]
     fn unlend(s: &mut Slot, rbuf: &mut Vec<u8>, end: &mut usize) {
         if s.lent.take().is_some() {
             *rbuf = std::mem::take(&mut s.input);
@@ -114,7 +156,7 @@ impl NetRing {
 
     /// Ready once the connection's previous reply has gone (or its socket failed); waiting,
     /// the connection is scheduled when it has.
-    #[inline]
+    #[inline(always)]
     pub fn poll_sent(&self, id: ConnId) -> Poll<()> {
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[id.idx as usize];
@@ -127,7 +169,7 @@ impl NetRing {
 
     /// Sends `out` (its previous reply must be gone: [`NetRing::poll_sent`]). `out` is
     /// swapped for the slot's spare reply, empty.
-    #[inline]
+    #[inline(always)]
     pub fn send(&self, id: ConnId, out: &mut Box<Out>) -> io::Result<()> {
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[id.idx as usize];
