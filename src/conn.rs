@@ -140,10 +140,9 @@ enum Exit {
 
 /// Serves a connection the shard's ring has bytes for (a new one, or a parked one waking),
 /// until the client quits, the peer closes, the server stops, or it parks again.
-pub async fn serve(shard: Rc<Shard>, ready: Ready) {
-    let shard = &shard;
+pub fn serve(shard: Rc<Shard>, ready: Ready) -> impl Future<Output = ()> {
     let state = ready.state;
-    let mut c = Conn {
+    let c = Conn {
         // No buffers yet: the ring's buffer with the first bytes becomes the read buffer.
         rbuf: Vec::new(),
         start: 0,
@@ -171,31 +170,40 @@ pub async fn serve(shard: Rc<Shard>, ready: Ready) {
         dump: None,
         watcher: None,
     };
-    let exit = c.serve_requests(shard).await;
-    if let (Some(slot), Some(park)) = (c.idle_slot, &shard.park) {
-        park.watch.leave(slot);
-    }
-    if let Some(inbox) = &c.inbox {
-        shard.close_inbox(inbox.token);
-    }
-    let pool = &shard.buffers;
-    pool.count_reply(&mut c.out.counted, 0);
-    pool.put_read(mem::take(&mut c.rbuf));
-    pool.put_out(mem::take(&mut c.out.reply.buf));
-    pool.put_out(mem::take(&mut c.spare));
-    match (exit, &shard.park) {
-        // What it held is freed: the sweep returns it to the system once enough have parked.
-        (Ok(Exit::Park), Some(park)) => park.note_parked(),
-        (Ok(Exit::Park), None) => {}
-        _ => shard.net.close(c.id, pool),
-    }
+    c.serve_requests(shard)
 }
 
 impl Conn {
-    async fn serve_requests(&mut self, shard: &Rc<Shard>) -> std::io::Result<Exit> {
+    /// What a connection's end gives back: its buffers to the shard's pool, its slot to the
+    /// ring (closed, or kept for a parked connection).
+    fn finish(&mut self, shard: &Shard, exit: std::io::Result<Exit>) {
+        if let (Some(slot), Some(park)) = (self.idle_slot, &shard.park) {
+            park.watch.leave(slot);
+        }
+        if let Some(inbox) = &self.inbox {
+            shard.close_inbox(inbox.token);
+        }
+        let pool = &shard.buffers;
+        pool.count_reply(&mut self.out.counted, 0);
+        pool.put_read(mem::take(&mut self.rbuf));
+        pool.put_out(mem::take(&mut self.out.reply.buf));
+        pool.put_out(mem::take(&mut self.spare));
+        match (exit, &shard.park) {
+            // What it held is freed: the sweep returns it to the system once enough have parked.
+            (Ok(Exit::Park), Some(park)) => park.note_parked(),
+            (Ok(Exit::Park), None) => {}
+            _ => shard.net.close(self.id, pool),
+        }
+    }
+
+    /// The connection's loop: a pass over its input, the pass's replies sent, then a wait
+    /// for more input; one future with the connection's end (`finish`), so the driver
+    /// polls it without a layer of futures around it.
+    async fn serve_requests(mut self, shard: Rc<Shard>) {
+        let shard = &shard;
         let net = &shard.net;
         let pool = &shard.buffers;
-        loop {
+        let exit = 'serve: loop {
             let pass_start = shard.latency.as_ref().map(|l| l.reaped_at());
             // With persistence, the journal's length before the pass: a pass that wrote
             // waits below if the journal is over its limit.
@@ -212,25 +220,31 @@ impl Conn {
             if let (Some(l), Some(start)) = (&shard.latency, pass_start) {
                 l.pass_done(start, &mut self.tally);
             }
-            self.send(shard).await?;
+            if let Err(e) = self.send(shard).await {
+                break 'serve Err(e);
+            }
             if let (Some(p), Some(before)) = (&shard.persist, journaled) {
                 if shard.journal_len() != before {
                     p.wait_below_limit(&shard.store).await;
                 }
             }
             if self.overflow {
-                return Ok(Exit::Close);
+                break 'serve Ok(Exit::Close);
             }
             match next {
-                AfterPass::Close => return Ok(Exit::Close),
+                AfterPass::Close => break 'serve Ok(Exit::Close),
                 AfterPass::Settle => continue,
                 AfterPass::Stream => {
-                    self.stream_dump(shard).await?;
+                    if let Err(e) = self.stream_dump(shard).await {
+                        break 'serve Err(e);
+                    }
                     continue;
                 }
                 AfterPass::Watch => {
-                    self.stream_watch(shard).await?;
-                    return Ok(Exit::Close);
+                    if let Err(e) = self.stream_watch(shard).await {
+                        break 'serve Err(e);
+                    }
+                    break 'serve Ok(Exit::Close);
                 }
                 AfterPass::Yield | AfterPass::Drain => {
                     glommio::yield_if_needed().await;
@@ -276,7 +290,7 @@ impl Conn {
                         let kick_at_ms = kick_at.unwrap_or(0);
                         let state = Parked::new(self.proto as u8, self.authed, kick_at_ms);
                         if net.park(id, state, pool) {
-                            return Ok(Exit::Park);
+                            break 'serve Ok(Exit::Park);
                         }
                         // Bytes came meanwhile: read them.
                         self.kick_at_ms = kick_at_ms;
@@ -285,7 +299,7 @@ impl Conn {
                     Woke::Kick => {
                         // memcached's idle_timeout: an idle connection is closed.
                         shard.counters.incr(Stat::IdleKicks);
-                        return Ok(Exit::Close);
+                        break 'serve Ok(Exit::Close);
                     }
                 }
             } else {
@@ -301,12 +315,13 @@ impl Conn {
                 self.out.reply.buf = pool.take_out();
             }
             match read {
-                Ok(0) => return Ok(Exit::Close),
+                Ok(0) => break 'serve Ok(Exit::Close),
                 Ok(_) => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+                Err(e) => break 'serve Err(e),
             }
-        }
+        };
+        self.finish(shard, exit);
     }
 
     /// Before a wait with nothing buffered: buffers grown past the small size go back to
