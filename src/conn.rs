@@ -802,6 +802,7 @@ struct WaitInput<'a> {
 impl Future for WaitInput<'_> {
     type Output = Woke;
 
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Woke> {
         let w = self.get_mut();
         if let Poll::Ready(r) = w.net.poll_read(w.id, w.rbuf, w.end, w.pool) {

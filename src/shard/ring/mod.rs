@@ -666,7 +666,43 @@ impl NetRing {
         self.push(e);
     }
 
+    /// A recv's completion. Inlined: bytes for a served connection whose recv goes on and
+    /// whose input has room (at pipeline 1, its lent buffer), which wake it if it waits for
+    /// them; every other case is `received_slow`.
+    #[inline(always)]
     fn received(
+        &self,
+        idx: u32,
+        gen: u32,
+        res: i32,
+        bid: Option<u16>,
+        more: bool,
+        pool: &BufferPool,
+    ) {
+        if let (Some(bid), true, true) = (bid, res > 0, more) {
+            let n = res as usize;
+            let mut slots = self.slots.borrow_mut();
+            if let Some(s) = slots.get_mut(idx as usize) {
+                if s.gen == gen
+                    && s.fd >= 0
+                    && s.served
+                    && s.tls.is_none()
+                    && s.end + n <= s.input.len()
+                {
+                    s.input[s.end..s.end + n].copy_from_slice(self.bufs.borrow().bytes(bid, n));
+                    s.end += n;
+                    self.accounts.counters.add(Stat::BytesRead, n as u64);
+                    // The recv goes on (`more`), so none is armed here; the bytes are input.
+                    self.wake_conn(idx, s, Wait::Read);
+                    return;
+                }
+            }
+        }
+        self.received_slow(idx, gen, res, bid, more, pool)
+    }
+
+    #[inline(never)]
+    fn received_slow(
         &self,
         idx: u32,
         gen: u32,
