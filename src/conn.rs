@@ -352,10 +352,10 @@ impl Conn {
     /// Hands the pass's replies to the ring, once the previous ones have gone: a client
     /// that does not read holds at most two passes' replies (their copied bytes and pins),
     /// and is not read meanwhile.
-    fn send<'a>(&'a mut self, shard: &'a Shard) -> impl Future<Output = std::io::Result<()>> + 'a {
-        // A function polled in place rather than an async one: at pipeline 1 it runs once
-        // per request and rarely waits.
-        futures_lite::future::poll_fn(move |_| self.poll_send(shard))
+    fn send<'a>(&'a mut self, shard: &'a Shard) -> SendOut<'a> {
+        // A future polled in place rather than an async function: at pipeline 1 it runs
+        // once per request and rarely waits.
+        SendOut { conn: self, shard }
     }
 
     #[inline(always)]
@@ -373,11 +373,7 @@ impl Conn {
             pool.count_reply(&mut self.out.counted, 0);
             return Poll::Ready(Ok(()));
         }
-        let net = &shard.net;
-        if net.poll_sent(self.id).is_pending() {
-            return Poll::Pending;
-        }
-        Poll::Ready(net.send(self.id, &mut self.out))
+        shard.net.poll_send(self.id, &mut self.out)
     }
 
     /// Whether an idle connection may park: nothing buffered, to write or to discard, no
@@ -774,6 +770,22 @@ impl Conn {
             }
         }
         None
+    }
+}
+
+/// [`Conn::send`]'s future, inlined where it is awaited.
+struct SendOut<'a> {
+    conn: &'a mut Conn,
+    shard: &'a Shard,
+}
+
+impl Future for SendOut<'_> {
+    type Output = std::io::Result<()>;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
+        let w = self.get_mut();
+        w.conn.poll_send(w.shard)
     }
 }
 

@@ -154,29 +154,20 @@ impl NetRing {
         }
     }
 
-    /// Ready once the connection's previous reply has gone (or its socket failed); waiting,
-    /// the connection is scheduled when it has.
-    #[inline(always)]
-    pub fn poll_sent(&self, id: ConnId) -> Poll<()> {
-        let mut slots = self.slots.borrow_mut();
-        let s = &mut slots[id.idx as usize];
-        if !s.sending {
-            return Poll::Ready(());
-        }
-        s.waits = Wait::Sent;
-        Poll::Pending
-    }
-
-    /// Sends `out` (its previous reply must be gone: [`NetRing::poll_sent`]). `out` is
+    /// Sends `out` once the connection's previous reply has gone (or fails with its
+    /// socket's error); waiting, the connection is scheduled when it has. `out` is then
     /// swapped for the slot's spare reply, empty.
     #[inline(always)]
-    pub fn send(&self, id: ConnId, out: &mut Box<Out>) -> io::Result<()> {
+    pub fn poll_send(&self, id: ConnId, out: &mut Box<Out>) -> Poll<io::Result<()>> {
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[id.idx as usize];
-        debug_assert!(!s.sending);
+        if s.sending {
+            s.waits = Wait::Sent;
+            return Poll::Pending;
+        }
         if s.error != 0 || s.tls.is_some() || s.out.is_none() {
             drop(slots);
-            return self.send_slow(id, out);
+            return Poll::Ready(self.send_slow(id, out));
         }
         let Some(spare) = &mut s.out else {
             unreachable!("checked above")
@@ -190,11 +181,11 @@ impl NetRing {
         s.sending = true;
         drop(slots);
         self.push_inline(e);
-        Ok(())
+        Poll::Ready(Ok(()))
     }
 
-    /// [`NetRing::send`] of a failed socket, a TLS connection's, or a slot's first reply
-    /// (it has no spare yet).
+    /// [`NetRing::poll_send`] of a failed socket, a TLS connection's, or a slot's first
+    /// reply (it has no spare yet).
     #[cold]
     #[inline(never)]
     fn send_slow(&self, id: ConnId, out: &mut Box<Out>) -> io::Result<()> {
@@ -209,7 +200,10 @@ impl NetRing {
         }
         s.out = Some(Box::default());
         drop(slots);
-        self.send(id, out)
+        match self.poll_send(id, out) {
+            Poll::Ready(r) => r,
+            Poll::Pending => unreachable!("checked: no send in flight"),
+        }
     }
 
     /// The connection's future ends and the connection closes: at once, or when its last

@@ -135,7 +135,7 @@ enum Wait {
     No,
     /// Bytes, the end of the stream or an error ([`NetRing::poll_read`]).
     Read,
-    /// Its reply to have gone ([`NetRing::poll_sent`]).
+    /// Its reply to have gone ([`NetRing::poll_send`]).
     Sent,
 }
 
