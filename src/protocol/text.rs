@@ -33,6 +33,8 @@ fn done(cmd: Command<'_>, noreply: bool, used: usize) -> Parse<'_> {
 }
 
 /// Parses the next request at the start of `buf`.
+// Inlined: a get is parsed in the caller, which writes the request in place.
+#[inline(always)]
 pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
     match single_get(buf) {
         Some(p) => p,
@@ -41,6 +43,7 @@ pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
 }
 
 /// [`parse`] for every request: the line split into memcached's tokens.
+#[inline(never)]
 fn parse_line<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
     let Some(nl) = memchr::memchr(b'\n', buf) else {
         return unterminated(buf);
@@ -165,8 +168,8 @@ fn single_get(buf: &[u8]) -> Option<Parse<'_>> {
         b"gets " => (GetKind::Gets, 5),
         _ => return None,
     };
+    let n = key_end(buf, at)?;
     let rest = &buf[at..];
-    let n = key_end(rest)?;
     if n == 0 || rest.get(n..n + 2) != Some(b"\r\n") {
         return None;
     }
@@ -179,21 +182,27 @@ fn single_get(buf: &[u8]) -> Option<Parse<'_>> {
     Some(done(cmd, false, at + n + 2))
 }
 
-/// Where the first space, NUL, CR or LF is among the first `KEY_MAX + 1` bytes of `b`.
+/// Where the first space, NUL, CR or LF is among the first `KEY_MAX + 1` bytes of
+/// `buf[from..]`, counted from `from`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn key_end(b: &[u8]) -> Option<usize> {
+fn key_end(buf: &[u8], from: usize) -> Option<usize> {
     use std::arch::x86_64::*;
+    let b = &buf[from..];
     let mut at = 0;
     while at <= KEY_MAX && at < b.len() {
-        let mut tail = [0xffu8; 16];
-        let p = if b.len() - at >= 16 {
-            b[at..].as_ptr()
+        let left = b.len() - at;
+        // Fewer than 16 bytes left (the end of a short `get` line): the last 16 bytes of
+        // `buf`, which bytes before `from` complete, shifted so bit 0 is `b[at]`; a copy
+        // to a padded buffer would cost a call.
+        let (p, shift) = if left >= 16 {
+            (b[at..].as_ptr(), 0)
+        } else if buf.len() >= 16 {
+            (buf[buf.len() - 16..].as_ptr(), 16 - left)
         } else {
-            tail[..b.len() - at].copy_from_slice(&b[at..]);
-            tail.as_ptr()
+            return key_end_short(&b[at..]).map(|i| at + i);
         };
-        // SAFETY: SSE2 is part of x86_64; `p` has 16 readable bytes (of `b`, or of `tail`).
+        // SAFETY: SSE2 is part of x86_64; `p` has 16 readable bytes of `buf`.
         let m = unsafe {
             let v = _mm_loadu_si128(p as *const __m128i);
             let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
@@ -201,7 +210,7 @@ fn key_end(b: &[u8]) -> Option<usize> {
                 _mm_or_si128(eq(b' '), eq(0)),
                 _mm_or_si128(eq(b'\r'), eq(b'\n')),
             );
-            _mm_movemask_epi8(hit) as u32
+            _mm_movemask_epi8(hit) as u32 >> shift
         };
         if m != 0 {
             let i = at + m.trailing_zeros() as usize;
@@ -210,6 +219,14 @@ fn key_end(b: &[u8]) -> Option<usize> {
         at += 16;
     }
     None
+}
+
+/// [`key_end`] of fewer than 16 bytes, in a buffer shorter than 16.
+#[cfg(target_arch = "x86_64")]
+#[cold]
+fn key_end_short(b: &[u8]) -> Option<usize> {
+    b.iter()
+        .position(|&c| matches!(c, b' ' | 0 | b'\r' | b'\n'))
 }
 
 /// [`key_end`] eight bytes at a time, without SIMD.
@@ -231,7 +248,9 @@ fn key_end_swar(b: &[u8]) -> Option<usize> {
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-use key_end_swar as key_end;
+fn key_end(buf: &[u8], from: usize) -> Option<usize> {
+    key_end_swar(&buf[from..])
+}
 
 /// No newline yet. memcached waits for more, except that more than 2048 bytes without a
 /// newline close the connection unless they begin (after at most 100 spaces) a multi-get.

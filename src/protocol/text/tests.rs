@@ -528,8 +528,14 @@ fn key_end_finds_the_first_delimiter() {
         );
     }
     for b in &cases {
-        assert_eq!(key_end(b), reference(b), "{b:?}");
+        assert_eq!(key_end(b, 0), reference(b), "{b:?}");
         assert_eq!(key_end_swar(b), reference(b), "{b:?}");
+        // With bytes before the key, as in a `get` line, which a short tail reads.
+        for pre in [1, 4, 5, 20] {
+            let mut line = vec![b'x'; pre];
+            line.extend_from_slice(b);
+            assert_eq!(key_end(&line, pre), reference(b), "{pre} {b:?}");
+        }
     }
 }
 
