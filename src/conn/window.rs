@@ -45,7 +45,7 @@ impl<'a> Window<'a> {
     /// at `WINDOW`).
     #[inline(always)]
     pub(super) fn parse_next(&mut self, buf: &'a [u8], limits: &Limits) -> &Parse<'a> {
-        self.slots[self.len].write(text::parse(buf, limits))
+        text::parse_into(buf, limits, &mut self.slots[self.len])
     }
 
     /// Keeps the complete request [`Window::parse_next`] just parsed.

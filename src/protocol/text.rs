@@ -33,12 +33,24 @@ fn done(cmd: Command<'_>, noreply: bool, used: usize) -> Parse<'_> {
 }
 
 /// Parses the next request at the start of `buf`.
-// Inlined: a get is parsed in the caller, which writes the request in place.
-#[inline(always)]
 pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
     match single_get(buf) {
         Some(p) => p,
         None => parse_line(buf, limits),
+    }
+}
+
+/// [`parse`] written into `slot`: each path writes its outcome there itself, where a
+/// returned [`Parse`] would be built aside and copied in.
+#[inline(always)]
+pub fn parse_into<'a, 's>(
+    buf: &'a [u8],
+    limits: &Limits,
+    slot: &'s mut std::mem::MaybeUninit<Parse<'a>>,
+) -> &'s Parse<'a> {
+    match single_get(buf) {
+        Some(p) => slot.write(p),
+        None => slot.write(parse_line(buf, limits)),
     }
 }
 
