@@ -542,7 +542,12 @@ impl Conn {
                     self.tally.note(crate::latency::Kind::of(&req.cmd));
                 }
                 let raw = &rbuf[self.start..self.start + used];
-                let next = self.handle(shard, req, raw, hash, now);
+                let next = match &req.cmd {
+                    Command::Get { keys, .. } if keys.is_single() && self.get_resume == 0 => {
+                        self.get_one(shard, req, raw, keys.0, hash, now)
+                    }
+                    _ => self.handle(shard, req, raw, hash, now),
+                };
                 if let Some(AfterPass::Drain) = next {
                     return AfterPass::Drain;
                 }
@@ -637,6 +642,36 @@ impl Conn {
         }
     }
 
+    /// [`Conn::handle`] for the most common request, a `get` of one key (`key`), in a
+    /// function of its own: the general one keeps more state across its arms than a get
+    /// needs.
+    #[inline(never)]
+    fn get_one(
+        &mut self,
+        shard: &Shard,
+        req: &Request<'_>,
+        raw: &[u8],
+        key: &[u8],
+        hash: Option<u64>,
+        now: u32,
+    ) -> Option<AfterPass> {
+        let h = hash.unwrap_or_else(|| key_hash(key));
+        let op = KeyOp::Text {
+            req,
+            raw,
+            key,
+            hash: Some(h),
+        };
+        self.route(shard, shard.owner_of_hash(h), op, now);
+        if self.out_full(shard) {
+            // Drained, the get goes on after its one key: its `END`.
+            self.get_resume = 1;
+            return Some(AfterPass::Drain);
+        }
+        self.out.extend_from_slice(b"END\r\n");
+        None
+    }
+
     /// Handles one request, `raw` its bytes; returns how the pass must end, if it must.
     /// `hash` is the hash of the request's one key, when prefetching computed it.
     ///
@@ -661,24 +696,6 @@ impl Conn {
                     return None;
                 }
                 let skip = mem::take(&mut self.get_resume);
-                if keys.is_single() && skip == 0 {
-                    // The common `get <key>`, without the walk over keys below.
-                    let key = keys.0;
-                    let h = hash.unwrap_or_else(|| key_hash(key));
-                    let op = KeyOp::Text {
-                        req,
-                        raw,
-                        key,
-                        hash: Some(h),
-                    };
-                    self.route(shard, shard.owner_of_hash(h), op, now);
-                    if self.out_full(shard) {
-                        self.get_resume = 1;
-                        return Some(AfterPass::Drain);
-                    }
-                    self.out.extend_from_slice(b"END\r\n");
-                    return None;
-                }
                 for (i, key) in keys.iter().enumerate().skip(skip) {
                     // One hash per key routes it, and finds it on its shard (it travels
                     // with a forwarded get).
