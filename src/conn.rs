@@ -642,10 +642,10 @@ impl Conn {
         }
     }
 
-    /// [`Conn::handle`] for the most common request, a `get` of one key (`key`), in a
-    /// function of its own: the general one keeps more state across its arms than a get
-    /// needs.
-    #[inline(never)]
+    /// [`Conn::handle`] for the most common request, a `get` of one key (`key`), apart from
+    /// the general handler, whose frame keeps more state across its arms than a get needs,
+    /// and inlined in the pass's loop.
+    #[inline(always)]
     fn get_one(
         &mut self,
         shard: &Shard,
