@@ -544,7 +544,8 @@ impl Conn {
                 let raw = &rbuf[self.start..self.start + used];
                 let next = match &req.cmd {
                     Command::Get { keys, .. } if keys.is_single() && self.get_resume == 0 => {
-                        self.get_one(shard, req, raw, keys.0, hash, now)
+                        self.get_one(shard, req, raw, keys.0, hash, now);
+                        None
                     }
                     _ => self.handle(shard, req, raw, hash, now),
                 };
@@ -644,7 +645,9 @@ impl Conn {
 
     /// [`Conn::handle`] for the most common request, a `get` of one key (`key`), apart from
     /// the general handler, whose frame keeps more state across its arms than a get needs,
-    /// and inlined in the pass's loop.
+    /// and inlined in the pass's loop. Its `END` follows at once: a reply that fills the
+    /// connection's share ends the pass after the request (the caller checks), where a
+    /// multi-key get drains before its next key.
     #[inline(always)]
     fn get_one(
         &mut self,
@@ -654,7 +657,7 @@ impl Conn {
         key: &[u8],
         hash: Option<u64>,
         now: u32,
-    ) -> Option<AfterPass> {
+    ) {
         let h = hash.unwrap_or_else(|| key_hash(key));
         let op = KeyOp::Text {
             req,
@@ -663,13 +666,7 @@ impl Conn {
             hash: Some(h),
         };
         self.route(shard, shard.owner_of_hash(h), op, now);
-        if self.out_full(shard) {
-            // Drained, the get goes on after its one key: its `END`.
-            self.get_resume = 1;
-            return Some(AfterPass::Drain);
-        }
         self.out.extend_from_slice(b"END\r\n");
-        None
     }
 
     /// Handles one request, `raw` its bytes; returns how the pass must end, if it must.
