@@ -133,14 +133,9 @@ mod tests {
         let mut w = Window::new();
         assert_eq!(w.len(), 0);
         let mut pos = 0;
-        loop {
-            match w.parse_next(&input[pos..], &limits) {
-                Parse::Done(_, used) => {
-                    pos += *used;
-                    w.keep();
-                }
-                _ => break,
-            }
+        while let Parse::Done(_, used) = w.parse_next(&input[pos..], &limits) {
+            pos += *used;
+            w.keep();
         }
         // The incomplete last line is not kept.
         assert_eq!(w.len(), 3);

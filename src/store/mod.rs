@@ -133,6 +133,7 @@ const KEY_HASH: ahash::RandomState = ahash::RandomState::with_seeds(
 /// bucket, its low 15 bits are the bucket tag, and bits 16..32 pick the key's shard
 /// ([`crate::shard::shard_of_hash`]), so the three are independent.
 #[inline(always)]
+#[allow(clippy::manual_hash_one)] // on purpose: see below
 pub fn key_hash(key: &[u8]) -> u64 {
     // `KEY_HASH.hash_one(key)` spelled out (what ahash does for it), so that it inlines
     // where a key is hashed rather than staying a call (test `key_hash_is_ahash_hash_one`).

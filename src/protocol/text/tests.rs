@@ -605,7 +605,7 @@ fn single_set_matches_the_general_parser() {
             .collect();
         let number = |next: &mut dyn FnMut() -> u64| -> Vec<u8> {
             match next() % 12 {
-                1 if next() % 50 == 0 => vec![b'7'; 17_000],
+                1 if next().is_multiple_of(50) => vec![b'7'; 17_000],
                 0 => pick(
                     next,
                     &[
