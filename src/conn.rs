@@ -53,7 +53,7 @@ mod watch;
 mod window;
 
 pub(crate) use stats_cmd::stat_pairs;
-use window::{has_many_keys, prefetch_keys, Parsed, Window, WINDOW};
+use window::{has_many_keys, prefetch_keys, Window, WINDOW};
 
 /// What the connection does after a pass over its buffered input.
 enum AfterPass {
@@ -490,56 +490,60 @@ impl Conn {
             // overlap instead of stalling one after another.
             let budget = (shard.settings.reqs_per_event - handled) as usize;
             let mut window = Window::new();
-            let mut pos = self.start;
             let mut close = false;
-            let store = shard.store.borrow();
-            let mut prefetch = None;
-            while window.len() < WINDOW.min(budget) && pos < self.end {
-                match text::parse(&rbuf[pos..self.end], &self.limits) {
-                    Parse::Incomplete { .. } => break,
-                    Parse::Close => {
-                        close = true;
-                        break;
-                    }
-                    Parse::Done(req, used) => {
-                        // These end a window: what follows depends on them.
-                        let last = match &req.cmd {
-                            Command::Stats { .. }
-                            | Command::Watch { .. }
-                            | Command::TooLarge { .. }
-                            | Command::ErrorSwallow { .. }
-                            | Command::Quit => true,
-                            Command::Meta(m) => m.swallow() > 0,
-                            _ => false,
-                        };
-                        window.push(req, used);
-                        pos += used;
-                        // From the second request on, or from a first one with several
-                        // keys (a lone one-key request has nothing to overlap with), the
-                        // keys' lookups start loading while parsing goes on.
-                        let n = window.len();
-                        if prefetch.is_none() && (n == 2 || has_many_keys(&window.parsed()[0])) {
-                            let p = prefetch.insert(store.prefetcher());
-                            let h = prefetch_keys(shard, p, &window.parsed()[0].req);
-                            window.set_hash(0, h);
-                            if n == 2 {
-                                let h = prefetch_keys(shard, p, &window.parsed()[1].req);
-                                window.set_hash(1, h);
-                            }
-                        } else if let Some(p) = prefetch.as_mut() {
-                            let h = prefetch_keys(shard, p, &window.parsed()[n - 1].req);
-                            window.set_hash(n - 1, h);
-                        }
-                        if last {
+            {
+                let mut pos = self.start;
+                let store = shard.store.borrow();
+                let mut prefetch = None;
+                while window.len() < WINDOW.min(budget) && pos < self.end {
+                    let (used, last) = match window.parse_next(&rbuf[pos..self.end], &self.limits) {
+                        Parse::Incomplete { .. } => break,
+                        Parse::Close => {
+                            close = true;
                             break;
                         }
+                        Parse::Done(req, used) => {
+                            // These end a window: what follows depends on them.
+                            let last = match &req.cmd {
+                                Command::Stats { .. }
+                                | Command::Watch { .. }
+                                | Command::TooLarge { .. }
+                                | Command::ErrorSwallow { .. }
+                                | Command::Quit => true,
+                                Command::Meta(m) => m.swallow() > 0,
+                                _ => false,
+                            };
+                            (*used, last)
+                        }
+                    };
+                    window.keep();
+                    pos += used;
+                    // From the second request on, or from a first one with several
+                    // keys (a lone one-key request has nothing to overlap with), the
+                    // keys' lookups start loading while parsing goes on.
+                    let n = window.len();
+                    if prefetch.is_none() && (n == 2 || has_many_keys(window.get(0).0)) {
+                        let p = prefetch.insert(store.prefetcher());
+                        let h = prefetch_keys(shard, p, window.get(0).0);
+                        window.set_hash(0, h);
+                        if n == 2 {
+                            let h = prefetch_keys(shard, p, window.get(1).0);
+                            window.set_hash(1, h);
+                        }
+                    } else if let Some(p) = prefetch.as_mut() {
+                        let h = prefetch_keys(shard, p, window.get(n - 1).0);
+                        window.set_hash(n - 1, h);
+                    }
+                    if last {
+                        break;
                     }
                 }
+                // The prefetcher (it loads the last keys' items as it goes) and the store's
+                // borrow end here, before the requests run.
             }
-            drop(prefetch);
-            drop(store);
             let n = window.len();
-            for Parsed { req, used, hash } in window.parsed() {
+            for i in 0..n {
+                let (req, used, hash) = window.get(i);
                 // `stats` sees, and a watcher starts after, every earlier request's effects.
                 if matches!(req.cmd, Command::Stats { .. } | Command::Watch { .. })
                     && !self.splices.is_empty()
@@ -550,7 +554,13 @@ impl Conn {
                     self.tally.note(crate::latency::Kind::of(&req.cmd));
                 }
                 let raw = &rbuf[self.start..self.start + used];
-                let next = self.handle(shard, req, raw, *hash, now);
+                let next = match &req.cmd {
+                    Command::Get { keys, .. } if keys.is_single() && self.get_resume == 0 => {
+                        self.get_one(shard, req, raw, keys.0, hash, now);
+                        None
+                    }
+                    _ => self.handle(shard, req, raw, hash, now),
+                };
                 if let Some(AfterPass::Drain) = next {
                     return AfterPass::Drain;
                 }
@@ -643,6 +653,32 @@ impl Conn {
             self.out.extend_from_slice(s.as_bytes());
             self.out.extend_from_slice(b"\r\n");
         }
+    }
+
+    /// [`Conn::handle`] for the most common request, a `get` of one key (`key`), apart from
+    /// the general handler, whose frame keeps more state across its arms than a get needs,
+    /// and inlined in the pass's loop. Its `END` follows at once: a reply that fills the
+    /// connection's share ends the pass after the request (the caller checks), where a
+    /// multi-key get drains before its next key.
+    #[inline(always)]
+    fn get_one(
+        &mut self,
+        shard: &Shard,
+        req: &Request<'_>,
+        raw: &[u8],
+        key: &[u8],
+        hash: Option<u64>,
+        now: u32,
+    ) {
+        let h = hash.unwrap_or_else(|| key_hash(key));
+        let op = KeyOp::Text {
+            req,
+            raw,
+            key,
+            hash: Some(h),
+        };
+        self.route(shard, shard.owner_of_hash(h), op, now);
+        self.out.extend_from_slice(b"END\r\n");
     }
 
     /// Handles one request, `raw` its bytes; returns how the pass must end, if it must.

@@ -127,9 +127,11 @@ pub const CLASS_SLOTS: usize = 64;
 /// One shard's counters. Written only by the owning shard.
 #[derive(Debug)]
 pub struct Counters {
-    values: Box<[AtomicU64]>,
+    // Arrays of their exact length, not slices: a counter's index is checked at compile
+    // time, not on every update.
+    values: Box<[AtomicU64; Stat::ALL.len()]>,
     /// Per slab class: `CLASS_SLOTS` rows of `ClassStat::ALL.len()` counters.
-    classes: Box<[AtomicU64]>,
+    classes: Box<[[AtomicU64; ClassStat::ALL.len()]; CLASS_SLOTS]>,
     /// `stats detail`: per-prefix counts of the requests this shard ran.
     pub detail: Detail,
     /// `stats sizes`: items by size, while `stats sizes_enable` has it on.
@@ -197,10 +199,10 @@ impl Sizes {
 impl Default for Counters {
     fn default() -> Self {
         Counters {
-            values: Stat::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
-            classes: (0..CLASS_SLOTS * ClassStat::ALL.len())
-                .map(|_| AtomicU64::new(0))
-                .collect(),
+            values: Box::new(std::array::from_fn(|_| AtomicU64::new(0))),
+            classes: Box::new(std::array::from_fn(|_| {
+                std::array::from_fn(|_| AtomicU64::new(0))
+            })),
             detail: Detail::default(),
             sizes: Sizes::default(),
             watch: Default::default(),
@@ -238,7 +240,7 @@ impl Counters {
     }
 
     fn class_slot(&self, class: u8, s: ClassStat) -> &AtomicU64 {
-        &self.classes[class as usize * ClassStat::ALL.len() + s as usize]
+        &self.classes[class as usize][s as usize]
     }
 
     /// Adds `n` to class `class`'s counter. Only the owning shard calls this.

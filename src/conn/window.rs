@@ -3,7 +3,7 @@
 
 use std::mem;
 
-use crate::protocol::{Command, Request};
+use crate::protocol::{text, Command, Limits, Parse, Request};
 use crate::shard::Shard;
 use crate::store::{key_hash, Prefetch};
 
@@ -11,30 +11,27 @@ use crate::store::{key_hash, Prefetch};
 pub(super) const WINDOW: usize = 32;
 
 /// The requests parsed ahead of execution, in order, without initialising the slots a
-/// window does not fill: a request is about 400 bytes, and writing 32 empty `Option`s
-/// would cost more than parsing one request. Requests are run in place, by reference, so
+/// window does not fill: a request is about 160 bytes, and writing 32 empty `Option`s
+/// would cost more than parsing one request. The parser writes each outcome straight into
+/// the next slot ([`Window::parse_next`]), and requests are run in place, by reference, so
 /// each is written once.
 pub(super) struct Window<'a> {
-    slots: [mem::MaybeUninit<Parsed<'a>>; WINDOW],
-    /// Slots `..len` hold requests.
+    /// Slots `..len` hold `Parse::Done`; slot `len` may hold the last outcome, not kept.
+    slots: [mem::MaybeUninit<Parse<'a>>; WINDOW],
+    /// The hash of each kept request's one key, when prefetching computed it, so neither
+    /// routing nor the lookup hashes the key again.
+    hashes: [mem::MaybeUninit<Option<u64>>; WINDOW],
     len: usize,
 }
 
-/// A request in a window: the bytes it used, and its one key's hash when prefetching
-/// computed it, so neither routing nor the lookup hashes the key again.
-pub(super) struct Parsed<'a> {
-    pub(super) req: Request<'a>,
-    pub(super) used: usize,
-    pub(super) hash: Option<u64>,
-}
-
 // A request borrows everything it holds: a window drops nothing.
-const _: () = assert!(!mem::needs_drop::<Request<'static>>());
+const _: () = assert!(!mem::needs_drop::<Parse<'static>>());
 
 impl<'a> Window<'a> {
     pub(super) fn new() -> Self {
         Window {
             slots: [const { mem::MaybeUninit::uninit() }; WINDOW],
+            hashes: [const { mem::MaybeUninit::uninit() }; WINDOW],
             len: 0,
         }
     }
@@ -43,28 +40,44 @@ impl<'a> Window<'a> {
         self.len
     }
 
-    /// Panics when full (the caller stops at `WINDOW`).
-    pub(super) fn push(&mut self, req: Request<'a>, used: usize) {
-        self.slots[self.len].write(Parsed {
-            req,
-            used,
-            hash: None,
-        });
+    /// Parses the request at the start of `buf` into the next slot and returns the
+    /// outcome; [`Window::keep`] keeps a complete one. Panics when full (the caller stops
+    /// at `WINDOW`).
+    #[inline(always)]
+    pub(super) fn parse_next(&mut self, buf: &'a [u8], limits: &Limits) -> &Parse<'a> {
+        text::parse_into(buf, limits, &mut self.slots[self.len])
+    }
+
+    /// Keeps the complete request [`Window::parse_next`] just parsed.
+    #[inline(always)]
+    pub(super) fn keep(&mut self) {
+        debug_assert!(matches!(
+            // SAFETY: `parse_next` wrote the slot.
+            unsafe { self.slots[self.len].assume_init_ref() },
+            Parse::Done(..)
+        ));
+        self.hashes[self.len].write(None);
         self.len += 1;
     }
 
-    /// The requests, with the bytes each used.
-    pub(super) fn parsed(&self) -> &[Parsed<'a>] {
-        let live = &self.slots[..self.len];
-        // SAFETY: slots ..len were written by `push`; MaybeUninit<T> has T's layout.
-        unsafe { &*(live as *const [mem::MaybeUninit<Parsed<'a>>] as *const [Parsed<'a>]) }
+    /// Request `i`, the bytes it used, and its key's hash if known.
+    #[inline(always)]
+    pub(super) fn get(&self, i: usize) -> (&Request<'a>, usize, Option<u64>) {
+        assert!(i < self.len);
+        // SAFETY: slots and hashes `..len` were written by `parse_next` and `keep`, and a
+        // kept slot holds `Done`.
+        unsafe {
+            let Parse::Done(req, used) = self.slots[i].assume_init_ref() else {
+                std::hint::unreachable_unchecked()
+            };
+            (req, *used, self.hashes[i].assume_init())
+        }
     }
 
     /// Records the key hash of request `i`.
     pub(super) fn set_hash(&mut self, i: usize, hash: Option<u64>) {
         assert!(i < self.len);
-        // SAFETY: slot `i` was written by `push` (checked above).
-        unsafe { self.slots[i].assume_init_mut().hash = hash };
+        self.hashes[i].write(hash);
     }
 }
 
@@ -102,21 +115,13 @@ pub(super) fn prefetch_keys(
 }
 
 /// Whether a parsed request looks up more than one key (`get k1 k2 ...`).
-pub(super) fn has_many_keys(p: &Parsed<'_>) -> bool {
-    matches!(&p.req.cmd, Command::Get { keys, .. } if !keys.is_single())
+pub(super) fn has_many_keys(req: &Request<'_>) -> bool {
+    matches!(&req.cmd, Command::Get { keys, .. } if !keys.is_single())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{text, Limits, Parse};
-
-    fn parsed<'a>(bytes: &'a [u8], limits: &Limits) -> (Request<'a>, usize) {
-        match text::parse(bytes, limits) {
-            Parse::Done(req, used) => (req, used),
-            _ => panic!("not a complete request: {bytes:?}"),
-        }
-    }
 
     #[test]
     fn window_keeps_order() {
@@ -124,26 +129,23 @@ mod tests {
             item_size_max: 1 << 20,
             use_cas: true,
         };
-        let input = b"get a\r\nget bb\r\ndelete ccc\r\n";
+        let input = b"get a\r\nget bb\r\ndelete ccc\r\nget";
         let mut w = Window::new();
-        assert!(w.parsed().is_empty());
+        assert_eq!(w.len(), 0);
         let mut pos = 0;
-        while pos < input.len() {
-            let (req, used) = parsed(&input[pos..], &limits);
-            w.push(req, used);
-            pos += used;
+        while let Parse::Done(_, used) = w.parse_next(&input[pos..], &limits) {
+            pos += *used;
+            w.keep();
         }
+        // The incomplete last line is not kept.
         assert_eq!(w.len(), 3);
-        let used: Vec<usize> = w.parsed().iter().map(|p| p.used).collect();
+        let used: Vec<usize> = (0..3).map(|i| w.get(i).1).collect();
         assert_eq!(used, [7, 8, 12]);
-        assert!(matches!(w.parsed()[0].req.cmd, Command::Get { .. }));
-        assert!(matches!(
-            w.parsed()[2].req.cmd,
-            Command::Delete { key: b"ccc" }
-        ));
+        assert!(matches!(w.get(0).0.cmd, Command::Get { .. }));
+        assert!(matches!(w.get(2).0.cmd, Command::Delete { key: b"ccc" }));
         // Hashes are recorded per request and start absent.
         w.set_hash(1, Some(7));
-        let hashes: Vec<Option<u64>> = w.parsed().iter().map(|p| p.hash).collect();
+        let hashes: Vec<Option<u64>> = (0..3).map(|i| w.get(i).2).collect();
         assert_eq!(hashes, [None, Some(7), None]);
     }
 }

@@ -63,6 +63,22 @@ pub fn push_value(out: &mut Vec<u8>, key: &[u8], flags: u32, value: &[u8], cas: 
     push_value_with(out, key, flags, value.len(), cas, Some(value));
 }
 
+/// "0" to "99", each left-aligned in two bytes: a number under 10 is its digit and a byte
+/// that the next write covers.
+const LEFT2: [[u8; 2]; 100] = {
+    let mut t = [[b' '; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        t[i] = if i < 10 {
+            [b'0' + i as u8, b' ']
+        } else {
+            [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8]
+        };
+        i += 1;
+    }
+    t
+};
+
 #[inline(always)]
 fn push_value_with(
     out: &mut Vec<u8>,
@@ -72,6 +88,39 @@ fn push_value_with(
     cas: Option<u64>,
     value: Option<&[u8]>,
 ) {
+    if flags < 100 && len < 100 && cas.is_none() {
+        // The common reply: small flags and a short value, each number two bytes stored
+        // at once rather than counted and written digit by digit.
+        let (fl, ll) = (1 + (flags >= 10) as usize, 1 + (len >= 10) as usize);
+        let n = 6 + key.len() + 1 + fl + 1 + ll + 2 + value.map_or(0, |v| v.len() + 2);
+        out.reserve(n);
+        // SAFETY: `reserve` made room for `n` more bytes; each piece is written inside
+        // them (a number's second byte, when it has one digit, lies where the next piece
+        // is then written) before the length takes them in.
+        unsafe {
+            let mut p = out.as_mut_ptr().add(out.len());
+            p.cast::<[u8; 6]>().write_unaligned(*b"VALUE ");
+            p = p.add(6);
+            copy_short(p, key);
+            p = p.add(key.len());
+            *p = b' ';
+            p.add(1)
+                .cast::<[u8; 2]>()
+                .write_unaligned(LEFT2[flags as usize]);
+            p = p.add(1 + fl);
+            *p = b' ';
+            p.add(1).cast::<[u8; 2]>().write_unaligned(LEFT2[len]);
+            p = p.add(1 + ll);
+            p.cast::<[u8; 2]>().write_unaligned(*b"\r\n");
+            if let Some(v) = value {
+                p = p.add(2);
+                copy_short(p, v);
+                p.add(v.len()).cast::<[u8; 2]>().write_unaligned(*b"\r\n");
+            }
+            out.set_len(out.len() + n);
+        }
+        return;
+    }
     let (fl, ll) = (decimal_len(u64::from(flags)), decimal_len(len as u64));
     let cl = cas.map_or(0, decimal_len);
     let line = 6 + key.len() + 1 + fl + 1 + ll + (cl > 0) as usize + cl + 2;
@@ -117,8 +166,16 @@ mod tests {
         // 16-32, longer), after existing output, with and without a CAS.
         let bytes: Vec<u8> = (0..300u32).map(|i| b'!' + (i * 7 % 90) as u8).collect();
         for klen in [1, 3, 4, 7, 8, 13, 15, 16, 31, 32, 33, 250] {
-            for vlen in (0..=40).chain([63, 64, 255, 256]) {
-                for (flags, cas) in [(0, None), (4_294_967_295, Some(u64::MAX)), (7, Some(0))] {
+            for vlen in (0..=40).chain([63, 64, 99, 100, 101, 255, 256]) {
+                for (flags, cas) in [
+                    (0, None),
+                    (9, None),
+                    (10, None),
+                    (99, None),
+                    (100, None),
+                    (4_294_967_295, Some(u64::MAX)),
+                    (7, Some(0)),
+                ] {
                     let (key, value) = (&bytes[..klen], &bytes[40..40 + vlen]);
                     let mut want = b"prefix".to_vec();
                     want.extend_from_slice(b"VALUE ");

@@ -34,13 +34,34 @@ fn done(cmd: Command<'_>, noreply: bool, used: usize) -> Parse<'_> {
 
 /// Parses the next request at the start of `buf`.
 pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
-    match single_get(buf) {
+    if let Some(p) = single_get(buf) {
+        return p;
+    }
+    match single_set(buf, limits) {
         Some(p) => p,
         None => parse_line(buf, limits),
     }
 }
 
+/// [`parse`] written into `slot`: each path writes its outcome there itself, where a
+/// returned [`Parse`] would be built aside and copied in.
+#[inline(always)]
+pub fn parse_into<'a, 's>(
+    buf: &'a [u8],
+    limits: &Limits,
+    slot: &'s mut std::mem::MaybeUninit<Parse<'a>>,
+) -> &'s Parse<'a> {
+    if let Some(p) = single_get(buf) {
+        return slot.write(p);
+    }
+    match single_set(buf, limits) {
+        Some(p) => slot.write(p),
+        None => slot.write(parse_line(buf, limits)),
+    }
+}
+
 /// [`parse`] for every request: the line split into memcached's tokens.
+#[inline(never)]
 fn parse_line<'a>(buf: &'a [u8], limits: &Limits) -> Parse<'a> {
     let Some(nl) = memchr::memchr(b'\n', buf) else {
         return unterminated(buf);
@@ -165,8 +186,8 @@ fn single_get(buf: &[u8]) -> Option<Parse<'_>> {
         b"gets " => (GetKind::Gets, 5),
         _ => return None,
     };
+    let n = key_end(buf, at)?;
     let rest = &buf[at..];
-    let n = key_end(rest)?;
     if n == 0 || rest.get(n..n + 2) != Some(b"\r\n") {
         return None;
     }
@@ -179,21 +200,27 @@ fn single_get(buf: &[u8]) -> Option<Parse<'_>> {
     Some(done(cmd, false, at + n + 2))
 }
 
-/// Where the first space, NUL, CR or LF is among the first `KEY_MAX + 1` bytes of `b`.
+/// Where the first space, NUL, CR or LF is among the first `KEY_MAX + 1` bytes of
+/// `buf[from..]`, counted from `from`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn key_end(b: &[u8]) -> Option<usize> {
+fn key_end(buf: &[u8], from: usize) -> Option<usize> {
     use std::arch::x86_64::*;
+    let b = &buf[from..];
     let mut at = 0;
     while at <= KEY_MAX && at < b.len() {
-        let mut tail = [0xffu8; 16];
-        let p = if b.len() - at >= 16 {
-            b[at..].as_ptr()
+        let left = b.len() - at;
+        // Fewer than 16 bytes left (the end of a short `get` line): the last 16 bytes of
+        // `buf`, which bytes before `from` complete, shifted so bit 0 is `b[at]`; a copy
+        // to a padded buffer would cost a call.
+        let (p, shift) = if left >= 16 {
+            (b[at..].as_ptr(), 0)
+        } else if buf.len() >= 16 {
+            (buf[buf.len() - 16..].as_ptr(), 16 - left)
         } else {
-            tail[..b.len() - at].copy_from_slice(&b[at..]);
-            tail.as_ptr()
+            return key_end_short(&b[at..]).map(|i| at + i);
         };
-        // SAFETY: SSE2 is part of x86_64; `p` has 16 readable bytes (of `b`, or of `tail`).
+        // SAFETY: SSE2 is part of x86_64; `p` has 16 readable bytes of `buf`.
         let m = unsafe {
             let v = _mm_loadu_si128(p as *const __m128i);
             let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
@@ -201,7 +228,7 @@ fn key_end(b: &[u8]) -> Option<usize> {
                 _mm_or_si128(eq(b' '), eq(0)),
                 _mm_or_si128(eq(b'\r'), eq(b'\n')),
             );
-            _mm_movemask_epi8(hit) as u32
+            _mm_movemask_epi8(hit) as u32 >> shift
         };
         if m != 0 {
             let i = at + m.trailing_zeros() as usize;
@@ -210,6 +237,14 @@ fn key_end(b: &[u8]) -> Option<usize> {
         at += 16;
     }
     None
+}
+
+/// [`key_end`] of fewer than 16 bytes, in a buffer shorter than 16.
+#[cfg(target_arch = "x86_64")]
+#[cold]
+fn key_end_short(b: &[u8]) -> Option<usize> {
+    b.iter()
+        .position(|&c| matches!(c, b' ' | 0 | b'\r' | b'\n'))
 }
 
 /// [`key_end`] eight bytes at a time, without SIMD.
@@ -231,7 +266,9 @@ fn key_end_swar(b: &[u8]) -> Option<usize> {
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-use key_end_swar as key_end;
+fn key_end(buf: &[u8], from: usize) -> Option<usize> {
+    key_end_swar(&buf[from..])
+}
 
 /// No newline yet. memcached waits for more, except that more than 2048 bytes without a
 /// newline close the connection unless they begin (after at most 100 spaces) a multi-get.
@@ -323,19 +360,52 @@ fn store<'a>(
     if !want(t, min, max) {
         return done(Command::Error(ERROR), false, used);
     }
-    let noreply = t.noreply();
-    let key = t.get(1);
+    let args = StoreArgs {
+        key: t.get(1),
+        flags: strtoul(t.get(2)),
+        exptime: strtol(t.get(3)),
+        bytes: strtol(t.get(4)),
+        cas: if mode == StoreMode::Cas {
+            strtoull(t.get(5))
+        } else {
+            None
+        },
+        noreply: t.noreply(),
+    };
+    store_args(buf, mode, args, used, limits)
+}
+
+/// The arguments of a storage command's line: the key and the numbers as parsed,
+/// not yet checked.
+struct StoreArgs<'a> {
+    key: &'a [u8],
+    flags: Option<u32>,
+    exptime: Option<i32>,
+    bytes: Option<i32>,
+    /// `cas` only.
+    cas: Option<u64>,
+    noreply: bool,
+}
+
+/// [`store`] from its tokens, checked in memcached's order (`process_update_command`).
+#[inline(always)]
+fn store_args<'a>(
+    buf: &'a [u8],
+    mode: StoreMode,
+    a: StoreArgs<'a>,
+    used: usize,
+    limits: &Limits,
+) -> Parse<'a> {
+    let (key, noreply) = (a.key, a.noreply);
     if key.len() > KEY_MAX {
         return done(Command::Error(BAD_FORMAT), noreply, used);
     }
-    let (Some(flags), Some(exptime), Some(vlen)) =
-        (strtoul(t.get(2)), strtol(t.get(3)), strtol(t.get(4)))
-    else {
+    let (Some(flags), Some(exptime), Some(vlen)) = (a.flags, a.exptime, a.bytes) else {
         return done(Command::Error(BAD_FORMAT), noreply, used);
     };
     let mut cas = 0;
     if mode == StoreMode::Cas {
-        match strtoull(t.get(5)) {
+        match a.cas {
             Some(c) => cas = c,
             None => return done(Command::Error(BAD_FORMAT), noreply, used),
         }
@@ -376,6 +446,61 @@ fn store<'a>(
         noreply,
         need,
     )
+}
+
+/// `set <key> <flags> <exptime> <bytes>\r\n`, the common storage line, split without the
+/// tokenizer: a key of 1..=[`KEY_MAX`] bytes, none a space, NUL, CR or LF, then three runs
+/// of one to nine decimal digits (read as they are found: no such number overflows what
+/// `strtoul` or `strtol` would give), single spaces between, CR LF. The general path gives the same
+/// outcome for such a line (test `single_set_matches_the_general_parser`); any other
+/// line takes it.
+#[inline(always)]
+fn single_set<'a>(buf: &'a [u8], limits: &Limits) -> Option<Parse<'a>> {
+    if buf.get(..4)? != b"set " {
+        return None;
+    }
+    let n = key_end(buf, 4)?;
+    if n == 0 || buf.get(4 + n) != Some(&b' ') {
+        return None;
+    }
+    let key = &buf[4..4 + n];
+    let (flags, at) = digits(buf, 5 + n, b' ')?;
+    let (exptime, at) = digits(buf, at, b' ')?;
+    let (bytes, at) = digits(buf, at, b'\r')?;
+    let (flags, exptime, bytes) = (Some(flags), Some(exptime as i32), Some(bytes as i32));
+    // A line of READ_CHUNK bytes or more is judged unterminated first (`parse_line`).
+    if buf.get(at) != Some(&b'\n') || at >= READ_CHUNK {
+        return None;
+    }
+    let args = StoreArgs {
+        key,
+        flags,
+        exptime,
+        bytes,
+        cas: None,
+        noreply: false,
+    };
+    Some(store_args(buf, StoreMode::Set, args, at + 1, limits))
+}
+
+/// The number in the run of one to nine decimal digits at `at` in `buf`, when `end`
+/// follows it; and where after `end` the next token starts.
+#[inline(always)]
+fn digits(buf: &[u8], at: usize, end: u8) -> Option<(u32, usize)> {
+    let mut i = at;
+    let mut v = 0u32;
+    loop {
+        let d = buf.get(i)?.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        v = v * 10 + u32::from(d);
+        i += 1;
+        if i - at > 9 {
+            return None;
+        }
+    }
+    (i > at && buf[i] == end).then_some((v, i + 1))
 }
 
 fn delete<'a>(t: &Tokens<'a>, used: usize) -> Parse<'a> {

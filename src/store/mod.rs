@@ -132,9 +132,15 @@ const KEY_HASH: ahash::RandomState = ahash::RandomState::with_seeds(
 /// A key's hash, computed once per key and used three ways: its top bits pick the index
 /// bucket, its low 15 bits are the bucket tag, and bits 16..32 pick the key's shard
 /// ([`crate::shard::shard_of_hash`]), so the three are independent.
-#[inline]
+#[inline(always)]
+#[allow(clippy::manual_hash_one)] // on purpose: see below
 pub fn key_hash(key: &[u8]) -> u64 {
-    KEY_HASH.hash_one(key)
+    // `KEY_HASH.hash_one(key)` spelled out (what ahash does for it), so that it inlines
+    // where a key is hashed rather than staying a call (test `key_hash_is_ahash_hash_one`).
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = KEY_HASH.build_hasher();
+    key.hash(&mut h);
+    h.finish()
 }
 
 /// Builds a [`Store`]; tests use it to make tiny ones.

@@ -800,3 +800,21 @@ fn huge_pages_off_faults_the_segments_in_4k_pages() {
         "no huge pages once on again"
     );
 }
+
+#[test]
+fn key_hash_is_ahash_hash_one() {
+    // Keys' shards and index buckets depend on this hash: spelling it out must not
+    // change it.
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for len in 0..300 {
+        let key: Vec<u8> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        assert_eq!(key_hash(&key), KEY_HASH.hash_one(&key[..]), "{len}");
+    }
+}

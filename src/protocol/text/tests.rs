@@ -528,8 +528,14 @@ fn key_end_finds_the_first_delimiter() {
         );
     }
     for b in &cases {
-        assert_eq!(key_end(b), reference(b), "{b:?}");
+        assert_eq!(key_end(b, 0), reference(b), "{b:?}");
         assert_eq!(key_end_swar(b), reference(b), "{b:?}");
+        // With bytes before the key, as in a `get` line, which a short tail reads.
+        for pre in [1, 4, 5, 20] {
+            let mut line = vec![b'x'; pre];
+            line.extend_from_slice(b);
+            assert_eq!(key_end(&line, pre), reference(b), "{pre} {b:?}");
+        }
     }
 }
 
@@ -574,6 +580,107 @@ fn single_get_matches_the_general_parser() {
     assert_eq!(
         fast, simple,
         "the fast path took {fast} of {simple} simple gets"
+    );
+}
+
+#[test]
+fn single_set_matches_the_general_parser() {
+    let mut next = xorshift(0x2f1e_8c3b_77a5_d041);
+    let (mut fast, mut simple) = (0, 0);
+    let pick = |next: &mut dyn FnMut() -> u64, xs: &[&'static [u8]]| {
+        xs[(next() % xs.len() as u64) as usize]
+    };
+    for i in 0..50_000 {
+        let prefix = pick(&mut next, &[b"set ", b"set ", b"set ", b"set  ", b"sets "]);
+        let len = match next() % 8 {
+            0 => 245 + (next() % 10) as usize,
+            _ => (next() % 30) as usize,
+        };
+        let odds = 1 + next() % 1000;
+        let key: Vec<u8> = (0..len)
+            .map(|_| match next() % odds {
+                0 => [b' ', 0, b'\r', b'\n', b'\t'][(next() % 5) as usize],
+                _ => b'a' + (next() % 26) as u8,
+            })
+            .collect();
+        let number = |next: &mut dyn FnMut() -> u64| -> Vec<u8> {
+            match next() % 12 {
+                1 if next().is_multiple_of(50) => vec![b'7'; 17_000],
+                0 => pick(
+                    next,
+                    &[
+                        b"",
+                        b"-1",
+                        b"+5",
+                        b"1x",
+                        b" 7",
+                        b"99999999999",
+                        b"4294967296",
+                        b"2147483647",
+                        b"18446744073709551616",
+                    ],
+                )
+                .to_vec(),
+                _ => (next() % 300).to_string().into_bytes(),
+            }
+        };
+        let (flags, exptime, bytes) = (number(&mut next), number(&mut next), number(&mut next));
+        let tail = pick(
+            &mut next,
+            &[
+                b"\r\n",
+                b"\r\n",
+                b"\r\n",
+                b"\n",
+                b" noreply\r\n",
+                b" \r\n",
+                b"",
+            ],
+        );
+        let line = [
+            prefix, &key, b" ", &flags, b" ", &exptime, b" ", &bytes, tail,
+        ]
+        .concat();
+        let mut buf = line.clone();
+        // The data block: often whole, sometimes short or missing its CR LF.
+        let vlen = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|b| b.parse::<usize>().ok())
+            .unwrap_or(3)
+            .min(400);
+        match next() % 6 {
+            0 => buf.extend(std::iter::repeat_n(b'v', vlen / 2)),
+            1 => buf.extend(std::iter::repeat_n(b'v', vlen + 2)),
+            _ => {
+                buf.extend(std::iter::repeat_n(b'v', vlen));
+                buf.extend_from_slice(b"\r\n");
+            }
+        }
+        if i % 2 == 0 {
+            buf.extend_from_slice(b"get next\r\n");
+        }
+        let plain = |t: &[u8]| (1..=9).contains(&t.len()) && t.iter().all(u8::is_ascii_digit);
+        let key_ok = (1..=KEY_MAX).contains(&key.len())
+            && !key.iter().any(|c| matches!(c, b' ' | 0 | b'\r' | b'\n'));
+        simple += (prefix == b"set "
+            && key_ok
+            && plain(&flags)
+            && plain(&exptime)
+            && plain(&bytes)
+            && tail == b"\r\n"
+            && line.len() <= READ_CHUNK) as usize;
+        let general = parse_line(&buf, &LIMITS);
+        if let Some(p) = single_set(&buf, &LIMITS) {
+            fast += 1;
+            assert_eq!(p, general, "{:?}", String::from_utf8_lossy(&buf));
+        }
+        assert_eq!(parse(&buf, &LIMITS), general, "{buf:?}");
+    }
+    assert!(simple > 5_000, "only {simple} simple sets generated");
+    // At least: an empty tail before a data block of `\r\n` also makes a simple line.
+    assert!(
+        fast >= simple,
+        "the fast path took {fast} of {simple} simple sets"
     );
 }
 
