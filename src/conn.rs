@@ -671,6 +671,21 @@ impl Conn {
         now: u32,
     ) {
         let h = hash.unwrap_or_else(|| key_hash(key));
+        self.route_get(shard, req, raw, key, h, now);
+        self.out.extend_from_slice(b"END\r\n");
+    }
+
+    /// One key of a retrieval command, `h` its hash, to the shard that owns it.
+    #[inline(always)]
+    fn route_get(
+        &mut self,
+        shard: &Shard,
+        req: &Request<'_>,
+        raw: &[u8],
+        key: &[u8],
+        h: u64,
+        now: u32,
+    ) {
         let op = KeyOp::Text {
             req,
             raw,
@@ -678,7 +693,6 @@ impl Conn {
             hash: Some(h),
         };
         self.route(shard, shard.owner_of_hash(h), op, now);
-        self.out.extend_from_slice(b"END\r\n");
     }
 
     /// Handles one request, `raw` its bytes; returns how the pass must end, if it must.
@@ -712,13 +726,7 @@ impl Conn {
                         Some(h) if keys.is_single() => h,
                         _ => key_hash(key),
                     };
-                    let op = KeyOp::Text {
-                        req,
-                        raw,
-                        key,
-                        hash: Some(h),
-                    };
-                    self.route(shard, shard.owner_of_hash(h), op, now);
+                    self.route_get(shard, req, raw, key, h, now);
                     if self.out_full(shard) {
                         self.get_resume = i + 1;
                         return Some(AfterPass::Drain);

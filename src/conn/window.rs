@@ -64,14 +64,17 @@ impl<'a> Window<'a> {
     #[inline(always)]
     pub(super) fn get(&self, i: usize) -> (&Request<'a>, usize, Option<u64>) {
         assert!(i < self.len);
-        // SAFETY: slots and hashes `..len` were written by `parse_next` and `keep`, and a
-        // kept slot holds `Done`.
-        unsafe {
-            let Parse::Done(req, used) = self.slots[i].assume_init_ref() else {
-                std::hint::unreachable_unchecked()
-            };
-            (req, *used, self.hashes[i].assume_init())
-        }
+        // SAFETY: slots and hashes `..len` were written by `parse_next` and `keep`.
+        let (slot, hash) = unsafe {
+            (
+                self.slots[i].assume_init_ref(),
+                self.hashes[i].assume_init(),
+            )
+        };
+        let Parse::Done(req, used) = slot else {
+            unreachable!("window slot {i} kept without a complete request")
+        };
+        (req, *used, hash)
     }
 
     /// Records the key hash of request `i`.

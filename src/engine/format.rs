@@ -79,6 +79,34 @@ const LEFT2: [[u8; 2]; 100] = {
     t
 };
 
+/// Writes `v`, `len` (its [`decimal_len`]) digits, at `p`. Under 100, as two bytes at once
+/// from [`LEFT2`]: the common flags and short lengths, without a digit loop.
+///
+/// # Safety
+/// `p` is valid for writes of `len` bytes and, when `v < 10`, of one more, which the piece
+/// written after the number then covers.
+#[inline(always)]
+unsafe fn write_number(p: *mut u8, len: usize, v: u64) {
+    // SAFETY: as the caller guarantees.
+    unsafe {
+        if v < 100 {
+            p.cast::<[u8; 2]>().write_unaligned(LEFT2[v as usize]);
+        } else {
+            write_decimal_raw(p, len, v);
+        }
+    }
+}
+
+/// [`decimal_len`], without its loop for the numbers under 100 that most lines hold.
+#[inline(always)]
+fn digits(v: u64) -> usize {
+    if v < 100 {
+        1 + (v >= 10) as usize
+    } else {
+        decimal_len(v)
+    }
+}
+
 #[inline(always)]
 fn push_value_with(
     out: &mut Vec<u8>,
@@ -88,47 +116,15 @@ fn push_value_with(
     cas: Option<u64>,
     value: Option<&[u8]>,
 ) {
-    if flags < 100 && len < 100 && cas.is_none() {
-        // The common reply: small flags and a short value, each number two bytes stored
-        // at once rather than counted and written digit by digit.
-        let (fl, ll) = (1 + (flags >= 10) as usize, 1 + (len >= 10) as usize);
-        let n = 6 + key.len() + 1 + fl + 1 + ll + 2 + value.map_or(0, |v| v.len() + 2);
-        out.reserve(n);
-        // SAFETY: `reserve` made room for `n` more bytes; each piece is written inside
-        // them (a number's second byte, when it has one digit, lies where the next piece
-        // is then written) before the length takes them in.
-        unsafe {
-            let mut p = out.as_mut_ptr().add(out.len());
-            p.cast::<[u8; 6]>().write_unaligned(*b"VALUE ");
-            p = p.add(6);
-            copy_short(p, key);
-            p = p.add(key.len());
-            *p = b' ';
-            p.add(1)
-                .cast::<[u8; 2]>()
-                .write_unaligned(LEFT2[flags as usize]);
-            p = p.add(1 + fl);
-            *p = b' ';
-            p.add(1).cast::<[u8; 2]>().write_unaligned(LEFT2[len]);
-            p = p.add(1 + ll);
-            p.cast::<[u8; 2]>().write_unaligned(*b"\r\n");
-            if let Some(v) = value {
-                p = p.add(2);
-                copy_short(p, v);
-                p.add(v.len()).cast::<[u8; 2]>().write_unaligned(*b"\r\n");
-            }
-            out.set_len(out.len() + n);
-        }
-        return;
-    }
-    let (fl, ll) = (decimal_len(u64::from(flags)), decimal_len(len as u64));
+    let (fl, ll) = (digits(u64::from(flags)), digits(len as u64));
     let cl = cas.map_or(0, decimal_len);
     let line = 6 + key.len() + 1 + fl + 1 + ll + (cl > 0) as usize + cl + 2;
     let n = line + value.map_or(0, |v| v.len() + 2);
     out.reserve(n);
     // SAFETY: `reserve` made room for `n` more bytes; each is written below (the pieces
-    // add up to `n`) before the length takes them in, and each number's length is its
-    // `decimal_len`.
+    // add up to `n`, each number's length its `decimal_len`) before the length takes them
+    // in. A one-digit flags or length writes one byte more, where the space or CR LF after
+    // it is then written.
     unsafe {
         let mut p = out.as_mut_ptr().add(out.len());
         p.cast::<[u8; 6]>().write_unaligned(*b"VALUE ");
@@ -136,10 +132,10 @@ fn push_value_with(
         copy_short(p, key);
         p = p.add(key.len());
         *p = b' ';
-        write_decimal_raw(p.add(1), fl, u64::from(flags));
+        write_number(p.add(1), fl, u64::from(flags));
         p = p.add(1 + fl);
         *p = b' ';
-        write_decimal_raw(p.add(1), ll, len as u64);
+        write_number(p.add(1), ll, len as u64);
         p = p.add(1 + ll);
         if let Some(c) = cas {
             *p = b' ';

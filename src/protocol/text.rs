@@ -239,9 +239,8 @@ fn key_end(buf: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// [`key_end`] of fewer than 16 bytes, in a buffer shorter than 16.
+/// [`key_end`] of fewer than 16 bytes, in a buffer shorter than 16 (a short line alone).
 #[cfg(target_arch = "x86_64")]
-#[cold]
 fn key_end_short(b: &[u8]) -> Option<usize> {
     b.iter()
         .position(|&c| matches!(c, b' ' | 0 | b'\r' | b'\n'))

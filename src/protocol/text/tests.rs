@@ -539,23 +539,29 @@ fn key_end_finds_the_first_delimiter() {
     }
 }
 
+/// A key for the fast paths' tests: one in eight of 245..=254 bytes (around `KEY_MAX`),
+/// the rest shorter than `short`; letters, with delimiters at a random rate.
+fn random_key(next: &mut impl FnMut() -> u64, short: u64) -> Vec<u8> {
+    let len = match next() % 8 {
+        0 => 245 + next() % 10,
+        _ => next() % short,
+    };
+    let odds = 1 + next() % 1000;
+    (0..len)
+        .map(|_| match next() % odds {
+            0 => [b' ', 0, b'\r', b'\n', b'\t'][(next() % 5) as usize],
+            _ => b'a' + (next() % 26) as u8,
+        })
+        .collect()
+}
+
 #[test]
 fn single_get_matches_the_general_parser() {
     let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
     let (mut fast, mut simple) = (0, 0);
     for i in 0..50_000 {
         let prefix: &[u8] = [&b"gets "[..], b"get  ", b"get ", b"get "][(next() % 4) as usize];
-        let len = match next() % 8 {
-            0 => 245 + (next() % 10) as usize,
-            _ => (next() % 40) as usize,
-        };
-        let odds = 1 + next() % 1000;
-        let key: Vec<u8> = (0..len)
-            .map(|_| match next() % odds {
-                0 => [b' ', 0, b'\r', b'\n', b'\t'][(next() % 5) as usize],
-                _ => b'a' + (next() % 26) as u8,
-            })
-            .collect();
+        let key = random_key(&mut next, 40);
         let end: &[u8] = [&b"\n"[..], b"", b"\r\n", b"\r\n"][(next() % 4) as usize];
         let mut buf = [prefix, &key, end].concat();
         if i % 2 == 0 {
@@ -592,17 +598,7 @@ fn single_set_matches_the_general_parser() {
     };
     for i in 0..50_000 {
         let prefix = pick(&mut next, &[b"set ", b"set ", b"set ", b"set  ", b"sets "]);
-        let len = match next() % 8 {
-            0 => 245 + (next() % 10) as usize,
-            _ => (next() % 30) as usize,
-        };
-        let odds = 1 + next() % 1000;
-        let key: Vec<u8> = (0..len)
-            .map(|_| match next() % odds {
-                0 => [b' ', 0, b'\r', b'\n', b'\t'][(next() % 5) as usize],
-                _ => b'a' + (next() % 26) as u8,
-            })
-            .collect();
+        let key = random_key(&mut next, 30);
         let number = |next: &mut dyn FnMut() -> u64| -> Vec<u8> {
             match next() % 12 {
                 1 if next().is_multiple_of(50) => vec![b'7'; 17_000],

@@ -41,10 +41,7 @@ impl NetRing {
                     return Poll::Pending;
                 }
                 None if s.end == 0 && *end < rbuf.len() && s.input.capacity() == 0 => {
-                    s.input = std::mem::take(rbuf);
-                    s.room = s.input.len();
-                    s.end = *end;
-                    s.lent = Some(*end);
+                    Self::lend(s, rbuf, *end);
                     s.waits = Wait::Read;
                     return Poll::Pending;
                 }
@@ -107,10 +104,7 @@ impl NetRing {
             if s.input.capacity() > 0 {
                 pool.put_read(std::mem::take(&mut s.input));
             }
-            s.input = std::mem::take(rbuf);
-            s.room = s.input.len();
-            s.end = *end;
-            s.lent = Some(*end);
+            Self::lend(s, rbuf, *end);
         }
         if s.error != 0 {
             let e = s.error;
@@ -129,6 +123,16 @@ impl NetRing {
             self.rearm_recv(id.idx);
         }
         Poll::Pending
+    }
+
+    /// Lends the connection's read buffer, `end` bytes of it used, to the slot: the
+    /// bytes that come are copied into its room.
+    #[inline(always)]
+    fn lend(s: &mut Slot, rbuf: &mut Vec<u8>, end: usize) {
+        s.input = std::mem::take(rbuf);
+        s.room = s.input.len();
+        s.end = end;
+        s.lent = Some(end);
     }
 
     /// Takes a lent buffer back.

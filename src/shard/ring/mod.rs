@@ -689,9 +689,7 @@ impl NetRing {
                     && s.tls.is_none()
                     && s.end + n <= s.input.len()
                 {
-                    s.input[s.end..s.end + n].copy_from_slice(self.bufs.borrow().bytes(bid, n));
-                    s.end += n;
-                    self.accounts.counters.add(Stat::BytesRead, n as u64);
+                    self.take_bytes(s, bid, n);
                     // The recv goes on (`more`), so none is armed here; the bytes are input.
                     self.wake_conn(idx, s, Wait::Read);
                     return;
@@ -699,6 +697,15 @@ impl NetRing {
             }
         }
         self.received_slow(idx, gen, res, bid, more, pool)
+    }
+
+    /// Copies a recv's `n` bytes from provided buffer `bid` after the slot's input, which
+    /// has room for them.
+    #[inline(always)]
+    fn take_bytes(&self, s: &mut Slot, bid: u16, n: usize) {
+        s.input[s.end..s.end + n].copy_from_slice(self.bufs.borrow().bytes(bid, n));
+        s.end += n;
+        self.accounts.counters.add(Stat::BytesRead, n as u64);
     }
 
     #[inline(never)]
@@ -737,9 +744,7 @@ impl NetRing {
                     let len = (s.input.len() * 2).max(s.end + n);
                     s.input.resize(len, 0);
                 }
-                s.input[s.end..s.end + n].copy_from_slice(self.bufs.borrow().bytes(bid, n));
-                s.end += n;
-                self.accounts.counters.add(Stat::BytesRead, n as u64);
+                self.take_bytes(s, bid, n);
             }
             (0, _) => s.eof = true,
             (e, _) if e == -libc::ENOBUFS || e == -libc::ECANCELED => {}
