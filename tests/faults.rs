@@ -1,4 +1,4 @@
-//! Faults between shards (build with `--features fault-injection`; `.ci/run` does):
+//! Faults between shards (the `fault-injection` feature, which `cargo test` turns on):
 //! a slow shard, replies reordered between shards, channels of one batch, a dying shard;
 //! and persistence's disk that fails its writes.
 #![cfg(feature = "fault-injection")]
