@@ -182,6 +182,19 @@ pub struct Args {
     #[arg(long = "park-after-ms", default_value_t = 1000, value_name = "MS")]
     pub park_after_ms: u64,
 
+    /// With more than one shard: how long a shard that runs out of work while a peer
+    /// owes it replies, or just after a peer's batch, keeps polling for the next one
+    /// (giving its CPU to any other runnable thread between polls) before it sleeps; a
+    /// sleeping shard costs its peer a wake-up (0: never poll; at most 1000, as glommio's
+    /// timers wait meanwhile).
+    #[arg(
+        long = "idle-poll-us",
+        default_value_t = 50,
+        value_name = "US",
+        value_parser = clap::value_parser!(u64).range(0..=1000)
+    )]
+    pub idle_poll_us: u64,
+
     /// On SIGTERM or SIGINT, how long connections may take to finish the requests they have
     /// read (and send their replies) before they are closed; a second signal closes them
     /// at once. The process then exits 0.
@@ -396,6 +409,8 @@ pub struct Settings {
     pub idle_timeout: Option<std::time::Duration>,
     /// `--park-after-ms`: park connections idle this long.
     pub park_after: Option<std::time::Duration>,
+    /// `--idle-poll-us`: how long a shard busy with peers polls before it sleeps.
+    pub idle_poll: Duration,
     /// `--shutdown-timeout`: how long a stop waits for connections before closing them.
     pub shutdown_timeout: Duration,
     /// `--metrics`: where the Prometheus endpoint listens.
@@ -650,6 +665,7 @@ impl Settings {
             no_forward: a.bench_no_forward,
             idle_timeout: (idle_timeout > 0).then(|| Duration::from_secs(idle_timeout)),
             park_after: (a.park_after_ms > 0).then(|| Duration::from_millis(a.park_after_ms)),
+            idle_poll: Duration::from_micros(a.idle_poll_us),
             shutdown_timeout,
             metrics: a.metrics,
             channel_size: channel_size(shards),

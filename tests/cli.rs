@@ -36,6 +36,7 @@ fn bad_flags_are_errors_that_name_them() {
         (&["--cpus", "x"][..], "CPU list"),
         (&["-o", "nosuchoption=1"][..], "nosuchoption"),
         (&["-B", "morse"][..], "morse"),
+        (&["--idle-poll-us", "1001"][..], "idle-poll-us"),
     ] {
         let (code, text) = run(args);
         assert_ne!(code, 0, "{args:?} must fail");

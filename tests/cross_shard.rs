@@ -154,6 +154,56 @@ fn pipelined_batch_over_both_shards() {
     }
 }
 
+/// `--idle-poll-us` at both ends of its range: a shard that polls for its peer's next
+/// batch, or sleeps at once, answers alike. Connections send one request at a time, as most
+/// clients do, so shards run out of work between requests and poll or sleep each time.
+#[test]
+fn one_request_at_a_time_with_and_without_idle_polling() {
+    for poll in ["0", "1000"] {
+        let server = CorecachedServer::start(&["--threads", "2", "--idle-poll-us", poll]);
+        let addr = server.addr();
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                thread::spawn(move || {
+                    let keys = keys(&format!("xs_p1_{poll}_{t}_"), 40);
+                    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+                    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                    for (i, k) in keys.iter().enumerate() {
+                        let v = format!("{t}-{i}-{poll}");
+                        let set = format!("set {k} {i} 0 {}\r\n{v}\r\n", v.len());
+                        one_request(&mut s, set.as_bytes(), b"STORED\r\n");
+                    }
+                    for (i, k) in keys.iter().enumerate() {
+                        let v = format!("{t}-{i}-{poll}");
+                        let want = format!("VALUE {k} {i} {}\r\n{v}\r\nEND\r\n", v.len());
+                        one_request(&mut s, format!("get {k}\r\n").as_bytes(), want.as_bytes());
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join()
+                .unwrap_or_else(|_| panic!("--idle-poll-us {poll}: a connection failed"));
+        }
+    }
+}
+
+/// Sends `req` alone and reads exactly `want`'s length back, which must be `want`.
+fn one_request(s: &mut std::net::TcpStream, req: &[u8], want: &[u8]) {
+    use std::io::{Read, Write};
+    s.write_all(req).expect("write");
+    let mut got = vec![0; want.len()];
+    s.read_exact(&mut got)
+        .unwrap_or_else(|e| panic!("{e} waiting for the reply to \"{}\"", show_short(req, 80)));
+    assert_eq!(
+        got,
+        want,
+        "reply to \"{}\": \"{}\"",
+        show_short(req, 80),
+        show_short(&got, 200)
+    );
+}
+
 /// The same batches from several connections at once (distinct keys each).
 #[test]
 fn concurrent_pipelined_batches() {

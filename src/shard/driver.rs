@@ -7,12 +7,12 @@ use std::os::fd::FromRawFd;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use glommio::sync::Gate;
 
 use super::conns::Conns;
-use super::{ring, unix_now, unix_now_ms, Shard};
+use super::{ring, unix_now, unix_now_ms, PollFor, Shard};
 use crate::listen::{Rejection, Spare};
 use crate::ratelog::RateLog;
 use crate::stats::Stat;
@@ -32,10 +32,11 @@ const RING_WAIT: Duration = Duration::from_millis(1);
 /// submission. While passes find work it goes on, and yields to glommio only when glommio
 /// wants its loop to run (its preemption timer fired, or a connection yielded for it).
 ///
-/// With none, it lets glommio's other tasks run once (they may wake a connection), then
-/// waits: on a busy shard inside the ring itself ([`ring::NetRing::wait`], peers post into
-/// that ring), which costs a fraction of a sleep in glommio's reactor (no preemption timers
-/// re-armed, no eventfd); once that wait times out, or glommio wants its loop to run, in
+/// With none, it lets glommio's other tasks run once (they may wake a connection); if a
+/// peer is busy with this shard, it polls a while ([`poll_idle`]); then it waits: on a busy
+/// shard inside the ring itself ([`ring::NetRing::wait`], peers post into that ring), which
+/// costs a fraction of a sleep in glommio's reactor (no preemption timers re-armed, no
+/// eventfd); once that wait times out, or glommio wants its loop to run, in
 /// glommio's reactor until the ring's eventfd or a connection's waker wakes it. It ends once
 /// the shard has stopped and every connection has closed.
 pub(super) async fn drive(
@@ -54,6 +55,9 @@ pub(super) async fn drive(
     // Glommio's other tasks had their turn since the last work was found.
     let mut others_ran = false;
     let mut timed_out = false;
+    // The driver polled since the last work was found.
+    let mut polled = false;
+    let mut idle_poll = IdlePoll::new();
     loop {
         let n = net.pass(&shard.buffers);
         shard.clock.set(unix_now());
@@ -73,15 +77,16 @@ pub(super) async fn drive(
             accept_failed(&shard, &failures, &mut spares, f);
         }
         let took = shard.take_peer_batches();
-        let polled = conns.run(net);
+        let ran = conns.run(net);
         if drained.get() && net.open() == 0 {
             // The last closes were queued after this pass.
             net.pass(&shard.buffers);
             return;
         }
-        if n > 0 || took || polled > 0 || conns.has_work(net) {
+        if n > 0 || took || ran > 0 || conns.has_work(net) {
             others_ran = false;
             timed_out = false;
+            polled = false;
             if glommio::executor().need_preempt() {
                 futures_lite::future::yield_now().await;
             }
@@ -93,6 +98,23 @@ pub(super) async fn drive(
             continue;
         }
         others_ran = false;
+        if !polled {
+            // Replies due are always polled for; a peer's next batch while such polls
+            // catch it often enough.
+            let (poll, adapted) = match shard.idle_poll_for() {
+                Some(PollFor::Replies) => (true, false),
+                Some(PollFor::Peers) => (idle_poll.should(), true),
+                None => (false, false),
+            };
+            polled = true;
+            if poll {
+                let caught = poll_idle(&shard, &conns, shard.settings.idle_poll);
+                if adapted {
+                    idle_poll.fared(caught);
+                }
+                continue;
+            }
+        }
         if !timed_out && shard.may_wait_in_ring() && !glommio::executor().need_preempt() {
             if shard.begin_ring_wait() {
                 timed_out = !net.wait(RING_WAIT);
@@ -114,6 +136,72 @@ pub(super) async fn drive(
         })
         .await;
         net.woke();
+    }
+}
+
+/// How many of its latest outcomes [`IdlePoll`] weighs, at most.
+const POLL_CREDIT: u32 = 16;
+
+/// Whether to poll for a peer's next batch, by how such polls have fared: each that caught
+/// the batch earns a credit, each that ran out loses one, and the driver polls while it has
+/// credit. A caught batch saves about what a poll that runs out costs (a wake-up of this
+/// shard and its peer's doorbell, against the window spun). Out of credit (peers slow or
+/// load low), it polls once every `POLL_CREDIT` chances, to learn when peers come back
+/// sooner.
+struct IdlePoll {
+    credit: u32,
+    /// Chances passed since the credit ran out.
+    skipped: u32,
+}
+
+impl IdlePoll {
+    fn new() -> IdlePoll {
+        IdlePoll {
+            credit: POLL_CREDIT,
+            skipped: 0,
+        }
+    }
+
+    /// Whether to poll for a peer's next batch now.
+    fn should(&mut self) -> bool {
+        if self.credit > 0 {
+            return true;
+        }
+        self.skipped += 1;
+        if self.skipped < POLL_CREDIT {
+            return false;
+        }
+        self.skipped = 0;
+        true
+    }
+
+    /// How the poll fared: `caught` if work came before its window ran out.
+    fn fared(&mut self, caught: bool) {
+        self.credit = if caught {
+            (self.credit + 1).min(POLL_CREDIT)
+        } else {
+            self.credit.saturating_sub(1)
+        };
+    }
+}
+
+/// Polls for work, at most `window`, giving the CPU to any other runnable thread between
+/// polls: the ring (a completion, or one the kernel holds for this thread), a peer's
+/// batch, a connection's waker. Returns whether work came. Without another thread
+/// runnable, the poll spins: that is its cost, paid only while peers are busy with this
+/// shard ([`Shard::idle_poll_for`]) and, for their next batches, while polls catch them
+/// ([`IdlePoll`]).
+fn poll_idle(shard: &Shard, conns: &Conns, window: Duration) -> bool {
+    let until = Instant::now() + window;
+    loop {
+        if shard.net.busy() || shard.peers_pending() || conns.woken() {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        // SAFETY: no arguments; it only gives up the CPU.
+        unsafe { libc::sched_yield() };
     }
 }
 
@@ -221,5 +309,49 @@ pub(super) async fn conn_sweep(shard: Rc<Shard>) {
         } else if let Some(park) = park {
             park.maybe_trim();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{IdlePoll, POLL_CREDIT};
+
+    #[test]
+    fn polls_for_peers_go_on_while_they_catch_batches() {
+        let mut p = IdlePoll::new();
+        // Polls that catch as often as they miss keep their credit.
+        for _ in 0..100 {
+            assert!(p.should());
+            p.fared(true);
+            assert!(p.should());
+            p.fared(false);
+        }
+        // A catch fills the credit; misses only then run it out after POLL_CREDIT.
+        p.fared(true);
+        for i in 0..POLL_CREDIT {
+            assert!(p.should(), "miss {i} still had credit");
+            p.fared(false);
+        }
+        // Then one chance in POLL_CREDIT polls.
+        let polls = (0..10 * POLL_CREDIT)
+            .filter(|_| {
+                let poll = p.should();
+                if poll {
+                    p.fared(false);
+                }
+                poll
+            })
+            .count();
+        assert_eq!(polls, 10);
+        // A probe that catches one earns the credit back, one catch at a time.
+        let mut chances = 0;
+        while !p.should() {
+            chances += 1;
+            assert!(chances < POLL_CREDIT, "no probe within POLL_CREDIT chances");
+        }
+        p.fared(true);
+        assert!(p.should());
+        p.fared(false);
+        assert!(!p.should(), "one catch, one miss: out of credit again");
     }
 }

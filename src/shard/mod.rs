@@ -144,8 +144,17 @@ struct Doorbell {
     ring: AtomicI32,
 }
 
+/// What a driver out of work polls for ([`Shard::idle_poll_for`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum PollFor {
+    /// Replies a peer owes: they are due.
+    Replies,
+    /// A peer's next batch, after one came: it may or may not come soon.
+    Peers,
+}
+
 /// The two meshes.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum MeshKind {
     Requests = 0,
     Replies = 1,
@@ -199,6 +208,15 @@ impl InFlight {
         true
     }
 
+    /// Whether a peer's batch waits for shard `me`.
+    fn pending(&self, me: usize) -> bool {
+        (0..self.shards).any(|from| {
+            from != me
+                && (self.waiting(MeshKind::Requests, from, me)
+                    || self.waiting(MeshKind::Replies, from, me))
+        })
+    }
+
     fn end_wait(&self, me: usize) {
         if let Some(d) = self.doorbells.get(me) {
             d.waiting.store(false, Ordering::Relaxed);
@@ -250,6 +268,10 @@ pub struct Shard {
     requests: Option<Peers<Batch>>,
     replies: Option<Peers<Batch>>,
     in_flight: Arc<InFlight>,
+    /// Request batches sent to peers whose replies have not come back.
+    awaiting_replies: Cell<usize>,
+    /// A peer's batch came since the driver last asked ([`Shard::should_poll_idle`]).
+    peer_traffic: Cell<bool>,
     /// This shard's receivers of each peer's requests and replies (`None` for itself).
     request_rx: Vec<Option<ConnectedReceiver<Batch>>>,
     reply_rx: Vec<Option<ConnectedReceiver<Batch>>>,
@@ -386,6 +408,9 @@ impl Shard {
 
     /// Counts a batch sent to `peer`, and wakes it if it waits in its ring.
     fn note_sent(&self, mesh: MeshKind, peer: usize) {
+        if mesh == MeshKind::Requests {
+            self.awaiting_replies.set(self.awaiting_replies.get() + 1);
+        }
         if let Some(ring) = self.in_flight.sent(mesh, self.id, peer) {
             self.net.post_to(ring);
         }
@@ -400,6 +425,29 @@ impl Shard {
     /// The driver is about to wait in its ring: false if a peer's batch is already there.
     fn begin_ring_wait(&self) -> bool {
         self.in_flight.begin_wait(self.id)
+    }
+
+    /// Whether the driver, out of work, should poll a while before it sleeps
+    /// (`--idle-poll-us`), and for what: a peer owes this shard replies, or sent it a batch
+    /// since the last time it asked. Either peer would otherwise pay a wake-up of this
+    /// shard for its next batch: on a virtual machine that halts idle CPUs, an interrupt
+    /// into a halted CPU, which costs more than the poll (bench/RESULTS.md, session 26).
+    fn idle_poll_for(&self) -> Option<PollFor> {
+        let traffic = self.peer_traffic.replace(false);
+        if self.settings.idle_poll.is_zero() || self.shards() == 1 {
+            None
+        } else if self.awaiting_replies.get() > 0 {
+            Some(PollFor::Replies)
+        } else if traffic {
+            Some(PollFor::Peers)
+        } else {
+            None
+        }
+    }
+
+    /// Whether a peer's batch waits for this shard.
+    fn peers_pending(&self) -> bool {
+        self.in_flight.pending(self.id)
     }
 
     fn end_ring_wait(&self) {
@@ -465,6 +513,11 @@ impl Shard {
     async fn next_batch(&self, mesh: MeshKind, peer: usize) -> Option<Batch> {
         let batch = self.rx(mesh, peer).recv().await?;
         self.in_flight.received(mesh, peer, self.id);
+        self.peer_traffic.set(true);
+        if mesh == MeshKind::Replies {
+            self.awaiting_replies
+                .set(self.awaiting_replies.get().saturating_sub(1));
+        }
         Some(batch)
     }
 

@@ -254,6 +254,8 @@ impl ShardStart {
             requests,
             replies,
             in_flight: self.in_flight.clone(),
+            awaiting_replies: Cell::new(0),
+            peer_traffic: Cell::new(false),
             request_rx,
             reply_rx,
             rx_wakers: RefCell::new(Vec::new()),
