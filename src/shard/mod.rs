@@ -197,24 +197,23 @@ impl InFlight {
             return true;
         };
         d.waiting.store(true, Ordering::SeqCst);
-        for mesh in [MeshKind::Requests, MeshKind::Replies] {
-            for from in 0..self.shards {
-                if from != me && self.count(mesh, from, me).load(Ordering::SeqCst) > 0 {
-                    d.waiting.store(false, Ordering::Relaxed);
-                    return false;
-                }
-            }
+        if self.pending(me) {
+            d.waiting.store(false, Ordering::Relaxed);
+            return false;
         }
         true
     }
 
-    /// Whether a peer's batch waits for shard `me`.
+    /// Whether a peer's batch waits for shard `me`. Sequentially consistent, so that a
+    /// shard that has just said it waits ([`InFlight::begin_wait`]) sees every batch sent
+    /// before its peers could see it waiting.
     fn pending(&self, me: usize) -> bool {
-        (0..self.shards).any(|from| {
-            from != me
-                && (self.waiting(MeshKind::Requests, from, me)
-                    || self.waiting(MeshKind::Replies, from, me))
-        })
+        [MeshKind::Requests, MeshKind::Replies]
+            .into_iter()
+            .any(|mesh| {
+                (0..self.shards)
+                    .any(|from| from != me && self.count(mesh, from, me).load(Ordering::SeqCst) > 0)
+            })
     }
 
     fn end_wait(&self, me: usize) {
@@ -431,7 +430,7 @@ impl Shard {
     /// (`--idle-poll-us`), and for what: a peer owes this shard replies, or sent it a batch
     /// since the last time it asked. Either peer would otherwise pay a wake-up of this
     /// shard for its next batch: on a virtual machine that halts idle CPUs, an interrupt
-    /// into a halted CPU, which costs more than the poll (bench/RESULTS.md, session 26).
+    /// into a halted CPU, which costs more than the poll (bench/RESULTS.md has the figures).
     fn idle_poll_for(&self) -> Option<PollFor> {
         let traffic = self.peer_traffic.replace(false);
         if self.settings.idle_poll.is_zero() || self.shards() == 1 {
