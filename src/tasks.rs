@@ -194,6 +194,11 @@ impl TaskHandle {
         }
     }
 
+    /// Whether a wake is pending: the task will run once its queue gets a turn.
+    pub fn is_woken(&self) -> bool {
+        self.inner.woken.load(SeqCst)
+    }
+
     /// Resolves once [`TaskHandle::wake`] has been called (then clears the flag).
     pub fn woken(&self) -> Woken<'_> {
         Woken { h: self }
@@ -360,5 +365,61 @@ impl Task for StatsUpkeep {
     }
 }
 
+/// Whether any of a shard's background tasks has work it could do now: one that asked to
+/// run again, one running (persistence's, which await their disk writes), or one woken.
+/// A shard's driver out of work leaves the CPU to them rather than poll or wait in its
+/// ring, since either keeps the executor from running their queues.
+#[derive(Debug, Default)]
+pub struct Backlog {
+    infos: Vec<Arc<TaskInfo>>,
+    handles: Vec<TaskHandle>,
+}
+
+impl Backlog {
+    pub fn new(infos: Vec<Arc<TaskInfo>>, handles: Vec<TaskHandle>) -> Backlog {
+        Backlog { infos, handles }
+    }
+
+    pub fn any(&self) -> bool {
+        self.infos
+            .iter()
+            .any(|i| matches!(i.state(), State::Ready | State::Running))
+            || self.handles.iter().any(TaskHandle::is_woken)
+    }
+}
+
 /// Every task of every shard, for `stats tasks`.
 pub type Registry = Arc<Vec<std::sync::OnceLock<Vec<Arc<TaskInfo>>>>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backlog_is_any_task_ready_running_or_woken() {
+        let info = |s: State| {
+            let i = Arc::new(TaskInfo::named("t", "a test task", Queue::NonIo, 1));
+            i.set_state(s);
+            i
+        };
+        let quiet = || vec![info(State::Sleeping), info(State::Snoozing)];
+        let handles = vec![TaskHandle::default(), TaskHandle::default()];
+        assert!(!Backlog::new(quiet(), handles.clone()).any());
+        for busy in [State::Ready, State::Running] {
+            let mut infos = quiet();
+            infos.push(info(busy));
+            assert!(Backlog::new(infos, handles.clone()).any(), "{busy:?}");
+        }
+        let b = Backlog::new(quiet(), handles.clone());
+        handles[1].wake();
+        assert!(b.any());
+        // The task takes the wake: no backlog left.
+        let waker = futures_lite::future::block_on(futures_lite::future::poll_fn(|cx| {
+            std::task::Poll::Ready(cx.waker().clone())
+        }));
+        let mut cx = Context::from_waker(&waker);
+        let mut w = handles[1].woken();
+        assert!(Pin::new(&mut w).poll(&mut cx).is_ready());
+        assert!(!b.any());
+    }
+}

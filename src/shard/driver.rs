@@ -98,7 +98,11 @@ pub(super) async fn drive(
             continue;
         }
         others_ran = false;
-        if !polled {
+        // Engine tasks with work take what the connections leave: the driver sleeps in
+        // glommio's reactor, which runs their queues, rather than poll or wait in its ring,
+        // where they would get only what glommio's preemption grants.
+        let background = shard.background_ready();
+        if !polled && !background {
             // Replies due are always polled for; a peer's next batch while such polls
             // catch it often enough.
             let (poll, adapted) = match shard.idle_poll_for() {
@@ -115,7 +119,11 @@ pub(super) async fn drive(
                 continue;
             }
         }
-        if !timed_out && shard.may_wait_in_ring() && !glommio::executor().need_preempt() {
+        if !background
+            && !timed_out
+            && shard.may_wait_in_ring()
+            && !glommio::executor().need_preempt()
+        {
             if shard.begin_ring_wait() {
                 timed_out = !net.wait(RING_WAIT);
                 shard.end_ring_wait();
@@ -187,14 +195,15 @@ impl IdlePoll {
 
 /// Polls for work, at most `window`, giving the CPU to any other runnable thread between
 /// polls: the ring (a completion, or one the kernel holds for this thread), a peer's
-/// batch, a connection's waker. Returns whether work came. Without another thread
+/// batch, a connection's waker, a background task woken (a dump's reader on another
+/// shard wakes its producer here). Returns whether work came. Without another thread
 /// runnable, the poll spins: that is its cost, paid only while peers are busy with this
 /// shard ([`Shard::idle_poll_for`]) and, for their next batches, while polls catch them
 /// ([`IdlePoll`]).
 fn poll_idle(shard: &Shard, conns: &Conns, window: Duration) -> bool {
     let until = Instant::now() + window;
     loop {
-        if shard.net.busy() || shard.peers_pending() || conns.woken() {
+        if shard.net.busy() || shard.peers_pending() || conns.woken() || shard.background_ready() {
             return true;
         }
         if Instant::now() >= until {

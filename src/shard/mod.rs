@@ -289,6 +289,8 @@ pub struct Shard {
     pager: TaskHandle,
     pager_info: Arc<TaskInfo>,
     evictor: TaskHandle,
+    /// Whether this shard's background tasks have work ([`crate::tasks::Backlog`]).
+    background: crate::tasks::Backlog,
     /// Every shard's engine tasks, for `stats tasks`.
     pub tasks: Registry,
     /// What admin commands change live (`cache_memlimit`, the crawler), and every shard's
@@ -419,6 +421,11 @@ impl Shard {
     /// under fault injection between shards, whose batches only the receiving tasks take.
     fn may_wait_in_ring(&self) -> bool {
         self.shards() == 1 || !self.settings.faults.active()
+    }
+
+    /// Whether a background task has work now ([`crate::tasks::Backlog`]).
+    fn background_ready(&self) -> bool {
+        self.background.any()
     }
 
     /// The driver is about to wait in its ring: false if a peer's batch is already there.

@@ -235,6 +235,7 @@ impl ShardStart {
             pager: handles[0].clone(),
             pager_info: infos[0].clone(),
             evictor: handles[1].clone(),
+            background: tasks::Backlog::new(infos.clone(), handles.clone()),
             tasks: self.tasks.clone(),
             admin: self.admin.clone(),
             buffers: buffers::BufferPool::new(self.settings.shard_mem()),
