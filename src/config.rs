@@ -271,6 +271,13 @@ pub struct Args {
     )]
     pub fault_disk_errors_ms: u64,
 
+    /// Fault injection: with --data-dir, the process kills itself (SIGKILL) right after the
+    /// first journal file it removes once a compaction's snapshot or a flush_all replaced
+    /// them: a crash between two removals.
+    #[cfg(feature = "fault-injection")]
+    #[arg(long = "fault-kill-removing", hide_short_help = true)]
+    pub fault_kill_removing: bool,
+
     /// Print version and exit.
     #[arg(short = 'V', long = "version", action = ArgAction::Version)]
     pub version: Option<bool>,
@@ -444,6 +451,8 @@ pub struct Faults {
     pub panic_key: Option<Vec<u8>>,
     /// Journal writes fail for this long after start (persistence's disk errors).
     pub disk_errors: Duration,
+    /// The process kills itself after the first journal file it removes.
+    pub kill_removing: bool,
 }
 
 impl Faults {
@@ -686,6 +695,7 @@ impl Settings {
             reorder: a.fault_reorder,
             panic_key: a.fault_panic_key.clone().map(String::into_bytes),
             disk_errors: Duration::from_millis(a.fault_disk_errors_ms),
+            kill_removing: a.fault_kill_removing,
         };
         if let Some(n) = a.fault_channel_size {
             self.channel_size = n.max(1);

@@ -292,3 +292,88 @@ fn persistence_retries_through_disk_errors_and_loses_nothing() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The journal files of `dir`, by name (which orders them by seq).
+fn journal_files(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".log"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// A compaction removes the files its snapshot replaces, oldest first: a crash between two
+/// removals leaves the newest records, so a key deleted before the compaction stays
+/// deleted. (The snapshot lists only live items: had the file with the delete gone and
+/// the one with the key's set stayed, the key would come back.)
+#[test]
+fn a_crash_while_a_compaction_removes_files_brings_no_deleted_key_back() {
+    let dir = std::env::temp_dir().join(format!("corecached-faults-rm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap().to_string();
+    let args = ["-t", "1", "-m", "256", "-I", "2m", "--data-dir", &d];
+    // A first run sets the keys: its file holds their sets.
+    let server = CorecachedServer::start(&args);
+    let mut s = connect(server.addr());
+    let gone: Vec<String> = (0..10).map(|i| format!("gone{i}")).collect();
+    for k in &gone {
+        s.write_all(format!("set {k} 0 0 1\r\nx\r\n").as_bytes())
+            .unwrap();
+        assert_eq!(read_exact_reply(&mut s, 8), b"STORED\r\n");
+    }
+    let mut server = server;
+    assert_eq!(
+        server.signal_and_wait(libc::SIGTERM, Duration::from_secs(20)),
+        Some(0)
+    );
+    assert_eq!(journal_files(&dir).len(), 1);
+    // A second run deletes them: its own file holds the deletes.
+    let mut faulty = args.to_vec();
+    faulty.push("--fault-kill-removing");
+    let mut server = CorecachedServer::start(&faulty);
+    let mut s = connect(server.addr());
+    for k in &gone {
+        s.write_all(format!("delete {k}\r\n").as_bytes()).unwrap();
+        assert_eq!(read_exact_reply(&mut s, 9), b"DELETED\r\n");
+    }
+    let big = vec![b'b'; 1 << 20];
+    let set_big = |s: &mut TcpStream, i: usize| -> bool {
+        let mut req = format!("set big{} {i} 0 {}\r\n", i % 2, big.len()).into_bytes();
+        req.extend_from_slice(&big);
+        req.extend_from_slice(b"\r\n");
+        let mut reply = [0u8; 8];
+        s.write_all(&req).is_ok() && s.read_exact(&mut reply).is_ok() && &reply == b"STORED\r\n"
+    };
+    let mut i = 0;
+    // More, until the files are twice the live data and 64 MiB over: a compaction writes
+    // its snapshot, and the fault kills the server after its first removal.
+    let mut left = 200;
+    while set_big(&mut s, i) {
+        i += 1;
+        left -= 1;
+        assert!(left > 0, "no compaction: {:?}", journal_files(&dir));
+    }
+    assert!(
+        server.wait_exit(Duration::from_secs(20)).is_some(),
+        "the fault did not end the server"
+    );
+    let files = journal_files(&dir);
+    let server = CorecachedServer::start(&args);
+    let mut s = connect(server.addr());
+    for k in &gone {
+        s.write_all(format!("get {k}\r\n").as_bytes()).unwrap();
+        assert_eq!(
+            read_exact_reply(&mut s, 5),
+            b"END\r\n",
+            "{k} came back from {files:?}"
+        );
+    }
+    // The crash came between removals: the oldest file removed, the deletes' kept.
+    assert!(files.len() >= 3, "{files:?}");
+    assert_eq!(files[0], "g1-s0-of-1-000002.log", "{files:?}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -9,6 +9,7 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -439,6 +440,20 @@ fn same(a: &State, b: &State) -> bool {
     }
 }
 
+/// A state in a line: flags, expiry, the value's length and first bytes.
+fn brief(s: &State) -> String {
+    match s {
+        None => "absent".into(),
+        Some(it) => format!(
+            "flags {} exp {} {} bytes {:?}",
+            it.flags,
+            it.exp,
+            it.value.len(),
+            String::from_utf8_lossy(&it.value[..it.value.len().min(24)])
+        ),
+    }
+}
+
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -659,8 +674,10 @@ fn kill_9_under_load_loses_only_the_last_flush_interval() {
                     };
                     let from = ops.iter().position(|o| same(&o.state, got));
                     panic!(
-                        "round {round}: {} holds a value not allowed: op {from:?} of {} (acked {:?} before the kill; known before the round: {}); the last op that must hold is {last_settled:?} (acked {:?} before the kill); stderr:\n{}",
+                        "round {round}: {} holds a value not allowed ({}, known before the round: {}): op {from:?} of {} (acked {:?} before the kill; known before the round: {}); the last op that must hold is {last_settled:?} (acked {:?} before the kill); stderr:\n{}",
                         key_name(w, k),
+                        brief(got),
+                        brief(&known[w][k]),
                         ops.len(),
                         from.and_then(|i| before_kill(ops[i])),
                         same(&known[w][k], got),
@@ -703,6 +720,73 @@ fn kill_9_under_load_loses_only_the_last_flush_interval() {
         "no key had an op acknowledged more than {settle:?} before a kill"
     );
     assert!(Path::new(dir.path()).join("LOCK").exists());
+}
+
+/// A run killed mid-write exits before the kernel has finished the writes it submitted.
+/// A start must read a journal file only once they have landed: else it misses records
+/// it then writes around, and the next start brings them back. Here the test plays the
+/// dead run: it holds the file's lock, as the run's last write does while in flight, and
+/// lands that write (the file's records) once the server says it waits for it.
+#[test]
+fn a_start_waits_for_a_killed_runs_writes_to_land() {
+    let dir = TempDir::new("late-write");
+    let s = start(&dir, 1, &[]);
+    let mut c = open_client(s.addr());
+    assert_eq!(
+        roundtrip(&mut c, b"set late 7 0 5\r\nwrote\r\n", b"\r\n"),
+        b"STORED\r\n"
+    );
+    stop(s);
+    let written: Vec<(PathBuf, Vec<u8>)> = journal_files(&dir)
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .filter(|(_, b)| !b.is_empty())
+        .collect();
+    assert_eq!(written.len(), 1, "one file holds the set: {written:?}");
+    let (path, bytes) = written.into_iter().next().unwrap();
+    // The write has not landed yet: the file is empty, and locked by its writer.
+    let held = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    held.set_len(0).unwrap();
+    // SAFETY: flock on a descriptor this test owns.
+    assert_eq!(
+        unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+        0
+    );
+    let held = std::sync::Mutex::new(Some(held));
+    let landed = Arc::new(AtomicBool::new(false));
+    let s = {
+        let (path, landed) = (path.clone(), landed.clone());
+        CorecachedServer::start_watching(
+            &["-t", "1", "-m", "256", "--data-dir", dir.path()],
+            1,
+            move |line| {
+                if line.contains("waiting for an earlier run's writes")
+                    && line.contains(&*path.to_string_lossy())
+                {
+                    let mut f = held.lock().unwrap().take().expect("one wait");
+                    f.write_all(&bytes).unwrap();
+                    f.sync_all().unwrap();
+                    landed.store(true, Ordering::SeqCst);
+                    // Closing the file releases its lock: the write has landed.
+                    drop(f);
+                }
+            },
+        )
+    };
+    assert!(
+        landed.load(Ordering::SeqCst),
+        "the server did not wait for the write; stderr:\n{}",
+        s.stderr_log()
+    );
+    let mut c = open_client(s.addr());
+    assert_eq!(
+        roundtrip(&mut c, b"get late\r\n", b"END\r\n"),
+        b"VALUE late 7 5\r\nwrote\r\nEND\r\n"
+    );
+    stop(s);
 }
 
 #[test]

@@ -10,6 +10,7 @@
 //! unlocked, so writes never need more locked memory than `ulimit -l` allows.
 
 use std::cell::{Cell, RefCell};
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -48,6 +49,9 @@ pub struct FileWriter {
     dir_dirty: bool,
     /// Files closed since the last sync, still to be synced.
     unsynced: Vec<DmaFile>,
+    /// Fault injection (`--fault-kill-removing`): the process kills itself after the first
+    /// file [`FileWriter::remove_before`] removes.
+    kill_removing: bool,
 }
 
 impl FileWriter {
@@ -64,6 +68,7 @@ impl FileWriter {
             tail: Vec::new(),
             dir_dirty: false,
             unsynced: Vec::new(),
+            kill_removing: shared.kill_removing,
         }
     }
 
@@ -177,14 +182,30 @@ impl FileWriter {
     }
 
     /// Removes this shard's files of this generation before seq `below` (everything in them
-    /// was cleared by a `flush_all`, or is in a compaction's snapshot), then syncs the
-    /// directory.
+    /// was cleared by a `flush_all`, or is in a compaction's snapshot), oldest first, then
+    /// syncs the directory.
+    ///
+    /// Oldest first, so that a crash between two removals leaves the newest of them: replay
+    /// then reads a tail of the records, and every key's last record before `below` is in
+    /// it unless all of that key's records were removed. Any other order can leave a key's
+    /// older set without the delete that followed it, and a snapshot, which lists only live
+    /// items, does not delete it again: the key would come back.
     pub async fn remove_before(&mut self, below: u64) -> std::io::Result<()> {
+        let mut old: Vec<(PathBuf, u64)> =
+            super::files::shard_files(&self.dir, self.gen, self.shard, self.of)?
+                .into_iter()
+                .filter(|&(_, seq, _)| seq < below)
+                .map(|(path, seq, _)| (path, seq))
+                .collect();
+        old.sort_by_key(|&(_, seq)| seq);
         let mut removed = 0;
-        for (path, seq, _) in super::files::shard_files(&self.dir, self.gen, self.shard, self.of)? {
-            if seq < below {
-                std::fs::remove_file(path)?;
-                removed += 1;
+        for (path, _) in old {
+            std::fs::remove_file(path)?;
+            removed += 1;
+            if self.kill_removing {
+                // Fault injection: a crash between two removals.
+                // SAFETY: signals this process.
+                unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
             }
         }
         if removed > 0 {
@@ -502,12 +523,15 @@ pub async fn run(
     info.set_state(State::Sleeping);
 }
 
-/// A new, empty journal file at `path`, for direct writes.
+/// A new, empty journal file at `path`, for direct writes, locked until its writes end
+/// ([`super::lock_journal`]).
 async fn create(path: &std::path::Path) -> std::io::Result<DmaFile> {
-    Ok(OpenOptions::new()
+    let f = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .dma_open(path)
-        .await?)
+        .await?;
+    super::lock_journal(f.as_raw_fd())?;
+    Ok(f)
 }

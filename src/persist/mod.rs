@@ -65,6 +65,8 @@ pub struct Shared {
     pub evict: bool,
     /// Fault injection: journal writes fail until then.
     pub fail_writes_until: std::time::Instant,
+    /// Fault injection: the process kills itself after a compaction's first removal.
+    pub kill_removing: bool,
     pub stats: Vec<PersistStats>,
     /// Every shard meets here: after warm-up, and during a re-layout (arrivals so far).
     met: AtomicU64,
@@ -117,6 +119,10 @@ impl Shared {
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
             .collect();
         let layout = files::plan(&names, &dir, settings.shards);
+        for f in &layout.files {
+            wait_for_writes(&f.path, WRITES_WAIT)
+                .map_err(|e| format!("--data-dir {}: {e}", dir.display()))?;
+        }
         for p in &layout.stale {
             log::info!(
                 "persistence: removing {} (left by an interrupted re-layout)",
@@ -143,6 +149,7 @@ impl Shared {
             warmup_ring: settings.warmup_ring,
             evict: settings.evict,
             fail_writes_until: std::time::Instant::now() + settings.faults.disk_errors,
+            kill_removing: settings.faults.kill_removing,
             stats: (0..settings.shards)
                 .map(|_| PersistStats::default())
                 .collect(),
@@ -229,6 +236,59 @@ impl Shared {
             ("ep_warmup_dropped", sum(|s| &s.warmup_dropped).to_string()),
         ]
     }
+}
+
+/// How long a start waits for an earlier run's writes to one file to finish.
+const WRITES_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Locks a journal file just created, for as long as it is written ([`wait_for_writes`]).
+pub fn lock_journal(fd: std::os::fd::RawFd) -> std::io::Result<()> {
+    // SAFETY: flock on a descriptor the caller owns. The lock belongs to the open file,
+    // which the kernel keeps while any write submitted through it is in flight: a run
+    // killed mid-write holds it until that write has landed.
+    if unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Waits until no earlier run still writes to the journal file at `path`. A run killed
+/// with `kill -9` exits before the writes it had submitted have landed (the kernel ends
+/// its io_uring requests after the process is gone); read before they land, a file would
+/// miss records this start then writes over or around, and the next start, reading them,
+/// would bring back what this run had deleted or replaced. The writer holds each file's
+/// lock until its last write ends ([`lock_journal`]), so taking it here waits them out.
+fn wait_for_writes(path: &Path, limit: std::time::Duration) -> Result<(), String> {
+    let f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("cannot open {} ({e})", path.display())),
+    };
+    let started = std::time::Instant::now();
+    let mut told = false;
+    // SAFETY: flock on a descriptor this function owns; closing it releases the lock.
+    while unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EWOULDBLOCK) {
+            return Err(format!("cannot lock {} ({e})", path.display()));
+        }
+        if started.elapsed() >= limit {
+            return Err(format!(
+                "{} is still being written after {} s, by a process that holds it open; stop that process",
+                path.display(),
+                limit.as_secs()
+            ));
+        }
+        if !told {
+            told = true;
+            log::info!(
+                "persistence: waiting for an earlier run's writes to {} to land",
+                path.display()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    Ok(())
 }
 
 /// Takes `DIR/LOCK` (flock, exclusive, not waiting) and writes this process's id in it.

@@ -101,6 +101,17 @@ impl CorecachedServer {
     /// [`CorecachedServer::start`] for a server that runs `shards` shards (fewer than its
     /// `--threads` when `-m` cannot hold that many).
     pub fn start_expecting(args: &[&str], shards: usize) -> CorecachedServer {
+        Self::start_watching(args, shards, |_| {})
+    }
+
+    /// [`CorecachedServer::start_expecting`], calling `watch` with each line the server
+    /// writes to stderr (from the thread that reads them) from its start on: a test can act
+    /// on what the server says before it listens.
+    pub fn start_watching(
+        args: &[&str],
+        shards: usize,
+        mut watch: impl FnMut(&str) + Send + 'static,
+    ) -> CorecachedServer {
         // CORECACHED_BIN runs the tests against another build (an older commit's, to see a
         // regression test fail there).
         let bin = std::env::var_os("CORECACHED_BIN")
@@ -129,6 +140,7 @@ impl CorecachedServer {
                         Ok(0) | Err(_) => break,
                         Ok(_) => {
                             let text = String::from_utf8_lossy(&line).trim_end().to_string();
+                            watch(&text);
                             {
                                 let mut log = log.lock().unwrap();
                                 if log.len() >= 500 {
