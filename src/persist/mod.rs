@@ -241,7 +241,8 @@ impl Shared {
 /// How long a start waits for an earlier run's writes to one file to finish.
 const WRITES_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Locks a journal file just created, for as long as it is written ([`wait_for_writes`]).
+/// Locks a journal file just created, for as long as it is written: a start waits for the
+/// lock before it reads the file.
 pub fn lock_journal(fd: std::os::fd::RawFd) -> std::io::Result<()> {
     // SAFETY: flock on a descriptor the caller owns. The lock belongs to the open file,
     // which the kernel keeps while any write submitted through it is in flight: a run
