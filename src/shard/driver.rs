@@ -33,7 +33,8 @@ const RING_WAIT: Duration = Duration::from_millis(1);
 /// wants its loop to run (its preemption timer fired, or a connection yielded for it).
 ///
 /// With none, it lets glommio's other tasks run once (they may wake a connection); if a
-/// peer is busy with this shard, it polls a while ([`poll_idle`]); then it waits: on a busy
+/// background task has work, it sleeps in glommio's reactor at once, which runs it; else,
+/// if a peer is busy with this shard, it polls a while ([`poll_idle`]); then it waits: on a busy
 /// shard inside the ring itself ([`ring::NetRing::wait`], peers post into that ring), which
 /// costs a fraction of a sleep in glommio's reactor (no preemption timers re-armed, no
 /// eventfd); once that wait times out, or glommio wants its loop to run, in
@@ -98,7 +99,8 @@ pub(super) async fn drive(
             continue;
         }
         others_ran = false;
-        // Engine tasks with work take what the connections leave: the driver sleeps in
+        // Background tasks with work (engine tasks ready or woken, persistence's running)
+        // take what the connections leave: the driver sleeps in
         // glommio's reactor, which runs their queues, rather than poll or wait in its ring,
         // where they would get only what glommio's preemption grants.
         let background = shard.background_ready();
