@@ -191,15 +191,11 @@ impl FileWriter {
     /// older set without the delete that followed it, and a snapshot, which lists only live
     /// items, does not delete it again: the key would come back.
     pub async fn remove_before(&mut self, below: u64) -> std::io::Result<()> {
-        let mut old: Vec<(PathBuf, u64)> =
-            super::files::shard_files(&self.dir, self.gen, self.shard, self.of)?
-                .into_iter()
-                .filter(|&(_, seq, _)| seq < below)
-                .map(|(path, seq, _)| (path, seq))
-                .collect();
-        old.sort_by_key(|&(_, seq)| seq);
+        let mut old = super::files::shard_files(&self.dir, self.gen, self.shard, self.of)?;
+        old.retain(|&(_, seq, _)| seq < below);
+        old.sort_by_key(|&(_, seq, _)| seq);
         let mut removed = 0;
-        for (path, _) in old {
+        for (path, _, _) in old {
             std::fs::remove_file(path)?;
             removed += 1;
             if self.kill_removing {

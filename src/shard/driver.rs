@@ -34,12 +34,12 @@ const RING_WAIT: Duration = Duration::from_millis(1);
 ///
 /// With none, it lets glommio's other tasks run once (they may wake a connection); if a
 /// background task has work, it sleeps in glommio's reactor at once, which runs it; else,
-/// if a peer is busy with this shard, it polls a while ([`poll_idle`]); then it waits: on a busy
-/// shard inside the ring itself ([`ring::NetRing::wait`], peers post into that ring), which
-/// costs a fraction of a sleep in glommio's reactor (no preemption timers re-armed, no
-/// eventfd); once that wait times out, or glommio wants its loop to run, in
-/// glommio's reactor until the ring's eventfd or a connection's waker wakes it. It ends once
-/// the shard has stopped and every connection has closed.
+/// if a peer is busy with this shard, it polls a while ([`poll_idle`]); then it waits: on a
+/// busy shard inside the ring itself ([`ring::NetRing::wait`], peers post into that
+/// ring), which costs a fraction of a sleep in glommio's reactor (no preemption timers
+/// re-armed, no eventfd); once that wait times out, or glommio wants its loop to run, in
+/// glommio's reactor until the ring's eventfd or a connection's waker wakes it. It ends
+/// once the shard has stopped and every connection has closed.
 pub(super) async fn drive(
     shard: Rc<Shard>,
     gate: Rc<Gate>,
@@ -100,9 +100,9 @@ pub(super) async fn drive(
         }
         others_ran = false;
         // Background tasks with work (engine tasks ready or woken, persistence's running)
-        // take what the connections leave: the driver sleeps in
-        // glommio's reactor, which runs their queues, rather than poll or wait in its ring,
-        // where they would get only what glommio's preemption grants.
+        // take what the connections leave: the driver sleeps in glommio's reactor, which
+        // runs their queues, rather than poll or wait in its ring, where they would get
+        // only what glommio's preemption grants.
         let background = shard.background_ready();
         if !polled && !background {
             // Replies due are always polled for; a peer's next batch while such polls

@@ -269,7 +269,7 @@ pub struct Shard {
     in_flight: Arc<InFlight>,
     /// Request batches sent to peers whose replies have not come back.
     awaiting_replies: Cell<usize>,
-    /// A peer's batch came since the driver last asked ([`Shard::should_poll_idle`]).
+    /// A peer's batch came since the driver last asked ([`Shard::idle_poll_for`]).
     peer_traffic: Cell<bool>,
     /// This shard's receivers of each peer's requests and replies (`None` for itself).
     request_rx: Vec<Option<ConnectedReceiver<Batch>>>,
