@@ -16,22 +16,24 @@
 //! - [`server`]: start-up (checks, listeners, the switch to `-u`'s user), one pinned
 //!   executor per shard, signals.
 //! - [`shard`]: a shard's context: routing ([`shard::Shard::owner`], [`shard::shard_for`]),
-//!   the request/reply meshes and the batches taken from them, its engine tasks.
+//!   the request/reply meshes and the batches taken from them, its engine tasks; the
+//!   batches in flight per peer and the doorbells that wake a peer in `shard/in_flight.rs`.
 //!   `shard::start` brings a shard up and down; `shard::driver` drives its network ring
 //!   and polls its connections' futures itself (`shard/conns.rs`, no glommio task each);
 //!   `shard::handoff` spreads `-s`'s unix-socket clients, accepted by shard 0 (through
 //!   `ring/hand_out.rs`), round-robin over every shard;
 //!   [`shard::ring`]: the shard's own io_uring for its listeners and connections (setup and
-//!   probe in `ring/setup.rs`, the connection's side in `ring/conn_side.rs`, a reply in
-//!   flight in `shard/out.rs`, the provided buffers recvs land in in `shard/provided.rs`,
-//!   a TLS connection's session in `ring/tls.rs`);
+//!   probe in `ring/setup.rs`, its completions in `ring/complete.rs`, the connection's
+//!   side in `ring/conn_side.rs`, a reply in flight in `shard/out.rs`, the provided
+//!   buffers recvs land in in `shard/provided.rs`, a TLS connection's session in
+//!   `ring/tls.rs`);
 //!   [`shard::buffers`]: the shard's spare connection buffers.
-//! - [`conn`]: one connection: its read buffer and passes over it (`conn.rs`), forwarding to
-//!   other shards and splicing replies (`conn/forward.rs`), the output window, `stats`
-//!   (`conn/stats_cmd.rs`, per-class groups and `stats detail` in `conn/stats_groups.rs`,
-//!   `stats conns` in `conn/stats_conns.rs`),
-//!   `slabs` and `lru` tunings (`conn/tune.rs`), `shutdown`, the binary protocol's and text
-//!   authentication's loops.
+//! - [`conn`]: one connection: its read buffer and passes over it (`conn.rs`), a parsed
+//!   request handled (`conn/handle.rs`), forwarding to other shards and splicing replies
+//!   (`conn/forward.rs`), the output window, `stats` (`conn/stats_cmd.rs`, per-class
+//!   groups and `stats detail` in `conn/stats_groups.rs`, `stats conns` in
+//!   `conn/stats_conns.rs`), `slabs` and `lru` tunings (`conn/tune.rs`), `shutdown`, the
+//!   binary protocol's and text authentication's loops.
 //! - [`protocol`]: what a request is (`protocol/mod.rs`: the vocabulary, limits and error
 //!   lines), one tokenizer (`protocol/tokens.rs`), the text, meta and binary parsers; pure,
 //!   no I/O, imports nothing above it. [`num`]: memcached's number parsing and printing.

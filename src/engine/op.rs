@@ -16,7 +16,7 @@
 //! The connection routes any command for one key without knowing which it is, and
 //! forwarding carries its bytes whatever they say. The compiler points at the first two
 //! places: both matches are exhaustive. A command the connection answers itself
-//! (`version`, `stats`, …) has no key and is an arm of `conn.rs`'s `handle` instead
+//! (`version`, `stats`, …) has no key and is an arm of `conn/handle.rs`'s `handle` instead
 //! (and one of the commands `engine/text.rs` never sees).
 
 use crate::protocol::binary::BinRequest;
