@@ -10,12 +10,18 @@ corecached parks connections idle for `--park-after-ms` (1 s by default): the sc
 and reports the cost both just after the connections were set up ("before parking") and
 once parked (the steady state, measured while the busy clients run against them).
 
-    scripts/idle-connections.py [--idle 9950] [--time 5] [--repeat 3]
+    scripts/idle-connections.py [--idle 9950] [--time 5] [--repeat 5] [--memtier]
 
-Each round measures the busy clients alone, then opens the idle connections, measures again
-and closes them; the table shows throughput medians over the rounds (on a shared machine
-single runs vary by tens of percent) and the memory of the first round (a fresh process;
-later rounds reuse what earlier connections freed).
+Each round measures the busy clients alone and with the idle connections open, in turns
+(alone first in even rounds, idle first in odd ones, so a drift of the machine's speed over
+a round falls on both sides alike). On a shared machine single runs vary by tens of percent,
+so the table's change is the median of the per-round ratios, for the busy clients' ops and
+for the server's CPU per request (from /proc: the steadier of the two, as the server is pinned
+and the load runs on the other CPU). Memory is the first round's (a fresh process; later
+rounds reuse what earlier connections freed).
+
+The busy clients are the project's generator, or memtier_benchmark with `--memtier` (it
+must be on PATH: build it from its public source), the tool per-core figures are judged by.
 
 Needs `ulimit -n` above 2 x (idle + 100). Listens on 127.0.0.1 only.
 """
@@ -24,12 +30,14 @@ import argparse
 import os
 import sys
 import resource
+import shutil
 import socket
+import statistics
 import subprocess
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from procstat import rss_kb  # noqa: E402
+from procstat import cpu_seconds, rss_kb  # noqa: E402
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -81,7 +89,7 @@ def wait_closed(port):
 
 
 def median(xs):
-    return sorted(xs)[len(xs) // 2]
+    return statistics.median(xs)
 
 
 def wait_port(port):
@@ -95,15 +103,25 @@ def wait_port(port):
     raise SystemExit(f"no server on {port}")
 
 
-def busy(port, seconds):
-    out = subprocess.run(
-        [os.path.join(BIN, "corecached-bench"), "-p", str(port), "-t", "1", "-c", "50",
-         "--pipeline", "1", "-d", "32", "--ratio", "1:10", "--key-maximum", "9999",
-         "--test-time", str(seconds), "--cpu", "1", "--hide-histogram"],
-        capture_output=True, text=True, timeout=seconds + 60).stdout
-    line = next(l for l in out.splitlines() if l.startswith("Totals"))
+def busy(port, pid, seconds, memtier):
+    """The busy clients for `seconds`: (ops/s, p99 ms, the server's CPU µs per request)."""
+    common = ["-p", str(port), "-t", "1", "-c", "50", "--pipeline", "1", "-d", "32",
+              "--ratio", "1:10", "--key-maximum", "9999", "--test-time", str(seconds),
+              "--hide-histogram"]
+    if memtier:
+        argv = ["taskset", "-c", "1", "memtier_benchmark", "-s", "127.0.0.1",
+                "-P", "memcache_text"] + common
+    else:
+        argv = [os.path.join(BIN, "corecached-bench"), "--cpu", "1"] + common
+    c0 = cpu_seconds(pid)
+    run = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+    c1 = cpu_seconds(pid)
+    line = next((l for l in run.stdout.splitlines() if l.startswith("Totals")), None)
+    if line is None:
+        raise SystemExit(f"{argv[0]}: no Totals line:\n{run.stdout}{run.stderr}")
     f = line.split()
-    return float(f[1]), float(f[6])
+    ops, p99 = float(f[1]), float(f[6])
+    return ops, p99, (c1 - c0) / (ops * seconds) * 1e6
 
 
 def open_idle(port, n):
@@ -124,8 +142,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--idle", type=int, default=9950)
     ap.add_argument("--time", type=int, default=5)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--memtier", action="store_true",
+                    help="memtier_benchmark (on PATH) as the busy clients")
     args = ap.parse_args()
+    if args.memtier and not shutil.which("memtier_benchmark"):
+        raise SystemExit("--memtier: memtier_benchmark is not on PATH")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "corecached", "--bin",
@@ -148,35 +170,45 @@ def main():
                             "-c", "10", "--pipeline", "32", "-d", "32", "--key-maximum", "9999",
                             "--prefill-only"], capture_output=True, check=True)
             runs = []
-            for _ in range(args.repeat):
-                ops0, p99_0 = busy(port, args.time)
+            for r in range(args.repeat):
                 rss0 = rss_kb(proc.pid)
+                if r % 2 == 0:
+                    alone = busy(port, proc.pid, args.time, args.memtier)
                 idle = open_idle(port, args.idle)
                 rss1 = rss_kb(proc.pid)
                 rss2 = wait_parked(port, proc.pid, args.idle) if name == "corecached" else rss1
-                ops1, p99_1 = busy(port, args.time)
+                with_idle = busy(port, proc.pid, args.time, args.memtier)
                 rss3 = rss_kb(proc.pid)
                 for s in idle:
                     s.close()
                 wait_closed(port)
-                runs.append((ops0, ops1, p99_0, p99_1, (rss1 - rss0) * 1024 / args.idle,
-                             (max(rss2, rss3) - rss0) * 1024 / args.idle))
-            # Throughput: medians. Memory: the first round, on a fresh process (later rounds
-            # reuse what the previous round's connections freed).
-            rows.append((name,) + tuple(median([r[i] for r in runs]) for i in range(4))
-                        + runs[0][4:])
+                if r % 2 == 1:
+                    alone = busy(port, proc.pid, args.time, args.memtier)
+                runs.append(dict(alone=alone, idle=with_idle,
+                                 early=(rss1 - rss0) * 1024 / args.idle,
+                                 parked=(max(rss2, rss3) - rss0) * 1024 / args.idle))
+            rows.append((name, runs))
         finally:
             proc.terminate()
             proc.wait(10)
-    print(f"50 busy connections (pipeline 1), then with {args.idle} idle connections open; "
-          f"medians of {args.repeat} rounds")
-    print("| server | busy ops/s alone | with idle | change | p99 ms alone | with idle |"
+    tool = "memtier_benchmark" if args.memtier else "corecached-bench"
+    print(f"50 busy connections ({tool}, pipeline 1, 1:10, 32-byte values), alone and with "
+          f"{args.idle} idle connections open; {args.repeat} rounds, medians (change: "
+          f"median of the per-round ratios)")
+    print("| server | busy ops/s alone | with idle | ops change | per round |"
+          " server CPU µs per request alone | with idle | CPU change | p99 ms alone | with idle |"
           " resident bytes per idle connection | before parking |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, a, b, pa, pb, early, per in rows:
-        print(f"| {name} | {a:,.0f} | {b:,.0f} | {100 * (b - a) / a:+.1f}% | {pa:.3f} | {pb:.3f} "
-              f"| {per:,.0f} | {early:,.0f} |")
-
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, runs in rows:
+        ops_ratio = [r["idle"][0] / r["alone"][0] for r in runs]
+        cpu_ratio = [r["idle"][2] / r["alone"][2] for r in runs]
+        col = [[median([r[k][i] for r in runs]) for i in range(3)] for k in ("alone", "idle")]
+        print(f"| {name} | {col[0][0]:,.0f} | {col[1][0]:,.0f} | "
+              f"{100 * (median(ops_ratio) - 1):+.1f}% | "
+              f"{' '.join(f'{100 * (x - 1):+.1f}' for x in ops_ratio)} | "
+              f"{col[0][2]:.2f} | {col[1][2]:.2f} | {100 * (median(cpu_ratio) - 1):+.1f}% | "
+              f"{col[0][1]:.3f} | {col[1][1]:.3f} | {runs[0]['parked']:,.0f} | "
+              f"{runs[0]['early']:,.0f} |")
 
 if __name__ == "__main__":
     main()

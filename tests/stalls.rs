@@ -31,7 +31,7 @@ fn cpu_secs(pid: u32) -> f64 {
 /// Measured as the server's CPU time, not wall time, with a 20x margin over the linear
 /// cost: the machine's load does not move it much, and the quadratic copy has no other
 /// outside sign. Replies now hold such values pinned and splice peers' replies in one
-/// linear pass (src/conn.rs `Conn::splice`): nothing is copied again per forwarded key.
+/// linear pass (src/conn/forward.rs `Conn::splice`): nothing is copied again per forwarded key.
 #[test]
 fn a_get_alternating_local_large_values_and_forwarded_keys_costs_linear_time() {
     let server = CorecachedServer::start(&["--threads", "2", "-m", "64"]);

@@ -76,7 +76,9 @@ impl Wake for ConnWake {
 
 /// The shard's connection futures, by ring slot.
 pub(super) struct Conns {
-    entries: Vec<Option<Entry>>,
+    /// Indexed by ring slot, so as long as the most slots ever open; boxed, so a slot
+    /// without a future (parked, or free) costs a pointer, not an entry.
+    entries: Vec<Option<Box<Entry>>>,
     /// The connections of the current turn, and how many of them were polled.
     turn: Vec<ConnId>,
     at: usize,
@@ -109,12 +111,12 @@ impl Conns {
             id,
             remote: self.remote.clone(),
         }));
-        self.entries[i] = Some(Entry {
+        self.entries[i] = Some(Box::new(Entry {
             id,
             fut,
             waker,
             _pass: pass,
-        });
+        }));
         net.schedule(id);
     }
 
