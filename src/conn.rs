@@ -410,8 +410,11 @@ impl Conn {
             }
         };
         let need = need.unwrap_or(self.end + 1);
+        // In whole pages: values of one size come with keys of several lengths, and a
+        // buffer grown for one must fit the next, or the pool's buffers are never reused
+        // and each large `set` zeroes a new one.
         (need > self.rbuf.len() || self.end == self.rbuf.len())
-            .then(|| need.max(self.rbuf.len() * 2))
+            .then(|| need.max(self.rbuf.len() * 2).next_multiple_of(4096))
     }
 
     /// Holds the share of the shard's read budget that a read buffer of `len` bytes
