@@ -39,14 +39,51 @@ impl Log for Leveled {
     }
 
     fn log(&self, r: &Record<'_>) {
-        if self.enabled(r.metadata()) {
-            self.inner.log(r);
+        if !self.enabled(r.metadata()) {
+            return;
         }
+        if r.level() == Level::Error && r.target() == "glommio::reactor" {
+            let text = r.args().to_string();
+            if is_write_only_probe(&text) {
+                // Debug, not error: nothing failed (see `is_write_only_probe`).
+                let m = Metadata::builder()
+                    .level(Level::Debug)
+                    .target(r.target())
+                    .build();
+                if self.enabled(&m) {
+                    self.inner.log(
+                        &Record::builder()
+                            .metadata(m)
+                            .args(format_args!("{text}"))
+                            .module_path(r.module_path())
+                            .file(r.file())
+                            .line(r.line())
+                            .build(),
+                    );
+                }
+                return;
+            }
+        }
+        self.inner.log(r);
     }
 
     fn flush(&self) {
         self.inner.flush();
     }
+}
+
+/// Whether glommio's error is its iopoll probe failing on a journal file opened write-only.
+///
+/// Glommio probes whether a device can be polled by reading from the first direct file a
+/// thread opens on it. A journal file is opened for writing alone, so the probe's read
+/// fails with EBADF and glommio logs an error. Nothing failed: the probe's answer, no
+/// polling for the device, is the one it gets on a device without poll queues
+/// (`/sys/block/*/queue/io_poll` 0), and the journal writes go through the interrupt-driven
+/// ring. Opening the journal for reading too would make the probe's read of an empty file
+/// succeed and turn polling on for every device, polled or not.
+fn is_write_only_probe(text: &str) -> bool {
+    text.starts_with("got unexpected error when probing iopoll support")
+        && text.ends_with("Bad file descriptor (os error 9)")
 }
 
 /// Sets up logging to stderr at `-v`'s level.
@@ -83,5 +120,27 @@ pub fn current() -> u8 {
         l if l == LevelFilter::Info as usize => 1,
         l if l == LevelFilter::Debug as usize => 2,
         _ => 3,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_write_only_probe;
+
+    #[test]
+    fn only_the_write_only_probe_is_taken_for_benign() {
+        let probe = "got unexpected error when probing iopoll support for file \
+                     \"/d/g1-s0-of-2-000001.log\" (fd: 27) hosted on (254, 0); the poll ring \
+                     will be disabled for this device: ";
+        let cases = [
+            (format!("{probe}Bad file descriptor (os error 9)"), true),
+            (format!("{probe}Input/output error (os error 5)"), false),
+            (format!("{probe}Invalid argument (os error 22)"), false),
+            ("Bad file descriptor (os error 9)".to_string(), false),
+            (String::new(), false),
+        ];
+        for (text, benign) in cases {
+            assert_eq!(is_write_only_probe(&text), benign, "{text}");
+        }
     }
 }

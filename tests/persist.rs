@@ -183,6 +183,29 @@ fn sigterm_restart_loses_nothing() {
     stop(s);
 }
 
+/// A fresh directory's first journal files: the server logs no error. Glommio's iopoll probe
+/// reads from the first direct file each shard opens, and a journal is opened write-only,
+/// so the probe fails with EBADF: that is logged at debug (src/verbosity.rs).
+#[test]
+fn the_first_journal_files_log_no_error() {
+    let dir = TempDir::new("noerror");
+    let s = start(&dir, 2, &[]);
+    let mut c = open_client(s.addr());
+    for i in 0..64 {
+        let req = format!("set k{i} 0 0 1\r\nv\r\n");
+        assert_eq!(roundtrip(&mut c, req.as_bytes(), b"\r\n"), b"STORED\r\n");
+    }
+    drop(c);
+    let mut s = s;
+    let code = s.signal_and_wait(libc::SIGTERM, Duration::from_secs(20));
+    assert_eq!(code, Some(0), "SIGTERM exit; stderr:\n{}", s.stderr_log());
+    let log = s.stderr_log_at_exit();
+    let files = journal_files(&dir);
+    assert!(files.len() >= 2, "each shard wrote a journal: {files:?}");
+    let errors: Vec<&str> = log.lines().filter(|l| l.contains(" ERROR ")).collect();
+    assert!(errors.is_empty(), "errors logged:\n{}", errors.join("\n"));
+}
+
 #[test]
 fn restart_with_another_thread_count_serves_every_item() {
     let dir = TempDir::new("threads");

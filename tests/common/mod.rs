@@ -65,6 +65,8 @@ pub struct CorecachedServer {
     child: Child,
     addr: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
+    /// The thread that reads stderr: it ends at the end of the stream.
+    reader: Option<thread::JoinHandle<()>>,
 }
 
 /// Number of shards the arguments ask for (`--threads N`, `--threads=N`, `-t N`).
@@ -128,10 +130,11 @@ impl CorecachedServer {
         let stderr = child.stderr.take().expect("stderr is piped");
         let log = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel::<String>();
+        let reader;
         {
             let log = Arc::clone(&log);
             // Reads stderr for the whole life of the process so the pipe never fills.
-            thread::spawn(move || {
+            reader = Some(thread::spawn(move || {
                 let mut reader = BufReader::new(stderr);
                 let mut line = Vec::new();
                 loop {
@@ -152,7 +155,7 @@ impl CorecachedServer {
                         }
                     }
                 }
-            });
+            }));
         }
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut port = None;
@@ -180,7 +183,12 @@ impl CorecachedServer {
             }
         }
         let addr = SocketAddr::from(([127, 0, 0, 1], port.unwrap()));
-        CorecachedServer { child, addr, log }
+        CorecachedServer {
+            child,
+            addr,
+            log,
+            reader,
+        }
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -224,6 +232,19 @@ impl CorecachedServer {
             }
             thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Everything the server wrote to stderr (the last 500 lines), once it has exited: waits
+    /// for the reader to reach the end of the stream. Panics if the server still runs.
+    pub fn stderr_log_at_exit(&mut self) -> String {
+        assert!(
+            self.child.try_wait().expect("wait").is_some(),
+            "the server still runs"
+        );
+        if let Some(r) = self.reader.take() {
+            r.join().expect("the stderr reader");
+        }
+        self.stderr_log()
     }
 
     /// Resident memory of the server process, in bytes (VmRSS).
