@@ -31,8 +31,8 @@ impl NetRing {
         debug_assert_eq!(s.gen, id.gen);
         if s.error == 0 && !s.eof && s.recv == Recv::Armed {
             match s.lent {
-                Some(at) if s.end > at => {
-                    let n = s.end - at;
+                Some(at) if s.end > at as usize => {
+                    let n = s.end - at as usize;
                     Self::unlend(s, rbuf, end);
                     return Poll::Ready(Ok(n));
                 }
@@ -64,10 +64,10 @@ impl NetRing {
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[id.idx as usize];
         if let Some(at) = s.lent {
-            if s.end > at {
+            if s.end > at as usize {
                 // Our buffer back, with what came since.
                 debug_assert!(rbuf.is_empty());
-                let n = s.end - at;
+                let n = s.end - at as usize;
                 Self::unlend(s, rbuf, end);
                 let rearm = s.wants_recv();
                 drop(slots);
@@ -130,9 +130,10 @@ impl NetRing {
     #[inline(always)]
     fn lend(s: &mut Slot, rbuf: &mut Vec<u8>, end: usize) {
         s.input = std::mem::take(rbuf);
-        s.room = s.input.len();
+        debug_assert!(u32::try_from(s.input.len()).is_ok());
+        s.room = s.input.len() as u32;
         s.end = end;
-        s.lent = Some(end);
+        s.lent = Some(end as u32);
     }
 
     /// Takes a lent buffer back.

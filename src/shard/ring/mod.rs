@@ -142,9 +142,12 @@ struct Slot {
     /// (`lent` is then where its bytes ended), else a buffer from the shard's pool.
     input: Vec<u8>,
     end: usize,
-    lent: Option<usize>,
+    /// A read buffer is bounded by the largest request (`-I`, at most 256 MiB): its
+    /// offsets fit 32 bits, which keeps a slot, and so each parked connection, 16 bytes
+    /// smaller.
+    lent: Option<u32>,
     /// The size of the lent buffer when it was lent.
-    room: usize,
+    room: u32,
     eof: bool,
     /// errno of a failed recv or send.
     error: i32,
@@ -177,7 +180,7 @@ impl Slot {
     /// How many bytes may wait: the lent buffer's size, or [`PAUSE_AT`] with none lent.
     fn limit(&self) -> usize {
         match self.lent {
-            Some(_) => self.room,
+            Some(_) => self.room as usize,
             None => PAUSE_AT,
         }
     }
@@ -188,7 +191,7 @@ impl Slot {
     }
 
     fn has_input(&self) -> bool {
-        self.end > self.lent.unwrap_or(0) || self.eof || self.error != 0
+        self.end > self.lent.map_or(0, |at| at as usize) || self.eof || self.error != 0
     }
 }
 
