@@ -411,7 +411,7 @@ impl Conn {
         };
         let need = need.unwrap_or(self.end + 1);
         // In whole pages: values of one size come with keys of several lengths, and a
-        // buffer grown for one must fit the next, or the pool's buffers are never reused
+        // buffer grown for one must fit the next, or the pool's buffers are seldom reused
         // and each large `set` zeroes a new one.
         (need > self.rbuf.len() || self.end == self.rbuf.len())
             .then(|| need.max(self.rbuf.len() * 2).next_multiple_of(4096))
