@@ -142,9 +142,8 @@ struct Slot {
     /// (`lent` is then where its bytes ended), else a buffer from the shard's pool.
     input: Vec<u8>,
     end: usize,
-    /// A read buffer is bounded by the largest request (`-I`, at most 256 MiB): its
-    /// offsets fit 32 bits, which keeps a slot, and so each parked connection, 16 bytes
-    /// smaller.
+    /// 32 bits, as `room`: a read buffer is bounded by the largest request (`-I`), and a
+    /// smaller slot is less memory for every parked connection.
     lent: Option<u32>,
     /// The size of the lent buffer when it was lent.
     room: u32,
