@@ -12,6 +12,13 @@ reports medians and ratios measured in this one run. Server CPU time per request
     scripts/compare.py --data-size 4096 --ratio 1:1
     scripts/compare.py --memtier                # also memtier_benchmark, if on PATH
     scripts/compare.py --protocol memcache_binary   # binary protocol (memcache_meta: meta)
+    scripts/compare.py --memtier-only --pipeline 1 --rounds 9 \\
+        --server 'spike=env RINGMODE=coop /path/to/uring-noop {port}'   # issue 21's judge
+
+--server NAME=COMMAND adds a server to every round (repeatable): COMMAND is split on spaces,
+`{port}` is replaced by the port it must listen on (127.0.0.1), and in --mode one it is pinned
+to CPU 0 like the others. A second corecached build, say, for an A/B; or a reference program
+such as a C no-op responder, which is not part of this project.
 
 It builds the release binaries first. memcached must be installed (apt-get install
 memcached). Everything listens on 127.0.0.1 only and every run is bounded by --time.
@@ -33,7 +40,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from procstat import cpu_seconds, rss_kb  # noqa: E402
+from procstat import cpu_split, rss_kb  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release")
@@ -93,7 +100,19 @@ def start_servers(args):
         servers.append(Server("noop", [os.path.join(BIN, "corecached"), "--bench-noop", "-p",
                                        str(p), "-t", str(shards), "-c",
                                        str(args.conn_limit)] + cpus, p))
+    for name, command in args.server:
+        p = free_port()
+        servers.append(Server(name, pin + command.replace("{port}", str(p)).split(), p))
     return servers
+
+
+def named_command(text):
+    name, sep, command = text.partition("=")
+    if not sep or not name or "{port}" not in command:
+        raise argparse.ArgumentTypeError("expected NAME=COMMAND with {port} in COMMAND")
+    if name in ("memcached", "corecached", "noop"):
+        raise argparse.ArgumentTypeError(f"{name} is one of the built-in servers' names")
+    return name, command
 
 
 def gen_argv(args, port, tool):
@@ -116,10 +135,10 @@ TOTALS = re.compile(r"^Totals\s+([\d.]+)\s+([\d.-]+)\s+([\d.-]+)\s+([\d.]+)\s+([
 
 def run_load(args, server, tool):
     argv = gen_argv(args, server.port, tool)
-    c0, t0 = cpu_seconds(server.proc.pid), time.time()
+    (u0, s0), t0 = cpu_split(server.proc.pid), time.time()
     run = subprocess.run(argv, capture_output=True, text=True, timeout=args.time + 60)
     out = run.stdout
-    c1, t1 = cpu_seconds(server.proc.pid), time.time()
+    (u1, s1), t1 = cpu_split(server.proc.pid), time.time()
     m = next((TOTALS.match(l) for l in out.splitlines() if TOTALS.match(l)), None)
     if not m:
         raise SystemExit(f"{tool} against {server.name} ({args.protocol}): no Totals line:\n"
@@ -132,11 +151,13 @@ def run_load(args, server, tool):
         keys = gets * args.multi_key_get + (requests - gets)
     else:
         keys = requests
-    cpu = c1 - c0
+    cpu = (u1 - u0) + (s1 - s0)
     return {
         "ops": ops, "kbs": float(m.group(8)), "avg": float(m.group(4)), "p50": float(m.group(5)),
         "p99": float(m.group(6)), "p999": float(m.group(7)), "cpu": cpu,
         "us_per_op": cpu * 1e6 / requests if requests else 0.0,
+        "user_us": (u1 - u0) * 1e6 / requests if requests else 0.0,
+        "sys_us": (s1 - s0) * 1e6 / requests if requests else 0.0,
         "per_core_s": requests / cpu if cpu else 0.0, "keys_s": keys / args.time,
         "wall": t1 - t0,
     }
@@ -161,12 +182,13 @@ def table(args, tool, results):
              f"{args.keys} keys, {args.rounds} rounds of {args.time}s (medians)" +
              (f", multi-key-get {args.multi_key_get}" if args.multi_key_get else ""), "",
              "| server | ops/s | keys/s | KB/s | p50 ms | p99 ms | p99.9 ms | server CPU µs/op |"
-             " ops per server-core-s |", "|---|---|---|---|---|---|---|---|---|"]
+             " user / kernel µs/op | ops per server-core-s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for n in names:
         m = med[n]
         lines.append(f"| {n} | {m['ops']:,.0f} | {m['keys_s']:,.0f} | {m['kbs']:,.0f} | "
                      f"{m['p50']:.3f} | {m['p99']:.3f} | {m['p999']:.3f} | {m['us_per_op']:.2f} "
-                     f"| {m['per_core_s']:,.0f} |")
+                     f"| {m['user_us']:.2f} / {m['sys_us']:.2f} | {m['per_core_s']:,.0f} |")
     lines.append("")
     c = med.get("corecached")
     for other in ("memcached", "noop"):
@@ -191,7 +213,25 @@ def table(args, tool, results):
                              f"{statistics.median(core):.2f}x); p99 "
                              f"{' '.join(f'{x:.2f}' for x in p99)} (median "
                              f"{statistics.median(p99):.2f}x)")
+    # Issue 21's targets are medians of per-round ratios of CPU per request: every server
+    # against memcached, and the no-op against each added server (a reference no-op).
+    pairs = [(n, "memcached") for n in names if n != "memcached"]
+    pairs += [("noop", n) for n in args_servers(args) if "noop" in results]
+    for a, b in pairs:
+        if a in results and b in results:
+            cpu = [x["us_per_op"] / y["us_per_op"] for x, y in zip(results[a], results[b])
+                   if y["us_per_op"]]
+            ops = [x["ops"] / y["ops"] for x, y in zip(results[a], results[b]) if y["ops"]]
+            if cpu and ops:
+                lines.append(f"- per round, {a} / {b}: CPU per request "
+                             f"{' '.join(f'{x:.2f}' for x in cpu)} (median "
+                             f"{statistics.median(cpu):.3f}x); ops median "
+                             f"{statistics.median(ops):.3f}x")
     return "\n".join(lines)
+
+
+def args_servers(args):
+    return [name for name, _ in args.server]
 
 
 def prepare(no_build):
@@ -220,12 +260,17 @@ def main():
                     choices=["memcache_text", "memcache_binary", "memcache_meta"],
                     help="wire protocol of the load (default memcache_text)")
     ap.add_argument("--memtier", action="store_true", help="also run memtier_benchmark")
+    ap.add_argument("--memtier-only", action="store_true",
+                    help="run memtier_benchmark alone, not the project's generator")
+    ap.add_argument("--server", action="append", default=[], type=named_command,
+                    metavar="NAME=COMMAND", help="another server in every round ({port} in "
+                    "COMMAND is its port); repeatable")
     ap.add_argument("--no-noop", action="store_true")
     ap.add_argument("--no-build", action="store_true")
     args = ap.parse_args()
     prepare(args.no_build)
-    tools = ["corecached-bench"]
-    if args.memtier:
+    tools = [] if args.memtier_only else ["corecached-bench"]
+    if args.memtier or args.memtier_only:
         if not shutil.which("memtier_benchmark"):
             print("memtier_benchmark is not on PATH: skipping it", file=sys.stderr)
         elif args.protocol == "memcache_meta":
@@ -234,6 +279,8 @@ def main():
             print("memtier_benchmark has no binary multi-key get: skipping it", file=sys.stderr)
         else:
             tools.append("memtier")
+    if not tools:
+        raise SystemExit("--memtier-only: memtier_benchmark cannot run this load")
     if args.protocol != "memcache_text" and not args.no_noop:
         print(f"skipping the no-op responder: corecached --bench-noop speaks only memcache_text, "
               f"not {args.protocol}", file=sys.stderr)
@@ -244,8 +291,11 @@ def main():
                 prefill(args, s)
         for tool in tools:
             results = {s.name: [] for s in servers}
-            for _ in range(args.rounds):
-                for s in servers:
+            for r in range(args.rounds):
+                # Each round starts with another server, so no server always runs first
+                # after a pause or right after the same neighbour.
+                k = r % len(servers)
+                for s in servers[k:] + servers[:k]:
                     results[s.name].append(run_load(args, s, tool))
             print(table(args, tool, results))
             print()

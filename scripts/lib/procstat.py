@@ -12,6 +12,13 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def cpu_split(pid):
+    """User and system CPU seconds the process has used, apart."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) / TICK, int(fields[12]) / TICK
+
+
 def rss_kb(pid):
     """The process's resident memory in KiB (0 if /proc does not say)."""
     with open(f"/proc/{pid}/status") as f:
