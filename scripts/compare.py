@@ -201,37 +201,26 @@ def table(args, tool, results):
                          f"{c['p99'] / o['p99']:.2f}x")
     # Rounds are interleaved, so each round's ratio compares runs a few seconds apart: on a
     # shared machine whose speed drifts from minute to minute, the spread of these paired
-    # ratios says how far one table's medians can be trusted.
-    for other in ("memcached", "noop"):
-        if "corecached" in results and other in results:
-            pairs = list(zip(results["corecached"], results[other]))
-            core = sorted(c["per_core_s"] / o["per_core_s"] for c, o in pairs if o["per_core_s"])
-            p99 = sorted(c["p99"] / o["p99"] for c, o in pairs if o["p99"])
-            if core and p99:
-                lines.append(f"- per round, corecached / {other}: ops per server-core-second "
-                             f"{' '.join(f'{x:.2f}' for x in core)} (median "
-                             f"{statistics.median(core):.2f}x); p99 "
-                             f"{' '.join(f'{x:.2f}' for x in p99)} (median "
-                             f"{statistics.median(p99):.2f}x)")
-    # Issue 21's targets are medians of per-round ratios of CPU per request: every server
-    # against memcached, and the no-op against each added server (a reference no-op).
+    # ratios says how far one table's medians can be trusted. Issue 21's targets are their
+    # medians: every server against memcached, corecached against its no-op, and the no-op
+    # against each added server (a reference no-op).
     pairs = [(n, "memcached") for n in names if n != "memcached"]
-    pairs += [("noop", n) for n in args_servers(args) if "noop" in results]
+    pairs += [("corecached", "noop")] + [("noop", name) for name, _ in args.server]
     for a, b in pairs:
-        if a in results and b in results:
-            cpu = [x["us_per_op"] / y["us_per_op"] for x, y in zip(results[a], results[b])
-                   if y["us_per_op"]]
-            ops = [x["ops"] / y["ops"] for x, y in zip(results[a], results[b]) if y["ops"]]
-            if cpu and ops:
-                lines.append(f"- per round, {a} / {b}: CPU per request "
-                             f"{' '.join(f'{x:.2f}' for x in cpu)} (median "
-                             f"{statistics.median(cpu):.3f}x); ops median "
-                             f"{statistics.median(ops):.3f}x")
+        if a not in results or b not in results:
+            continue
+        rounds = list(zip(results[a], results[b]))
+        cpu = [x["us_per_op"] / y["us_per_op"] for x, y in rounds if y["us_per_op"]]
+        ops = [x["ops"] / y["ops"] for x, y in rounds if y["ops"]]
+        p99 = [x["p99"] / y["p99"] for x, y in rounds if y["p99"]]
+        if cpu and ops and p99:
+            lines.append(f"- per round, {a} / {b}: CPU per request "
+                         f"{' '.join(f'{x:.2f}' for x in cpu)} (median "
+                         f"{statistics.median(cpu):.3f}x); ops median "
+                         f"{statistics.median(ops):.3f}x; p99 "
+                         f"{' '.join(f'{x:.2f}' for x in p99)} (median "
+                         f"{statistics.median(p99):.2f}x)")
     return "\n".join(lines)
-
-
-def args_servers(args):
-    return [name for name, _ in args.server]
 
 
 def prepare(no_build):

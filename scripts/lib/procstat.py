@@ -7,9 +7,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 def cpu_seconds(pid):
     """User plus system CPU seconds the process has used."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    return sum(cpu_split(pid))
 
 
 def cpu_split(pid):
